@@ -1,0 +1,37 @@
+import createError from '@fastify/error'
+
+/** A plugin or route option is wrong; the message names the route and the field. Thrown by `register`. */
+export const FST_SERVER_PUSH_INVALID_OPTION = createError<'FST_SERVER_PUSH_INVALID_OPTION', [string]>(
+  'FST_SERVER_PUSH_INVALID_OPTION',
+  'Invalid server push option: %s',
+  500,
+  TypeError
+)
+
+/** `fromFiles()` / `fromDirectory()` input is missing, empty or unreadable. Thrown by `register`. */
+export const FST_SERVER_PUSH_INVALID_SOURCE = createError<'FST_SERVER_PUSH_INVALID_SOURCE', [string]>(
+  'FST_SERVER_PUSH_INVALID_SOURCE',
+  'Invalid server push source: %s'
+)
+
+/** A source produced something that is not a frame; the stream is closed and the error logged. */
+export const FST_SERVER_PUSH_BAD_FRAME = createError<'FST_SERVER_PUSH_BAD_FRAME', [string]>(
+  'FST_SERVER_PUSH_BAD_FRAME',
+  'Bad server push frame: %s',
+  500,
+  TypeError
+)
+
+/** A response header set by a hook cannot be written as is (CR, LF or another control character). */
+export const FST_SERVER_PUSH_INVALID_HEADER = createError<'FST_SERVER_PUSH_INVALID_HEADER', [string]>(
+  'FST_SERVER_PUSH_INVALID_HEADER',
+  'Invalid response header for server push: %s',
+  500
+)
+
+/** Server push is served over HTTP/1.x only; an HTTP/2 request is answered 501 with this error. */
+export const FST_SERVER_PUSH_HTTP2_UNSUPPORTED = createError<'FST_SERVER_PUSH_HTTP2_UNSUPPORTED', []>(
+  'FST_SERVER_PUSH_HTTP2_UNSUPPORTED',
+  'Server push (multipart/x-mixed-replace) is not supported over HTTP/2 yet; use HTTP/1.1',
+  501
+)

@@ -1,0 +1,69 @@
+// What a source yields, and how one frame becomes the bytes of one part.
+import { FST_SERVER_PUSH_BAD_FRAME } from './errors.js'
+import { reservedNames, toHeaderList, type HeaderRecord } from './headers.js'
+import { isMediaType } from './syntax.js'
+import { EncodedPart, encodePart, type Framing } from './wire.js'
+
+/** A part's body: bytes as they are, or a string sent as UTF-8. */
+export type FrameBody = Buffer | Uint8Array | string
+
+/** A part's body with its own Content-Type and extra part headers. */
+export interface FrameObject {
+  body: FrameBody
+  /** Overrides the route's `contentType` for this part, e.g. `image/png`. */
+  contentType?: string
+  /** Extra part headers, e.g. `{ 'X-Frame': '12' }`; Content-Type and Content-Length are the plugin's. */
+  headers?: HeaderRecord
+}
+
+/** One part of the stream. */
+export type Frame = FrameBody | FrameObject
+
+const PART_RESERVED = new Set(['content-type', 'content-length'])
+
+function badFrame (problem: string): Error {
+  return new FST_SERVER_PUSH_BAD_FRAME(problem)
+}
+
+function toBody (body: unknown): Buffer {
+  if (typeof body === 'string') return Buffer.from(body, 'utf8')
+  if (Buffer.isBuffer(body)) return body
+  // A view on the same memory: a frame is never copied.
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  throw badFrame(`a frame must be a Buffer, Uint8Array, string or { body }, got ${describe(body)}`)
+}
+
+function describe (value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? `an object without body (keys: ${Object.keys(value).join(', ') || 'none'})` : typeof value
+}
+
+/** Encodes one frame for `framing`, using `contentType` when the frame carries none; throws FST_SERVER_PUSH_BAD_FRAME. */
+export function toPart (frame: unknown, contentType: string, f: Framing): EncodedPart {
+  if (frame instanceof EncodedPart) return frame
+  let body: Buffer
+  let type = contentType
+  let headers: ReturnType<typeof toHeaderList> = []
+  if (typeof frame === 'object' && frame !== null && !(frame instanceof Uint8Array) && 'body' in frame) {
+    const object = frame as FrameObject
+    body = toBody(object.body)
+    if (object.contentType !== undefined) {
+      if (typeof object.contentType !== 'string' || !isMediaType(object.contentType)) {
+        throw badFrame(`contentType ${JSON.stringify(object.contentType)} is not a media type like image/jpeg`)
+      }
+      type = object.contentType
+    }
+    if (object.headers !== undefined) {
+      headers = toHeaderList(object.headers, badFrame)
+      const reserved = reservedNames(headers, PART_RESERVED)
+      if (reserved.length > 0) throw badFrame(`part header ${reserved[0]} is set by the plugin; use contentType`)
+    }
+  } else {
+    body = toBody(frame)
+  }
+  if (body.indexOf(f.forbidden) !== -1) {
+    throw badFrame('the body contains the multipart delimiter line; use the default random boundary or another one')
+  }
+  return encodePart(type, body, headers)
+}

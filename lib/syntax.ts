@@ -1,0 +1,33 @@
+// Grammar checks for what the plugin writes into a head itself, so that nothing a user passes can split a
+// response or a part (RFC 9110 tokens and field values, RFC 2045/2046 media types and boundaries).
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+// Field values are written as latin1: visible ASCII, space, tab and obs-text; no CR, LF or other controls.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+const MEDIA_TYPE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t\x20-\x21\x23-\x5b\x5d-\x7e]|\\[\t\x20-\x7e])*"))*$/
+// RFC 2046 boundary characters that may also stand unquoted in a parameter value (a token): the boundary is
+// written without quotes because quoted boundaries break some clients.
+const BOUNDARY = /^[0-9A-Za-z'+_\-.]+$/
+
+export function isToken (value: string): boolean {
+  return TOKEN.test(value)
+}
+
+export function isFieldValue (value: string): boolean {
+  return FIELD_VALUE.test(value)
+}
+
+/** `type/subtype` with optional `;name=value` parameters, e.g. `text/html; charset=utf-8`. */
+export function isMediaType (value: string): boolean {
+  return MEDIA_TYPE.test(value)
+}
+
+/** Why `boundary` cannot be used as an unquoted multipart boundary, or `undefined` when it can. */
+export function boundaryProblem (boundary: string): string | undefined {
+  if (boundary.length < 1 || boundary.length > 70) return `must be 1 to 70 characters long (got ${boundary.length})`
+  if (boundary.startsWith('--')) return 'must be given without the leading "--" of the delimiter line'
+  if (!BOUNDARY.test(boundary)) {
+    return 'may hold only letters, digits and \' + _ - . (no spaces, quotes or separators: it is written unquoted)'
+  }
+  return undefined
+}

@@ -1,0 +1,79 @@
+// The bytes of a multipart/x-mixed-replace response (RFC 2046 framing). Pure functions: every byte the
+// plugin writes is built here, so the wire format can be read and tested in one place.
+import { randomBytes } from 'node:crypto'
+
+export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>
+
+/** One part, encoded: its header block (ending in the blank line) and its body. Built once, written to any number of clients. */
+export class EncodedPart {
+  readonly byteLength: number
+  constructor (readonly head: Buffer, readonly body: Buffer) {
+    this.byteLength = head.length + body.length
+  }
+}
+
+/** The fixed byte sequences of one boundary, built once per route. */
+export interface Framing {
+  readonly boundary: string
+  /** The response's Content-Type value; no space anywhere, for clients that cut the header at the first one. */
+  readonly contentType: string
+  /** Written right after the response head: the body starts with the first delimiter at byte 0. */
+  readonly opening: Buffer
+  /** Ends a part and opens the next one; goes out in the same write as the body it ends. */
+  readonly delimiter: Buffer
+  /** Ends the last part and the whole multipart body. */
+  readonly close: Buffer
+  /** What a part body must not contain, or clients that scan for the delimiter would cut it short. */
+  readonly forbidden: Buffer
+}
+
+/** 128 random bits as 32 hex digits: unguessable, so no frame can carry it by chance or by design. */
+export function randomBoundary (): string {
+  return randomBytes(16).toString('hex')
+}
+
+export function framing (boundary: string): Framing {
+  return {
+    boundary,
+    contentType: `multipart/x-mixed-replace;boundary=${boundary}`,
+    opening: Buffer.from(`--${boundary}\r\n`, 'latin1'),
+    delimiter: Buffer.from(`\r\n--${boundary}\r\n`, 'latin1'),
+    close: Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
+    forbidden: Buffer.from(`\r\n--${boundary}`, 'latin1')
+  }
+}
+
+/** Headers every push response carries, before any the user adds: nothing may cache or buffer a live stream. */
+export const STREAM_HEADERS: HeaderList = [
+  ['Cache-Control', 'no-cache, no-store, must-revalidate, no-transform'],
+  ['Pragma', 'no-cache'],
+  ['Expires', '0'],
+  ['X-Accel-Buffering', 'no'],
+  ['Connection', 'close']
+]
+
+/** Status line and header block of the response (close-delimited: no Content-Length, no chunked coding). */
+export function responseHead (httpVersion: '1.0' | '1.1', contentType: string, headers: HeaderList): string {
+  let head = `HTTP/${httpVersion} 200 OK\r\nContent-Type: ${contentType}\r\n`
+  for (const [name, value] of headers) head += `${name}: ${value}\r\n`
+  return head + '\r\n'
+}
+
+export function encodePart (contentType: string, body: Buffer, headers: HeaderList): EncodedPart {
+  let head = `Content-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n`
+  for (const [name, value] of headers) head += `${name}: ${value}\r\n`
+  return new EncodedPart(Buffer.from(head + '\r\n', 'latin1'), body)
+}
+
+const EMPTY_HEADER_BLOCK = Buffer.from('\r\n', 'latin1')
+
+/**
+ * What ends a stream after `lastPart` (or after the opening delimiter when no part was sent): the last part
+ * once more, closed by the close delimiter, so that a client that shows a part only once the next one has
+ * begun is left showing the last frame; with no part sent, an empty part keeps the body well-formed.
+ */
+export function closingBytes (f: Framing, lastPart: EncodedPart | undefined): Buffer[] {
+  return lastPart === undefined
+    ? [EMPTY_HEADER_BLOCK, f.close]
+    : [lastPart.head, lastPart.body, f.close]
+}

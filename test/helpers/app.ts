@@ -1,0 +1,52 @@
+// A real Fastify instance on 127.0.0.1 with the plugin registered and its log lines kept for assertions.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Test } from 'tap'
+import serverPush, { type ServerPushOptions } from '../../lib/index.js'
+
+export interface LogLine {
+  level: number
+  msg: string
+  [key: string]: unknown
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  port: number
+  logs: LogLine[]
+  /** Log lines whose message is `msg`. */
+  logged: (msg: string) => LogLine[]
+}
+
+/** Starts an app; `setup` runs before the plugin registers (hooks, other plugins). Closed at the end of `t`. */
+export async function startApp (
+  t: Test,
+  options: ServerPushOptions,
+  { setup, fastify }: { setup?: (app: FastifyInstance) => Promise<void> | void, fastify?: FastifyServerOptions } = {}
+): Promise<TestApp> {
+  const logs: LogLine[] = []
+  const app = Fastify({
+    ...fastify,
+    logger: { level: 'debug', stream: { write: (line: string) => { logs.push(JSON.parse(line) as LogLine) } } }
+  })
+  t.teardown(() => app.close())
+  await setup?.(app)
+  await app.register(serverPush, options)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return { app, port: address.port, logs, logged: (msg) => logs.filter((line) => line.msg === msg) }
+}
+
+/** Resolves when `test()` holds, polling each turn of the event loop; rejects after `timeoutMs`. */
+export async function eventually (test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** Timers and immediates now alive in this process (for leak checks). */
+export function timerCount (): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'Timeout' || name === 'Immediate').length
+}

@@ -1,0 +1,83 @@
+// Every option a user can get wrong fails register with a coded error naming the route and the field.
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Fastify from 'fastify'
+import t, { type Test } from 'tap'
+import serverPush, { fromDirectory, fromFiles, type ServerPushOptions } from '../lib/index.js'
+
+const source = (): string => 'x'
+
+async function registerFails (t: Test, options: unknown, code: string, message: RegExp): Promise<void> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await t.rejects(async () => { await app.register(serverPush, options as ServerPushOptions) }, { code, message }, message.source)
+}
+
+t.test('bad plugin options', async (t) => {
+  const code = 'FST_SERVER_PUSH_INVALID_OPTION'
+  await registerFails(t, {}, code, /options: routes must be a non-empty array/)
+  await registerFails(t, { routes: [] }, code, /options: routes must be a non-empty array/)
+  await registerFails(t, { routes: 'x' }, code, /options: routes must be a non-empty array/)
+  await registerFails(t, { routes: [{ path: '/a', source }], interval: 5 }, code, /options: unknown option "interval"/)
+  await registerFails(t, { routes: [{ path: '/a', source }], prefix: 'cam' }, code, /options: prefix must be a path starting with "\/"/)
+  await registerFails(t, { routes: [{ path: '/a', source }], prefix: 3 }, code, /options: prefix must be a path/)
+  await registerFails(t, { routes: [{ path: '/a', source }], intervalMs: -1 }, code, /options: intervalMs must be a finite number >= 0, got -1/)
+  await registerFails(t, { routes: [{ path: '/a', source }], boundary: 'a b' }, code, /options: boundary may hold only/)
+})
+
+t.test('bad route options name the route and the field', async (t) => {
+  const code = 'FST_SERVER_PUSH_INVALID_OPTION'
+  const route = (extra: Record<string, unknown>): unknown => ({ routes: [{ path: '/ok', source }, { path: '/cam', source, ...extra }] })
+  await registerFails(t, { routes: [null] }, code, /routes\[0\]: must be an object with path and source/)
+  await registerFails(t, { routes: [{ source }] }, code, /routes\[0\]: path must be a string starting with "\/", got undefined/)
+  await registerFails(t, { routes: [{ path: 'cam', source }] }, code, /routes\[0\]: path must be a string starting with "\/", got "cam"/)
+  await registerFails(t, { routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/a\): path is a duplicate of routes\[0\]/)
+  await registerFails(t, { prefix: '/p/', routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/p\/a\): path is a duplicate/)
+  await registerFails(t, route({ source: undefined }), code, /routes\[1\] \(\/cam\): source must be a function, fromFiles\(\) or fromDirectory\(\), got undefined/)
+  await registerFails(t, route({ source: null }), code, /source must be .*got null/)
+  await registerFails(t, route({ source: 'frames/' }), code, /source must be .*got string/)
+  await registerFails(t, route({ source: [Buffer.from('x')] }), code, /source must be .*got object/)
+  await registerFails(t, route({ intervall: 5 }), code, /routes\[1\] \(\/cam\): unknown option "intervall"/)
+  for (const bad of [-1, Number.NaN, Infinity, '100', null]) {
+    await registerFails(t, route({ intervalMs: bad }), code, /routes\[1\] \(\/cam\): intervalMs must be a finite number >= 0/)
+  }
+  for (const bad of ['jpeg', 'image/jpeg\r\nX-Evil: 1', '', 5, 'image / jpeg']) {
+    await registerFails(t, route({ contentType: bad }), code, /routes\[1\] \(\/cam\): contentType must be a media type/)
+  }
+  await registerFails(t, route({ boundary: '' }), code, /routes\[1\] \(\/cam\): boundary must be 1 to 70 characters/)
+  await registerFails(t, route({ boundary: 'b'.repeat(71) }), code, /boundary must be 1 to 70 characters long \(got 71\)/)
+  await registerFails(t, route({ boundary: '--myboundary' }), code, /boundary must be given without the leading "--"/)
+  await registerFails(t, route({ boundary: '"myboundary"' }), code, /boundary may hold only letters/)
+  await registerFails(t, route({ boundary: 'trailing ' }), code, /boundary may hold only letters/)
+  await registerFails(t, route({ boundary: 7 }), code, /boundary must be a string, got 7/)
+  await registerFails(t, route({ headers: 'X-A: 1' }), code, /routes\[1\] \(\/cam\): headers must be an object/)
+  await registerFails(t, route({ headers: { 'X-A': 'a\r\nX-Injected: 1' } }), code, /routes\[1\] \(\/cam\): header X-A has an invalid value/)
+  await registerFails(t, route({ headers: { 'X-A': 'a\nb' } }), code, /header X-A has an invalid value/)
+  await registerFails(t, route({ headers: { 'X\r\nA': 'a' } }), code, /header name "X\\r\\nA" is not a valid HTTP token/)
+  for (const reserved of ['Content-Type', 'content-length', 'Transfer-Encoding', 'Connection']) {
+    await registerFails(t, route({ headers: { [reserved]: 'x' } }), code, new RegExp(`header ${reserved} is set by the plugin`))
+  }
+})
+
+t.test('file sources that are missing, empty or unreadable fail register', async (t) => {
+  const code = 'FST_SERVER_PUSH_INVALID_SOURCE'
+  const dir = mkdtempSync(join(tmpdir(), 'push-'))
+  writeFileSync(join(dir, 'empty.jpg'), '')
+  writeFileSync(join(dir, 'notes.md'), 'not a frame')
+  const emptyDir = mkdtempSync(join(tmpdir(), 'push-empty-'))
+  const routes = (s: unknown): unknown => ({ routes: [{ path: '/cam', source: s }] })
+  await registerFails(t, routes(fromFiles([join(dir, 'missing.jpg')])), code, /\/cam: fromFiles\(.*\): cannot read .*missing\.jpg: ENOENT/)
+  await registerFails(t, routes(fromFiles([join(dir, 'empty.jpg')])), code, /empty\.jpg is empty/)
+  await registerFails(t, routes(fromFiles([dir])), code, /cannot read .*EISDIR/)
+  await registerFails(t, routes(fromFiles([])), code, /fromFiles\(\) needs a non-empty array of file paths/)
+  await registerFails(t, routes(fromFiles('a.jpg' as unknown as string[])), code, /fromFiles\(\) needs a non-empty array/)
+  await registerFails(t, routes(fromFiles([''])), code, /fromFiles\(\) needs a non-empty array/)
+  await registerFails(t, routes(fromDirectory(join(dir, 'nope'))), code, /\/cam: fromDirectory\(.*\): cannot read directory .*nope: ENOENT/)
+  await registerFails(t, routes(fromDirectory(emptyDir)), code, /no image, HTML or text files in/)
+  await registerFails(t, routes(fromDirectory(dir)), code, /empty\.jpg is empty/)
+  await registerFails(t, routes(fromDirectory('')), code, /fromDirectory\(\) needs a directory path/)
+  writeFileSync(join(dir, 'frame.txt'), 'a\r\n--myboundary\r\nb')
+  await registerFails(t, { routes: [{ path: '/cam', boundary: 'myboundary', source: fromFiles([join(dir, 'frame.txt')]) }] },
+    code, /body contains the multipart delimiter line/)
+})

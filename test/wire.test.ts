@@ -1,0 +1,105 @@
+// The bytes-on-the-wire functions, unit by unit.
+import t from 'tap'
+import { mergeHeaders, reservedNames, toHeaderList } from '../lib/headers.js'
+import { boundaryProblem, isFieldValue, isMediaType, isToken } from '../lib/syntax.js'
+import { closingBytes, encodePart, framing, randomBoundary, responseHead, STREAM_HEADERS } from '../lib/wire.js'
+import { parseMultipart } from './helpers/wire-client.js'
+
+t.test('framing builds the delimiter lines of RFC 2046 for an unquoted boundary', async (t) => {
+  const f = framing('myboundary')
+  t.equal(f.contentType, 'multipart/x-mixed-replace;boundary=myboundary')
+  t.equal(f.opening.toString(), '--myboundary\r\n')
+  t.equal(f.delimiter.toString(), '\r\n--myboundary\r\n')
+  t.equal(f.close.toString(), '\r\n--myboundary--\r\n')
+  t.equal(f.forbidden.toString(), '\r\n--myboundary')
+})
+
+t.test('random boundaries are 32 hex digits, valid, and differ', async (t) => {
+  const a = randomBoundary()
+  const b = randomBoundary()
+  t.match(a, /^[0-9a-f]{32}$/)
+  t.not(a, b)
+  t.equal(boundaryProblem(a), undefined)
+})
+
+t.test('responseHead writes the status line, Content-Type first, then the headers in order, CRLF everywhere', async (t) => {
+  t.equal(
+    responseHead('1.1', 'multipart/x-mixed-replace;boundary=B', [['X-A', '1'], ['X-B', '2']]),
+    'HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=B\r\nX-A: 1\r\nX-B: 2\r\n\r\n'
+  )
+  t.equal(responseHead('1.0', 'x/y', []), 'HTTP/1.0 200 OK\r\nContent-Type: x/y\r\n\r\n')
+  t.same(STREAM_HEADERS.map(([name]) => name), ['Cache-Control', 'Pragma', 'Expires', 'X-Accel-Buffering', 'Connection'])
+})
+
+t.test('encodePart writes Content-Type, exact Content-Length, extra headers and the blank line', async (t) => {
+  const body = Buffer.from('héllo')
+  const part = encodePart('text/plain', body, [['X-Frame', '7']])
+  t.equal(part.head.toString('latin1'), 'Content-Type: text/plain\r\nContent-Length: 6\r\nX-Frame: 7\r\n\r\n')
+  t.equal(part.body, body, 'the body buffer is the frame itself, not a copy')
+  t.equal(part.byteLength, part.head.length + 6)
+})
+
+t.test('closingBytes repeats the last part before the close delimiter, or sends an empty part', async (t) => {
+  const f = framing('B')
+  const part = encodePart('text/plain', Buffer.from('last'), [])
+  const stream = (chunks: Buffer[]): Buffer => Buffer.concat([f.opening, part.head, part.body, f.delimiter, ...chunks])
+  const closed = parseMultipart(stream(closingBytes(f, part)), 'B')
+  t.equal(closed.closed, true)
+  t.same(closed.parts.map((p) => p.body.toString()), ['last', 'last'])
+  t.equal(closed.epilogue.toString(), '\r\n', 'the close delimiter line ends in CRLF')
+
+  const empty = parseMultipart(Buffer.concat([f.opening, ...closingBytes(f, undefined)]), 'B')
+  t.equal(empty.closed, true)
+  t.same(empty.parts.map((p) => [p.rawHeaders, p.body.length]), [[[], 0]])
+})
+
+t.test('boundaryProblem accepts RFC 2046 token boundaries and explains the rest', async (t) => {
+  for (const good of ['myboundary', 'a', 'A-b_c.d+e\'f', '0'.repeat(70)]) t.equal(boundaryProblem(good), undefined, good)
+  t.match(boundaryProblem(''), /1 to 70/)
+  t.match(boundaryProblem('x'.repeat(71)), /1 to 70.*71/)
+  t.match(boundaryProblem('--myboundary'), /leading "--"/)
+  for (const bad of ['my boundary', 'abc ', '"quoted"', 'a;b', 'a/b', 'a=b', 'a\r\nb', 'é']) {
+    t.match(boundaryProblem(bad), /only letters/, JSON.stringify(bad))
+  }
+})
+
+t.test('media types, tokens and field values', async (t) => {
+  for (const good of ['image/jpeg', 'text/html', 'text/html; charset=utf-8', 'text/html;charset="utf-8"', 'application/vnd.x+json']) {
+    t.ok(isMediaType(good), good)
+  }
+  for (const bad of ['image', 'image/', '/jpeg', 'image/jpeg\r\nX: 1', 'image /jpeg', 'text/html; charset', 'a/b;c="d']) {
+    t.notOk(isMediaType(bad), JSON.stringify(bad))
+  }
+  t.ok(isToken('X-Frame'))
+  t.notOk(isToken('X Frame'))
+  t.notOk(isToken(''))
+  t.ok(isFieldValue('a b\tc é'))
+  t.notOk(isFieldValue('a\r\nb'))
+  t.notOk(isFieldValue('a\nb'))
+  t.notOk(isFieldValue('a\u0000b'))
+  t.notOk(isFieldValue('€'), 'outside latin1')
+})
+
+t.test('toHeaderList checks names and values and spreads arrays', async (t) => {
+  const invalid = (problem: string): Error => new Error(problem)
+  t.same(toHeaderList({ 'X-A': 'a', 'X-N': 5, 'Set-Cookie': ['a=1', 'b=2'] }, invalid),
+    [['X-A', 'a'], ['X-N', '5'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2']])
+  t.throws(() => toHeaderList('x', invalid), /must be an object/)
+  t.throws(() => toHeaderList(null, invalid), /must be an object/)
+  t.throws(() => toHeaderList([['a', 'b']], invalid), /must be an object/)
+  t.throws(() => toHeaderList({ 'Bad Name': 'x' }, invalid), /"Bad Name" is not a valid HTTP token/)
+  t.throws(() => toHeaderList({ 'X-A': 'a\r\nInjected: 1' }, invalid), /X-A has an invalid value/)
+  t.throws(() => toHeaderList({ 'X-A': { no: 1 } }, invalid), /X-A has an invalid value/)
+  t.same(reservedNames([['Content-Type', 'x'], ['X-A', 'b'], ['connection', 'c']], new Set(['content-type', 'connection'])),
+    ['Content-Type', 'connection'])
+})
+
+t.test('mergeHeaders: later lists override by name in place, keep the first spelling, append new names', async (t) => {
+  t.same(mergeHeaders(
+    [['Cache-Control', 'no-cache'], ['Pragma', 'no-cache'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2']],
+    [['cache-control', 'private'], ['X-New', '1'], ['X-New', '2']],
+    [['set-cookie', 'c=3'], ['x-new', '3']]
+  ), [
+    ['Cache-Control', 'private'], ['Pragma', 'no-cache'], ['Set-Cookie', 'c=3'], ['X-New', '3']
+  ])
+})
