@@ -25,6 +25,18 @@ export const END_GRACE_MS = 2000
 
 function noop (): void {}
 
+function nextTurn (wake: () => void): () => void {
+  const immediate = setImmediate(wake)
+  return () => clearImmediate(immediate)
+}
+
+function sleep (ms: number): (wake: () => void) => () => void {
+  return (wake) => {
+    const timer = setTimeout(wake, ms)
+    return () => clearTimeout(timer)
+  }
+}
+
 /**
  * Resolves once `arm`'s callback fires or `signal` aborts, whichever comes first, and disarms both, so an ended
  * stream leaves no timer or listener behind. Never rejects: the caller looks at whether the stream ended.
@@ -123,17 +135,11 @@ export class PushStream {
 
   /** Waits out the rest of `intervalMs` since the last pull, or one turn of the event loop at least, so that a
    * source that never waits cannot starve other clients and I/O. */
-  private pace (signal: AbortSignal): Promise<void> {
-    const delay = this.lastPullAt + this.route.intervalMs - performance.now()
-    return waitFor(signal, delay > 0
-      ? (wake) => {
-          const timer = setTimeout(wake, delay)
-          return () => clearTimeout(timer)
-        }
-      : (wake) => {
-          const immediate = setImmediate(wake)
-          return () => clearImmediate(immediate)
-        })
+  private async pace (signal: AbortSignal): Promise<void> {
+    const due = this.lastPullAt + this.route.intervalMs
+    if (performance.now() >= due) return waitFor(signal, nextTurn)
+    // Timers count from the event loop's cached clock and may fire a little early: wait until `due` has passed.
+    while (!signal.aborted && performance.now() < due) await waitFor(signal, sleep(due - performance.now()))
   }
 
   /** The iterator's next step; gives up waiting (with `undefined`) when the stream ends first. */

@@ -81,3 +81,10 @@ t.test('file sources that are missing, empty or unreadable fail register', async
   await registerFails(t, { routes: [{ path: '/cam', boundary: 'myboundary', source: fromFiles([join(dir, 'frame.txt')]) }] },
     code, /body contains the multipart delimiter line/)
 })
+
+t.test('options that are not an object', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await t.rejects(async () => { await app.register(serverPush, () => null as unknown as ServerPushOptions) },
+    { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /options: must be an object with a routes array/ })
+})

@@ -15,11 +15,12 @@ export interface SourceContext {
 export type FrameIterable = AsyncIterable<Frame> | Iterable<Frame>
 
 /**
- * Called once per connection. Returns either an iterable of frames, or one frame (or a promise of one): then
- * it is called again for every part, paced by `intervalMs`, and `null` or `undefined` ends the stream.
+ * Called once per connection. Returns either an iterable of frames (an async generator, an array), or one
+ * frame or a promise of one: then it is called again for every part, paced by `intervalMs`, and `null` or
+ * `undefined` ends the stream.
  */
 export type SourceFunction = (context: SourceContext) =>
-  FrameIterable | Frame | null | undefined | PromiseLike<FrameIterable | Frame | null | undefined>
+  FrameIterable | Frame | null | undefined | PromiseLike<Frame | null | undefined>
 
 export function isThenable (value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
@@ -30,17 +31,24 @@ function isIterable (value: unknown): value is FrameIterable {
     (Symbol.asyncIterator in value || Symbol.iterator in value)
 }
 
-/** The frames of one connection; `return()` on it reaches the user's iterator, so its `finally` blocks run. */
-export async function * functionFrames (source: SourceFunction, context: SourceContext): AsyncGenerator<unknown, void> {
-  let result: unknown = source(context)
-  if (isThenable(result)) result = await result
-  if (isIterable(result)) {
-    yield * result
-    return
-  }
-  while (result !== null && result !== undefined) {
-    yield result
-    result = source(context)
-    if (isThenable(result)) result = await result
+/**
+ * This connection's frames: the iterable's own iterator, so that `return()` reaches it at once, even while it is
+ * busy inside `next()`; or, for a frame function, a loop that calls it again for every part.
+ */
+export function functionFrames (source: SourceFunction, context: SourceContext): Iterator<unknown> | AsyncIterator<unknown> {
+  const first = source(context)
+  if (isIterable(first)) return Symbol.asyncIterator in first ? first[Symbol.asyncIterator]() : first[Symbol.iterator]()
+  // The first frame is awaited only at the first pull: until then its rejection must not count as unhandled.
+  if (isThenable(first)) Promise.resolve(first).catch(noop)
+  return pollFrames(source, context, first)
+}
+
+function noop (): void {}
+
+async function * pollFrames (source: SourceFunction, context: SourceContext, first: unknown): AsyncGenerator<unknown, void> {
+  let frame = await first
+  while (frame !== null && frame !== undefined) {
+    yield frame
+    frame = await source(context)
   }
 }

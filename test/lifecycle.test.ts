@@ -1,0 +1,381 @@
+// How streams end: client gone, source ended or failed, server closing; and that nothing is left behind.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Socket } from 'node:net'
+import t from 'tap'
+import type { SourceContext } from '../lib/index.js'
+import { eventually, startApp, timerCount } from './helpers/app.js'
+import { RawClient } from './helpers/wire-client.js'
+
+function aborted (signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve()))
+}
+
+/** Runs `then` one event-loop turn after the server socket first shows that the client left ('end' or 'close'). */
+function firstSignOfLeaving (socket: Socket | undefined, then: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = false
+    const onLeave = (): void => {
+      if (seen) return
+      seen = true
+      setImmediate(() => { then(); resolve() })
+    }
+    socket?.once('end', onLeave)
+    socket?.once('close', onLeave)
+  })
+}
+
+t.test('client gone while the source waits at a yield: finally runs, signal aborts, no timer is left', async (t) => {
+  const seen = { finally: false, signal: undefined as AbortSignal | undefined }
+  const { port, logged } = await startApp(t, {
+    routes: [{
+      path: '/slow',
+      intervalMs: 60_000,
+      source: async function * ({ signal }) {
+        seen.signal = signal
+        try {
+          for (let i = 0; ; i++) yield `frame ${i}`
+        } finally {
+          seen.finally = true
+        }
+      }
+    }]
+  })
+  const before = timerCount()
+  const client = await RawClient.get(port, '/slow')
+  await client.parts(1)
+  t.ok(timerCount() > before, 'the pump waits on a timer for the next interval')
+  client.destroy()
+  await eventually(() => seen.finally)
+  t.equal(seen.signal?.aborted, true)
+  await eventually(() => timerCount() === before)
+  const [line] = logged('server push stream ended')
+  t.match(line, { route: '/slow', reason: 'client-gone', parts: 1, bytes: Number, durationMs: Number })
+})
+
+t.test('client gone while the source is inside next(): return() and the abort come in the same turn', async (t) => {
+  let socket: Socket | undefined
+  const order: string[] = []
+  const { port } = await startApp(t, {
+    routes: [{
+      path: '/wait',
+      source: async function * ({ signal, request }) {
+        socket = request.raw.socket
+        try {
+          yield 'first'
+          await aborted(signal)
+          order.push('woke')
+        } finally {
+          order.push('finally')
+        }
+      }
+    }]
+  })
+  const client = await RawClient.get(port, '/wait')
+  await client.parts(1)
+  const noticed = firstSignOfLeaving(socket, () => order.push('next turn'))
+  client.destroy()
+  await noticed
+  t.same(order, ['woke', 'finally', 'next turn'])
+})
+
+t.test('a hand-written iterator stuck in next() gets return() at once when the client goes', async (t) => {
+  let returned = 0
+  let socket: Socket | undefined
+  const { port } = await startApp(t, {
+    routes: [{
+      path: '/stuck',
+      source: ({ request }: SourceContext) => {
+        socket = request.raw.socket
+        return {
+          [Symbol.asyncIterator] () {
+            return {
+              next: () => new Promise<IteratorResult<string>>(() => {}),
+              return: async () => { returned++; return { done: true as const, value: undefined } }
+            }
+          }
+        }
+      }
+    }]
+  })
+  const client = await RawClient.get(port, '/stuck')
+  await client.until((data) => data.includes('\r\n\r\n--'))
+  let returnedThen = -1
+  const noticed = firstSignOfLeaving(socket, () => { returnedThen = returned })
+  client.destroy()
+  await noticed
+  t.equal(returnedThen, 1)
+})
+
+t.test('a client that half-closes its side is gone too', async (t) => {
+  let finished = false
+  const { port, logged } = await startApp(t, {
+    routes: [{ path: '/x', intervalMs: 50, source: async function * () { try { for (;;) yield 'x' } finally { finished = true } } }]
+  })
+  const client = await RawClient.get(port, '/x')
+  await client.parts(1)
+  client.socket.end()
+  await eventually(() => finished)
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.equal(logged('server push stream ended')[0]?.reason, 'client-gone')
+})
+
+t.test('a source that throws because it was aborted is not a failing source', async (t) => {
+  const { port, logged } = await startApp(t, {
+    routes: [
+      {
+        path: '/generator',
+        source: async function * ({ signal }) {
+          yield 'first'
+          await sleep(60_000, undefined, { signal })
+        }
+      },
+      {
+        path: '/iterator',
+        source: ({ signal }: SourceContext) => ({
+          [Symbol.asyncIterator]: () => ({
+            next: () => new Promise<IteratorResult<string>>((_resolve, reject) => {
+              signal.addEventListener('abort', () => reject(new Error('aborted')))
+            })
+          })
+        })
+      }
+    ]
+  })
+  const generator = await RawClient.get(port, '/generator')
+  await generator.parts(1)
+  generator.destroy()
+  const iterator = await RawClient.get(port, '/iterator')
+  await iterator.until((data) => data.includes('\r\n\r\n--'))
+  iterator.destroy()
+  await eventually(() => logged('server push stream ended').length === 2)
+  t.same(logged('server push stream ended').map((line) => line.reason), ['client-gone', 'client-gone'])
+  t.same(logged('server push source failed'), [])
+})
+
+t.test('a source that destroys its own socket gets nothing more written', async (t) => {
+  const { port, logged } = await startApp(t, {
+    routes: [{
+      path: '/kill',
+      source: ({ request }: SourceContext) => ({
+        [Symbol.iterator]: () => ({
+          next: () => {
+            request.raw.socket.destroy()
+            return { done: true as const, value: undefined }
+          }
+        })
+      })
+    }]
+  })
+  const client = await RawClient.get(port, '/kill')
+  await client.closed
+  t.match(client.data.toString('latin1'), /\r\n\r\n--[0-9a-f]{32}\r\n$/, 'only the head and the opening delimiter')
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.equal(logged('server push stream ended')[0]?.reason, 'source-ended')
+})
+
+t.test('a client gone before the handler runs never starts the source', async (t) => {
+  let calls = 0
+  const { port, logged } = await startApp(t, { routes: [{ path: '/x', source: () => { calls++; return 'x' } }] }, {
+    setup: (app) => {
+      app.addHook('preHandler', async (request) => {
+        if (!request.raw.socket.destroyed) await new Promise((resolve) => request.raw.socket.once('close', resolve))
+      })
+    }
+  })
+  const client = await RawClient.get(port, '/x')
+  await sleep(20)
+  client.destroy()
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.match(logged('server push stream ended')[0], { reason: 'client-gone', parts: 0 })
+  t.equal(calls, 0)
+})
+
+t.test('a source that ends with no frame closes with an empty part', async (t) => {
+  const { port, logged } = await startApp(t, { routes: [{ path: '/none', source: () => [] }] })
+  const res = await (await RawClient.get(port, '/none')).end()
+  t.ok(res.multipart.closed)
+  t.same(res.multipart.parts.map((p) => [p.rawHeaders, p.body.length]), [[[], 0]])
+  t.match(logged('server push stream ended')[0], { reason: 'source-ended', parts: 0 })
+})
+
+t.test('a frame function is called once per part; null ends the stream', async (t) => {
+  let n = 0
+  const { port } = await startApp(t, {
+    routes: [
+      { path: '/sync', contentType: 'text/plain', source: () => (++n <= 3 ? `tick ${n}` : null) },
+      { path: '/async', contentType: 'text/plain', source: async () => 'once' }
+    ]
+  })
+  const sync = await (await RawClient.get(port, '/sync')).end()
+  t.same(sync.multipart.parts.map((p) => p.body.toString()), ['tick 1', 'tick 2', 'tick 3', 'tick 3'])
+  const client = await RawClient.get(port, '/async')
+  const res = await client.parts(3)
+  t.same(res.multipart.parts.slice(0, 3).map((p) => p.body.toString()), ['once', 'once', 'once'])
+  client.destroy()
+})
+
+t.test('intervalMs: at most one pull per interval', async (t) => {
+  const pulls: number[] = []
+  const { port } = await startApp(t, {
+    routes: [{ path: '/paced', intervalMs: 40, source: () => { pulls.push(performance.now()); return 'x' } }]
+  })
+  const client = await RawClient.get(port, '/paced')
+  await client.parts(5)
+  client.destroy()
+  for (let i = 1; i < 5; i++) {
+    const gap = (pulls[i] as number) - (pulls[i - 1] as number)
+    t.ok(gap >= 40, `gap ${i} (${gap.toFixed(2)} ms) is at least intervalMs`)
+  }
+})
+
+t.test('sources that fail: logged with the route, closed well-formed, other streams carry on', async (t) => {
+  const finallyRan: string[] = []
+  const failing: Record<string, (context: SourceContext) => unknown> = {
+    '/throws-at-open': () => { throw new Error('camera offline') },
+    '/rejects': async () => { throw new Error('no frame') },
+    '/throws-later': async function * () { yield 'one'; yield 'two'; throw new Error('broken pipe') },
+    '/poll-throws': (() => { let n = 0; return () => { if (++n === 2) throw new Error('poll failed'); return `poll ${n}` } })(),
+    '/bad-number': function * () { try { yield 'ok'; yield 42 } finally { finallyRan.push('/bad-number') } },
+    '/bad-object': () => [{ data: 'x' }],
+    '/bad-empty-object': () => [{}],
+    '/bad-array': () => [['x']],
+    '/bad-null': () => ['ok', null],
+    '/bad-type': () => [{ body: 'x', contentType: 'text/html\r\nX: 1' }],
+    '/bad-header': () => [{ body: 'x', headers: { 'X-A': 'a\nb' } }],
+    '/reserved-header': () => [{ body: 'x', headers: { 'Content-Length': '1' } }],
+    '/delimiter-in-body': () => ['ok', 'a\r\n--B\r\nb'],
+    '/bad-iterator': () => ({ [Symbol.iterator]: () => ({ next: () => undefined }) })
+  }
+  const expected: Record<string, RegExp> = {
+    '/throws-at-open': /camera offline/,
+    '/rejects': /no frame/,
+    '/throws-later': /broken pipe/,
+    '/poll-throws': /poll failed/,
+    '/bad-number': /a frame must be a Buffer, Uint8Array, string or \{ body \}, got number/,
+    '/bad-object': /got an object without body \(keys: data\)/,
+    '/bad-empty-object': /got an object without body \(keys: none\)/,
+    '/bad-array': /got an array/,
+    '/bad-null': /got null/,
+    '/bad-type': /contentType "text\/html\\r\\nX: 1" is not a media type/,
+    '/bad-header': /header X-A has an invalid value/,
+    '/reserved-header': /part header Content-Length is set by the plugin/,
+    '/delimiter-in-body': /the body contains the multipart delimiter line/,
+    '/bad-iterator': /next\(\) returned a non-object/
+  }
+  const { port, logs, logged } = await startApp(t, {
+    boundary: 'B',
+    contentType: 'text/plain',
+    routes: [
+      { path: '/healthy', intervalMs: 20, source: () => 'alive' },
+      ...Object.entries(failing).map(([path, source]) => ({ path, source: source as () => string }))
+    ]
+  })
+  const healthy = await RawClient.get(port, '/healthy')
+  await healthy.parts(1)
+  for (const path of Object.keys(failing)) {
+    const res = await (await RawClient.get(port, path)).end()
+    t.ok(res.multipart.closed, `${path}: closed with the close delimiter`)
+    const error = logs.find((line) => line.msg === 'server push source failed' && line.route === path)
+    t.match((error?.err as { message?: string } | undefined)?.message, expected[path], `${path}: error logged with the route`)
+    t.ok(typeof error?.reqId === 'string', `${path}: logged through request.log`)
+    t.match(logged('server push stream ended').find((line) => line.route === path), { reason: 'source-error' })
+  }
+  t.same(finallyRan, ['/bad-number'], 'a source that yielded a bad frame is stopped')
+  const throwsLater = await (await RawClient.get(port, '/throws-later')).end()
+  t.same(throwsLater.multipart.parts.map((p) => p.body.toString()), ['one', 'two', 'two'], 'the last good part is repeated')
+  const before = (await healthy.parts(1)).multipart.parts.length
+  await healthy.parts(before + 2)
+  t.pass('the healthy stream kept going')
+  healthy.destroy()
+})
+
+t.test('a source whose return() fails is logged and let go', async (t) => {
+  const { port, logged } = await startApp(t, {
+    routes: [
+      {
+        path: '/sync-return',
+        source: () => ({ [Symbol.iterator]: () => ({ next: () => ({ value: 'x', done: false }), return: () => { throw new Error('cannot stop') } }) }),
+        intervalMs: 1000
+      },
+      {
+        path: '/async-return',
+        source: () => ({
+          [Symbol.asyncIterator]: () => ({
+            next: async () => ({ value: 'x', done: false }),
+            return: async () => { throw new Error('cannot stop either') }
+          })
+        }),
+        intervalMs: 1000
+      }
+    ]
+  })
+  for (const path of ['/sync-return', '/async-return']) {
+    const client = await RawClient.get(port, path)
+    await client.parts(1)
+    client.destroy()
+  }
+  await eventually(() => logged('server push source failed to stop').length === 2)
+  t.same(logged('server push source failed to stop').map((line) => (line.err as { message: string }).message).sort(),
+    ['cannot stop', 'cannot stop either'])
+})
+
+t.test('backpressure: a client that stops reading stops the pulls; reading again resumes them', async (t) => {
+  const frame = Buffer.alloc(256 * 1024, 0x61)
+  let pulls = 0
+  let socket: Socket | undefined
+  const { port } = await startApp(t, {
+    contentType: 'application/octet-stream',
+    routes: [{ path: '/big', source: ({ request }: SourceContext) => { socket = request.raw.socket; pulls++; return frame } }]
+  })
+  const client = await RawClient.get(port, '/big')
+  await client.until((data) => data.length > frame.length)
+  client.socket.pause()
+  let last = -1
+  let still = 0
+  await eventually(() => {
+    still = pulls === last ? still + 1 : 0
+    last = pulls
+    return still >= 20
+  }, 20_000)
+  t.ok(socket?.writableNeedDrain, 'the pump is waiting for drain')
+  t.ok((socket?.writableLength ?? Infinity) <= 2 * frame.length, `at most one part is buffered in user space (${socket?.writableLength} bytes)`)
+  const stalledAt = pulls
+  client.socket.resume()
+  await eventually(() => pulls > stalledAt + 5)
+  t.pass('pulls resume once the client reads')
+  client.destroy()
+})
+
+t.test('close() ends 100 open streams well-formed and resolves promptly', async (t) => {
+  const { app, port, logged } = await startApp(t, {
+    routes: [{ path: '/live', intervalMs: 50, source: async function * ({ signal }) { let i = 0; while (!signal.aborted) yield `frame ${i++}` } }]
+  })
+  const clients = await Promise.all(Array.from({ length: 100 }, () => RawClient.get(port, '/live')))
+  await Promise.all(clients.map((client) => client.parts(1)))
+  const started = performance.now()
+  await app.close()
+  const ms = performance.now() - started
+  t.comment(`app.close() with 100 open streams took ${ms.toFixed(1)} ms`)
+  const results = await Promise.all(clients.map((client) => client.end()))
+  t.ok(results.every((res) => res.multipart.closed), 'every client saw the close delimiter')
+  t.ok(results.every((res) => {
+    const parts = res.multipart.parts
+    return parts.length >= 2 && parts.at(-1)?.body.equals(parts.at(-2)?.body as Buffer)
+  }), 'every client was left on its last frame')
+  t.equal(logged('server push stream ended').filter((line) => line.reason === 'server-closing').length, 100)
+})
+
+t.test('close() does not wait for a client that stopped reading: it is cut off after the grace period', async (t) => {
+  const frame = Buffer.alloc(1024 * 1024, 0x62)
+  const { app, port } = await startApp(t, { routes: [{ path: '/big', source: () => frame }] })
+  const client = await RawClient.get(port, '/big')
+  await client.until((data) => data.length > frame.length)
+  client.socket.pause()
+  await sleep(100)
+  const before = timerCount()
+  await app.close()
+  t.equal(client.socket.destroyed || client.ended, false, 'the client never read, so it has not seen the end')
+  client.socket.resume()
+  await client.closed
+  t.ok(timerCount() <= before, 'the grace timer is gone')
+})
