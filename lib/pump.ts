@@ -77,7 +77,7 @@ export class PushStream {
     this.socket.on('close', this.clientGone)
     this.socket.on('end', this.clientGone)
     if (this.socket.destroyed) return this.end('client-gone')
-    void this.run(open)
+    this.run(open) // settles only after handling its own errors
   }
 
   /** Ends the stream once; later calls do nothing. */

@@ -36,7 +36,7 @@ function isIterable (value: unknown): value is FrameIterable {
  * busy inside `next()`; or, for a frame function, a loop that calls it again for every part.
  */
 export function functionFrames (source: SourceFunction, context: SourceContext): Iterator<unknown> | AsyncIterator<unknown> {
-  const first = source(context)
+  const first: unknown = source(context)
   if (isIterable(first)) return Symbol.asyncIterator in first ? first[Symbol.asyncIterator]() : first[Symbol.iterator]()
   // The first frame is awaited only at the first pull: until then its rejection must not count as unhandled.
   if (isThenable(first)) Promise.resolve(first).catch(noop)

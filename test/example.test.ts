@@ -1,0 +1,38 @@
+// The example app as `npm start` runs it: viewer page, cycling thumbnails, HTML clock, clean shutdown.
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { plainEnv, startChild } from './helpers/child.js'
+import { RawClient } from './helpers/wire-client.js'
+
+t.test('example app', async (t) => {
+  const { child, match } = await startChild(process.execPath, ['example-app/server.js'],
+    /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, plainEnv({ PORT: '0', HOST: '127.0.0.1' }))
+  t.teardown(() => { child.kill('SIGKILL') })
+  const port = Number(match[1])
+
+  const page = await fetch(`http://127.0.0.1:${port}/`)
+  t.equal(page.status, 200)
+  const html = await page.text()
+  t.match(html, /<img src="\/video\.mjpg"/)
+  t.match(html, /<a href="\/clock">/)
+
+  const video = await RawClient.get(port, '/video.mjpg')
+  const clock = await RawClient.get(port, '/clock')
+  const frames = (await video.parts(2)).multipart.parts
+  for (const [i, part] of frames.slice(0, 2).entries()) {
+    const thumb = readFileSync(new URL(`../example-app/frames/thumb_${i + 1}.jpg`, import.meta.url))
+    t.ok(part.body.equals(thumb), `part ${i + 1} is thumb_${i + 1}.jpg`)
+    t.equal(part.headers['content-type'], 'image/jpeg')
+  }
+  const ticks = (await clock.parts(2)).multipart.parts.slice(0, 2)
+  const times = ticks.map((part) => /<h3>([^<]+)<\/h3>/.exec(part.body.toString())?.[1] ?? '')
+  t.ok(ticks.every((part) => part.headers['content-type'] === 'text/html; charset=utf-8'))
+  t.ok(Date.parse(times[1] as string) > Date.parse(times[0] as string), `the clock ticks: ${times.join(' -> ')}`)
+
+  child.kill('SIGTERM')
+  const [code] = await once(child, 'exit')
+  t.equal(code, 0, 'SIGTERM closes the app cleanly')
+  t.ok((await video.end()).multipart.closed, 'open streams end with the close delimiter')
+  t.ok((await clock.end()).multipart.closed)
+})

@@ -1,0 +1,53 @@
+// Child processes for tests that must see the project as a user does (built package, example app, ffmpeg).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+/**
+ * This environment with tap's coverage turned off for the child: a child runs the built package or the example
+ * app as a user would, and counts for no line of lib/ (the suite covers lib/ itself).
+ */
+export function plainEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0', ...extra }
+}
+
+export interface Finished { code: number | null, stdout: string, stderr: string }
+
+/** Runs a command to its end (killed after `timeoutMs`). */
+export function run (command: string, args: string[], { timeoutMs = 60_000, env = plainEnv() } = {}): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => { stdout += String(chunk) })
+    child.stderr.on('data', (chunk) => { stderr += String(chunk) })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** Starts a long-running child and resolves with it once its stdout matches `ready`. */
+export function startChild (command: string, args: string[], ready: RegExp, env = plainEnv()): Promise<{ child: ChildProcess, match: RegExpMatchArray, output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`not ready in time: ${output}`)) }, 30_000)
+    const onData = (chunk: Buffer): void => {
+      output += String(chunk)
+      const match = ready.exec(output)
+      if (match !== null) {
+        clearTimeout(timer)
+        resolve({ child, match, output: () => output })
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', (chunk: Buffer) => { output += String(chunk) })
+    child.on('error', reject)
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code}: ${output}`)) })
+  })
+}

@@ -1,0 +1,35 @@
+// The built package as users load it: ESM import and CommonJS require both work and are typed.
+import t from 'tap'
+import { run } from './helpers/child.js'
+
+const serve = (load: string): string => `
+${load}
+const app = Fastify()
+await app.register(plugin, { routes: [{ path: '/x', source: () => ['hello'], contentType: 'text/plain', boundary: 'B' }] })
+await app.listen({ port: 0, host: '127.0.0.1' })
+const res = await fetch('http://127.0.0.1:' + app.server.address().port + '/x')
+console.log(res.headers.get('content-type'), JSON.stringify(await res.text()))
+await app.close()
+`
+const expected = 'multipart/x-mixed-replace;boundary=B "--B\\r\\nContent-Type: text/plain\\r\\nContent-Length: 5\\r\\n\\r\\nhello\\r\\n--B\\r\\nContent-Type: text/plain\\r\\nContent-Length: 5\\r\\n\\r\\nhello\\r\\n--B--\\r\\n"\n'
+
+t.test('ESM: the default export is the plugin, and so is the named one', async (t) => {
+  const check = "import plugin, { serverPush, fromFiles, fromDirectory } from 'fastify-server-push'\nimport Fastify from 'fastify'\n" +
+    "if (plugin !== serverPush || typeof fromFiles !== 'function' || typeof fromDirectory !== 'function') throw new Error('exports')"
+  const { code, stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', serve(check)])
+  t.equal(code, 0, stderr)
+  t.equal(stdout, expected)
+})
+
+t.test('CommonJS: require() gives the plugin as default and named export; register() takes the module', async (t) => {
+  const check = "const push = require('fastify-server-push')\nconst Fastify = require('fastify')\nconst plugin = push\n" +
+    "if (push.default !== push.serverPush || typeof push.fromFiles !== 'function') throw new Error('exports');\n(async () => {"
+  const { code, stdout, stderr } = await run(process.execPath, ['-e', serve(check) + '})()'])
+  t.equal(code, 0, stderr)
+  t.equal(stdout, expected)
+})
+
+t.test('both entry points are typed: consumers in test/types compile against dist', async (t) => {
+  const { code, stdout } = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'test/types'])
+  t.equal(code, 0, stdout)
+})
