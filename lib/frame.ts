@@ -2,7 +2,7 @@
 import { FST_SERVER_PUSH_BAD_FRAME } from './errors.js'
 import { reservedNames, toHeaderList, type HeaderRecord } from './headers.js'
 import { isMediaType } from './syntax.js'
-import { EncodedPart, encodePart, type Framing } from './wire.js'
+import { encodePart, type EncodedPart, type Framing } from './wire.js'
 
 /** A part's body: bytes as they are, or a string sent as UTF-8. */
 export type FrameBody = Buffer | Uint8Array | string
@@ -41,7 +41,6 @@ function describe (value: unknown): string {
 
 /** Encodes one frame for `framing`, using `contentType` when the frame carries none; throws FST_SERVER_PUSH_BAD_FRAME. */
 export function toPart (frame: unknown, contentType: string, f: Framing): EncodedPart {
-  if (frame instanceof EncodedPart) return frame
   let body: Buffer
   let type = contentType
   let headers: ReturnType<typeof toHeaderList> = []
@@ -63,7 +62,7 @@ export function toPart (frame: unknown, contentType: string, f: Framing): Encode
     body = toBody(frame)
   }
   if (body.indexOf(f.forbidden) !== -1) {
-    throw badFrame('the body contains the multipart delimiter line; use the default random boundary or another one')
+    throw badFrame(`the body contains the boundary delimiter --${f.boundary}; use the default random boundary or another one`)
   }
   return encodePart(type, body, headers)
 }

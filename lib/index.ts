@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { FST_SERVER_PUSH_INVALID_SOURCE } from './errors.js'
-import { toPart } from './frame.js'
 import { resolveOptions, type ResolvedRoute, type ServerPushOptions } from './options.js'
-import type { PushStream } from './pump.js'
-import { pushHandler, type Opener } from './route.js'
-import { cycle, FileSource } from './sources/files.js'
+import { pushHandler, type Opener, type PushState } from './route.js'
+import { cycle, isFileSource, loadParts } from './sources/files.js'
 import { functionFrames } from './sources/function.js'
 
 export type { Frame, FrameBody, FrameObject } from './frame.js'
@@ -16,28 +13,23 @@ export type { FrameIterable, SourceContext, SourceFunction } from './sources/fun
 export { fromDirectory, fromFiles, FileSource } from './sources/files.js'
 export * from './errors.js'
 
-/** File frames are read and encoded once here, at registration; each client then cycles the same buffers. */
 async function opener (route: ResolvedRoute): Promise<Opener> {
-  const { source } = route
-  if (!(source instanceof FileSource)) return (request, signal) => functionFrames(source, { request, signal })
-  let parts
-  try {
-    parts = (await source.load()).map((frame) => toPart(frame, route.contentType, route.framing))
-  } catch (err) {
-    throw new FST_SERVER_PUSH_INVALID_SOURCE(`${route.path}: ${source.description}: ${(err as Error).message}`)
-  }
+  const { source, path, contentType, framing } = route
+  if (!isFileSource(source)) return (request, signal) => functionFrames(source, { request, signal })
+  const parts = await loadParts(source, path, contentType, framing)
   return () => cycle(parts)
 }
 
 async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOptions): Promise<void> {
   const routes = resolveOptions(options)
-  const streams = new Set<PushStream>()
+  const state: PushState = { streams: new Set(), closing: false }
   for (const route of routes) {
-    fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler(route, await opener(route), streams) })
+    fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler(route, await opener(route), state) })
   }
   // fastify.close() waits for every open connection: streams never end by themselves, so end them first.
   fastify.addHook('preClose', (done) => {
-    for (const stream of streams) stream.end('server-closing')
+    state.closing = true
+    for (const stream of state.streams) stream.end('server-closing')
     done()
   })
 }

@@ -1,10 +1,10 @@
 // The plugin's options: their types (the documentation users read) and their checks, done once at register.
 import { FST_SERVER_PUSH_INVALID_OPTION } from './errors.js'
 import { mergeHeaders, reservedNames, toHeaderList, type HeaderRecord } from './headers.js'
-import { FileSource } from './sources/files.js'
+import { isFileSource, type FileSource } from './sources/files.js'
 import type { SourceFunction } from './sources/function.js'
 import { boundaryProblem, isMediaType } from './syntax.js'
-import { framing, randomBoundary, STREAM_HEADERS, type Framing, type HeaderList } from './wire.js'
+import { framing, randomBoundary, RESPONSE_RESERVED, STREAM_HEADERS, type Framing, type HeaderList } from './wire.js'
 
 /** Where a route's frames come from: a function (see `SourceFunction`), or `fromFiles()` / `fromDirectory()`. */
 export type Source = SourceFunction | FileSource
@@ -52,9 +52,6 @@ export interface ResolvedRoute {
 const SETTINGS = ['intervalMs', 'contentType', 'boundary', 'headers'] as const
 const PLUGIN_KEYS = new Set<string>([...SETTINGS, 'prefix', 'routes'])
 const ROUTE_KEYS = new Set<string>([...SETTINGS, 'path', 'source'])
-
-/** Response headers the plugin writes itself, which neither options nor hooks may set. */
-export const RESPONSE_RESERVED: ReadonlySet<string> = new Set(['content-type', 'content-length', 'transfer-encoding', 'connection'])
 
 function fail (where: string, problem: string): Error {
   return new FST_SERVER_PUSH_INVALID_OPTION(`${where}: ${problem}`)
@@ -136,7 +133,7 @@ export function resolveOptions (options: unknown): ResolvedRoute[] {
     const other = seen.get(fullPath)
     if (other !== undefined) throw fail(where, `path is a duplicate of routes[${other}]`)
     seen.set(fullPath, index)
-    if (typeof source !== 'function' && !(source instanceof FileSource)) {
+    if (typeof source !== 'function' && !isFileSource(source)) {
       throw fail(where, 'source must be a function, fromFiles() or fromDirectory(), got ' +
         (source === null ? 'null' : typeof source))
     }

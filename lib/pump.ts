@@ -3,14 +3,14 @@
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
+import { isThenable, nextTurn, settle, sleep, waitFor } from './async.js'
 import { toPart } from './frame.js'
-import { isThenable } from './sources/function.js'
-import { closingBytes, type EncodedPart, type Framing } from './wire.js'
+import { endSocket } from './socket.js'
+import type { FrameIterator } from './sources/function.js'
+import { closingBytes, EncodedPart, type Framing } from './wire.js'
 
 /** Why a stream ended, as logged in its last line. */
 export type EndReason = 'client-gone' | 'source-ended' | 'source-error' | 'server-closing'
-
-export type FrameIterator = Iterator<unknown> | AsyncIterator<unknown>
 
 /** What the pump needs to know of its route. */
 export interface PumpRoute {
@@ -18,41 +18,6 @@ export interface PumpRoute {
   readonly intervalMs: number
   readonly contentType: string
   readonly framing: Framing
-}
-
-/** How long a socket that was ended well-formed may take to drain to a client that has stopped reading. */
-export const END_GRACE_MS = 2000
-
-function noop (): void {}
-
-function nextTurn (wake: () => void): () => void {
-  const immediate = setImmediate(wake)
-  return () => clearImmediate(immediate)
-}
-
-function sleep (ms: number): (wake: () => void) => () => void {
-  return (wake) => {
-    const timer = setTimeout(wake, ms)
-    return () => clearTimeout(timer)
-  }
-}
-
-/**
- * Resolves once `arm`'s callback fires or `signal` aborts, whichever comes first, and disarms both, so an ended
- * stream leaves no timer or listener behind. Never rejects: the caller looks at whether the stream ended.
- */
-function waitFor (signal: AbortSignal, arm: (wake: () => void) => () => void): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    let disarm = noop
-    const wake = (): void => {
-      signal.removeEventListener('abort', wake)
-      disarm()
-      resolve()
-    }
-    signal.addEventListener('abort', wake)
-    disarm = arm(wake)
-  })
 }
 
 export class PushStream {
@@ -93,7 +58,7 @@ export class PushStream {
     if (reason === 'client-gone') {
       socket.destroy()
     } else {
-      this.finish()
+      endSocket(socket, closingBytes(route.framing, this.lastPart))
     }
     log.info({
       route: route.path,
@@ -120,7 +85,8 @@ export class PushStream {
         if (this.ended) return
         if (typeof step !== 'object' || step === null) throw new TypeError('the source iterator\'s next() returned a non-object')
         if (step.done === true) return this.end('source-ended')
-        this.send(toPart(step.value, route.contentType, route.framing))
+        const { value } = step
+        this.send(value instanceof EncodedPart ? value : toPart(value, route.contentType, route.framing))
         if (socket.writableNeedDrain) {
           await waitFor(signal, (wake) => {
             socket.on('drain', wake)
@@ -146,11 +112,7 @@ export class PushStream {
   private async pull (iterator: FrameIterator, signal: AbortSignal): Promise<IteratorResult<unknown> | undefined> {
     const step = iterator.next()
     if (!isThenable(step)) return step
-    let outcome: { value: IteratorResult<unknown> } | { error: unknown } | undefined
-    await waitFor(signal, (wake) => {
-      step.then((value) => { outcome = { value }; wake() }, (error: unknown) => { outcome = { error }; wake() })
-      return noop
-    })
+    const outcome = await settle(step, signal)
     if (outcome === undefined) return undefined
     if ('error' in outcome) throw outcome.error
     return outcome.value
@@ -168,20 +130,6 @@ export class PushStream {
     this.lastPart = part
     this.parts++
     this.bytes += part.byteLength + delimiter.length
-  }
-
-  /** Closes the multipart body and the socket; a client that stopped reading is cut off after END_GRACE_MS. */
-  private finish (): void {
-    const { socket } = this
-    if (socket.destroyed) return
-    if (socket.writable) {
-      socket.cork()
-      for (const chunk of closingBytes(this.route.framing, this.lastPart)) socket.write(chunk)
-      socket.uncork()
-      socket.end()
-    }
-    const timer = setTimeout(() => socket.destroy(), END_GRACE_MS)
-    socket.once('close', () => clearTimeout(timer))
   }
 
   /** Tells the source to stop, so its `finally` blocks run; what it says then is only logged. */

@@ -23,7 +23,7 @@ export interface Framing {
   readonly delimiter: Buffer
   /** Ends the last part and the whole multipart body. */
   readonly close: Buffer
-  /** What a part body must not contain, or clients that scan for the delimiter would cut it short. */
+  /** What a part body must not contain: Chromium's parser ends a part wherever `--B` appears, not only after CRLF. */
   readonly forbidden: Buffer
 }
 
@@ -39,7 +39,7 @@ export function framing (boundary: string): Framing {
     opening: Buffer.from(`--${boundary}\r\n`, 'latin1'),
     delimiter: Buffer.from(`\r\n--${boundary}\r\n`, 'latin1'),
     close: Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
-    forbidden: Buffer.from(`\r\n--${boundary}`, 'latin1')
+    forbidden: Buffer.from(`--${boundary}`, 'latin1')
   }
 }
 
@@ -51,6 +51,9 @@ export const STREAM_HEADERS: HeaderList = [
   ['X-Accel-Buffering', 'no'],
   ['Connection', 'close']
 ]
+
+/** Response headers the plugin writes itself, which neither options nor hooks may set (lower case). */
+export const RESPONSE_RESERVED: ReadonlySet<string> = new Set(['content-type', 'content-length', 'transfer-encoding', 'connection'])
 
 /** Status line and header block of the response (close-delimited: no Content-Length, no chunked coding). */
 export function responseHead (httpVersion: '1.0' | '1.1', contentType: string, headers: HeaderList): string {

@@ -79,7 +79,7 @@ t.test('file sources that are missing, empty or unreadable fail register', async
   await registerFails(t, routes(fromDirectory('')), code, /fromDirectory\(\) needs a directory path/)
   writeFileSync(join(dir, 'frame.txt'), 'a\r\n--myboundary\r\nb')
   await registerFails(t, { routes: [{ path: '/cam', boundary: 'myboundary', source: fromFiles([join(dir, 'frame.txt')]) }] },
-    code, /body contains the multipart delimiter line/)
+    code, /body contains the boundary delimiter --myboundary/)
 })
 
 t.test('options that are not an object', async (t) => {

@@ -1,5 +1,6 @@
 // File sources: read once at registration, cycled forever, every client from the first frame.
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -56,5 +57,31 @@ t.test('fromDirectory leaves out dot files, sub-directories and unknown extensio
   const client = await RawClient.get(port, '/d')
   const res = await client.parts(3)
   t.same(res.multipart.parts.slice(0, 3).map((p) => p.body.toString()), ['two', 'ten', 'two'])
+  client.destroy()
+})
+
+t.test('files are read once, at registration: later changes on disk do not reach the stream', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'push-once-'))
+  writeFileSync(join(dir, 'a.txt'), 'original')
+  const { port } = await startApp(t, { routes: [{ path: '/once', source: fromFiles([join(dir, 'a.txt')]) }] })
+  writeFileSync(join(dir, 'a.txt'), 'changed')
+  unlinkSync(join(dir, 'a.txt'))
+  const client = await RawClient.get(port, '/once')
+  const res = await client.parts(2)
+  t.same(res.multipart.parts.slice(0, 2).map((p) => p.body.toString()), ['original', 'original'])
+  client.destroy()
+})
+
+t.test('fromDirectory follows links to files and never opens a FIFO', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'push-links-'))
+  const elsewhere = mkdtempSync(join(tmpdir(), 'push-target-'))
+  writeFileSync(join(elsewhere, 'target.jpg'), 'linked')
+  symlinkSync(join(elsewhere, 'target.jpg'), join(dir, '1.jpg'))
+  symlinkSync(elsewhere, join(dir, '2.jpg'))
+  execFileSync('mkfifo', [join(dir, '3.jpg')])
+  const { port } = await startApp(t, { routes: [{ path: '/links', source: fromDirectory(dir) }] })
+  const client = await RawClient.get(port, '/links')
+  const res = await client.parts(2)
+  t.same(res.multipart.parts.slice(0, 2).map((p) => p.body.toString()), ['linked', 'linked'])
   client.destroy()
 })

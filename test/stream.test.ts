@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import basicAuth from '@fastify/basic-auth'
 import t from 'tap'
 import type { Frame, SourceContext } from '../lib/index.js'
-import { startApp } from './helpers/app.js'
+import { aborted, startApp } from './helpers/app.js'
 import { RawClient } from './helpers/wire-client.js'
 
 const HEAD_LINES = [
@@ -15,11 +15,6 @@ const HEAD_LINES = [
   'X-Accel-Buffering: no',
   'Connection: close'
 ]
-
-/** Waits for the stream's abort signal, so a source can hold a stream open without producing. */
-function aborted (signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve()))
-}
 
 t.test('a finite source: exact bytes from status line to close delimiter, last part repeated', async (t) => {
   const { port } = await startApp(t, {

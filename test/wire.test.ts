@@ -2,7 +2,7 @@
 import t from 'tap'
 import { mergeHeaders, reservedNames, toHeaderList } from '../lib/headers.js'
 import { boundaryProblem, isFieldValue, isMediaType, isToken } from '../lib/syntax.js'
-import { closingBytes, encodePart, framing, randomBoundary, responseHead, STREAM_HEADERS } from '../lib/wire.js'
+import { closingBytes, encodePart, framing, randomBoundary, responseHead } from '../lib/wire.js'
 import { parseMultipart } from './helpers/wire-client.js'
 
 t.test('framing builds the delimiter lines of RFC 2046 for an unquoted boundary', async (t) => {
@@ -11,7 +11,7 @@ t.test('framing builds the delimiter lines of RFC 2046 for an unquoted boundary'
   t.equal(f.opening.toString(), '--myboundary\r\n')
   t.equal(f.delimiter.toString(), '\r\n--myboundary\r\n')
   t.equal(f.close.toString(), '\r\n--myboundary--\r\n')
-  t.equal(f.forbidden.toString(), '\r\n--myboundary')
+  t.equal(f.forbidden.toString(), '--myboundary')
 })
 
 t.test('random boundaries are 32 hex digits, valid, and differ', async (t) => {
@@ -28,7 +28,6 @@ t.test('responseHead writes the status line, Content-Type first, then the header
     'HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=B\r\nX-A: 1\r\nX-B: 2\r\n\r\n'
   )
   t.equal(responseHead('1.0', 'x/y', []), 'HTTP/1.0 200 OK\r\nContent-Type: x/y\r\n\r\n')
-  t.same(STREAM_HEADERS.map(([name]) => name), ['Cache-Control', 'Pragma', 'Expires', 'X-Accel-Buffering', 'Connection'])
 })
 
 t.test('encodePart writes Content-Type, exact Content-Length, extra headers and the blank line', async (t) => {

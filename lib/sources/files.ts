@@ -1,8 +1,10 @@
 // A fixed set of images (or HTML pages) read once at registration and cycled forever, as the classic
 // server-push demo cycles ten thumbnails.
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { extname, join, resolve } from 'node:path'
-import type { FrameObject } from '../frame.js'
+import { FST_SERVER_PUSH_INVALID_SOURCE } from '../errors.js'
+import { toPart, type FrameObject } from '../frame.js'
+import type { EncodedPart, Framing } from '../wire.js'
 
 const MEDIA_TYPES: Readonly<Record<string, string>> = {
   '.jpg': 'image/jpeg',
@@ -22,8 +24,13 @@ function mediaType (file: string): string | undefined {
   return MEDIA_TYPES[extname(file).toLowerCase()]
 }
 
+// A brand rather than instanceof: the ESM and the CommonJS build each have their own class.
+const BRAND = Symbol.for('fastify-server-push.FileSource')
+
 /** Frames from files, read when the plugin registers; made by `fromFiles()` and `fromDirectory()`. */
 export class FileSource {
+  readonly [BRAND] = true
+
   /** @internal */
   constructor (
     /** What the frames come from, for error messages. */
@@ -74,19 +81,38 @@ export function fromDirectory (dir: string): FileSource {
     const root = resolve(dir)
     let names: string[]
     try {
-      names = (await readdir(root, { withFileTypes: true }))
-        .filter((entry) => !entry.name.startsWith('.') && !entry.isDirectory() && mediaType(entry.name) !== undefined)
-        .map((entry) => entry.name)
+      names = (await readdir(root)).filter((name) => !name.startsWith('.') && mediaType(name) !== undefined)
     } catch (err) {
       throw new Error(`cannot read directory ${root}: ${(err as Error).message}`)
     }
-    if (names.length === 0) throw new Error(`no image, HTML or text files in ${root}`)
-    names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-    return names.map((name) => join(root, name))
+    // stat, not the directory entry: links count as what they point to, and a FIFO would block the read forever.
+    const files = []
+    for (const name of names) {
+      const file = join(root, name)
+      if ((await stat(file)).isFile()) files.push(file)
+    }
+    if (files.length === 0) throw new Error(`no image, HTML or text files in ${root}`)
+    return files.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
   })
 }
 
-/** Repeats `items` forever. */
+export function isFileSource (value: unknown): value is FileSource {
+  return typeof value === 'object' && value !== null && (value as Partial<FileSource>)[BRAND] === true
+}
+
+/**
+ * Reads and encodes the files for one route, once: every client then cycles the same part buffers.
+ * Rejects with FST_SERVER_PUSH_INVALID_SOURCE naming the route.
+ */
+export async function loadParts (source: FileSource, path: string, contentType: string, f: Framing): Promise<EncodedPart[]> {
+  try {
+    return (await source.load()).map((frame) => toPart(frame, contentType, f))
+  } catch (err) {
+    throw new FST_SERVER_PUSH_INVALID_SOURCE(`${path}: ${source.description}: ${(err as Error).message}`)
+  }
+}
+
+/** Repeats `items` (never empty) forever. */
 export function * cycle<T> (items: readonly T[]): Generator<T, never> {
   for (;;) yield * items
 }

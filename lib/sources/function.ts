@@ -1,6 +1,7 @@
 // A source written as a function: it returns an iterable of frames once per connection, or one frame each time
 // it is called (a live HTML clock).
 import type { FastifyRequest } from 'fastify'
+import { isThenable, noop } from '../async.js'
 import type { Frame } from '../frame.js'
 
 /** What a source function gets, once per connection. */
@@ -22,9 +23,8 @@ export type FrameIterable = AsyncIterable<Frame> | Iterable<Frame>
 export type SourceFunction = (context: SourceContext) =>
   FrameIterable | Frame | null | undefined | PromiseLike<Frame | null | undefined>
 
-export function isThenable (value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
-}
+/** One connection's frames, as the pump pulls them. */
+export type FrameIterator = Iterator<unknown> | AsyncIterator<unknown>
 
 function isIterable (value: unknown): value is FrameIterable {
   return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) &&
@@ -35,15 +35,13 @@ function isIterable (value: unknown): value is FrameIterable {
  * This connection's frames: the iterable's own iterator, so that `return()` reaches it at once, even while it is
  * busy inside `next()`; or, for a frame function, a loop that calls it again for every part.
  */
-export function functionFrames (source: SourceFunction, context: SourceContext): Iterator<unknown> | AsyncIterator<unknown> {
+export function functionFrames (source: SourceFunction, context: SourceContext): FrameIterator {
   const first: unknown = source(context)
   if (isIterable(first)) return Symbol.asyncIterator in first ? first[Symbol.asyncIterator]() : first[Symbol.iterator]()
   // The first frame is awaited only at the first pull: until then its rejection must not count as unhandled.
   if (isThenable(first)) Promise.resolve(first).catch(noop)
   return pollFrames(source, context, first)
 }
-
-function noop (): void {}
 
 async function * pollFrames (source: SourceFunction, context: SourceContext, first: unknown): AsyncGenerator<unknown, void> {
   let frame = await first

@@ -45,6 +45,11 @@ export async function eventually (test: () => boolean, timeoutMs = 5000): Promis
   }
 }
 
+/** Resolves when `signal` aborts: lets a test source hold a stream open without producing. */
+export function aborted (signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve()))
+}
+
 /** Timers and immediates now alive in this process (for leak checks). */
 export function timerCount (): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout' || name === 'Immediate').length
