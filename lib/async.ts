@@ -40,6 +40,18 @@ export function sleep (ms: number): Arm {
   }
 }
 
+/**
+ * Calls `iterator.return()`, so the source's `finally` blocks run, and hands a failure, thrown or rejected, to
+ * `onError`: a source that cannot stop is reported, not fatal.
+ */
+export async function stopIterator (iterator: { return?: () => unknown } | undefined, onError: (err: unknown) => void): Promise<void> {
+  try {
+    await iterator?.return?.()
+  } catch (err) {
+    onError(err)
+  }
+}
+
 /** `promise`'s outcome, or `undefined` when `signal` aborts first; a later rejection is then ignored. */
 export async function settle<T> (promise: PromiseLike<T>, signal: AbortSignal): Promise<{ value: T } | { error: unknown } | undefined> {
   let outcome: { value: T } | { error: unknown } | undefined

@@ -35,3 +35,9 @@ export const FST_SERVER_PUSH_HTTP2_UNSUPPORTED = createError<'FST_SERVER_PUSH_HT
   'Server push (multipart/x-mixed-replace) is not supported over HTTP/2 yet; use HTTP/1.1',
   501
 )
+
+/** `publish()` was called on a live source after `close()`. */
+export const FST_SERVER_PUSH_SOURCE_CLOSED = createError<'FST_SERVER_PUSH_SOURCE_CLOSED', []>(
+  'FST_SERVER_PUSH_SOURCE_CLOSED',
+  'The live source is closed: it takes no more frames'
+)

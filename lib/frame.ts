@@ -2,7 +2,7 @@
 import { FST_SERVER_PUSH_BAD_FRAME } from './errors.js'
 import { reservedNames, toHeaderList, type HeaderRecord } from './headers.js'
 import { isMediaType } from './syntax.js'
-import { encodePart, type EncodedPart, type Framing } from './wire.js'
+import { encodePart, type EncodedPart, type Framing, type HeaderList } from './wire.js'
 
 /** A part's body: bytes as they are, or a string sent as UTF-8. */
 export type FrameBody = Buffer | Uint8Array | string
@@ -39,30 +39,45 @@ function describe (value: unknown): string {
   return typeof value === 'object' ? `an object without body (keys: ${Object.keys(value).join(', ') || 'none'})` : typeof value
 }
 
-/** Encodes one frame for `framing`, using `contentType` when the frame carries none; throws FST_SERVER_PUSH_BAD_FRAME. */
-export function toPart (frame: unknown, contentType: string, f: Framing): EncodedPart {
-  let body: Buffer
-  let type = contentType
-  let headers: ReturnType<typeof toHeaderList> = []
-  if (typeof frame === 'object' && frame !== null && !(frame instanceof Uint8Array) && 'body' in frame) {
-    const object = frame as FrameObject
-    body = toBody(object.body)
-    if (object.contentType !== undefined) {
-      if (typeof object.contentType !== 'string' || !isMediaType(object.contentType)) {
-        throw badFrame(`contentType ${JSON.stringify(object.contentType)} is not a media type like image/jpeg`)
-      }
-      type = object.contentType
-    }
-    if (object.headers !== undefined) {
-      headers = toHeaderList(object.headers, badFrame)
-      const reserved = reservedNames(headers, PART_RESERVED)
-      if (reserved.length > 0) throw badFrame(`part header ${reserved[0]} is set by the plugin; use contentType`)
-    }
-  } else {
-    body = toBody(frame)
+/** A frame checked and taken apart; the part bytes for a route are made from it by `encodeFrame`. */
+export interface CheckedFrame {
+  readonly body: Buffer
+  readonly contentType: string | undefined
+  readonly headers: HeaderList
+}
+
+/** Checks what a source produced; throws FST_SERVER_PUSH_BAD_FRAME when it is not a frame. */
+export function checkFrame (frame: unknown): CheckedFrame {
+  if (typeof frame !== 'object' || frame === null || frame instanceof Uint8Array || !('body' in frame)) {
+    return { body: toBody(frame), contentType: undefined, headers: [] }
   }
-  if (body.indexOf(f.forbidden) !== -1) {
+  const object = frame as FrameObject
+  const body = toBody(object.body)
+  const { contentType } = object
+  if (contentType !== undefined && (typeof contentType !== 'string' || !isMediaType(contentType))) {
+    throw badFrame(`contentType ${JSON.stringify(contentType)} is not a media type like image/jpeg`)
+  }
+  let headers: HeaderList = []
+  if (object.headers !== undefined) {
+    headers = toHeaderList(object.headers, badFrame)
+    const reserved = reservedNames(headers, PART_RESERVED)
+    if (reserved.length > 0) throw badFrame(`part header ${reserved[0]} is set by the plugin; use contentType`)
+  }
+  return { body, contentType, headers }
+}
+
+/**
+ * The part bytes of a checked frame for one route: `contentType` when the frame carries none, `extra` headers
+ * after the frame's own. Throws FST_SERVER_PUSH_BAD_FRAME when the body holds the route's delimiter.
+ */
+export function encodeFrame (frame: CheckedFrame, contentType: string, f: Framing, extra: HeaderList = []): EncodedPart {
+  if (frame.body.indexOf(f.forbidden) !== -1) {
     throw badFrame(`the body contains the boundary delimiter --${f.boundary}; use the default random boundary or another one`)
   }
-  return encodePart(type, body, headers)
+  return encodePart(frame.contentType ?? contentType, frame.body, extra.length === 0 ? frame.headers : [...frame.headers, ...extra])
+}
+
+/** Checks and encodes one frame for `framing`; throws FST_SERVER_PUSH_BAD_FRAME. */
+export function toPart (frame: unknown, contentType: string, f: Framing): EncodedPart {
+  return encodeFrame(checkFrame(frame), contentType, f)
 }

@@ -1,31 +1,80 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { LiveChannel } from './live/channel.js'
+import { isLiveSource } from './live/source.js'
+import { LiveViewer } from './live/viewer.js'
 import { resolveOptions, type ResolvedRoute, type ServerPushOptions } from './options.js'
-import { pushHandler, type Opener, type PushState } from './route.js'
+import { PullStream } from './pump.js'
+import { pushHandler, type PushState, type StreamFactory } from './route.js'
+import { snapshotHandler } from './snapshot.js'
 import { cycle, isFileSource, loadParts } from './sources/files.js'
 import { functionFrames } from './sources/function.js'
+import { RouteCounters, type RouteStats } from './stats.js'
 
 export type { Frame, FrameBody, FrameObject } from './frame.js'
 export type { HeaderRecord } from './headers.js'
+export type { LiveFromOptions, ProducerFactory } from './live/produced.js'
+export type { LiveSourceOptions } from './live/source.js'
 export type { PushRouteOptions, PushSettings, ServerPushOptions, Source } from './options.js'
-export type { EndReason } from './pump.js'
+export type { RouteStats } from './stats.js'
+export type { EndReason } from './stream.js'
 export type { FrameIterable, SourceContext, SourceFunction } from './sources/function.js'
+export { liveFrom } from './live/produced.js'
+export { createLiveSource, LiveSource } from './live/source.js'
 export { fromDirectory, fromFiles, FileSource } from './sources/files.js'
 export * from './errors.js'
 
-async function opener (route: ResolvedRoute): Promise<Opener> {
-  const { source, path, contentType, framing } = route
-  if (!isFileSource(source)) return (request, signal) => functionFrames(source, { request, signal })
-  const parts = await loadParts(source, path, contentType, framing)
-  return () => cycle(parts)
+/** `app.serverPush`: what the plugin adds to the Fastify instance. */
+export interface ServerPushDecorator {
+  /** Counters of every push route, by path. */
+  stats (): Record<string, RouteStats>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    serverPush: ServerPushDecorator
+  }
+}
+
+/** The counters of every route of every registration in one Fastify instance. */
+class Registry implements ServerPushDecorator {
+  readonly routes = new Map<string, RouteCounters>()
+
+  stats (): Record<string, RouteStats> {
+    return Object.fromEntries([...this.routes].map(([path, counters]) => [path, counters.read()]))
+  }
+}
+
+async function streamFactory (fastify: FastifyInstance, resolved: ResolvedRoute, counters: RouteCounters): Promise<StreamFactory> {
+  const route = { ...resolved, counters }
+  const { source } = route
+  if (isLiveSource(source)) {
+    source.log ??= fastify.log
+    const channel = new LiveChannel(route, source)
+    return (socket, request, onEnd) => new LiveViewer(socket, route, request.log, onEnd, channel)
+  }
+  const open = isFileSource(source)
+    ? await loadParts(source, route.path, route.contentType, route.framing).then((parts) => () => cycle(parts))
+    : (request: FastifyRequest, signal: AbortSignal) => functionFrames(source, { request, signal })
+  return (socket, request, onEnd) => new PullStream(socket, route, request.log, onEnd, (signal) => open(request, signal))
 }
 
 async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOptions): Promise<void> {
-  const routes = resolveOptions(options)
+  const { routes, statusPath } = resolveOptions(options)
+  if (!fastify.hasDecorator('serverPush')) fastify.decorate('serverPush', new Registry())
+  const registry = fastify.serverPush as Registry
   const state: PushState = { streams: new Set(), closing: false }
   for (const route of routes) {
-    fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler(route, await opener(route), state) })
+    const { source } = route
+    const counters = new RouteCounters(isLiveSource(source) ? () => source.published : () => 0)
+    registry.routes.set(route.path, counters)
+    const create = await streamFactory(fastify, route, counters)
+    fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler(route, counters, state, create) })
+    if (route.snapshot !== undefined && isLiveSource(source)) {
+      fastify.get(route.snapshot.path, snapshotHandler(route, source, route.snapshot.timeoutMs))
+    }
   }
+  if (statusPath !== undefined) fastify.get(statusPath, async () => registry.stats())
   // fastify.close() waits for every open connection: streams never end by themselves, so end them first.
   fastify.addHook('preClose', (done) => {
     state.closing = true

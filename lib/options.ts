@@ -1,18 +1,29 @@
 // The plugin's options: their types (the documentation users read) and their checks, done once at register.
 import { FST_SERVER_PUSH_INVALID_OPTION } from './errors.js'
 import { mergeHeaders, reservedNames, toHeaderList, type HeaderRecord } from './headers.js'
+import { isLiveSource, type LiveSource } from './live/source.js'
 import { isFileSource, type FileSource } from './sources/files.js'
 import type { SourceFunction } from './sources/function.js'
 import { boundaryProblem, isMediaType } from './syntax.js'
 import { framing, randomBoundary, RESPONSE_RESERVED, STREAM_HEADERS, type Framing, type HeaderList } from './wire.js'
 
-/** Where a route's frames come from: a function (see `SourceFunction`), or `fromFiles()` / `fromDirectory()`. */
-export type Source = SourceFunction | FileSource
+/**
+ * Where a route's frames come from: a function (see `SourceFunction`), `fromFiles()` / `fromDirectory()`, or a
+ * live source (`createLiveSource()`, `liveFrom()`) that every viewer of the route shares.
+ */
+export type Source = SourceFunction | FileSource | LiveSource
 
 /** Settings a route may set, and the plugin may set for all its routes. */
 export interface PushSettings {
   /** At most one part per `intervalMs` milliseconds on each stream; 0 (the default) = as fast as the source and the client go. */
   intervalMs?: number
+  /** At most this many parts per second to each viewer; a live viewer skips the frames in between. Default: no limit. */
+  maxFps?: number
+  /** More viewers than this at once are answered 503 with Retry-After. Default: no limit. */
+  maxClients?: number
+  /** A viewer whose socket stays full (over its high-water mark, not drained) this long is cut off, logged as
+   * `stalled`; 0 = never. Default 30000. */
+  stallTimeoutMs?: number
   /** Content-Type of parts whose frame carries none. Default `image/jpeg`. */
   contentType?: string
   /**
@@ -30,11 +41,20 @@ export interface PushRouteOptions extends PushSettings {
   /** Route path, as in `fastify.route()` (parameters allowed), below the plugin's `prefix`. */
   path: string
   source: Source
+  /**
+   * Live sources only: a path (below `prefix`) that answers the latest frame as a single plain response, e.g.
+   * `/video.jpg`. Before the first frame it waits up to `snapshotTimeoutMs`, then answers 503.
+   */
+  snapshot?: string
+  /** How long a snapshot request waits for a first frame, in ms. Default 5000. */
+  snapshotTimeoutMs?: number
 }
 
 export interface ServerPushOptions extends PushSettings {
   /** Prepended to every route path (fastify-plugin ignores register's `prefix`). */
   prefix?: string
+  /** A path (below `prefix`) that answers `app.serverPush.stats()` as JSON. Default: none. */
+  statusPath?: string
   routes: PushRouteOptions[]
 }
 
@@ -42,16 +62,37 @@ export interface ServerPushOptions extends PushSettings {
 export interface ResolvedRoute {
   readonly path: string
   readonly source: Source
-  readonly intervalMs: number
   readonly contentType: string
   readonly framing: Framing
-  /** The response headers after Content-Type: the plugin's, then the plugin-level and route-level ones. */
+  /** Least time between two parts to one viewer: from intervalMs and maxFps. */
+  readonly minGapMs: number
+  readonly maxClients: number
+  readonly stallTimeoutMs: number
+  /** The stream's response headers after Content-Type: the plugin's, then the plugin-level and route-level ones. */
   readonly headers: HeaderList
+  /** The plugin-level and route-level headers alone (for snapshots). */
+  readonly userHeaders: HeaderList
+  readonly snapshot: { readonly path: string, readonly timeoutMs: number } | undefined
 }
 
-const SETTINGS = ['intervalMs', 'contentType', 'boundary', 'headers'] as const
-const PLUGIN_KEYS = new Set<string>([...SETTINGS, 'prefix', 'routes'])
-const ROUTE_KEYS = new Set<string>([...SETTINGS, 'path', 'source'])
+export interface ResolvedOptions {
+  readonly routes: ResolvedRoute[]
+  readonly statusPath: string | undefined
+}
+
+const SETTINGS = ['intervalMs', 'maxFps', 'maxClients', 'stallTimeoutMs', 'contentType', 'boundary', 'headers'] as const
+const PLUGIN_KEYS = new Set<string>([...SETTINGS, 'prefix', 'statusPath', 'routes'])
+const ROUTE_KEYS = new Set<string>([...SETTINGS, 'path', 'source', 'snapshot', 'snapshotTimeoutMs'])
+
+type NumberOption = 'intervalMs' | 'maxFps' | 'maxClients' | 'stallTimeoutMs' | 'snapshotTimeoutMs'
+
+const NUMBER_RULES: Record<NumberOption, { test: (n: number) => boolean, text: string }> = {
+  intervalMs: { test: (n) => n >= 0, text: 'a finite number >= 0' },
+  maxFps: { test: (n) => n > 0, text: 'a finite number > 0' },
+  maxClients: { test: (n) => Number.isInteger(n) && n >= 1, text: 'a whole number >= 1' },
+  stallTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0 (0 = never)' },
+  snapshotTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0' }
+}
 
 function fail (where: string, problem: string): Error {
   return new FST_SERVER_PUSH_INVALID_OPTION(`${where}: ${problem}`)
@@ -67,22 +108,39 @@ function checkKeys (where: string, value: Record<string, unknown>, known: Readon
   }
 }
 
+function checkNumber (where: string, value: Record<string, unknown>, name: NumberOption): number | undefined {
+  const n = value[name]
+  if (n === undefined) return undefined
+  const rule = NUMBER_RULES[name]
+  if (typeof n !== 'number' || !Number.isFinite(n) || !rule.test(n)) throw fail(where, `${name} must be ${rule.text}, got ${String(n)}`)
+  return n
+}
+
+function checkPath (where: string, name: string, path: unknown): string {
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw fail(where, `${name} must be a string starting with "/", got ${JSON.stringify(path)}`)
+  }
+  return path
+}
+
 interface Settings {
-  intervalMs?: number
+  intervalMs?: number | undefined
+  maxFps?: number | undefined
+  maxClients?: number | undefined
+  stallTimeoutMs?: number | undefined
   contentType?: string
   boundary?: string
   headers?: HeaderList
 }
 
 function checkSettings (where: string, value: Record<string, unknown>): Settings {
-  const settings: Settings = {}
-  const { intervalMs, contentType, boundary, headers } = value
-  if (intervalMs !== undefined) {
-    if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs < 0) {
-      throw fail(where, `intervalMs must be a finite number >= 0, got ${String(intervalMs)}`)
-    }
-    settings.intervalMs = intervalMs
+  const settings: Settings = {
+    intervalMs: checkNumber(where, value, 'intervalMs'),
+    maxFps: checkNumber(where, value, 'maxFps'),
+    maxClients: checkNumber(where, value, 'maxClients'),
+    stallTimeoutMs: checkNumber(where, value, 'stallTimeoutMs')
   }
+  const { contentType, boundary, headers } = value
   if (contentType !== undefined) {
     if (typeof contentType !== 'string' || !isMediaType(contentType)) {
       throw fail(where, `contentType must be a media type like image/jpeg or text/html, got ${JSON.stringify(contentType)}`)
@@ -112,39 +170,56 @@ function checkPrefix (prefix: unknown): string {
 }
 
 /** Checks the options and resolves each route's settings; throws FST_SERVER_PUSH_INVALID_OPTION on the first problem. */
-export function resolveOptions (options: unknown): ResolvedRoute[] {
+export function resolveOptions (options: unknown): ResolvedOptions {
   if (!isObject(options)) throw fail('options', 'must be an object with a routes array')
   checkKeys('options', options, PLUGIN_KEYS)
   const defaults = checkSettings('options', options)
   const prefix = checkPrefix(options.prefix)
   const { routes } = options
   if (!Array.isArray(routes) || routes.length === 0) throw fail('options', 'routes must be a non-empty array of routes')
-  const seen = new Map<string, number>()
-  return routes.map((route: unknown, index): ResolvedRoute => {
+  const seen = new Map<string, string>()
+  const claim = (path: string, where: string): void => {
+    const other = seen.get(path)
+    if (other !== undefined) throw fail(where, `path ${path} is already taken by ${other}`)
+    seen.set(path, where)
+  }
+  const statusPath = options.statusPath === undefined ? undefined : prefix + checkPath('options', 'statusPath', options.statusPath)
+  if (statusPath !== undefined) claim(statusPath, 'options.statusPath')
+  const resolved = routes.map((route: unknown, index): ResolvedRoute => {
     let where = `routes[${index}]`
     if (!isObject(route)) throw fail(where, 'must be an object with path and source')
-    const { path, source } = route
-    if (typeof path !== 'string' || !path.startsWith('/')) {
-      throw fail(where, `path must be a string starting with "/", got ${JSON.stringify(path)}`)
-    }
-    const fullPath = prefix + path
-    where += ` (${fullPath})`
+    const path = prefix + checkPath(where, 'path', route.path)
+    where += ` (${path})`
     checkKeys(where, route, ROUTE_KEYS)
-    const other = seen.get(fullPath)
-    if (other !== undefined) throw fail(where, `path is a duplicate of routes[${other}]`)
-    seen.set(fullPath, index)
-    if (typeof source !== 'function' && !isFileSource(source)) {
-      throw fail(where, 'source must be a function, fromFiles() or fromDirectory(), got ' +
+    claim(path, where)
+    const { source } = route
+    if (typeof source !== 'function' && !isFileSource(source) && !isLiveSource(source)) {
+      throw fail(where, 'source must be a function, fromFiles(), fromDirectory(), createLiveSource() or liveFrom(), got ' +
         (source === null ? 'null' : typeof source))
     }
+    let snapshot: ResolvedRoute['snapshot']
+    if (route.snapshot !== undefined) {
+      if (!isLiveSource(source)) throw fail(where, 'snapshot needs a live source (createLiveSource() or liveFrom())')
+      snapshot = { path: prefix + checkPath(where, 'snapshot', route.snapshot), timeoutMs: checkNumber(where, route, 'snapshotTimeoutMs') ?? 5000 }
+      claim(snapshot.path, `${where}.snapshot`)
+    } else if (route.snapshotTimeoutMs !== undefined) {
+      throw fail(where, 'snapshotTimeoutMs is set but snapshot is not')
+    }
     const own = checkSettings(where, route)
+    const maxFps = own.maxFps ?? defaults.maxFps
+    const userHeaders = mergeHeaders(defaults.headers ?? [], own.headers ?? [])
     return {
-      path: fullPath,
+      path,
       source: source as Source,
-      intervalMs: own.intervalMs ?? defaults.intervalMs ?? 0,
       contentType: own.contentType ?? defaults.contentType ?? 'image/jpeg',
       framing: framing(own.boundary ?? defaults.boundary ?? randomBoundary()),
-      headers: mergeHeaders(STREAM_HEADERS, defaults.headers ?? [], own.headers ?? [])
+      minGapMs: Math.max(own.intervalMs ?? defaults.intervalMs ?? 0, maxFps === undefined ? 0 : 1000 / maxFps),
+      maxClients: own.maxClients ?? defaults.maxClients ?? Infinity,
+      stallTimeoutMs: own.stallTimeoutMs ?? defaults.stallTimeoutMs ?? 30_000,
+      headers: mergeHeaders(STREAM_HEADERS, userHeaders),
+      userHeaders,
+      snapshot
     }
   })
+  return { routes: resolved, statusPath }
 }

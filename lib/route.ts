@@ -4,17 +4,17 @@ import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import { FST_SERVER_PUSH_HTTP2_UNSUPPORTED, FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
 import { mergeHeaders, toHeaderList } from './headers.js'
 import type { ResolvedRoute } from './options.js'
-import { PushStream } from './pump.js'
 import { endSocket } from './socket.js'
-import type { FrameIterator } from './sources/function.js'
+import type { RouteCounters } from './stats.js'
+import type { Stream } from './stream.js'
 import { RESPONSE_RESERVED, responseHead } from './wire.js'
 
-/** Makes one connection's frame iterator. */
-export type Opener = (request: FastifyRequest, signal: AbortSignal) => FrameIterator
+/** Makes the stream of one request on a socket whose head is written; `onEnd` must run when it ends. */
+export type StreamFactory = (socket: Socket, request: FastifyRequest, onEnd: (stream: Stream) => void) => Stream
 
 /** What the routes of one plugin registration share. */
 export interface PushState {
-  readonly streams: Set<PushStream>
+  readonly streams: Set<Stream>
   /** Set by preClose: a request still in its hooks then must not start a stream that nothing would end. */
   closing: boolean
 }
@@ -27,13 +27,20 @@ function invalidHeader (problem: string): Error {
   return new FST_SERVER_PUSH_INVALID_HEADER(problem)
 }
 
-export function pushHandler (route: ResolvedRoute, open: Opener, state: PushState): RouteHandlerMethod {
+function unavailable (reply: FastifyReply, message: string): void {
+  reply.code(503).header('Retry-After', '1').header('Connection', 'close')
+    .send({ statusCode: 503, error: 'Service Unavailable', message })
+}
+
+export function pushHandler (route: ResolvedRoute, counters: RouteCounters, state: PushState, create: StreamFactory): RouteHandlerMethod {
+  const onEnd = (stream: Stream): void => { state.streams.delete(stream) }
   return function serverPushHandler (request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw
     if (raw.httpVersionMajor !== 1) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
-    if (state.closing) {
-      reply.code(503).header('Connection', 'close').send({ statusCode: 503, error: 'Service Unavailable', message: 'Server is closing' })
-      return
+    if (state.closing) return unavailable(reply, 'Server is closing')
+    if (request.method === 'GET' && counters.viewers >= route.maxClients) {
+      counters.viewersRefused++
+      return unavailable(reply, `This stream has its maximum of ${route.maxClients} viewers`)
     }
     // Headers from hooks (CORS, auth) are checked before the socket is taken, so a bad one is still a plain 500.
     const hooked = toHeaderList(reply.getHeaders(), invalidHeader)
@@ -52,8 +59,8 @@ export function pushHandler (route: ResolvedRoute, open: Opener, state: PushStat
     socket.write(head)
     socket.write(route.framing.opening)
     socket.uncork()
-    const stream = new PushStream(socket, route, request.log, (ended) => state.streams.delete(ended))
+    const stream = create(socket, request, onEnd)
     state.streams.add(stream)
-    stream.start((signal) => open(request, signal))
+    stream.start()
   }
 }

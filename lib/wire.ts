@@ -43,11 +43,16 @@ export function framing (boundary: string): Framing {
   }
 }
 
-/** Headers every push response carries, before any the user adds: nothing may cache or buffer a live stream. */
-export const STREAM_HEADERS: HeaderList = [
+/** What keeps a live image out of every cache, the browser's and proxies' alike (snapshots carry them too). */
+export const NO_CACHE_HEADERS: HeaderList = [
   ['Cache-Control', 'no-cache, no-store, must-revalidate, no-transform'],
   ['Pragma', 'no-cache'],
-  ['Expires', '0'],
+  ['Expires', '0']
+]
+
+/** Headers every push response carries, before any the user adds: nothing may cache or buffer a live stream. */
+export const STREAM_HEADERS: HeaderList = [
+  ...NO_CACHE_HEADERS,
   ['X-Accel-Buffering', 'no'],
   ['Connection', 'close']
 ]

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
-import serverPush, { fromDirectory, fromFiles, type ServerPushOptions } from '../lib/index.js'
+import serverPush, { createLiveSource, fromDirectory, fromFiles, liveFrom, type ServerPushOptions } from '../lib/index.js'
 
 const source = (): string => 'x'
 
@@ -32,9 +32,9 @@ t.test('bad route options name the route and the field', async (t) => {
   await registerFails(t, { routes: [null] }, code, /routes\[0\]: must be an object with path and source/)
   await registerFails(t, { routes: [{ source }] }, code, /routes\[0\]: path must be a string starting with "\/", got undefined/)
   await registerFails(t, { routes: [{ path: 'cam', source }] }, code, /routes\[0\]: path must be a string starting with "\/", got "cam"/)
-  await registerFails(t, { routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/a\): path is a duplicate of routes\[0\]/)
-  await registerFails(t, { prefix: '/p/', routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/p\/a\): path is a duplicate/)
-  await registerFails(t, route({ source: undefined }), code, /routes\[1\] \(\/cam\): source must be a function, fromFiles\(\) or fromDirectory\(\), got undefined/)
+  await registerFails(t, { routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/a\): path \/a is already taken by routes\[0\] \(\/a\)/)
+  await registerFails(t, { prefix: '/p/', routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/p\/a\): path \/p\/a is already taken/)
+  await registerFails(t, route({ source: undefined }), code, /routes\[1\] \(\/cam\): source must be a function, fromFiles\(\), fromDirectory\(\), createLiveSource\(\) or liveFrom\(\), got undefined/)
   await registerFails(t, route({ source: null }), code, /source must be .*got null/)
   await registerFails(t, route({ source: 'frames/' }), code, /source must be .*got string/)
   await registerFails(t, route({ source: [Buffer.from('x')] }), code, /source must be .*got object/)
@@ -87,4 +87,33 @@ t.test('options that are not an object', async (t) => {
   t.teardown(() => app.close())
   await t.rejects(async () => { await app.register(serverPush, () => null as unknown as ServerPushOptions) },
     { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /options: must be an object with a routes array/ })
+})
+
+t.test('bad live-source, limit and status options', async (t) => {
+  const code = 'FST_SERVER_PUSH_INVALID_OPTION'
+  const live = createLiveSource()
+  const route = (extra: Record<string, unknown>): unknown => ({ routes: [{ path: '/cam', source: live, ...extra }] })
+  for (const bad of [0, -1, 1.5, Infinity, '2']) {
+    await registerFails(t, route({ maxClients: bad }), code, /routes\[0\] \(\/cam\): maxClients must be a whole number >= 1/)
+  }
+  for (const bad of [0, -5, Number.NaN]) {
+    await registerFails(t, route({ maxFps: bad }), code, /routes\[0\] \(\/cam\): maxFps must be a finite number > 0/)
+  }
+  await registerFails(t, route({ stallTimeoutMs: -1 }), code, /stallTimeoutMs must be a finite number >= 0 \(0 = never\), got -1/)
+  await registerFails(t, { maxFps: 0, routes: [{ path: '/cam', source }] }, code, /options: maxFps must be a finite number > 0/)
+  await registerFails(t, { routes: [{ path: '/cam', source, snapshot: '/cam.jpg' }] }, code,
+    /routes\[0\] \(\/cam\): snapshot needs a live source \(createLiveSource\(\) or liveFrom\(\)\)/)
+  await registerFails(t, route({ snapshot: 'cam.jpg' }), code, /snapshot must be a string starting with "\/", got "cam.jpg"/)
+  await registerFails(t, route({ snapshot: '/cam' }), code, /routes\[0\] \(\/cam\)\.snapshot: path \/cam is already taken by routes\[0\] \(\/cam\)/)
+  await registerFails(t, route({ snapshot: '/cam.jpg', snapshotTimeoutMs: -1 }), code, /snapshotTimeoutMs must be a finite number >= 0/)
+  await registerFails(t, route({ snapshotTimeoutMs: 100 }), code, /snapshotTimeoutMs is set but snapshot is not/)
+  await registerFails(t, { statusPath: 'status', routes: [{ path: '/cam', source }] }, code, /options: statusPath must be a string starting with "\/"/)
+  await registerFails(t, { statusPath: '/cam', routes: [{ path: '/cam', source }] }, code, /path \/cam is already taken by options\.statusPath/)
+})
+
+t.test('liveFrom() checks its own arguments', async (t) => {
+  t.throws(() => liveFrom('camera' as unknown as () => AsyncIterable<string>), { name: 'TypeError', message: /needs a function/ })
+  for (const bad of [-1, Infinity, '5']) {
+    t.throws(() => liveFrom(async function * () {}, { lingerMs: bad as number }), { message: /lingerMs must be a finite number >= 0/ })
+  }
 })

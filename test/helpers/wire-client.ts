@@ -74,6 +74,11 @@ export class RawClient {
     return response
   }
 
+  /** What has arrived so far, parsed; `undefined` while the head is incomplete. */
+  response (): ParsedResponse | undefined {
+    return parseResponse(this.data)
+  }
+
   destroy (): void {
     this.socket.destroy()
   }

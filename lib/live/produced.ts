@@ -1,0 +1,94 @@
+// A live source fed by a producer that runs only while someone watches: a camera is not read for nobody.
+import { nextTurn, settle, stopIterator, waitFor } from '../async.js'
+import type { Frame } from '../frame.js'
+import { LiveSource, type LiveSourceOptions } from './source.js'
+
+export interface LiveFromOptions extends LiveSourceOptions {
+  /** How long the producer keeps running after the last viewer left, in ms (a viewer that reloads finds it
+   * still running). Default 0. */
+  lingerMs?: number
+}
+
+/** Makes the producer's frames; `signal` aborts when it is stopped. Called again each time viewers return. */
+export type ProducerFactory = (context: { signal: AbortSignal }) => AsyncIterable<Frame>
+
+interface Producer {
+  readonly controller: AbortController
+  iterator: AsyncIterator<Frame> | undefined
+}
+
+class ProducedSource extends LiveSource {
+  private running: Producer | undefined
+  private lingerTimer: NodeJS.Timeout | undefined
+
+  constructor (private readonly factory: ProducerFactory, private readonly lingerMs: number, options: LiveSourceOptions) {
+    super(options)
+  }
+
+  protected override wanted (on: boolean): void {
+    clearTimeout(this.lingerTimer)
+    this.lingerTimer = undefined
+    if (on) {
+      if (this.running === undefined) this.produce()
+    } else if (this.lingerMs > 0) {
+      this.lingerTimer = setTimeout(() => this.halt(), this.lingerMs)
+    } else {
+      this.halt()
+    }
+  }
+
+  /** Stops the producer (its iterator's return() runs, so its finally blocks do) and forgets its last frame. */
+  private halt (): void {
+    const running = this.running
+    this.running = undefined
+    this.forget()
+    if (running === undefined) return
+    running.controller.abort(new Error('server push producer stopped'))
+    stopIterator(running.iterator, (err) => this.log?.warn({ err }, 'server push producer failed to stop'))
+  }
+
+  private async produce (): Promise<void> {
+    const running: Producer = { controller: new AbortController(), iterator: undefined }
+    this.running = running
+    const { signal } = running.controller
+    try {
+      const iterable: unknown = this.factory({ signal })
+      if (typeof iterable !== 'object' || iterable === null || !(Symbol.asyncIterator in iterable)) {
+        throw new TypeError('liveFrom(): the factory must return an async iterable, such as an async generator')
+      }
+      const iterator = running.iterator = (iterable as AsyncIterable<Frame>)[Symbol.asyncIterator]()
+      for (;;) {
+        const outcome = await settle(iterator.next(), signal)
+        if (outcome === undefined) return
+        if ('error' in outcome) throw outcome.error
+        if (outcome.value.done === true) break
+        this.publish(outcome.value.value)
+        // A producer that never waits on I/O would otherwise keep the event loop to itself.
+        await waitFor(signal, nextTurn)
+        if (signal.aborted) return
+      }
+      // Over by itself: its viewers' streams end, and the next viewer starts a new producer.
+      this.running = undefined
+      this.endStreams('source-ended')
+    } catch (error) {
+      // An error the stop itself caused (a producer rejecting on its aborted signal) is no failure.
+      if (signal.aborted) return
+      this.halt()
+      this.endStreams('source-error', error)
+    }
+  }
+}
+
+/**
+ * A live source whose frames come from `factory`'s iterable (an async generator reading a camera, say): it is
+ * started when the first viewer (or snapshot request) arrives and stopped with `return()` when the last one has
+ * left and `lingerMs` has passed. If it ends or fails, its streams end (with the error logged) and the next viewer
+ * starts it again.
+ */
+export function liveFrom (factory: ProducerFactory, { lingerMs = 0, ...options }: LiveFromOptions = {}): LiveSource {
+  if (typeof factory !== 'function') throw new TypeError('liveFrom() needs a function that returns an iterable of frames')
+  if (typeof lingerMs !== 'number' || !Number.isFinite(lingerMs) || lingerMs < 0) {
+    throw new TypeError(`liveFrom(): lingerMs must be a finite number >= 0, got ${String(lingerMs)}`)
+  }
+  return new ProducedSource(factory, lingerMs, options)
+}

@@ -1,0 +1,77 @@
+// A stream fed by a live source: the source pushes, and a viewer that is still busy skips straight to the
+// newest frame once it can take one. At most one frame waits for it in user space, and that one is shared.
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import type { FastifyBaseLogger } from 'fastify'
+import { Stream, type StreamRoute } from '../stream.js'
+import type { EncodedPart } from '../wire.js'
+import type { LiveChannel } from './channel.js'
+
+export interface LiveRoute extends StreamRoute {
+  /** Least time between two parts to one viewer: from intervalMs and maxFps. */
+  readonly minGapMs: number
+  readonly contentType: string
+}
+
+export class LiveViewer extends Stream {
+  private pending: EncodedPart | undefined
+  private nextAt = 0
+  private paceTimer: NodeJS.Timeout | undefined
+
+  constructor (
+    socket: Socket,
+    protected override readonly route: LiveRoute,
+    log: FastifyBaseLogger,
+    onEnd: (stream: Stream) => void,
+    private readonly channel: LiveChannel
+  ) {
+    super(socket, route, log, onEnd)
+  }
+
+  /** Takes the newest frame; one it had not got yet is skipped. */
+  offer (part: EncodedPart): void {
+    if (this.pending !== undefined) this.route.counters.framesSkipped++
+    this.pending = part
+    this.flush()
+  }
+
+  protected run (): void {
+    this.socket.on('drain', this.flush)
+    try {
+      this.channel.join(this)
+    } catch (error) {
+      this.end('source-error', error)
+    }
+  }
+
+  protected stop (): void {
+    this.socket.off('drain', this.flush)
+    clearTimeout(this.paceTimer)
+    this.channel.leave(this)
+  }
+
+  /** A frame that arrived while the viewer was busy is still the newest one to end on. */
+  protected override closingPart (): EncodedPart | undefined {
+    return this.pending ?? super.closingPart()
+  }
+
+  private readonly flush = (): void => {
+    const { pending, route } = this
+    if (pending === undefined || this.paceTimer !== undefined || this.socket.writableNeedDrain) return
+    if (route.minGapMs > 0) {
+      const now = performance.now()
+      if (now < this.nextAt) {
+        this.paceTimer = setTimeout(this.paced, this.nextAt - now)
+        return
+      }
+      this.nextAt = now + route.minGapMs
+    }
+    this.pending = undefined
+    this.send(pending)
+  }
+
+  private readonly paced = (): void => {
+    this.paceTimer = undefined
+    this.flush()
+  }
+}

@@ -1,0 +1,32 @@
+// Per-route counters, kept by the streams as they write and read by `app.serverPush.stats()`.
+
+/** What `app.serverPush.stats()` reports for one route. */
+export interface RouteStats {
+  /** Streams open now. */
+  viewers: number
+  /** Frames the route's live source has published; 0 for other sources. */
+  framesPublished: number
+  /** Parts written to clients (the last part repeated at the end is not counted). */
+  partsSent: number
+  /** Frames a live viewer never got: it was still busy with an earlier one, or held back by maxFps/intervalMs. */
+  framesSkipped: number
+  /** Bytes written for those parts: headers, bodies and delimiters. */
+  bytesSent: number
+  /** Requests answered 503 because the route already had `maxClients` viewers. */
+  viewersRefused: number
+}
+
+export class RouteCounters {
+  viewers = 0
+  partsSent = 0
+  framesSkipped = 0
+  bytesSent = 0
+  viewersRefused = 0
+
+  constructor (private readonly published: () => number) {}
+
+  read (): RouteStats {
+    const { viewers, partsSent, framesSkipped, bytesSent, viewersRefused } = this
+    return { viewers, framesPublished: this.published(), partsSent, framesSkipped, bytesSent, viewersRefused }
+  }
+}

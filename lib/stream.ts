@@ -1,0 +1,121 @@
+// What every push stream shares, whatever feeds it: noticing the client leave, writing parts, cutting off a
+// client that stopped reading, and ending once, well-formed, with one log line.
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import type { FastifyBaseLogger } from 'fastify'
+import { endSocket } from './socket.js'
+import type { RouteCounters } from './stats.js'
+import { closingBytes, type EncodedPart, type Framing } from './wire.js'
+
+/** Why a stream ended, as logged in its last line. */
+export type EndReason = 'client-gone' | 'source-ended' | 'source-error' | 'server-closing' | 'stalled'
+
+/** What a stream needs to know of its route. */
+export interface StreamRoute {
+  readonly path: string
+  readonly framing: Framing
+  /** 0 = never cut off. */
+  readonly stallTimeoutMs: number
+  readonly counters: RouteCounters
+}
+
+export abstract class Stream {
+  protected readonly controller = new AbortController()
+  protected ended = false
+  private readonly startedAt = performance.now()
+  private lastPart: EncodedPart | undefined
+  private parts = 0
+  private bytes = 0
+  private stallTimer: NodeJS.Timeout | undefined
+
+  constructor (
+    protected readonly socket: Socket,
+    protected readonly route: StreamRoute,
+    protected readonly log: FastifyBaseLogger,
+    private readonly onEnd: (stream: Stream) => void
+  ) {}
+
+  start (): void {
+    this.route.counters.viewers++
+    this.socket.on('close', this.clientGone)
+    this.socket.on('end', this.clientGone)
+    if (this.socket.destroyed) return this.end('client-gone')
+    this.run()
+  }
+
+  /** Ends the stream once; later calls do nothing. */
+  end (reason: EndReason, error?: unknown): void {
+    if (this.ended) return
+    this.ended = true
+    const { socket, log, route } = this
+    this.controller.abort(new Error(`server push stream ended: ${reason}`))
+    socket.off('close', this.clientGone)
+    socket.off('end', this.clientGone)
+    this.unwatch()
+    this.stop(reason)
+    route.counters.viewers--
+    if (reason === 'source-error') log.error({ err: error, route: route.path }, 'server push source failed')
+    if (reason === 'client-gone' || reason === 'stalled') {
+      socket.destroy()
+    } else {
+      endSocket(socket, closingBytes(route.framing, this.closingPart()))
+    }
+    log.info({
+      route: route.path,
+      reason,
+      parts: this.parts,
+      bytes: this.bytes,
+      durationMs: Math.round(performance.now() - this.startedAt)
+    }, 'server push stream ended')
+    this.onEnd(this)
+  }
+
+  /** Starts delivering; called once the socket is known to be open. */
+  protected abstract run (): void
+
+  /** Lets go of the source; `reason` says why the stream ends. */
+  protected abstract stop (reason: EndReason): void
+
+  /** The part to repeat before the close delimiter: the client is left showing it. */
+  protected closingPart (): EncodedPart | undefined {
+    return this.lastPart
+  }
+
+  /** One part: header block, body and delimiter in one corked write, so the part is complete on arrival. */
+  protected send (part: EncodedPart): void {
+    const { socket, route } = this
+    const { delimiter } = route.framing
+    socket.cork()
+    socket.write(part.head)
+    socket.write(part.body)
+    socket.write(delimiter)
+    socket.uncork()
+    const bytes = part.byteLength + delimiter.length
+    this.lastPart = part
+    this.parts++
+    this.bytes += bytes
+    route.counters.partsSent++
+    route.counters.bytesSent += bytes
+    if (socket.writableNeedDrain) this.watch()
+  }
+
+  private readonly clientGone = (): void => this.end('client-gone')
+
+  /**
+   * While the socket is over its high-water mark: a client that has not drained it within stallTimeoutMs is cut
+   * off, so a viewer that never reads cannot hold a connection forever. (Drain, not bytes: Node counts a corked
+   * part as written only once all of it has gone, so partial progress cannot be seen.)
+   */
+  private watch (): void {
+    const { socket, route } = this
+    if (this.stallTimer !== undefined || route.stallTimeoutMs === 0) return
+    this.stallTimer = setTimeout(() => this.end('stalled'), route.stallTimeoutMs)
+    socket.once('drain', this.unwatch)
+  }
+
+  private readonly unwatch = (): void => {
+    clearTimeout(this.stallTimer)
+    this.stallTimer = undefined
+    this.socket.off('drain', this.unwatch)
+  }
+}

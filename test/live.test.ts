@@ -1,0 +1,383 @@
+// Live sources: one producer, many viewers, the same bytes for all, slow viewers skip ahead and cost nothing.
+import type { Socket } from 'node:net'
+import t from 'tap'
+import { createLiveSource, liveFrom } from '../lib/index.js'
+import { aborted, eventually, startApp, timerCount } from './helpers/app.js'
+import { RawClient, type ParsedPart } from './helpers/wire-client.js'
+
+const bodies = (parts: ParsedPart[]): string[] => parts.map((part) => part.body.toString())
+const partsOf = (client: RawClient): ParsedPart[] => client.response()?.multipart.parts ?? []
+
+/** Publishes `frame` and waits until every client has it as its `count`-th part. */
+async function publishTo (clients: RawClient[], publish: () => void, count: number): Promise<void> {
+  publish()
+  await Promise.all(clients.map((client) => client.parts(count)))
+}
+
+t.test('every viewer gets the same bytes, built once: same part headers, same X-Timestamp', async (t) => {
+  const live = createLiveSource()
+  const { port } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/live', source: live }] })
+  const clients = await Promise.all(Array.from({ length: 5 }, () => RawClient.get(port, '/live')))
+  await Promise.all(clients.map((client) => client.until((data) => data.includes('\r\n\r\n--'))))
+  for (let i = 1; i <= 3; i++) await publishTo(clients, () => live.publish(`frame ${i}`), i)
+  const [first, ...others] = clients.map((client) => client.response()?.body.toString('latin1'))
+  t.match(first, /X-Timestamp: \d+\.\d{6}\r\n/)
+  t.ok(others.every((body) => body === first), 'identical bytes for every viewer')
+  t.same(bodies(partsOf(clients[0] as RawClient)), ['frame 1', 'frame 2', 'frame 3'])
+  for (const client of clients) client.destroy()
+})
+
+t.test('a new viewer gets the latest frame at once; timestamps can be turned off', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  live.publish('before anyone watched')
+  live.publish({ body: 'latest', contentType: 'text/html', headers: { 'X-Seq': '2' } })
+  const { port } = await startApp(t, { routes: [{ path: '/live', source: live }] })
+  const client = await RawClient.get(port, '/live')
+  const [part] = (await client.parts(1)).multipart.parts
+  t.same(part?.rawHeaders, ['Content-Type: text/html', 'Content-Length: 6', 'X-Seq: 2'])
+  t.equal(part?.body.toString(), 'latest')
+  client.destroy()
+})
+
+t.test('a paused viewer: the others are not held up, it holds at most one frame, it resumes at the newest', async (t) => {
+  const live = createLiveSource()
+  let pausedSocket: Socket | undefined
+  const { app, port } = await startApp(t, { contentType: 'application/octet-stream', routes: [{ path: '/live', source: live }] }, {
+    setup: (app) => { app.addHook('onRequest', async (request) => { if (request.headers['x-pause'] !== undefined) pausedSocket = request.raw.socket }) }
+  })
+  const frame = (i: number): Buffer => Buffer.alloc(256 * 1024, i)
+  const reader = await RawClient.get(port, '/live')
+  const paused = await RawClient.get(port, '/live', { headers: ['X-Pause: 1'] })
+  await Promise.all([reader, paused].map((client) => client.until((data) => data.includes('\r\n\r\n--'))))
+  paused.socket.pause()
+  const total = 40
+  for (let i = 1; i <= total; i++) await publishTo([reader], () => live.publish(frame(i)), i)
+  t.ok(pausedSocket?.writableNeedDrain, 'the paused viewer\'s socket is full')
+  const buffered = pausedSocket?.writableLength ?? Infinity
+  t.ok(buffered <= frame(0).length + pausedSocket!.writableHighWaterMark + 1024, `at most one part in user space (${buffered} bytes)`)
+  const { framesSkipped } = app.serverPush.stats()['/live'] ?? { framesSkipped: 0 }
+  t.ok(framesSkipped > 0, `frames skipped for the paused viewer (${framesSkipped})`)
+  paused.socket.resume()
+  await paused.until(() => partsOf(paused).at(-1)?.body[0] === total)
+  t.ok(partsOf(paused).length < total, `it skipped to the newest frame (${partsOf(paused).length} parts, not ${total})`)
+  t.ok(partsOf(paused).every((part, i, all) => i === 0 || part.body[0] as number > (all[i - 1]?.body[0] as number)), 'in order, never backwards')
+  t.equal(partsOf(reader).length, total, 'the reading viewer got every frame')
+  reader.destroy()
+  paused.destroy()
+})
+
+t.test('a viewer that makes no progress for stallTimeoutMs is cut off and logged', async (t) => {
+  const live = createLiveSource()
+  const { port, logged } = await startApp(t, { routes: [{ path: '/live', source: live, stallTimeoutMs: 100 }] })
+  const client = await RawClient.get(port, '/live')
+  await client.until((data) => data.includes('\r\n\r\n--'))
+  client.socket.pause()
+  const big = Buffer.alloc(4 * 1024 * 1024, 1)
+  for (let i = 0; i < 4 && logged('server push stream ended').length === 0; i++) {
+    live.publish(big)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.match(logged('server push stream ended')[0], { reason: 'stalled', route: '/live' })
+  client.socket.resume()
+  await client.closed
+})
+
+t.test('a pull stream stalls out too', async (t) => {
+  const { port, logged } = await startApp(t, { routes: [{ path: '/pull', stallTimeoutMs: 100, source: () => Buffer.alloc(1024 * 1024, 2) }] })
+  const client = await RawClient.get(port, '/pull')
+  await client.until((data) => data.length > 1024 * 1024)
+  client.socket.pause()
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.match(logged('server push stream ended')[0], { reason: 'stalled' })
+  client.destroy()
+})
+
+t.test('a viewer that pauses for less than stallTimeoutMs at a time is not cut off', async (t) => {
+  const live = createLiveSource()
+  const { port, logged } = await startApp(t, { routes: [{ path: '/live', source: live, stallTimeoutMs: 300 }] })
+  const client = await RawClient.get(port, '/live')
+  await client.until((data) => data.includes('\r\n\r\n--'))
+  const big = Buffer.alloc(4 * 1024 * 1024, 1)
+  for (let i = 0; i < 6; i++) {
+    client.socket.pause()
+    live.publish(big)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    client.socket.resume()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.same(logged('server push stream ended'), [], 'still open after 1.2 s of 100 ms pauses with a 300 ms stall timeout')
+  client.destroy()
+})
+
+t.test('maxFps: a burst of frames reaches a viewer as the first and the last', async (t) => {
+  const live = createLiveSource()
+  const { app, port } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/live', source: live, maxFps: 10 }] })
+  const client = await RawClient.get(port, '/live')
+  await client.until((data) => data.includes('\r\n\r\n--'))
+  for (let i = 1; i <= 50; i++) live.publish(`frame ${i}`)
+  await client.parts(2)
+  t.same(bodies(partsOf(client)), ['frame 1', 'frame 50'])
+  t.equal(app.serverPush.stats()['/live']?.framesSkipped, 48)
+  client.destroy()
+})
+
+t.test('maxClients: one more viewer is answered 503 with Retry-After, and counted', async (t) => {
+  const live = createLiveSource()
+  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, maxClients: 2 }] })
+  const viewers = await Promise.all([RawClient.get(port, '/live'), RawClient.get(port, '/live')])
+  await Promise.all(viewers.map((client) => client.until((data) => data.includes('\r\n\r\n--'))))
+  const refused = await RawClient.get(port, '/live')
+  await refused.closed
+  t.match(refused.data.toString('latin1'), /^HTTP\/1\.1 503 Service Unavailable\r\n[^]*retry-after: 1\r\n[^]*maximum of 2 viewers/i)
+  t.equal(app.serverPush.stats()['/live']?.viewersRefused, 1)
+  viewers[0]?.destroy()
+  await eventually(() => app.serverPush.stats()['/live']?.viewers === 1)
+  const next = await RawClient.get(port, '/live')
+  await next.until((data) => data.includes('\r\n\r\n--'))
+  t.match(next.data.toString('latin1'), /^HTTP\/1\.1 200 OK/)
+  next.destroy()
+  viewers[1]?.destroy()
+})
+
+t.test('snapshot: waits for a first frame, answers the latest with its type, length and no-cache headers', async (t) => {
+  const live = createLiveSource()
+  const { port } = await startApp(t, {
+    routes: [{ path: '/video.mjpg', source: live, snapshot: '/video.jpg', headers: { 'Access-Control-Allow-Origin': '*' } }]
+  })
+  const early = fetch(`http://127.0.0.1:${port}/video.jpg`)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  live.publish(Buffer.from([0xff, 0xd8, 0xff, 0xd9]))
+  const first = await early
+  t.equal(first.status, 200)
+  t.same([...new Uint8Array(await first.arrayBuffer())], [0xff, 0xd8, 0xff, 0xd9])
+  live.publish({ body: 'png!', contentType: 'image/png' })
+  const res = await fetch(`http://127.0.0.1:${port}/video.jpg`)
+  t.equal(res.status, 200)
+  t.equal(res.headers.get('content-type'), 'image/png')
+  t.equal(res.headers.get('content-length'), '4')
+  t.equal(res.headers.get('cache-control'), 'no-cache, no-store, must-revalidate, no-transform')
+  t.equal(res.headers.get('pragma'), 'no-cache')
+  t.equal(res.headers.get('access-control-allow-origin'), '*')
+  t.match(res.headers.get('x-timestamp'), /^\d+\.\d{6}$/)
+  t.equal(await res.text(), 'png!')
+})
+
+t.test('snapshot before any frame: 503 after snapshotTimeoutMs', async (t) => {
+  const { port } = await startApp(t, { routes: [{ path: '/v', source: createLiveSource(), snapshot: '/v.jpg', snapshotTimeoutMs: 30 }] })
+  const res = await fetch(`http://127.0.0.1:${port}/v.jpg`)
+  t.equal(res.status, 503)
+  t.equal(res.headers.get('retry-after'), '1')
+  t.match(await res.json(), { message: 'No frame has been published yet' })
+})
+
+t.test('snapshot waiting when the source closes: answered at once', async (t) => {
+  const live = createLiveSource()
+  const { port } = await startApp(t, { routes: [{ path: '/v', source: live, snapshot: '/v.jpg', snapshotTimeoutMs: 60_000 }] })
+  const waiting = fetch(`http://127.0.0.1:${port}/v.jpg`)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  live.close()
+  t.equal((await waiting).status, 503)
+})
+
+t.test('stats count exactly; the status route answers them as JSON', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { app, port } = await startApp(t, {
+    statusPath: '/push-status',
+    contentType: 'text/plain',
+    routes: [{ path: '/live', source: live, maxClients: 2 }, { path: '/pull', source: () => ['x'] }]
+  })
+  const clients = await Promise.all([RawClient.get(port, '/live'), RawClient.get(port, '/live')])
+  await Promise.all(clients.map((client) => client.until((data) => data.includes('\r\n\r\n--'))))
+  for (let i = 1; i <= 3; i++) await publishTo(clients, () => live.publish('abc'), i)
+  const refused = await RawClient.get(port, '/live')
+  await refused.closed
+  const partBytes = 'Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc'.length + `\r\n--${clients[0]?.response()?.boundary}\r\n`.length
+  const expected = { viewers: 2, framesPublished: 3, partsSent: 6, framesSkipped: 0, bytesSent: 6 * partBytes, viewersRefused: 1 }
+  t.same(app.serverPush.stats()['/live'], expected)
+  t.same(app.serverPush.stats()['/pull'], { viewers: 0, framesPublished: 0, partsSent: 0, framesSkipped: 0, bytesSent: 0, viewersRefused: 0 })
+  const status = await fetch(`http://127.0.0.1:${port}/push-status`)
+  t.same(await status.json(), app.serverPush.stats())
+  for (const client of clients) client.destroy()
+})
+
+t.test('close() of a live source ends its streams well-formed; it then takes no frames', async (t) => {
+  const live = createLiveSource()
+  const { port, logged } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/live', source: live }] })
+  const clients = await Promise.all([RawClient.get(port, '/live'), RawClient.get(port, '/live')])
+  await Promise.all(clients.map((client) => client.until((data) => data.includes('\r\n\r\n--'))))
+  await publishTo(clients, () => live.publish('last'), 1)
+  live.close()
+  live.close()
+  for (const client of clients) {
+    const res = await client.end()
+    t.ok(res.multipart.closed)
+    t.same(bodies(res.multipart.parts), ['last', 'last'])
+  }
+  t.same(logged('server push stream ended').map((line) => line.reason), ['source-ended', 'source-ended'])
+  t.throws(() => live.publish('more'), { code: 'FST_SERVER_PUSH_SOURCE_CLOSED' })
+  const late = await (await RawClient.get(port, '/live')).end()
+  t.same(bodies(late.multipart.parts), ['last', 'last'], 'a viewer of a closed source gets the last frame and the end')
+  t.ok(late.multipart.closed)
+})
+
+t.test('a frame the stream cannot carry is refused at publish and reaches no one', async (t) => {
+  const early = createLiveSource()
+  early.publish('x--B')
+  const live = createLiveSource()
+  const { port, logged } = await startApp(t, { boundary: 'B', routes: [{ path: '/live', source: live }, { path: '/early', source: early }] })
+  const client = await RawClient.get(port, '/live')
+  await client.until((data) => data.includes('\r\n\r\n--'))
+  t.throws(() => live.publish(42 as unknown as string), { code: 'FST_SERVER_PUSH_BAD_FRAME' })
+  t.throws(() => live.publish('a--Bb'), { code: 'FST_SERVER_PUSH_BAD_FRAME', message: /--B/ })
+  t.equal(live.published, 0)
+  live.publish('fine')
+  t.same(bodies((await client.parts(1)).multipart.parts), ['fine'])
+  client.destroy()
+  const res = await (await RawClient.get(port, '/early')).end()
+  t.ok(res.multipart.closed, 'a frame published before the route existed and unfit for it ends the stream')
+  t.match(logged('server push source failed')[0]?.err, { code: 'FST_SERVER_PUSH_BAD_FRAME' })
+})
+
+t.test('liveFrom: the producer starts with the first viewer and stops after the last one and the linger', async (t) => {
+  let started = 0
+  let stopped = 0
+  const source = liveFrom(async function * ({ signal }) {
+    started++
+    try {
+      for (let i = 0; ; i++) {
+        yield `tick ${i}`
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        if (signal.aborted) return
+      }
+    } finally {
+      stopped++
+    }
+  }, { lingerMs: 150 })
+  const { port } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/cam', source }] })
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  t.equal(started, 0, 'nobody watches: not started')
+  const a = await RawClient.get(port, '/cam')
+  const b = await RawClient.get(port, '/cam')
+  await Promise.all([a.parts(3), b.parts(3)])
+  t.equal(started, 1, 'one producer for all viewers')
+  a.destroy()
+  b.destroy()
+  await eventually(() => source.published > 0 && stopped === 0)
+  const again = await RawClient.get(port, '/cam')
+  await again.parts(2)
+  t.equal(started, 1, 'a viewer back within the linger finds it running')
+  again.destroy()
+  await eventually(() => stopped === 1)
+  t.equal(started, 1)
+  const later = await RawClient.get(port, '/cam')
+  const first = (await later.parts(1)).multipart.parts[0]
+  t.equal(first?.body.toString(), 'tick 0', 'a new producer, and no stale frame from the old one')
+  t.equal(started, 2)
+  later.destroy()
+  await eventually(() => stopped === 2)
+})
+
+t.test('liveFrom: a snapshot alone starts the producer', async (t) => {
+  const source = liveFrom(async function * ({ signal }) { yield 'snap'; await aborted(signal) })
+  const { port } = await startApp(t, { routes: [{ path: '/cam', source, snapshot: '/cam.jpg', contentType: 'text/plain' }] })
+  const res = await fetch(`http://127.0.0.1:${port}/cam.jpg`)
+  t.equal(await res.text(), 'snap')
+})
+
+t.test('liveFrom: a producer that ends or fails ends its streams; the next viewer starts a new one', async (t) => {
+  let runs = 0
+  let returned = 0
+  const ends = liveFrom(async function * () { runs++; yield 'only' })
+  const fails = liveFrom(async function * () { yield 'one'; throw new Error('camera unplugged') })
+  const bad = liveFrom(async function * () { try { yield 'ok'; yield 42 as unknown as string } finally { returned++ } })
+  const notAsync = liveFrom((() => ['sync']) as unknown as () => AsyncIterable<string>)
+  const badReturn = liveFrom(() => ({
+    [Symbol.asyncIterator]: () => ({
+      next: async () => ({ value: 'x', done: false as const }),
+      return: async () => { throw new Error('cannot stop') }
+    })
+  }))
+  const { port, logged, logs } = await startApp(t, {
+    contentType: 'text/plain',
+    routes: [
+      { path: '/ends', source: ends },
+      { path: '/fails', source: fails },
+      { path: '/bad', source: bad },
+      { path: '/not-async', source: notAsync },
+      { path: '/bad-return', source: badReturn, intervalMs: 50 }
+    ]
+  })
+  const first = await (await RawClient.get(port, '/ends')).end()
+  t.ok(first.multipart.closed)
+  t.same(bodies(first.multipart.parts).at(-1), 'only')
+  await (await RawClient.get(port, '/ends')).end()
+  t.equal(runs, 2, 'the next viewer started it again')
+  const failed = await (await RawClient.get(port, '/fails')).end()
+  t.ok(failed.multipart.closed)
+  t.match(logged('server push source failed').find((line) => line.route === '/fails')?.err, { message: 'camera unplugged' })
+  await (await RawClient.get(port, '/bad')).end()
+  t.match(logged('server push source failed').find((line) => line.route === '/bad')?.err, { code: 'FST_SERVER_PUSH_BAD_FRAME' })
+  t.equal(returned, 1, 'a producer that yielded a bad frame is stopped')
+  await (await RawClient.get(port, '/not-async')).end()
+  t.match(logged('server push source failed').find((line) => line.route === '/not-async')?.err, { message: /must return an async iterable/ })
+  const client = await RawClient.get(port, '/bad-return')
+  await client.parts(1)
+  client.destroy()
+  await eventually(() => logs.some((line) => line.msg === 'server push producer failed to stop'))
+  t.pass('a producer whose return() fails is logged')
+})
+
+t.test('liveFrom: a producer stopped while it waits on its signal is not a failure; no timer is left', async (t) => {
+  let finished = false
+  const source = liveFrom(async function * ({ signal }) {
+    try {
+      yield 'first'
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, 60_000)
+        signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) })
+      })
+    } finally {
+      finished = true
+    }
+  })
+  const rejecting = liveFrom(({ signal }) => ({
+    [Symbol.asyncIterator]: () => ({
+      next: () => new Promise<IteratorResult<string>>((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(new Error('stopped')))
+      })
+    })
+  }))
+  const { port, logged, logs } = await startApp(t, {
+    contentType: 'text/plain',
+    routes: [{ path: '/cam', source }, { path: '/rejecting', source: rejecting }]
+  })
+  const baseline = timerCount()
+  const client = await RawClient.get(port, '/cam')
+  await client.parts(1)
+  client.destroy()
+  const other = await RawClient.get(port, '/rejecting')
+  await other.until((data) => data.includes('\r\n\r\n--'))
+  other.destroy()
+  await eventually(() => finished)
+  await eventually(() => logged('server push stream ended').length === 2)
+  t.same(logged('server push source failed'), [])
+  t.same(logs.filter((line) => line.level >= 40), [], 'nothing logged as a warning or an error')
+  t.equal(timerCount(), baseline)
+})
+
+t.test('a live route answers HEAD without starting its producer', async (t) => {
+  let started = 0
+  const source = liveFrom(async function * () { started++; yield 'x' })
+  const { port } = await startApp(t, { routes: [{ path: '/cam', source }] })
+  const client = await RawClient.get(port, '/cam', { method: 'HEAD' })
+  await client.closed
+  t.equal(started, 0)
+})
+
+t.test('two registrations share app.serverPush', async (t) => {
+  const { app } = await startApp(t, { routes: [{ path: '/a', source: () => 'a' }] }, {
+    setup: async (app) => { await app.register((await import('../lib/index.js')).default, { routes: [{ path: '/b', source: () => 'b' }] }) }
+  })
+  t.same(Object.keys(app.serverPush.stats()).sort(), ['/a', '/b'])
+})
