@@ -1,9 +1,12 @@
-// The classic server-push demo on Fastify: ten thumbnails cycled once a second, and a live HTML clock.
-// Run it with `npm start`; PORT and HOST choose where it listens (default 127.0.0.1:3000).
+// The classic server-push demo on Fastify: ten thumbnails cycled once a second, a live HTML clock, and a live
+// route whose producer runs only while someone watches. Run it with `npm start`; PORT and HOST choose where it
+// listens (default 127.0.0.1:3000).
+import { readdir, readFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import fastifyStatic from '@fastify/static'
-import serverPush, { fromDirectory } from 'fastify-server-push'
+import serverPush, { fromDirectory, liveFrom } from 'fastify-server-push'
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -11,12 +14,31 @@ const clockPage = () => `<!doctype html>
 <html><head><meta charset="utf-8"><title>Server push clock</title></head>
 <body><h3>${new Date().toISOString()}</h3><p>Each second the server pushes this page again.</p></body></html>`
 
+// A stand-in for a camera: it "captures" the thumbnails at 5 frames per second. liveFrom() starts it for the
+// first viewer and stops it (the finally block runs) two seconds after the last one has gone.
+const names = (await readdir(here('./frames'))).filter((name) => name.endsWith('.jpg'))
+  .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+const thumbnails = await Promise.all(names.map((name) => readFile(here(`./frames/${name}`))))
+const camera = liveFrom(async function * ({ signal }) {
+  app.log.info('camera started')
+  try {
+    for (let i = 0; !signal.aborted; i++) {
+      yield thumbnails[i % thumbnails.length]
+      await sleep(200, undefined, { signal }).catch(() => {})
+    }
+  } finally {
+    app.log.info('camera stopped')
+  }
+}, { lingerMs: 2000 })
+
 const app = Fastify({ logger: true })
 await app.register(fastifyStatic, { root: here('./public') })
 await app.register(serverPush, {
+  statusPath: '/push-status',
   routes: [
     { path: '/video.mjpg', source: fromDirectory(here('./frames')), intervalMs: 1000, contentType: 'image/jpeg' },
-    { path: '/clock', source: clockPage, intervalMs: 1000, contentType: 'text/html; charset=utf-8' }
+    { path: '/clock', source: clockPage, intervalMs: 1000, contentType: 'text/html; charset=utf-8' },
+    { path: '/live.mjpg', source: camera, snapshot: '/live.jpg', contentType: 'image/jpeg', maxClients: 100 }
   ]
 })
 

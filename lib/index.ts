@@ -5,11 +5,12 @@ import { isLiveSource } from './live/source.js'
 import { LiveViewer } from './live/viewer.js'
 import { resolveOptions, type ResolvedRoute, type ServerPushOptions } from './options.js'
 import { PullStream } from './pump.js'
-import { pushHandler, type PushState, type StreamFactory } from './route.js'
+import { pushHandler, type StreamFactory } from './route.js'
 import { snapshotHandler } from './snapshot.js'
 import { cycle, isFileSource, loadParts } from './sources/files.js'
 import { functionFrames } from './sources/function.js'
 import { RouteCounters, type RouteStats } from './stats.js'
+import { OpenStreams } from './streams.js'
 
 export type { Frame, FrameBody, FrameObject } from './frame.js'
 export type { HeaderRecord } from './headers.js'
@@ -63,13 +64,15 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   const { routes, statusPath } = resolveOptions(options)
   if (!fastify.hasDecorator('serverPush')) fastify.decorate('serverPush', new Registry())
   const registry = fastify.serverPush as Registry
-  const state: PushState = { streams: new Set(), closing: false }
+  // Stalls are looked for twice per shortest stall timeout, and at least every second.
+  const timeouts = routes.map((route) => route.stallTimeoutMs).filter((ms) => ms > 0)
+  const streams = new OpenStreams(timeouts.length === 0 ? 0 : Math.min(1000, Math.min(...timeouts) / 2))
   for (const route of routes) {
     const { source } = route
     const counters = new RouteCounters(isLiveSource(source) ? () => source.published : () => 0)
     registry.routes.set(route.path, counters)
     const create = await streamFactory(fastify, route, counters)
-    fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler(route, counters, state, create) })
+    fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler(route, counters, streams, create) })
     if (route.snapshot !== undefined && isLiveSource(source)) {
       fastify.get(route.snapshot.path, snapshotHandler(route, source, route.snapshot.timeoutMs))
     }
@@ -77,8 +80,7 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   if (statusPath !== undefined) fastify.get(statusPath, async () => registry.stats())
   // fastify.close() waits for every open connection: streams never end by themselves, so end them first.
   fastify.addHook('preClose', (done) => {
-    state.closing = true
-    for (const stream of state.streams) stream.end('server-closing')
+    streams.close()
     done()
   })
 }

@@ -58,7 +58,7 @@ export class PullStream extends Stream {
         this.send(value instanceof EncodedPart ? value : toPart(value, route.contentType, route.framing))
         if (socket.writableNeedDrain) {
           await waitFor(signal, (wake) => {
-            socket.on('drain', wake)
+            socket.once('drain', wake)
             return () => socket.off('drain', wake)
           })
         }

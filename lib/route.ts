@@ -7,17 +7,11 @@ import type { ResolvedRoute } from './options.js'
 import { endSocket } from './socket.js'
 import type { RouteCounters } from './stats.js'
 import type { Stream } from './stream.js'
+import type { OpenStreams } from './streams.js'
 import { RESPONSE_RESERVED, responseHead } from './wire.js'
 
 /** Makes the stream of one request on a socket whose head is written; `onEnd` must run when it ends. */
 export type StreamFactory = (socket: Socket, request: FastifyRequest, onEnd: (stream: Stream) => void) => Stream
-
-/** What the routes of one plugin registration share. */
-export interface PushState {
-  readonly streams: Set<Stream>
-  /** Set by preClose: a request still in its hooks then must not start a stream that nothing would end. */
-  closing: boolean
-}
 
 // A client may pipeline a second request behind a push request; a second stream on the same socket would
 // interleave two bodies, so it is ignored: the socket closes with the first stream.
@@ -32,12 +26,12 @@ function unavailable (reply: FastifyReply, message: string): void {
     .send({ statusCode: 503, error: 'Service Unavailable', message })
 }
 
-export function pushHandler (route: ResolvedRoute, counters: RouteCounters, state: PushState, create: StreamFactory): RouteHandlerMethod {
-  const onEnd = (stream: Stream): void => { state.streams.delete(stream) }
+export function pushHandler (route: ResolvedRoute, counters: RouteCounters, streams: OpenStreams, create: StreamFactory): RouteHandlerMethod {
+  const onEnd = (stream: Stream): void => streams.delete(stream)
   return function serverPushHandler (request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw
     if (raw.httpVersionMajor !== 1) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
-    if (state.closing) return unavailable(reply, 'Server is closing')
+    if (streams.closing) return unavailable(reply, 'Server is closing')
     if (request.method === 'GET' && counters.viewers >= route.maxClients) {
       counters.viewersRefused++
       return unavailable(reply, `This stream has its maximum of ${route.maxClients} viewers`)
@@ -60,7 +54,7 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stat
     socket.write(route.framing.opening)
     socket.uncork()
     const stream = create(socket, request, onEnd)
-    state.streams.add(stream)
+    streams.add(stream)
     stream.start()
   }
 }

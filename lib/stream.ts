@@ -26,7 +26,9 @@ export abstract class Stream {
   private lastPart: EncodedPart | undefined
   private parts = 0
   private bytes = 0
-  private stallTimer: NodeJS.Timeout | undefined
+  /** The part count and time at which the stall check last saw the socket full with that count. */
+  private markParts = -1
+  private markAt = 0
 
   constructor (
     protected readonly socket: Socket,
@@ -51,7 +53,6 @@ export abstract class Stream {
     this.controller.abort(new Error(`server push stream ended: ${reason}`))
     socket.off('close', this.clientGone)
     socket.off('end', this.clientGone)
-    this.unwatch()
     this.stop(reason)
     route.counters.viewers--
     if (reason === 'source-error') log.error({ err: error, route: route.path }, 'server push source failed')
@@ -76,6 +77,20 @@ export abstract class Stream {
   /** Lets go of the source; `reason` says why the stream ends. */
   protected abstract stop (reason: EndReason): void
 
+  /**
+   * Whether the socket has stayed full, never drained, for the route's stallTimeoutMs; OpenStreams asks now and
+   * then. Nothing is written to a full socket, so full now with the same part count as at an earlier look means
+   * full all along: no drain listener or timer per part is needed to know it.
+   */
+  stalled (now: number): boolean {
+    if (!this.socket.writableNeedDrain || this.parts !== this.markParts) {
+      this.markParts = this.parts
+      this.markAt = now
+      return false
+    }
+    return this.route.stallTimeoutMs > 0 && now - this.markAt >= this.route.stallTimeoutMs
+  }
+
   /** The part to repeat before the close delimiter: the client is left showing it. */
   protected closingPart (): EncodedPart | undefined {
     return this.lastPart
@@ -96,26 +111,7 @@ export abstract class Stream {
     this.bytes += bytes
     route.counters.partsSent++
     route.counters.bytesSent += bytes
-    if (socket.writableNeedDrain) this.watch()
   }
 
   private readonly clientGone = (): void => this.end('client-gone')
-
-  /**
-   * While the socket is over its high-water mark: a client that has not drained it within stallTimeoutMs is cut
-   * off, so a viewer that never reads cannot hold a connection forever. (Drain, not bytes: Node counts a corked
-   * part as written only once all of it has gone, so partial progress cannot be seen.)
-   */
-  private watch (): void {
-    const { socket, route } = this
-    if (this.stallTimer !== undefined || route.stallTimeoutMs === 0) return
-    this.stallTimer = setTimeout(() => this.end('stalled'), route.stallTimeoutMs)
-    socket.once('drain', this.unwatch)
-  }
-
-  private readonly unwatch = (): void => {
-    clearTimeout(this.stallTimer)
-    this.stallTimer = undefined
-    this.socket.off('drain', this.unwatch)
-  }
 }

@@ -30,9 +30,22 @@ t.test('example app', async (t) => {
   t.ok(ticks.every((part) => part.headers['content-type'] === 'text/html; charset=utf-8'))
   t.ok(Date.parse(times[1] as string) > Date.parse(times[0] as string), `the clock ticks: ${times.join(' -> ')}`)
 
+  t.match(html, /<img src="\/live\.mjpg"/)
+  const live = await RawClient.get(port, '/live.mjpg')
+  const liveParts = (await live.parts(3)).multipart.parts.slice(0, 3)
+  t.ok(liveParts.every((part) => part.body[0] === 0xff && part.body[1] === 0xd8), 'the live route streams JPEGs')
+  t.match(liveParts[0]?.headers['x-timestamp'], /^\d+\.\d{6}$/)
+  const snapshot = await fetch(`http://127.0.0.1:${port}/live.jpg`)
+  t.equal(snapshot.headers.get('content-type'), 'image/jpeg')
+  t.equal(Buffer.from(await snapshot.arrayBuffer())[0], 0xff)
+  const status = await (await fetch(`http://127.0.0.1:${port}/push-status`)).json() as Record<string, { viewers: number }>
+  t.equal(status['/live.mjpg']?.viewers, 1)
+  t.equal(status['/video.mjpg']?.viewers, 1)
+
   child.kill('SIGTERM')
   const [code] = await once(child, 'exit')
   t.equal(code, 0, 'SIGTERM closes the app cleanly')
   t.ok((await video.end()).multipart.closed, 'open streams end with the close delimiter')
   t.ok((await clock.end()).multipart.closed)
+  t.ok((await live.end()).multipart.closed)
 })

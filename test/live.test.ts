@@ -110,6 +110,18 @@ t.test('a viewer that pauses for less than stallTimeoutMs at a time is not cut o
   client.destroy()
 })
 
+t.test('stallTimeoutMs: 0 never cuts a viewer off', async (t) => {
+  const live = createLiveSource()
+  const { port, logged } = await startApp(t, { stallTimeoutMs: 0, routes: [{ path: '/live', source: live }] })
+  const client = await RawClient.get(port, '/live')
+  await client.until((data) => data.includes('\r\n\r\n--'))
+  client.socket.pause()
+  for (let i = 0; i < 4; i++) live.publish(Buffer.alloc(4 * 1024 * 1024, i))
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.same(logged('server push stream ended'), [])
+  client.destroy()
+})
+
 t.test('maxFps: a burst of frames reaches a viewer as the first and the last', async (t) => {
   const live = createLiveSource()
   const { app, port } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/live', source: live, maxFps: 10 }] })

@@ -17,6 +17,7 @@ export class LiveViewer extends Stream {
   private pending: EncodedPart | undefined
   private nextAt = 0
   private paceTimer: NodeJS.Timeout | undefined
+  private awaitingDrain = false
 
   constructor (
     socket: Socket,
@@ -36,7 +37,6 @@ export class LiveViewer extends Stream {
   }
 
   protected run (): void {
-    this.socket.on('drain', this.flush)
     try {
       this.channel.join(this)
     } catch (error) {
@@ -45,8 +45,8 @@ export class LiveViewer extends Stream {
   }
 
   protected stop (): void {
-    this.socket.off('drain', this.flush)
     clearTimeout(this.paceTimer)
+    this.socket.off('drain', this.drained)
     this.channel.leave(this)
   }
 
@@ -56,8 +56,14 @@ export class LiveViewer extends Stream {
   }
 
   private readonly flush = (): void => {
-    const { pending, route } = this
-    if (pending === undefined || this.paceTimer !== undefined || this.socket.writableNeedDrain) return
+    const { pending, route, socket } = this
+    if (pending === undefined || this.paceTimer !== undefined || this.awaitingDrain) return
+    // A listener only when a frame has to wait for the socket, not one per part.
+    if (socket.writableNeedDrain) {
+      this.awaitingDrain = true
+      socket.once('drain', this.drained)
+      return
+    }
     if (route.minGapMs > 0) {
       const now = performance.now()
       if (now < this.nextAt) {
@@ -68,6 +74,11 @@ export class LiveViewer extends Stream {
     }
     this.pending = undefined
     this.send(pending)
+  }
+
+  private readonly drained = (): void => {
+    this.awaitingDrain = false
+    this.flush()
   }
 
   private readonly paced = (): void => {

@@ -1,0 +1,74 @@
+// What the bench's servers and load generator share: the frames, the producer clock, the IPC protocol.
+
+/** `count` distinct JPEG-shaped frames of `size` bytes: SOI, frame number, a pattern, EOI. */
+export function makeFrames (size, count) {
+  return Array.from({ length: count }, (_, n) => {
+    const frame = Buffer.alloc(size, (n * 37 + 11) & 0xff)
+    frame[0] = 0xff
+    frame[1] = 0xd8
+    frame.writeUInt32BE(n, 2)
+    frame[size - 2] = 0xff
+    frame[size - 1] = 0xd9
+    return frame
+  })
+}
+
+/** Wall-clock time with microseconds, as the plugin's X-Timestamp writes it. */
+export function timestamp () {
+  const micros = Math.round((performance.timeOrigin + performance.now()) * 1000)
+  return `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`
+}
+
+/**
+ * Frame `n` as a camera delivers it: a new buffer every time. (Writing the same few buffers again and again
+ * would let a server that queues without limit look bounded: it would only queue references.)
+ */
+export function capture (frames, n) {
+  return Buffer.from(frames[n % frames.length])
+}
+
+/** Calls `tick(n)` at `fps`, drift-corrected, until the returned stop function is called. */
+export function every (fps, tick) {
+  const period = 1000 / fps
+  const start = performance.now()
+  let n = 0
+  let timer
+  const next = () => {
+    tick(n++)
+    timer = setTimeout(next, Math.max(0, start + n * period - performance.now()))
+  }
+  timer = setTimeout(next, 0)
+  return () => clearTimeout(timer)
+}
+
+/**
+ * The server side of the bench protocol: tells the parent its port, then on 'start' takes CPU and RSS
+ * baselines, samples RSS, and on 'stop' reports CPU used and memory, and exits.
+ */
+export function serve (port, stopProducing) {
+  let cpu
+  let rssStart = 0
+  let rssPeak = 0
+  const sample = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage.rss()) }, 20)
+  process.on('message', (message) => {
+    if (message === 'start') {
+      global.gc()
+      cpu = process.cpuUsage()
+      rssStart = rssPeak = process.memoryUsage.rss()
+    } else if (message === 'stop') {
+      const used = process.cpuUsage(cpu)
+      // RSS growth is what stays after a full collection: memory a server holds on to, not garbage not yet freed.
+      global.gc()
+      const rssEnd = process.memoryUsage.rss()
+      stopProducing()
+      clearInterval(sample)
+      process.send({ cpuMs: (used.user + used.system) / 1000, rssStart, rssPeak: Math.max(rssPeak, rssEnd), rssEnd }, () => process.exit(0))
+    }
+  })
+  process.send({ port })
+}
+
+/** The settings a server gets from the parent, as JSON in argv[2]. */
+export function settings () {
+  return JSON.parse(process.argv[2])
+}

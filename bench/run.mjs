@@ -1,0 +1,71 @@
+// One run of the benchmark: every scenario against the plugin, the raw node:net ceiling and the tutorial
+// pattern, on the same machine and the same frames; prints a table. Run with `npm run bench`.
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+const SCENARIOS = [
+  { name: '100 viewers, 30 fps, 50 KB', readers: 100, stalled: 0, fps: 30, size: 50_000, seconds: 8 },
+  { name: '500 viewers, 10 fps, 20 KB', readers: 500, stalled: 0, fps: 10, size: 20_000, seconds: 8 },
+  { name: '20 reading + 20 stalled, 30 fps, 200 KB', readers: 20, stalled: 20, fps: 30, size: 200_000, seconds: 15 },
+  { name: '10 viewers, 200 fps, 20 KB', readers: 10, stalled: 0, fps: 200, size: 20_000, seconds: 8 }
+]
+const SERVERS = ['plugin', 'raw', 'tutorial']
+const WARMUP_MS = 2000
+// Each server runs ROUNDS times per scenario, in turn, and every figure is the median: one run alone swings by
+// 10-20% on a busy 2-core machine.
+const ROUNDS = Number(process.env.ROUNDS ?? 3)
+const only = process.argv[2]
+
+async function measure (server, scenario) {
+  const config = { fps: scenario.fps, size: scenario.size, count: 30 }
+  const serverProcess = fork(new URL(`./servers/${server}.mjs`, import.meta.url), [JSON.stringify(config)], { stdio: 'inherit', execArgv: ['--expose-gc'] })
+  const [{ port }] = await once(serverProcess, 'message')
+  const load = fork(new URL('./load.mjs', import.meta.url), [JSON.stringify({ ...config, port, readers: scenario.readers, stalled: scenario.stalled })], { stdio: 'inherit' })
+  await once(load, 'message')
+  await sleep(WARMUP_MS)
+  serverProcess.send('start')
+  load.send('start')
+  await sleep(scenario.seconds * 1000)
+  load.send('stop')
+  serverProcess.send('stop')
+  const [[loaded], [served]] = await Promise.all([once(load, 'message'), once(serverProcess, 'message')])
+  const ideal = scenario.readers * scenario.fps * scenario.seconds
+  return {
+    delivered: loaded.parts / ideal,
+    cpuPer1000: loaded.parts === 0 ? Infinity : served.cpuMs / loaded.parts * 1000,
+    rssPeakMb: served.rssPeak / 2 ** 20,
+    rssGrowthMb: (served.rssEnd - served.rssStart) / 2 ** 20,
+    corrupt: loaded.corrupt,
+    minPerViewer: loaded.minPerViewer / (scenario.fps * scenario.seconds),
+    p99Ms: loaded.p99Ms,
+    p50Ms: loaded.p50Ms
+  }
+}
+
+const pct = (x) => `${(x * 100).toFixed(1)}%`
+const num = (x, digits = 1) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits))
+console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, median of ${ROUNDS} rounds per server\n`)
+console.log('| scenario | server | delivered (% of ideal) | slowest reader | CPU ms / 1000 parts | vs raw | peak RSS MB | RSS growth MB | latency p50 / p99 ms | corrupt |')
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+function median (values) {
+  const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b)
+  return sorted.length === 0 ? undefined : sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
+for (const scenario of SCENARIOS.filter((s, i) => only === undefined || String(i + 1) === only)) {
+  const runs = Object.fromEntries(SERVERS.map((server) => [server, []]))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const server of SERVERS) runs[server].push(await measure(server, scenario))
+  }
+  const results = {}
+  for (const server of SERVERS) {
+    results[server] = Object.fromEntries(Object.keys(runs[server][0]).map((key) =>
+      [key, key === 'corrupt' ? runs[server].reduce((sum, r) => sum + r.corrupt, 0) : median(runs[server].map((r) => r[key]))]))
+  }
+  for (const server of SERVERS) {
+    const r = results[server]
+    console.log(`| ${scenario.name} | ${server} | ${pct(r.delivered)} | ${pct(r.minPerViewer)} | ${num(r.cpuPer1000)} | ${num(r.cpuPer1000 / results.raw.cpuPer1000, 2)}x | ` +
+      `${num(r.rssPeakMb)} | ${num(r.rssGrowthMb)} | ${num(r.p50Ms, 2)} / ${num(r.p99Ms, 2)} | ${r.corrupt} |`)
+  }
+}

@@ -1,0 +1,13 @@
+// The plugin: a live route fed at `fps` with prebuilt frames.
+import Fastify from 'fastify'
+import serverPush, { createLiveSource } from 'fastify-server-push'
+import { capture, every, makeFrames, serve, settings } from '../common.mjs'
+
+const { fps, size, count } = settings()
+const frames = makeFrames(size, count)
+const live = createLiveSource()
+const app = Fastify({ logger: false })
+await app.register(serverPush, { routes: [{ path: '/live', source: live, boundary: 'bench' }] })
+await app.listen({ port: 0, host: '127.0.0.1' })
+const stop = every(fps, (n) => live.publish(capture(frames, n)))
+serve(app.server.address().port, stop)

@@ -1,0 +1,40 @@
+// The open streams of one plugin registration: ended together when the server closes, and checked together,
+// by one timer, for clients that stopped reading (a timer per stream and part would cost on the hot path).
+import { performance } from 'node:perf_hooks'
+import type { Stream } from './stream.js'
+
+export class OpenStreams {
+  /** Set by preClose: a request still in its hooks then must not start a stream that nothing would end. */
+  closing = false
+  private readonly streams = new Set<Stream>()
+  private timer: NodeJS.Timeout | undefined
+
+  /** `checkEveryMs`: how often to look for stalled streams; 0 = never (no route has a stall timeout). */
+  constructor (private readonly checkEveryMs: number) {}
+
+  add (stream: Stream): void {
+    this.streams.add(stream)
+    if (this.timer === undefined && this.checkEveryMs > 0) {
+      this.timer = setInterval(this.check, this.checkEveryMs).unref()
+    }
+  }
+
+  delete (stream: Stream): void {
+    this.streams.delete(stream)
+    if (this.streams.size === 0) {
+      clearInterval(this.timer)
+      this.timer = undefined
+    }
+  }
+
+  /** Ends every stream: the server is closing. */
+  close (): void {
+    this.closing = true
+    for (const stream of this.streams) stream.end('server-closing')
+  }
+
+  private readonly check = (): void => {
+    const now = performance.now()
+    for (const stream of this.streams) if (stream.stalled(now)) stream.end('stalled')
+  }
+}
