@@ -1,6 +1,6 @@
 // Compiled against the built package (dist/esm/*.d.ts) as an ESM user sees it; must type-check as it is.
 import Fastify from 'fastify'
-import serverPush, { fromDirectory, serverPush as named, type Frame, type ServerPushOptions, type SourceFunction } from 'fastify-server-push'
+import serverPush, { createLiveSource, fromDirectory, liveFrom, serverPush as named, type Frame, type RouteStats, type ServerPushOptions, type SourceFunction } from 'fastify-server-push'
 
 const app = Fastify()
 const clock: SourceFunction = () => `<h3>${new Date().toISOString()}</h3>`
@@ -17,10 +17,24 @@ const options: ServerPushOptions = {
 await app.register(serverPush, options)
 await app.register(named, options)
 
+const live = createLiveSource({ timestamps: false })
+live.publish(Buffer.from([0xff, 0xd8]))
+live.publish({ body: 'x', contentType: 'text/plain' })
+const camera = liveFrom(async function * ({ signal }) { while (!signal.aborted) yield Buffer.alloc(1) }, { lingerMs: 1000 })
+await app.register(serverPush, {
+  statusPath: '/status',
+  maxFps: 10,
+  routes: [{ path: '/live', source: live, snapshot: '/live.jpg', maxClients: 5, stallTimeoutMs: 0 }, { path: '/cam', source: camera }]
+})
+const stats: RouteStats | undefined = app.serverPush.stats()['/live']
+const viewers: number | undefined = stats?.viewers
+// @ts-expect-error internals of a live source are not part of its type
+live.acquire()
+
 // @ts-expect-error intervalMs is a number
 const badInterval: ServerPushOptions = { routes: [{ path: '/x', source: clock, intervalMs: '5' }] }
 // @ts-expect-error a source is a function or a file source
 const badSource: ServerPushOptions = { routes: [{ path: '/x', source: 'frames/' }] }
 // @ts-expect-error a frame is bytes, a string or { body }
 const badFrame: Frame = 42
-export { badInterval, badSource, badFrame }
+export { badInterval, badSource, badFrame, viewers }
