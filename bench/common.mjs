@@ -42,19 +42,19 @@ export function every (fps, tick) {
 }
 
 /**
- * The server side of the bench protocol: tells the parent its port, then on 'start' takes CPU and RSS
- * baselines, samples RSS, and on 'stop' reports CPU used and memory, and exits.
+ * The server side of the bench protocol: tells the parent its port, samples RSS, on 'start' takes the CPU
+ * baseline, and on 'stop' reports CPU used and memory, and exits.
  */
 export function serve (port, stopProducing) {
   let cpu
-  let rssStart = 0
-  let rssPeak = 0
+  // Memory is counted from before the first viewer connects: what the viewers, stalled ones included, cost.
+  global.gc()
+  const rssStart = process.memoryUsage.rss()
+  let rssPeak = rssStart
   const sample = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage.rss()) }, 20)
   process.on('message', (message) => {
     if (message === 'start') {
-      global.gc()
       cpu = process.cpuUsage()
-      rssStart = rssPeak = process.memoryUsage.rss()
     } else if (message === 'stop') {
       const used = process.cpuUsage(cpu)
       // RSS growth is what stays after a full collection: memory a server holds on to, not garbage not yet freed.

@@ -21,7 +21,7 @@ export type { RouteStats } from './stats.js'
 export type { EndReason } from './stream.js'
 export type { FrameIterable, SourceContext, SourceFunction } from './sources/function.js'
 export { liveFrom } from './live/produced.js'
-export { createLiveSource, LiveSource } from './live/source.js'
+export { createLiveSource, type LiveSource } from './live/source.js'
 export { fromDirectory, fromFiles, FileSource } from './sources/files.js'
 export * from './errors.js'
 
@@ -46,12 +46,13 @@ class Registry implements ServerPushDecorator {
   }
 }
 
-async function streamFactory (fastify: FastifyInstance, resolved: ResolvedRoute, counters: RouteCounters): Promise<StreamFactory> {
+async function streamFactory (fastify: FastifyInstance, resolved: ResolvedRoute, counters: RouteCounters, channels: LiveChannel[]): Promise<StreamFactory> {
   const route = { ...resolved, counters }
   const { source } = route
   if (isLiveSource(source)) {
-    source.log ??= fastify.log
+    source.log = fastify.log
     const channel = new LiveChannel(route, source)
+    channels.push(channel)
     return (socket, request, onEnd) => new LiveViewer(socket, route, request.log, onEnd, channel)
   }
   const open = isFileSource(source)
@@ -67,20 +68,23 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   // Stalls are looked for twice per shortest stall timeout, and at least every second.
   const timeouts = routes.map((route) => route.stallTimeoutMs).filter((ms) => ms > 0)
   const streams = new OpenStreams(timeouts.length === 0 ? 0 : Math.min(1000, Math.min(...timeouts) / 2))
+  const channels: LiveChannel[] = []
   for (const route of routes) {
     const { source } = route
     const counters = new RouteCounters(isLiveSource(source) ? () => source.published : () => 0)
     registry.routes.set(route.path, counters)
-    const create = await streamFactory(fastify, route, counters)
+    const create = await streamFactory(fastify, route, counters, channels)
     fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler(route, counters, streams, create) })
     if (route.snapshot !== undefined && isLiveSource(source)) {
-      fastify.get(route.snapshot.path, snapshotHandler(route, source, route.snapshot.timeoutMs))
+      fastify.get(route.snapshot.path, snapshotHandler(route, source, route.snapshot.timeoutMs, streams))
     }
   }
   if (statusPath !== undefined) fastify.get(statusPath, async () => registry.stats())
-  // fastify.close() waits for every open connection: streams never end by themselves, so end them first.
+  // fastify.close() waits for every open connection: streams never end by themselves, so end them first. Live
+  // sources stop feeding this app's routes, so a producer with no other app to feed stops too.
   fastify.addHook('preClose', (done) => {
     streams.close()
+    for (const channel of channels) channel.detach()
     done()
   })
 }

@@ -8,20 +8,14 @@ import type { FrameIterator } from './sources/function.js'
 import { Stream, type EndReason, type StreamRoute } from './stream.js'
 import { EncodedPart } from './wire.js'
 
-/** What the pump needs to know of its route. */
-export interface PumpRoute extends StreamRoute {
-  /** Least time between two pulls: from intervalMs and maxFps. */
-  readonly minGapMs: number
-  readonly contentType: string
-}
-
 export class PullStream extends Stream {
+  private readonly controller = new AbortController()
   private iterator: FrameIterator | undefined
   private lastPullAt = -Infinity
 
   constructor (
     socket: Socket,
-    protected override readonly route: PumpRoute,
+    route: StreamRoute,
     log: FastifyBaseLogger,
     onEnd: (stream: Stream) => void,
     /** Makes this connection's frame iterator; gets the stream's abort signal. */
@@ -37,6 +31,7 @@ export class PullStream extends Stream {
   /** Tells the source to stop, so its `finally` blocks run; what it says then is only logged. */
   protected stop (reason: EndReason): void {
     const { iterator, log, route } = this
+    this.controller.abort(new Error(`server push stream ended: ${reason}`))
     if (reason === 'source-ended') return
     stopIterator(iterator, (err) => log.warn({ err, route: route.path }, 'server push source failed to stop'))
   }
@@ -64,7 +59,9 @@ export class PullStream extends Stream {
         }
       }
     } catch (error) {
-      this.end('source-error', error)
+      if (this.ended) return
+      this.log.error({ err: error, route: route.path }, 'server push source failed')
+      this.end('source-error')
     }
   }
 

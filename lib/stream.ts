@@ -16,11 +16,14 @@ export interface StreamRoute {
   readonly framing: Framing
   /** 0 = never cut off. */
   readonly stallTimeoutMs: number
+  /** Least time between two parts to one viewer: from intervalMs and maxFps. */
+  readonly minGapMs: number
+  /** For frames that carry none. */
+  readonly contentType: string
   readonly counters: RouteCounters
 }
 
 export abstract class Stream {
-  protected readonly controller = new AbortController()
   protected ended = false
   private readonly startedAt = performance.now()
   private lastPart: EncodedPart | undefined
@@ -45,17 +48,17 @@ export abstract class Stream {
     this.run()
   }
 
-  /** Ends the stream once; later calls do nothing. */
-  end (reason: EndReason, error?: unknown): void {
+  /** Ends the stream once; later calls do nothing. Whoever ends it with `source-error` has logged the error. */
+  end (reason: EndReason): void {
+    // Every caller today ends a stream at most once; the guard keeps the next one from counting a viewer twice.
+    /* c8 ignore next */
     if (this.ended) return
     this.ended = true
     const { socket, log, route } = this
-    this.controller.abort(new Error(`server push stream ended: ${reason}`))
     socket.off('close', this.clientGone)
     socket.off('end', this.clientGone)
     this.stop(reason)
     route.counters.viewers--
-    if (reason === 'source-error') log.error({ err: error, route: route.path }, 'server push source failed')
     if (reason === 'client-gone' || reason === 'stalled') {
       socket.destroy()
     } else {

@@ -8,6 +8,7 @@ export class OpenStreams {
   closing = false
   private readonly streams = new Set<Stream>()
   private timer: NodeJS.Timeout | undefined
+  private readonly closed = new AbortController()
 
   /** `checkEveryMs`: how often to look for stalled streams; 0 = never (no route has a stall timeout). */
   constructor (private readonly checkEveryMs: number) {}
@@ -27,9 +28,15 @@ export class OpenStreams {
     }
   }
 
+  /** Aborts when the server starts closing: what waits (a snapshot request) stops waiting. */
+  get closingSignal (): AbortSignal {
+    return this.closed.signal
+  }
+
   /** Ends every stream: the server is closing. */
   close (): void {
     this.closing = true
+    this.closed.abort()
     for (const stream of this.streams) stream.end('server-closing')
   }
 

@@ -45,12 +45,13 @@ t.test('a paused viewer: the others are not held up, it holds at most one frame,
   const { app, port } = await startApp(t, { contentType: 'application/octet-stream', routes: [{ path: '/live', source: live }] }, {
     setup: (app) => { app.addHook('onRequest', async (request) => { if (request.headers['x-pause'] !== undefined) pausedSocket = request.raw.socket }) }
   })
-  const frame = (i: number): Buffer => Buffer.alloc(256 * 1024, i)
+  // 80 frames of 512 KiB: far more than the kernel's socket buffers hold, so the paused viewer's socket fills.
+  const frame = (i: number): Buffer => Buffer.alloc(512 * 1024, i)
   const reader = await RawClient.get(port, '/live')
   const paused = await RawClient.get(port, '/live', { headers: ['X-Pause: 1'] })
   await Promise.all([reader, paused].map((client) => client.until((data) => data.includes('\r\n\r\n--'))))
   paused.socket.pause()
-  const total = 40
+  const total = 80
   for (let i = 1; i <= total; i++) await publishTo([reader], () => live.publish(frame(i)), i)
   t.ok(pausedSocket?.writableNeedDrain, 'the paused viewer\'s socket is full')
   const buffered = pausedSocket?.writableLength ?? Infinity
@@ -93,9 +94,9 @@ t.test('a pull stream stalls out too', async (t) => {
   client.destroy()
 })
 
-t.test('a viewer that pauses for less than stallTimeoutMs at a time is not cut off', async (t) => {
+t.test('a viewer that pauses for much less than stallTimeoutMs at a time is not cut off', async (t) => {
   const live = createLiveSource()
-  const { port, logged } = await startApp(t, { routes: [{ path: '/live', source: live, stallTimeoutMs: 300 }] })
+  const { port, logged } = await startApp(t, { routes: [{ path: '/live', source: live, stallTimeoutMs: 1000 }] })
   const client = await RawClient.get(port, '/live')
   await client.until((data) => data.includes('\r\n\r\n--'))
   const big = Buffer.alloc(4 * 1024 * 1024, 1)
@@ -106,13 +107,13 @@ t.test('a viewer that pauses for less than stallTimeoutMs at a time is not cut o
     client.socket.resume()
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  t.same(logged('server push stream ended'), [], 'still open after 1.2 s of 100 ms pauses with a 300 ms stall timeout')
+  t.same(logged('server push stream ended'), [], 'still open after 1.2 s of 100 ms pauses with a 1 s stall timeout')
   client.destroy()
 })
 
 t.test('stallTimeoutMs: 0 never cuts a viewer off', async (t) => {
   const live = createLiveSource()
-  const { port, logged } = await startApp(t, { stallTimeoutMs: 0, routes: [{ path: '/live', source: live }] })
+  const { port, logged } = await startApp(t, { stallTimeoutMs: 100, routes: [{ path: '/live', source: live, stallTimeoutMs: 0 }] })
   const client = await RawClient.get(port, '/live')
   await client.until((data) => data.includes('\r\n\r\n--'))
   client.socket.pause()
@@ -154,16 +155,18 @@ t.test('maxClients: one more viewer is answered 503 with Retry-After, and counte
 
 t.test('snapshot: waits for a first frame, answers the latest with its type, length and no-cache headers', async (t) => {
   const live = createLiveSource()
+  let arrived: () => void = () => {}
+  const requested = new Promise<void>((resolve) => { arrived = resolve })
   const { port } = await startApp(t, {
     routes: [{ path: '/video.mjpg', source: live, snapshot: '/video.jpg', headers: { 'Access-Control-Allow-Origin': '*' } }]
-  })
+  }, { setup: (app) => { app.addHook('preHandler', async () => { setImmediate(arrived) }) } })
   const early = fetch(`http://127.0.0.1:${port}/video.jpg`)
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await requested
   live.publish(Buffer.from([0xff, 0xd8, 0xff, 0xd9]))
   const first = await early
   t.equal(first.status, 200)
   t.same([...new Uint8Array(await first.arrayBuffer())], [0xff, 0xd8, 0xff, 0xd9])
-  live.publish({ body: 'png!', contentType: 'image/png' })
+  live.publish({ body: 'png!', contentType: 'image/png', headers: { 'X-Frame': '2' } })
   const res = await fetch(`http://127.0.0.1:${port}/video.jpg`)
   t.equal(res.status, 200)
   t.equal(res.headers.get('content-type'), 'image/png')
@@ -171,6 +174,7 @@ t.test('snapshot: waits for a first frame, answers the latest with its type, len
   t.equal(res.headers.get('cache-control'), 'no-cache, no-store, must-revalidate, no-transform')
   t.equal(res.headers.get('pragma'), 'no-cache')
   t.equal(res.headers.get('access-control-allow-origin'), '*')
+  t.equal(res.headers.get('x-frame'), '2', 'the frame\'s own headers too')
   t.match(res.headers.get('x-timestamp'), /^\d+\.\d{6}$/)
   t.equal(await res.text(), 'png!')
 })
@@ -181,6 +185,13 @@ t.test('snapshot before any frame: 503 after snapshotTimeoutMs', async (t) => {
   t.equal(res.status, 503)
   t.equal(res.headers.get('retry-after'), '1')
   t.match(await res.json(), { message: 'No frame has been published yet' })
+})
+
+t.test('snapshot of a closed source with no frame: 503 at once', async (t) => {
+  const live = createLiveSource()
+  live.close()
+  const { port } = await startApp(t, { routes: [{ path: '/v', source: live, snapshot: '/v.jpg', snapshotTimeoutMs: 60_000 }] })
+  t.equal((await fetch(`http://127.0.0.1:${port}/v.jpg`)).status, 503)
 })
 
 t.test('snapshot waiting when the source closes: answered at once', async (t) => {
@@ -265,8 +276,8 @@ t.test('liveFrom: the producer starts with the first viewer and stops after the 
     } finally {
       stopped++
     }
-  }, { lingerMs: 150 })
-  const { port } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/cam', source }] })
+  }, { lingerMs: 1000 })
+  const { app, port } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/cam', source }] })
   await new Promise((resolve) => setTimeout(resolve, 30))
   t.equal(started, 0, 'nobody watches: not started')
   const a = await RawClient.get(port, '/cam')
@@ -275,7 +286,8 @@ t.test('liveFrom: the producer starts with the first viewer and stops after the 
   t.equal(started, 1, 'one producer for all viewers')
   a.destroy()
   b.destroy()
-  await eventually(() => source.published > 0 && stopped === 0)
+  await eventually(() => app.serverPush.stats()['/cam']?.viewers === 0)
+  t.equal(stopped, 0, 'the last viewer left: it lingers')
   const again = await RawClient.get(port, '/cam')
   await again.parts(2)
   t.equal(started, 1, 'a viewer back within the linger finds it running')
@@ -301,7 +313,9 @@ t.test('liveFrom: a producer that ends or fails ends its streams; the next viewe
   let runs = 0
   let returned = 0
   const ends = liveFrom(async function * () { runs++; yield 'only' })
-  const fails = liveFrom(async function * () { yield 'one'; throw new Error('camera unplugged') })
+  let unplug: () => void = () => {}
+  const unplugged = new Promise<void>((resolve) => { unplug = resolve })
+  const fails = liveFrom(async function * () { yield 'one'; await unplugged; throw new Error('camera unplugged') })
   const bad = liveFrom(async function * () { try { yield 'ok'; yield 42 as unknown as string } finally { returned++ } })
   const notAsync = liveFrom((() => ['sync']) as unknown as () => AsyncIterable<string>)
   const badReturn = liveFrom(() => ({
@@ -325,14 +339,18 @@ t.test('liveFrom: a producer that ends or fails ends its streams; the next viewe
   t.same(bodies(first.multipart.parts).at(-1), 'only')
   await (await RawClient.get(port, '/ends')).end()
   t.equal(runs, 2, 'the next viewer started it again')
-  const failed = await (await RawClient.get(port, '/fails')).end()
-  t.ok(failed.multipart.closed)
-  t.match(logged('server push source failed').find((line) => line.route === '/fails')?.err, { message: 'camera unplugged' })
+  const failures = await Promise.all([RawClient.get(port, '/fails'), RawClient.get(port, '/fails')])
+  await Promise.all(failures.map((client) => client.parts(1)))
+  unplug()
+  for (const client of failures) t.ok((await client.end()).multipart.closed)
+  t.same(logged('server push stream ended').filter((line) => line.route === '/fails').map((line) => line.reason), ['source-error', 'source-error'])
+  const producerErrors = (): unknown[] => logged('server push producer failed').map((line) => line.err)
+  t.match(producerErrors(), [{ message: 'camera unplugged' }], 'logged once, not once per viewer')
   await (await RawClient.get(port, '/bad')).end()
-  t.match(logged('server push source failed').find((line) => line.route === '/bad')?.err, { code: 'FST_SERVER_PUSH_BAD_FRAME' })
+  t.match(producerErrors()[1], { code: 'FST_SERVER_PUSH_BAD_FRAME' })
   t.equal(returned, 1, 'a producer that yielded a bad frame is stopped')
   await (await RawClient.get(port, '/not-async')).end()
-  t.match(logged('server push source failed').find((line) => line.route === '/not-async')?.err, { message: /must return an async iterable/ })
+  t.match(producerErrors()[2], { message: /must return an async iterable/ })
   const client = await RawClient.get(port, '/bad-return')
   await client.parts(1)
   client.destroy()
@@ -392,4 +410,151 @@ t.test('two registrations share app.serverPush', async (t) => {
     setup: async (app) => { await app.register((await import('../lib/index.js')).default, { routes: [{ path: '/b', source: () => 'b' }] }) }
   })
   t.same(Object.keys(app.serverPush.stats()).sort(), ['/a', '/b'])
+})
+
+t.test('a live viewer gone before its handler runs leaves the producer\'s demand as it was', async (t) => {
+  let stopped = 0
+  const source = liveFrom(async function * ({ signal }) { try { yield 'x'; await aborted(signal) } finally { stopped++ } })
+  let inHooks: () => void = () => {}
+  const reachedHooks = new Promise<void>((resolve) => { inHooks = resolve })
+  const { port, logged } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/cam', source }] }, {
+    setup: (app) => {
+      app.addHook('preHandler', async (request) => {
+        if (request.headers['x-slow'] === undefined) return
+        const closed = new Promise((resolve) => request.raw.socket.once('close', resolve))
+        inHooks()
+        await closed
+      })
+    }
+  })
+  const early = await RawClient.get(port, '/cam', { headers: ['X-Slow: 1'] })
+  await reachedHooks
+  early.destroy()
+  await eventually(() => logged('server push stream ended').length === 1)
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.parts(1)
+  viewer.destroy()
+  await eventually(() => stopped === 1)
+  t.pass('the producer stopped once its one real viewer left')
+})
+
+t.test('liveFrom: a new producer starts only once the old one has finished stopping', async (t) => {
+  let active = 0
+  let most = 0
+  let runs = 0
+  let closeCamera: () => void = () => {}
+  const source = liveFrom(async function * ({ signal }) {
+    active++
+    runs++
+    most = Math.max(most, active)
+    try {
+      yield 'frame'
+      await aborted(signal)
+    } finally {
+      if (runs === 1) await new Promise<void>((resolve) => { closeCamera = resolve }) // a camera takes a while to close
+      active--
+    }
+  })
+  const { app, port } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/cam', source }] })
+  const first = await RawClient.get(port, '/cam')
+  await first.parts(1)
+  first.destroy()
+  await eventually(() => app.serverPush.stats()['/cam']?.viewers === 0)
+  // A viewer that comes and goes while the first producer is still closing never gets one of its own.
+  const brief = await RawClient.get(port, '/cam')
+  await brief.until((data) => data.includes('\r\n\r\n--'))
+  brief.destroy()
+  await eventually(() => app.serverPush.stats()['/cam']?.viewers === 0)
+  const second = await RawClient.get(port, '/cam')
+  await second.until((data) => data.includes('\r\n\r\n--'))
+  t.equal(runs, 1, 'not started while the first one closes')
+  closeCamera()
+  await second.parts(1)
+  t.equal(runs, 2)
+  t.equal(most, 1, 'never two producers at once')
+  second.destroy()
+})
+
+t.test('liveFrom: close() stops the producer for good', async (t) => {
+  let started = 0
+  let stopped = 0
+  const source = liveFrom(async function * ({ signal }) { started++; try { yield 'x'; await aborted(signal) } finally { stopped++ } })
+  const { port } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/cam', source }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.parts(1)
+  source.close()
+  t.ok((await viewer.end()).multipart.closed)
+  await eventually(() => stopped === 1)
+  const late = await (await RawClient.get(port, '/cam')).end()
+  t.ok(late.multipart.closed)
+  t.equal(started, 1, 'a viewer after close() does not start it again')
+})
+
+t.test('fastify.close() stops a producer even while it lingers', async (t) => {
+  let stopped = 0
+  const source = liveFrom(async function * ({ signal }) { try { yield 'x'; await aborted(signal) } finally { stopped++ } }, { lingerMs: 60_000 })
+  const { app, port } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/cam', source }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.parts(1)
+  viewer.destroy()
+  await eventually(() => app.serverPush.stats()['/cam']?.viewers === 0)
+  t.equal(stopped, 0, 'lingering')
+  await app.close()
+  await eventually(() => stopped === 1)
+  t.pass('stopped with the app')
+})
+
+t.test('one live source shown by two routes: the same frames, each in its route\'s framing', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { port } = await startApp(t, {
+    routes: [
+      { path: '/a', source: live, boundary: 'alpha', contentType: 'text/plain' },
+      { path: '/b', source: live, boundary: 'beta', contentType: 'text/html' }
+    ]
+  })
+  const clients = await Promise.all([RawClient.get(port, '/a'), RawClient.get(port, '/b')])
+  await Promise.all(clients.map((client) => client.until((data) => data.includes('\r\n\r\n--'))))
+  await publishTo(clients, () => live.publish('shared'), 1)
+  const [a, b] = clients.map((client) => client.response())
+  t.equal(a?.boundary, 'alpha')
+  t.equal(b?.boundary, 'beta')
+  t.same(a?.multipart.parts[0]?.rawHeaders, ['Content-Type: text/plain', 'Content-Length: 6'])
+  t.same(b?.multipart.parts[0]?.rawHeaders, ['Content-Type: text/html', 'Content-Length: 6'])
+  for (const client of clients) client.destroy()
+})
+
+t.test('a snapshot still waiting when the app closes is answered at once, and close() does not wait for it', async (t) => {
+  const live = createLiveSource()
+  let arrived: () => void = () => {}
+  const requested = new Promise<void>((resolve) => { arrived = resolve })
+  const { app, port } = await startApp(t, { routes: [{ path: '/v', source: live, snapshot: '/v.jpg', snapshotTimeoutMs: 60_000 }] }, {
+    setup: (app) => { app.addHook('preHandler', async () => { setImmediate(arrived) }) }
+  })
+  const waiting = fetch(`http://127.0.0.1:${port}/v.jpg`)
+  await requested
+  const closing = app.close()
+  const res = await waiting
+  t.equal(res.status, 503)
+  t.equal(res.headers.get('connection'), 'close')
+  await closing
+})
+
+t.test('the channel hands every viewer the same part object: built once, never copied', async (t) => {
+  const { LiveChannel } = await import('../lib/live/channel.js')
+  const { RouteCounters } = await import('../lib/stats.js')
+  const { framing } = await import('../lib/wire.js')
+  const live = createLiveSource()
+  const route = { path: '/x', framing: framing('B'), stallTimeoutMs: 0, minGapMs: 0, contentType: 'image/jpeg', counters: new RouteCounters(() => 0) }
+  const channel = new LiveChannel(route, live)
+  const received: unknown[][] = [[], [], []]
+  const viewers = received.map((parts) => ({ offer: (part: unknown) => parts.push(part) }))
+  for (const viewer of viewers) channel.join(viewer as unknown as Parameters<typeof channel.join>[0])
+  const body = Buffer.from('frame')
+  live.publish(body)
+  live.publish(body)
+  t.equal(received[0]?.length, 2)
+  for (let i = 0; i < 2; i++) {
+    t.ok(received.every((parts) => parts[i] === received[0]?.[i]), `frame ${i + 1}: one object for all viewers`)
+    t.equal((received[0]?.[i] as { body: Buffer }).body, body, 'and its body is the published buffer itself')
+  }
 })

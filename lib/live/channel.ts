@@ -4,13 +4,14 @@ import { encodeFrame } from '../frame.js'
 import type { EndReason } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
 import type { LiveSource, LiveSubscriber, PublishedFrame } from './source.js'
-import type { LiveRoute, LiveViewer } from './viewer.js'
+import type { StreamRoute } from '../stream.js'
+import type { LiveViewer } from './viewer.js'
 
 export class LiveChannel implements LiveSubscriber {
   private readonly viewers = new Set<LiveViewer>()
   private cached: { seq: number, part: EncodedPart } | undefined
 
-  constructor (private readonly route: LiveRoute, private readonly source: LiveSource) {
+  constructor (private readonly route: StreamRoute, private readonly source: LiveSource) {
     source.subscribe(this)
   }
 
@@ -26,8 +27,13 @@ export class LiveChannel implements LiveSubscriber {
     for (const viewer of this.viewers) viewer.offer(part)
   }
 
-  end (reason: EndReason, error?: unknown): void {
-    for (const viewer of this.viewers) viewer.end(reason, error)
+  end (reason: EndReason): void {
+    for (const viewer of this.viewers) viewer.end(reason)
+  }
+
+  /** The route's app is closing: the source stops feeding it. */
+  detach (): void {
+    this.source.unsubscribe(this)
   }
 
   /** Adds a viewer and gives it the latest frame at once; on a closed source, that frame ends its stream. */
@@ -39,8 +45,8 @@ export class LiveChannel implements LiveSubscriber {
     if (closed) viewer.end('source-ended')
   }
 
+  /** Removes a viewer; one that never joined (gone before its stream started) holds no demand to give back. */
   leave (viewer: LiveViewer): void {
-    this.viewers.delete(viewer)
-    this.source.release()
+    if (this.viewers.delete(viewer)) this.source.release()
   }
 }

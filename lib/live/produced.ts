@@ -1,5 +1,5 @@
 // A live source fed by a producer that runs only while someone watches: a camera is not read for nobody.
-import { nextTurn, settle, stopIterator, waitFor } from '../async.js'
+import { nextTurn, noop, settle, stopIterator, waitFor } from '../async.js'
 import type { Frame } from '../frame.js'
 import { LiveSource, type LiveSourceOptions } from './source.js'
 
@@ -20,21 +20,34 @@ interface Producer {
 class ProducedSource extends LiveSource {
   private running: Producer | undefined
   private lingerTimer: NodeJS.Timeout | undefined
+  /** Settles once the last producer stopped has finished stopping: a camera is opened by one producer at a time. */
+  private stopping: Promise<void> = Promise.resolve()
 
   constructor (private readonly factory: ProducerFactory, private readonly lingerMs: number, options: LiveSourceOptions) {
     super(options)
+  }
+
+  override close (): void {
+    super.close()
+    this.halt()
   }
 
   protected override wanted (on: boolean): void {
     clearTimeout(this.lingerTimer)
     this.lingerTimer = undefined
     if (on) {
-      if (this.running === undefined) this.produce()
+      if (this.running === undefined && !this.closed) this.produce()
     } else if (this.lingerMs > 0) {
-      this.lingerTimer = setTimeout(() => this.halt(), this.lingerMs)
+      // unref: a producer lingering for viewers that may come back must not keep the process alive.
+      this.lingerTimer = setTimeout(() => this.halt(), this.lingerMs).unref()
     } else {
       this.halt()
     }
+  }
+
+  protected override unwatched (): void {
+    clearTimeout(this.lingerTimer)
+    this.halt()
   }
 
   /** Stops the producer (its iterator's return() runs, so its finally blocks do) and forgets its last frame. */
@@ -44,7 +57,9 @@ class ProducedSource extends LiveSource {
     this.forget()
     if (running === undefined) return
     running.controller.abort(new Error('server push producer stopped'))
-    stopIterator(running.iterator, (err) => this.log?.warn({ err }, 'server push producer failed to stop'))
+    // Chained: a producer halted before it even started must not let the next one past an earlier one closing.
+    const stopped = stopIterator(running.iterator, (err) => this.log?.warn({ err }, 'server push producer failed to stop'))
+    this.stopping = Promise.all([this.stopping, stopped]).then(noop)
   }
 
   private async produce (): Promise<void> {
@@ -52,6 +67,8 @@ class ProducedSource extends LiveSource {
     this.running = running
     const { signal } = running.controller
     try {
+      await this.stopping
+      if (signal.aborted) return
       const iterable: unknown = this.factory({ signal })
       if (typeof iterable !== 'object' || iterable === null || !(Symbol.asyncIterator in iterable)) {
         throw new TypeError('liveFrom(): the factory must return an async iterable, such as an async generator')
@@ -59,7 +76,8 @@ class ProducedSource extends LiveSource {
       const iterator = running.iterator = (iterable as AsyncIterable<Frame>)[Symbol.asyncIterator]()
       for (;;) {
         const outcome = await settle(iterator.next(), signal)
-        if (outcome === undefined) return
+        // Stopped meanwhile: whatever the producer had ready belongs to no one now.
+        if (outcome === undefined || signal.aborted) return
         if ('error' in outcome) throw outcome.error
         if (outcome.value.done === true) break
         this.publish(outcome.value.value)
@@ -71,10 +89,9 @@ class ProducedSource extends LiveSource {
       this.running = undefined
       this.endStreams('source-ended')
     } catch (error) {
-      // An error the stop itself caused (a producer rejecting on its aborted signal) is no failure.
-      if (signal.aborted) return
+      this.log?.error({ err: error }, 'server push producer failed')
       this.halt()
-      this.endStreams('source-error', error)
+      this.endStreams('source-error')
     }
   }
 }

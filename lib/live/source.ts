@@ -29,7 +29,7 @@ export interface LiveSubscriber {
   /** The frame's part bytes for this route; throws FST_SERVER_PUSH_BAD_FRAME when it cannot carry them. */
   encode (frame: PublishedFrame): EncodedPart
   deliver (part: EncodedPart): void
-  end (reason: EndReason, error?: unknown): void
+  end (reason: EndReason): void
 }
 
 /** Wall-clock time with microseconds, as `<seconds>.<microseconds>`. */
@@ -102,6 +102,12 @@ export class LiveSource {
     this.subscribers.add(subscriber)
   }
 
+  /** A route is gone (its app closed); with no route left, a producer has no reason to run. @internal */
+  unsubscribe (subscriber: LiveSubscriber): void {
+    this.subscribers.delete(subscriber)
+    if (this.subscribers.size === 0) this.unwatched()
+  }
+
   /** A viewer or a snapshot request wants frames: a stopped producer starts. @internal */
   acquire (): void {
     this.demand++
@@ -113,25 +119,31 @@ export class LiveSource {
     if (--this.demand === 0) this.wanted(false)
   }
 
-  /** The next frame published within `timeoutMs`, else the latest (if any). @internal */
-  nextFrame (timeoutMs: number): Promise<PublishedFrame | undefined> {
+  /** The next frame published within `timeoutMs` (or until `signal` aborts or the source closes), else the latest. @internal */
+  nextFrame (timeoutMs: number, signal: AbortSignal): Promise<PublishedFrame | undefined> {
     return new Promise((resolve) => {
+      if (this.isClosed || signal.aborted) return resolve(this.current)
       const done = (): void => {
         clearTimeout(timer)
         this.waiters.delete(done)
+        signal.removeEventListener('abort', done)
         resolve(this.current)
       }
       const timer = setTimeout(done, timeoutMs)
       this.waiters.add(done)
+      signal.addEventListener('abort', done)
     })
   }
 
   /** Called on each new demand (true) and when the last one ends (false). */
   protected wanted (_on: boolean): void {}
 
+  /** Called when no route shows the source any more. */
+  protected unwatched (): void {}
+
   /** Ends the streams of every route, leaving the source open for viewers to come. */
-  protected endStreams (reason: EndReason, error?: unknown): void {
-    for (const subscriber of this.subscribers) subscriber.end(reason, error)
+  protected endStreams (reason: EndReason): void {
+    for (const subscriber of this.subscribers) subscriber.end(reason)
   }
 
   /** Forgets the latest frame: a stopped producer's last frame is not news to the next viewer. */

@@ -7,12 +7,6 @@ import { Stream, type StreamRoute } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
 import type { LiveChannel } from './channel.js'
 
-export interface LiveRoute extends StreamRoute {
-  /** Least time between two parts to one viewer: from intervalMs and maxFps. */
-  readonly minGapMs: number
-  readonly contentType: string
-}
-
 export class LiveViewer extends Stream {
   private pending: EncodedPart | undefined
   private nextAt = 0
@@ -21,7 +15,7 @@ export class LiveViewer extends Stream {
 
   constructor (
     socket: Socket,
-    protected override readonly route: LiveRoute,
+    route: StreamRoute,
     log: FastifyBaseLogger,
     onEnd: (stream: Stream) => void,
     private readonly channel: LiveChannel
@@ -40,7 +34,8 @@ export class LiveViewer extends Stream {
     try {
       this.channel.join(this)
     } catch (error) {
-      this.end('source-error', error)
+      this.log.error({ err: error, route: this.route.path }, 'server push source failed')
+      this.end('source-error')
     }
   }
 
