@@ -51,9 +51,12 @@ export function serve (port, stopProducing) {
   global.gc()
   const rssStart = process.memoryUsage.rss()
   let rssPeak = rssStart
+  let rssWindow = 0
   const sample = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage.rss()) }, 20)
   process.on('message', (message) => {
     if (message === 'start') {
+      global.gc()
+      rssWindow = process.memoryUsage.rss()
       cpu = process.cpuUsage()
     } else if (message === 'stop') {
       const used = process.cpuUsage(cpu)
@@ -62,7 +65,7 @@ export function serve (port, stopProducing) {
       const rssEnd = process.memoryUsage.rss()
       stopProducing()
       clearInterval(sample)
-      process.send({ cpuMs: (used.user + used.system) / 1000, rssStart, rssPeak: Math.max(rssPeak, rssEnd), rssEnd }, () => process.exit(0))
+      process.send({ cpuMs: (used.user + used.system) / 1000, rssStart, rssWindow, rssPeak: Math.max(rssPeak, rssEnd), rssEnd }, () => process.exit(0))
     }
   })
   process.send({ port })

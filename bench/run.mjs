@@ -47,6 +47,7 @@ async function measure (server, scenario) {
     cpuPer1000: loaded.parts === 0 ? Infinity : served.cpuMs / loaded.parts * 1000,
     rssPeakMb: served.rssPeak / 2 ** 20,
     rssGrowthMb: (served.rssEnd - served.rssStart) / 2 ** 20,
+    rssWindowMb: (served.rssEnd - served.rssWindow) / 2 ** 20,
     corrupt: loaded.corrupt,
     minPerViewer: loaded.minPerViewer / (scenario.fps * scenario.seconds),
     p99Ms: loaded.p99Ms,
@@ -57,7 +58,7 @@ async function measure (server, scenario) {
 const pct = (x) => `${(x * 100).toFixed(1)}%`
 const num = (x, digits = 1) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits))
 console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, median of ${ROUNDS} rounds per server\n`)
-console.log('| scenario | server | delivered (% of ideal) | slowest reader | CPU ms / 1000 parts | vs raw | peak RSS MB | RSS growth MB | latency p50 / p99 ms | corrupt |')
+console.log('| scenario | server | delivered (% of ideal) | slowest reader | CPU ms / 1000 parts | vs raw | peak RSS MB | RSS growth MB: whole run / window | latency p50 / p99 ms | corrupt |')
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 function median (values) {
   const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b)
@@ -78,6 +79,6 @@ for (const scenario of SCENARIOS.filter((s, i) => only === undefined || String(i
   for (const server of SERVERS) {
     const r = results[server]
     console.log(`| ${scenario.name} | ${server} | ${pct(r.delivered)} | ${pct(r.minPerViewer)} | ${num(r.cpuPer1000)} | ${num(r.vsRaw, 2)}x | ` +
-      `${num(r.rssPeakMb)} | ${num(r.rssGrowthMb)} | ${num(r.p50Ms, 2)} / ${num(r.p99Ms, 2)} | ${r.corrupt} |`)
+      `${num(r.rssPeakMb)} | ${num(r.rssGrowthMb)} / ${num(r.rssWindowMb)} | ${num(r.p50Ms, 2)} / ${num(r.p99Ms, 2)} | ${r.corrupt} |`)
   }
 }
