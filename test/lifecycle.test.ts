@@ -96,7 +96,7 @@ t.test('a hand-written iterator stuck in next() gets return() at once when the c
     }]
   })
   const client = await RawClient.get(port, '/stuck')
-  await client.until((data) => data.includes('\r\n\r\n--'))
+  await client.opened()
   let returnedThen = -1
   const noticed = firstSignOfLeaving(socket, () => { returnedThen = returned })
   client.destroy()
@@ -173,7 +173,7 @@ t.test('a source that throws because it was aborted is not a failing source', as
   await generator.parts(1)
   generator.destroy()
   const iterator = await RawClient.get(port, '/iterator')
-  await iterator.until((data) => data.includes('\r\n\r\n--'))
+  await iterator.opened()
   iterator.destroy()
   await eventually(() => logged('server push stream ended').length === 2)
   t.same(logged('server push stream ended').map((line) => line.reason), ['client-gone', 'client-gone'])

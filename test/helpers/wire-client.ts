@@ -57,6 +57,11 @@ export class RawClient {
     })
   }
 
+  /** Waits until the response head and the opening delimiter have arrived: the stream has started. */
+  async opened (): Promise<void> {
+    await this.until((data) => data.includes('\r\n\r\n--'))
+  }
+
   /** Waits until `count` complete parts have arrived and returns the parsed response. */
   async parts (count: number, timeoutMs?: number): Promise<ParsedResponse> {
     await this.until((data) => {
