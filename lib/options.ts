@@ -75,7 +75,7 @@ export interface ResolvedRoute {
   readonly snapshot: { readonly path: string, readonly timeoutMs: number } | undefined
 }
 
-export interface ResolvedOptions {
+interface ResolvedOptions {
   readonly routes: ResolvedRoute[]
   readonly statusPath: string | undefined
 }
