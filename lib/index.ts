@@ -75,8 +75,9 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
     registry.routes.set(route.path, counters)
     const create = await streamFactory(fastify, route, counters, channels)
     fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler(route, counters, streams, create) })
-    if (route.snapshot !== undefined && isLiveSource(source)) {
-      fastify.get(route.snapshot.path, snapshotHandler(route, source, route.snapshot.timeoutMs, streams))
+    const { snapshot } = route
+    if (snapshot !== undefined && isLiveSource(source)) {
+      fastify.get(snapshot.path, snapshotHandler(route, source, snapshot.timeoutMs, streams))
     }
   }
   if (statusPath !== undefined) fastify.get(statusPath, async () => registry.stats())

@@ -123,15 +123,8 @@ function checkPath (where: string, name: string, path: unknown): string {
   return path
 }
 
-interface Settings {
-  intervalMs?: number | undefined
-  maxFps?: number | undefined
-  maxClients?: number | undefined
-  stallTimeoutMs?: number | undefined
-  contentType?: string
-  boundary?: string
-  headers?: HeaderList
-}
+/** PushSettings once checked: headers as the lines to write. */
+type Settings = { [K in keyof Omit<PushSettings, 'headers'>]?: PushSettings[K] | undefined } & { headers?: HeaderList }
 
 function checkSettings (where: string, value: Record<string, unknown>): Settings {
   const settings: Settings = {

@@ -59,9 +59,7 @@ export class PullStream extends Stream {
         }
       }
     } catch (error) {
-      if (this.ended) return
-      this.log.error({ err: error, route: route.path }, 'server push source failed')
-      this.end('source-error')
+      if (!this.ended) this.fail(error)
     }
   }
 

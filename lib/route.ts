@@ -21,8 +21,9 @@ function invalidHeader (problem: string): Error {
   return new FST_SERVER_PUSH_INVALID_HEADER(problem)
 }
 
-function unavailable (reply: FastifyReply, message: string): void {
-  reply.code(503).header('Retry-After', '1').header('Connection', 'close')
+/** 503 with Retry-After, closing the connection: the plugin's answer whenever it cannot serve now. */
+export function unavailable (reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(503).header('Retry-After', '1').header('Connection', 'close')
     .send({ statusCode: 503, error: 'Service Unavailable', message })
 }
 
@@ -31,10 +32,14 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
   return function serverPushHandler (request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw
     if (raw.httpVersionMajor !== 1) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
-    if (streams.closing) return unavailable(reply, 'Server is closing')
+    if (streams.closing) {
+      unavailable(reply, 'Server is closing')
+      return
+    }
     if (request.method === 'GET' && counters.viewers >= route.maxClients) {
       counters.viewersRefused++
-      return unavailable(reply, `This stream has its maximum of ${route.maxClients} viewers`)
+      unavailable(reply, `This stream has its maximum of ${route.maxClients} viewers`)
+      return
     }
     // Headers from hooks (CORS, auth) are checked before the socket is taken, so a bad one is still a plain 500.
     const hooked = toHeaderList(reply.getHeaders(), invalidHeader)

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import { mergeHeaders } from './headers.js'
 import type { LiveSource } from './live/source.js'
 import type { ResolvedRoute } from './options.js'
+import { unavailable } from './route.js'
 import type { OpenStreams } from './streams.js'
 import { NO_CACHE_HEADERS } from './wire.js'
 
@@ -15,10 +16,7 @@ export function snapshotHandler (route: ResolvedRoute, source: LiveSource, timeo
       const frame = source.latest ?? await source.nextFrame(timeoutMs, streams.closingSignal)
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       if (streams.closing) reply.header('Connection', 'close')
-      if (frame === undefined) {
-        return reply.code(503).header('Retry-After', '1')
-          .send({ statusCode: 503, error: 'Service Unavailable', message: 'No frame has been published yet' })
-      }
+      if (frame === undefined) return unavailable(reply, 'No frame has been published yet')
       for (const [name, value] of [...headers, ...frame.headers, ...frame.extra]) reply.header(name, value)
       return reply.type(frame.contentType ?? route.contentType).send(frame.body)
     } finally {

@@ -48,7 +48,7 @@ export abstract class Stream {
     this.run()
   }
 
-  /** Ends the stream once; later calls do nothing. Whoever ends it with `source-error` has logged the error. */
+  /** Ends the stream once; later calls do nothing. A failed source ends it through `fail()`, which logs why. */
   end (reason: EndReason): void {
     // Every caller today ends a stream at most once; the guard keeps the next one from counting a viewer twice.
     /* c8 ignore next */
@@ -72,6 +72,12 @@ export abstract class Stream {
       durationMs: Math.round(performance.now() - this.startedAt)
     }, 'server push stream ended')
     this.onEnd(this)
+  }
+
+  /** Ends the stream because its source failed, logged with the route through the request's logger. */
+  protected fail (error: unknown): void {
+    this.log.error({ err: error, route: this.route.path }, 'server push source failed')
+    this.end('source-error')
   }
 
   /** Starts delivering; called once the socket is known to be open. */

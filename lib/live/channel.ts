@@ -1,10 +1,9 @@
 // One route showing a live source: encodes each frame once for the route's boundary and hands the same part to
 // every viewer of the route.
 import { encodeFrame } from '../frame.js'
-import type { EndReason } from '../stream.js'
+import type { EndReason, StreamRoute } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
 import type { LiveSource, LiveSubscriber, PublishedFrame } from './source.js'
-import type { StreamRoute } from '../stream.js'
 import type { LiveViewer } from './viewer.js'
 
 export class LiveChannel implements LiveSubscriber {

@@ -34,8 +34,7 @@ export class LiveViewer extends Stream {
     try {
       this.channel.join(this)
     } catch (error) {
-      this.log.error({ err: error, route: this.route.path }, 'server push source failed')
-      this.end('source-error')
+      this.fail(error)
     }
   }
 
