@@ -169,12 +169,8 @@ t.test('a source that throws because it was aborted is not a failing source', as
       }
     ]
   })
-  const generator = await RawClient.get(port, '/generator')
-  await generator.parts(1)
-  generator.destroy()
-  const iterator = await RawClient.get(port, '/iterator')
-  await iterator.opened()
-  iterator.destroy()
+  await RawClient.visit(port, '/generator', 1)
+  await RawClient.visit(port, '/iterator')
   await eventually(() => logged('server push stream ended').length === 2)
   t.same(logged('server push stream ended').map((line) => line.reason), ['client-gone', 'client-gone'])
   t.same(logged('server push source failed'), [])

@@ -22,6 +22,13 @@ export class RawClient {
     socket.on('error', () => {})
   }
 
+  /** Opens `path`, waits for `parts` parts (0: for the stream to start), and leaves without a word. */
+  static async visit (port: number, path: string, parts = 0): Promise<void> {
+    const client = await RawClient.get(port, path)
+    await (parts === 0 ? client.opened() : client.parts(parts))
+    client.destroy()
+  }
+
   /** Connects to 127.0.0.1:`port` and sends `request` as it is. */
   static async open (port: number, request: string): Promise<RawClient> {
     const socket = net.connect(port, '127.0.0.1')
