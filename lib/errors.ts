@@ -41,3 +41,10 @@ export const FST_SERVER_PUSH_SOURCE_CLOSED = createError<'FST_SERVER_PUSH_SOURCE
   'FST_SERVER_PUSH_SOURCE_CLOSED',
   'The live source is closed: it takes no more frames'
 )
+
+/** A request's `?framing=` is neither `standard` nor `advance`; it is answered 400 with this error. */
+export const FST_SERVER_PUSH_BAD_FRAMING = createError<'FST_SERVER_PUSH_BAD_FRAMING', [string]>(
+  'FST_SERVER_PUSH_BAD_FRAMING',
+  'framing must be standard or advance, got %s',
+  400
+)

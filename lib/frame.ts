@@ -2,7 +2,7 @@
 import { FST_SERVER_PUSH_BAD_FRAME } from './errors.js'
 import { reservedNames, toHeaderList, type HeaderRecord } from './headers.js'
 import { isMediaType } from './syntax.js'
-import { encodePart, type EncodedPart, type Framing, type HeaderList } from './wire.js'
+import { encodePart, type EncodedPart, type HeaderList, type Multipart } from './wire.js'
 
 /** A part's body: bytes as they are, or a string sent as UTF-8. */
 export type FrameBody = Buffer | Uint8Array | string
@@ -70,14 +70,14 @@ export function checkFrame (frame: unknown): CheckedFrame {
  * The part bytes of a checked frame for one route: `contentType` when the frame carries none, `extra` headers
  * after the frame's own. Throws FST_SERVER_PUSH_BAD_FRAME when the body holds the route's delimiter.
  */
-export function encodeFrame (frame: CheckedFrame, contentType: string, f: Framing, extra: HeaderList = []): EncodedPart {
-  if (frame.body.indexOf(f.forbidden) !== -1) {
-    throw badFrame(`the body contains the boundary delimiter --${f.boundary}; use the default random boundary or another one`)
+export function encodeFrame (frame: CheckedFrame, contentType: string, m: Multipart, extra: HeaderList = []): EncodedPart {
+  if (frame.body.indexOf(m.forbidden) !== -1) {
+    throw badFrame(`the body contains the boundary delimiter --${m.boundary}; use the default random boundary or another one`)
   }
   return encodePart(frame.contentType ?? contentType, frame.body, extra.length === 0 ? frame.headers : [...frame.headers, ...extra])
 }
 
-/** Checks and encodes one frame for `framing`; throws FST_SERVER_PUSH_BAD_FRAME. */
-export function toPart (frame: unknown, contentType: string, f: Framing): EncodedPart {
-  return encodeFrame(checkFrame(frame), contentType, f)
+/** Checks and encodes one frame for a route's boundary; throws FST_SERVER_PUSH_BAD_FRAME. */
+export function toPart (frame: unknown, contentType: string, m: Multipart): EncodedPart {
+  return encodeFrame(checkFrame(frame), contentType, m)
 }

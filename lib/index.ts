@@ -16,9 +16,10 @@ export type { Frame, FrameBody, FrameObject } from './frame.js'
 export type { HeaderRecord } from './headers.js'
 export type { LiveFromOptions, ProducerFactory } from './live/produced.js'
 export type { LiveSourceOptions } from './live/source.js'
-export type { PushRouteOptions, PushSettings, ServerPushOptions, Source } from './options.js'
+export type { FramingChoice, PushRouteOptions, PushSettings, ServerPushOptions, Source } from './options.js'
 export type { RouteStats } from './stats.js'
 export type { EndReason } from './stream.js'
+export type { FramingName } from './wire.js'
 export type { FrameIterable, SourceContext, SourceFunction } from './sources/function.js'
 export { liveFrom } from './live/produced.js'
 export { createLiveSource, type LiveSource } from './live/source.js'
@@ -53,21 +54,21 @@ async function streamFactory (fastify: FastifyInstance, resolved: ResolvedRoute,
     source.log = fastify.log
     const channel = new LiveChannel(route, source)
     channels.push(channel)
-    return (socket, request, onEnd) => new LiveViewer(socket, route, request.log, onEnd, channel)
+    return (socket, request, framing, onEnd) => new LiveViewer(socket, route, framing, request.log, onEnd, channel)
   }
   const open = isFileSource(source)
-    ? await loadParts(source, route.path, route.contentType, route.framing).then((parts) => () => cycle(parts))
+    ? await loadParts(source, route.path, route.contentType, route.multipart).then((parts) => () => cycle(parts))
     : (request: FastifyRequest, signal: AbortSignal) => functionFrames(source, { request, signal })
-  return (socket, request, onEnd) => new PullStream(socket, route, request.log, onEnd, (signal) => open(request, signal))
+  return (socket, request, framing, onEnd) => new PullStream(socket, route, framing, request.log, onEnd, (signal) => open(request, signal))
 }
 
 async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOptions): Promise<void> {
   const { routes, statusPath } = resolveOptions(options)
   if (!fastify.hasDecorator('serverPush')) fastify.decorate('serverPush', new Registry())
   const registry = fastify.serverPush as Registry
-  // Stalls are looked for twice per shortest stall timeout, and at least every second.
-  const timeouts = routes.map((route) => route.stallTimeoutMs).filter((ms) => ms > 0)
-  const streams = new OpenStreams(timeouts.length === 0 ? 0 : Math.min(1000, Math.min(...timeouts) / 2))
+  // Streams are watched twice per shortest stall timeout, four times per shortest idle repeat, and at least every second.
+  const periods = routes.flatMap((route) => [route.stallTimeoutMs / 2, route.idleRepeatMs / 4]).filter((ms) => ms > 0)
+  const streams = new OpenStreams(periods.length === 0 ? 0 : Math.min(1000, ...periods))
   const channels: LiveChannel[] = []
   for (const route of routes) {
     const { source } = route

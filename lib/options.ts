@@ -5,13 +5,16 @@ import { isLiveSource, type LiveSource } from './live/source.js'
 import { isFileSource, type FileSource } from './sources/files.js'
 import type { SourceFunction } from './sources/function.js'
 import { boundaryProblem, isMediaType } from './syntax.js'
-import { framing, randomBoundary, RESPONSE_RESERVED, STREAM_HEADERS, type Framing, type HeaderList } from './wire.js'
+import { multipart, randomBoundary, RESPONSE_RESERVED, STREAM_HEADERS, type FramingName, type HeaderList, type Multipart } from './wire.js'
 
 /**
  * Where a route's frames come from: a function (see `SourceFunction`), `fromFiles()` / `fromDirectory()`, or a
  * live source (`createLiveSource()`, `liveFrom()`) that every viewer of the route shares.
  */
 export type Source = SourceFunction | FileSource | LiveSource
+
+/** `auto`: per request, by the kind of client; or one framing for every request. */
+export type FramingChoice = 'auto' | FramingName
 
 /** Settings a route may set, and the plugin may set for all its routes. */
 export interface PushSettings {
@@ -21,6 +24,19 @@ export interface PushSettings {
   maxFps?: number
   /** More viewers than this at once are answered 503 with Retry-After. Default: no limit. */
   maxClients?: number
+  /**
+   * When nothing was sent to a viewer for this long, its last part is sent again, and again at this period while
+   * the source stays quiet: a client that shows a part only once more data arrives (a browser given standard
+   * framing, WebKit) keeps showing it, and proxies see traffic. Never more often than intervalMs and maxFps
+   * allow. 0 = off. Default 1000.
+   */
+  idleRepeatMs?: number
+  /**
+   * How parts are laid out (see `FramingName`). `auto` (the default) gives browsers, told by `Sec-Fetch-Dest`
+   * or a `Mozilla/` User-Agent, `advance`, and every other client `standard`. A request's `?framing=standard`
+   * or `?framing=advance` overrides it.
+   */
+  framing?: FramingChoice
   /** A viewer whose socket stays full (over its high-water mark, not drained) this long is cut off, logged as
    * `stalled`; 0 = never. Default 30000. */
   stallTimeoutMs?: number
@@ -63,11 +79,14 @@ export interface ResolvedRoute {
   readonly path: string
   readonly source: Source
   readonly contentType: string
-  readonly framing: Framing
+  readonly multipart: Multipart
+  readonly framing: FramingChoice
   /** Least time between two parts to one viewer: from intervalMs and maxFps. */
   readonly minGapMs: number
   readonly maxClients: number
   readonly stallTimeoutMs: number
+  /** 0 = off; otherwise at least minGapMs. */
+  readonly idleRepeatMs: number
   /** The stream's response headers after Content-Type: the plugin's, then the plugin-level and route-level ones. */
   readonly headers: HeaderList
   /** The plugin-level and route-level headers alone (for snapshots). */
@@ -80,19 +99,22 @@ interface ResolvedOptions {
   readonly statusPath: string | undefined
 }
 
-const SETTINGS = ['intervalMs', 'maxFps', 'maxClients', 'stallTimeoutMs', 'contentType', 'boundary', 'headers'] as const
+const SETTINGS = ['intervalMs', 'maxFps', 'maxClients', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'headers'] as const
 const PLUGIN_KEYS = new Set<string>([...SETTINGS, 'prefix', 'statusPath', 'routes'])
 const ROUTE_KEYS = new Set<string>([...SETTINGS, 'path', 'source', 'snapshot', 'snapshotTimeoutMs'])
 
-type NumberOption = 'intervalMs' | 'maxFps' | 'maxClients' | 'stallTimeoutMs' | 'snapshotTimeoutMs'
+type NumberOption = 'intervalMs' | 'maxFps' | 'maxClients' | 'idleRepeatMs' | 'stallTimeoutMs' | 'snapshotTimeoutMs'
 
 const NUMBER_RULES: Record<NumberOption, { test: (n: number) => boolean, text: string }> = {
   intervalMs: { test: (n) => n >= 0, text: 'a finite number >= 0' },
   maxFps: { test: (n) => n > 0, text: 'a finite number > 0' },
   maxClients: { test: (n) => Number.isInteger(n) && n >= 1, text: 'a whole number >= 1' },
+  idleRepeatMs: { test: (n) => n === 0 || n >= 10, text: '0 (off) or a finite number >= 10' },
   stallTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0 (0 = never)' },
   snapshotTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0' }
 }
+
+const FRAMINGS: FramingChoice[] = ['auto', 'standard', 'advance']
 
 function fail (where: string, problem: string): Error {
   return new FST_SERVER_PUSH_INVALID_OPTION(`${where}: ${problem}`)
@@ -131,9 +153,16 @@ function checkSettings (where: string, value: Record<string, unknown>): Settings
     intervalMs: checkNumber(where, value, 'intervalMs'),
     maxFps: checkNumber(where, value, 'maxFps'),
     maxClients: checkNumber(where, value, 'maxClients'),
+    idleRepeatMs: checkNumber(where, value, 'idleRepeatMs'),
     stallTimeoutMs: checkNumber(where, value, 'stallTimeoutMs')
   }
-  const { contentType, boundary, headers } = value
+  const { framing, contentType, boundary, headers } = value
+  if (framing !== undefined) {
+    if (!FRAMINGS.includes(framing as FramingChoice)) {
+      throw fail(where, `framing must be "auto", "standard" or "advance", got ${JSON.stringify(framing)}`)
+    }
+    settings.framing = framing as FramingChoice
+  }
   if (contentType !== undefined) {
     if (typeof contentType !== 'string' || !isMediaType(contentType)) {
       throw fail(where, `contentType must be a media type like image/jpeg or text/html, got ${JSON.stringify(contentType)}`)
@@ -201,14 +230,19 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     const own = checkSettings(where, route)
     const maxFps = own.maxFps ?? defaults.maxFps
     const userHeaders = mergeHeaders(defaults.headers ?? [], own.headers ?? [])
+    const contentType = own.contentType ?? defaults.contentType ?? 'image/jpeg'
+    const minGapMs = Math.max(own.intervalMs ?? defaults.intervalMs ?? 0, maxFps === undefined ? 0 : 1000 / maxFps)
+    const idleRepeatMs = own.idleRepeatMs ?? defaults.idleRepeatMs ?? 1000
     return {
       path,
       source: source as Source,
-      contentType: own.contentType ?? defaults.contentType ?? 'image/jpeg',
-      framing: framing(own.boundary ?? defaults.boundary ?? randomBoundary()),
-      minGapMs: Math.max(own.intervalMs ?? defaults.intervalMs ?? 0, maxFps === undefined ? 0 : 1000 / maxFps),
+      contentType,
+      multipart: multipart(own.boundary ?? defaults.boundary ?? randomBoundary(), contentType),
+      framing: own.framing ?? defaults.framing ?? 'auto',
+      minGapMs,
       maxClients: own.maxClients ?? defaults.maxClients ?? Infinity,
       stallTimeoutMs: own.stallTimeoutMs ?? defaults.stallTimeoutMs ?? 30_000,
+      idleRepeatMs: idleRepeatMs === 0 ? 0 : Math.max(idleRepeatMs, minGapMs),
       headers: mergeHeaders(STREAM_HEADERS, userHeaders),
       userHeaders,
       snapshot

@@ -6,7 +6,7 @@ import { isThenable, nextTurn, settle, sleep, stopIterator, waitFor } from './as
 import { toPart } from './frame.js'
 import type { FrameIterator } from './sources/function.js'
 import { Stream, type EndReason, type StreamRoute } from './stream.js'
-import { EncodedPart } from './wire.js'
+import { EncodedPart, type Framing } from './wire.js'
 
 export class PullStream extends Stream {
   private readonly controller = new AbortController()
@@ -16,12 +16,13 @@ export class PullStream extends Stream {
   constructor (
     socket: Socket,
     route: StreamRoute,
+    framing: Framing,
     log: FastifyBaseLogger,
     onEnd: (stream: Stream) => void,
     /** Makes this connection's frame iterator; gets the stream's abort signal. */
     private readonly open: (signal: AbortSignal) => FrameIterator
   ) {
-    super(socket, route, log, onEnd)
+    super(socket, route, framing, log, onEnd)
   }
 
   protected run (): void {
@@ -50,7 +51,7 @@ export class PullStream extends Stream {
         if (typeof step !== 'object' || step === null) throw new TypeError('the source iterator\'s next() returned a non-object')
         if (step.done === true) return this.end('source-ended')
         const { value } = step
-        this.send(value instanceof EncodedPart ? value : toPart(value, route.contentType, route.framing))
+        this.send(value instanceof EncodedPart ? value : toPart(value, route.contentType, route.multipart))
         if (socket.writableNeedDrain) {
           await waitFor(signal, (wake) => {
             socket.once('drain', wake)

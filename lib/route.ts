@@ -1,6 +1,7 @@
 // The request handler of a push route: lets Fastify's hooks answer first, then takes over the socket.
 import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
+import { chooseFraming, wantsReaderPage } from './client.js'
 import { FST_SERVER_PUSH_HTTP2_UNSUPPORTED, FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
 import { mergeHeaders, toHeaderList } from './headers.js'
 import type { ResolvedRoute } from './options.js'
@@ -8,10 +9,11 @@ import { endSocket } from './socket.js'
 import type { RouteCounters } from './stats.js'
 import type { Stream } from './stream.js'
 import type { OpenStreams } from './streams.js'
-import { RESPONSE_RESERVED, responseHead } from './wire.js'
+import { READER_PAGE } from './reader-page.js'
+import { NO_CACHE_HEADERS, RESPONSE_RESERVED, responseHead, type Framing } from './wire.js'
 
-/** Makes the stream of one request on a socket whose head is written; `onEnd` must run when it ends. */
-export type StreamFactory = (socket: Socket, request: FastifyRequest, onEnd: (stream: Stream) => void) => Stream
+/** Makes the stream of one request on a socket whose head and opening are written; `onEnd` must run when it ends. */
+export type StreamFactory = (socket: Socket, request: FastifyRequest, framing: Framing, onEnd: (stream: Stream) => void) => Stream
 
 // A client may pipeline a second request behind a push request; a second stream on the same socket would
 // interleave two bodies, so it is ignored: the socket closes with the first stream.
@@ -29,11 +31,19 @@ export function unavailable (reply: FastifyReply, message: string): FastifyReply
 
 export function pushHandler (route: ResolvedRoute, counters: RouteCounters, streams: OpenStreams, create: StreamFactory): RouteHandlerMethod {
   const onEnd = (stream: Stream): void => streams.delete(stream)
+  const html = /^text\/html\b/i.test(route.contentType)
+  const pageHeaders = mergeHeaders(NO_CACHE_HEADERS, route.userHeaders)
   return function serverPushHandler (request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw
     if (raw.httpVersionMajor !== 1) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
     if (streams.closing) {
       unavailable(reply, 'Server is closing')
+      return
+    }
+    const framing = route.multipart[chooseFraming(route.framing, request.query as Record<string, unknown>, raw.headers)]
+    if (html && wantsReaderPage(raw.headers)) {
+      for (const [name, value] of pageHeaders) reply.header(name, value)
+      reply.type('text/html; charset=utf-8').send(READER_PAGE)
       return
     }
     if (request.method === 'GET' && counters.viewers >= route.maxClients) {
@@ -44,7 +54,7 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
     // Headers from hooks (CORS, auth) are checked before the socket is taken, so a bad one is still a plain 500.
     const hooked = toHeaderList(reply.getHeaders(), invalidHeader)
       .filter(([name]) => !RESPONSE_RESERVED.has(name.toLowerCase()))
-    const head = Buffer.from(responseHead(raw.httpVersion === '1.0' ? '1.0' : '1.1', route.framing.contentType,
+    const head = Buffer.from(responseHead(raw.httpVersion === '1.0' ? '1.0' : '1.1', route.multipart.contentType,
       mergeHeaders(route.headers, hooked)), 'latin1')
     reply.hijack()
     const socket = raw.socket
@@ -56,9 +66,9 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
     streaming.add(socket)
     socket.cork()
     socket.write(head)
-    socket.write(route.framing.opening)
+    socket.write(framing.opening)
     socket.uncork()
-    const stream = create(socket, request, onEnd)
+    const stream = create(socket, request, framing, onEnd)
     streams.add(stream)
     stream.start()
   }

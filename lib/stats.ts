@@ -8,6 +8,8 @@ export interface RouteStats {
   framesPublished: number
   /** Parts written to clients (the last part repeated at the end is not counted). */
   partsSent: number
+  /** Of partsSent, how many repeated the last part to a viewer whose source was quiet for idleRepeatMs. */
+  partsRepeated: number
   /** Frames a live viewer never got: it was still busy with an earlier one, or held back by maxFps/intervalMs. */
   framesSkipped: number
   /** Bytes written for those parts: headers, bodies and delimiters. */
@@ -19,6 +21,7 @@ export interface RouteStats {
 export class RouteCounters {
   viewers = 0
   partsSent = 0
+  partsRepeated = 0
   framesSkipped = 0
   bytesSent = 0
   viewersRefused = 0
@@ -26,7 +29,7 @@ export class RouteCounters {
   constructor (private readonly published: () => number) {}
 
   read (): RouteStats {
-    const { viewers, partsSent, framesSkipped, bytesSent, viewersRefused } = this
-    return { viewers, framesPublished: this.published(), partsSent, framesSkipped, bytesSent, viewersRefused }
+    const { viewers, partsSent, partsRepeated, framesSkipped, bytesSent, viewersRefused } = this
+    return { viewers, framesPublished: this.published(), partsSent, partsRepeated, framesSkipped, bytesSent, viewersRefused }
   }
 }

@@ -1,11 +1,12 @@
-// What every push stream shares, whatever feeds it: noticing the client leave, writing parts, cutting off a
-// client that stopped reading, and ending once, well-formed, with one log line.
+// What every push stream shares, whatever feeds it: noticing the client leave, writing parts in its framing,
+// repeating the last one while the source is quiet, cutting off a client that stopped reading, and ending once,
+// well-formed, with one log line.
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { endSocket } from './socket.js'
 import type { RouteCounters } from './stats.js'
-import { closingBytes, type EncodedPart, type Framing } from './wire.js'
+import { closingBytes, type EncodedPart, type Framing, type Multipart } from './wire.js'
 
 /** Why a stream ended, as logged in its last line. */
 export type EndReason = 'client-gone' | 'source-ended' | 'source-error' | 'server-closing' | 'stalled'
@@ -13,9 +14,11 @@ export type EndReason = 'client-gone' | 'source-ended' | 'source-error' | 'serve
 /** What a stream needs to know of its route. */
 export interface StreamRoute {
   readonly path: string
-  readonly framing: Framing
+  readonly multipart: Multipart
   /** 0 = never cut off. */
   readonly stallTimeoutMs: number
+  /** 0 = never repeat. */
+  readonly idleRepeatMs: number
   /** Least time between two parts to one viewer: from intervalMs and maxFps. */
   readonly minGapMs: number
   /** For frames that carry none. */
@@ -29,13 +32,14 @@ export abstract class Stream {
   private lastPart: EncodedPart | undefined
   private parts = 0
   private bytes = 0
-  /** The part count and time at which the stall check last saw the socket full with that count. */
+  /** The part count the watchdog last saw, and when it first saw it. */
   private markParts = -1
   private markAt = 0
 
   constructor (
     protected readonly socket: Socket,
     protected readonly route: StreamRoute,
+    protected readonly framing: Framing,
     protected readonly log: FastifyBaseLogger,
     private readonly onEnd: (stream: Stream) => void
   ) {}
@@ -62,11 +66,12 @@ export abstract class Stream {
     if (reason === 'client-gone' || reason === 'stalled') {
       socket.destroy()
     } else {
-      endSocket(socket, closingBytes(route.framing, this.closingPart()))
+      endSocket(socket, closingBytes(this.framing, this.closingPart()))
     }
     log.info({
       route: route.path,
       reason,
+      framing: this.framing.name,
       parts: this.parts,
       bytes: this.bytes,
       durationMs: Math.round(performance.now() - this.startedAt)
@@ -87,17 +92,27 @@ export abstract class Stream {
   protected abstract stop (reason: EndReason): void
 
   /**
-   * Whether the socket has stayed full, never drained, for the route's stallTimeoutMs; OpenStreams asks now and
-   * then. Nothing is written to a full socket, so full now with the same part count as at an earlier look means
-   * full all along: no drain listener or timer per part is needed to know it.
+   * Called now and then by OpenStreams, which is how neither check costs anything per part: with the same part
+   * count as at an earlier look, nothing was written since. A socket full now has then been full all along
+   * (only parts are written), and is cut off after stallTimeoutMs; one that is not has had nothing to send,
+   * and gets its last part again after idleRepeatMs.
    */
-  stalled (now: number): boolean {
-    if (!this.socket.writableNeedDrain || this.parts !== this.markParts) {
+  watch (now: number): void {
+    const { route, parts } = this
+    if (parts !== this.markParts) {
+      this.markParts = parts
+      this.markAt = now
+      return
+    }
+    const quiet = now - this.markAt
+    if (this.socket.writableNeedDrain) {
+      if (route.stallTimeoutMs > 0 && quiet >= route.stallTimeoutMs) this.end('stalled')
+    } else if (route.idleRepeatMs > 0 && quiet >= route.idleRepeatMs && this.lastPart !== undefined) {
+      this.send(this.lastPart)
+      route.counters.partsRepeated++
       this.markParts = this.parts
       this.markAt = now
-      return false
     }
-    return this.route.stallTimeoutMs > 0 && now - this.markAt >= this.route.stallTimeoutMs
   }
 
   /** The part to repeat before the close delimiter: the client is left showing it. */
@@ -105,16 +120,19 @@ export abstract class Stream {
     return this.lastPart
   }
 
-  /** One part: header block, body and delimiter in one corked write, so the part is complete on arrival. */
+  /**
+   * One part in one corked write, complete on arrival: header block (standard framing), body, and the delimiter
+   * (with the next header block in advance framing).
+   */
   protected send (part: EncodedPart): void {
     const { socket, route } = this
-    const { delimiter } = route.framing
+    const { delimiter, partHeads } = this.framing
     socket.cork()
-    socket.write(part.head)
+    if (partHeads) socket.write(part.head)
     socket.write(part.body)
     socket.write(delimiter)
     socket.uncork()
-    const bytes = part.byteLength + delimiter.length
+    const bytes = (partHeads ? part.byteLength : part.body.length) + delimiter.length
     this.lastPart = part
     this.parts++
     this.bytes += bytes

@@ -1,5 +1,6 @@
-// The open streams of one plugin registration: ended together when the server closes, and checked together,
-// by one timer, for clients that stopped reading (a timer per stream and part would cost on the hot path).
+// The open streams of one plugin registration: ended together when the server closes, and watched together,
+// by one timer, for clients that stopped reading and sources that went quiet (a timer per stream and part
+// would cost on the hot path).
 import { performance } from 'node:perf_hooks'
 import type { Stream } from './stream.js'
 
@@ -10,7 +11,7 @@ export class OpenStreams {
   private timer: NodeJS.Timeout | undefined
   private readonly closed = new AbortController()
 
-  /** `checkEveryMs`: how often to look for stalled streams; 0 = never (no route has a stall timeout). */
+  /** `checkEveryMs`: how often to watch the streams; 0 = never (no route has a stall timeout or idle repeat). */
   constructor (private readonly checkEveryMs: number) {}
 
   add (stream: Stream): void {
@@ -42,6 +43,6 @@ export class OpenStreams {
 
   private readonly check = (): void => {
     const now = performance.now()
-    for (const stream of this.streams) if (stream.stalled(now)) stream.end('stalled')
+    for (const stream of this.streams) stream.watch(now)
   }
 }

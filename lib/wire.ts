@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto'
 
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>
 
-/** One part, encoded: its header block (ending in the blank line) and its body. Built once, written to any number of clients. */
+/** One part, encoded: its header block (ending in the blank line) and its body. Built once, written to any
+ * number of clients; advance framing writes the body alone. */
 export class EncodedPart {
   readonly byteLength: number
   constructor (readonly head: Buffer, readonly body: Buffer) {
@@ -12,17 +13,34 @@ export class EncodedPart {
   }
 }
 
-/** The fixed byte sequences of one boundary, built once per route. */
+/**
+ * How parts are laid out for one viewer. `standard`: each part has its own header block with Content-Length,
+ * as cameras send it and ffmpeg, VLC or go2rtc expect. `advance`: each body is followed, in the same write, by
+ * the delimiter and the next part's header block, because Chromium and WebKit paint a part only once the next
+ * part's headers have arrived; that block can only carry Content-Type, the next frame being unknown then.
+ */
+export type FramingName = 'standard' | 'advance'
+
+/** The fixed byte sequences of one framing, built once per route. */
 export interface Framing {
-  readonly boundary: string
-  /** The response's Content-Type value; no space anywhere, for clients that cut the header at the first one. */
-  readonly contentType: string
+  readonly name: FramingName
   /** Written right after the response head: the body starts with the first delimiter at byte 0. */
   readonly opening: Buffer
   /** Ends a part and opens the next one; goes out in the same write as the body it ends. */
   readonly delimiter: Buffer
   /** Ends the last part and the whole multipart body. */
   readonly close: Buffer
+  /** Whether a part's own header block goes out with its body (standard), or is already sent by the delimiter (advance). */
+  readonly partHeads: boolean
+}
+
+/** One route's boundary: the response's Content-Type, both framings, and what a body must not contain. */
+export interface Multipart {
+  readonly boundary: string
+  /** The response's Content-Type value; no space anywhere, for clients that cut the header at the first one. */
+  readonly contentType: string
+  readonly standard: Framing
+  readonly advance: Framing
   /** What a part body must not contain: Chromium's parser ends a part wherever `--B` appears, not only after CRLF. */
   readonly forbidden: Buffer
 }
@@ -32,14 +50,29 @@ export function randomBoundary (): string {
   return randomBytes(16).toString('hex')
 }
 
-export function framing (boundary: string): Framing {
+/** The bytes of `boundary`; `partType` is the Content-Type that advance framing announces for every part. */
+export function multipart (boundary: string, partType: string): Multipart {
+  const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1')
+  const close = latin1(`\r\n--${boundary}--\r\n`)
+  const nextHead = `Content-Type: ${partType}\r\n\r\n`
   return {
     boundary,
     contentType: `multipart/x-mixed-replace;boundary=${boundary}`,
-    opening: Buffer.from(`--${boundary}\r\n`, 'latin1'),
-    delimiter: Buffer.from(`\r\n--${boundary}\r\n`, 'latin1'),
-    close: Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
-    forbidden: Buffer.from(`--${boundary}`, 'latin1')
+    standard: {
+      name: 'standard',
+      opening: latin1(`--${boundary}\r\n`),
+      delimiter: latin1(`\r\n--${boundary}\r\n`),
+      close,
+      partHeads: true
+    },
+    advance: {
+      name: 'advance',
+      opening: latin1(`--${boundary}\r\n${nextHead}`),
+      delimiter: latin1(`\r\n--${boundary}\r\n${nextHead}`),
+      close,
+      partHeads: false
+    },
+    forbidden: latin1(`--${boundary}`)
   }
 }
 
@@ -76,12 +109,11 @@ export function encodePart (contentType: string, body: Buffer, headers: HeaderLi
 const EMPTY_HEADER_BLOCK = Buffer.from('\r\n', 'latin1')
 
 /**
- * What ends a stream after `lastPart` (or after the opening delimiter when no part was sent): the last part
- * once more, closed by the close delimiter, so that a client that shows a part only once the next one has
- * begun is left showing the last frame; with no part sent, an empty part keeps the body well-formed.
+ * What ends a stream after `lastPart` (or after the opening when no part was sent): the last part once more,
+ * closed by the close delimiter, so that a client that shows a part only once the next one has begun is left
+ * showing the last frame; with no part sent, an empty part keeps the body well-formed.
  */
 export function closingBytes (f: Framing, lastPart: EncodedPart | undefined): Buffer[] {
-  return lastPart === undefined
-    ? [EMPTY_HEADER_BLOCK, f.close]
-    : [lastPart.head, lastPart.body, f.close]
+  if (lastPart === undefined) return f.partHeads ? [EMPTY_HEADER_BLOCK, f.close] : [f.close]
+  return f.partHeads ? [lastPart.head, lastPart.body, f.close] : [lastPart.body, f.close]
 }

@@ -216,9 +216,9 @@ t.test('stats count exactly; the status route answers them as JSON', async (t) =
   const refused = await RawClient.get(port, '/live')
   await refused.closed
   const partBytes = 'Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc'.length + `\r\n--${clients[0]?.response()?.boundary}\r\n`.length
-  const expected = { viewers: 2, framesPublished: 3, partsSent: 6, framesSkipped: 0, bytesSent: 6 * partBytes, viewersRefused: 1 }
+  const expected = { viewers: 2, framesPublished: 3, partsSent: 6, partsRepeated: 0, framesSkipped: 0, bytesSent: 6 * partBytes, viewersRefused: 1 }
   t.same(app.serverPush.stats()['/live'], expected)
-  t.same(app.serverPush.stats()['/pull'], { viewers: 0, framesPublished: 0, partsSent: 0, framesSkipped: 0, bytesSent: 0, viewersRefused: 0 })
+  t.same(app.serverPush.stats()['/pull'], { viewers: 0, framesPublished: 0, partsSent: 0, partsRepeated: 0, framesSkipped: 0, bytesSent: 0, viewersRefused: 0 })
   const status = await fetch(`http://127.0.0.1:${port}/push-status`)
   t.same(await status.json(), app.serverPush.stats())
   for (const client of clients) client.destroy()
@@ -538,9 +538,17 @@ t.test('a snapshot still waiting when the app closes is answered at once, and cl
 t.test('the channel hands every viewer the same part object: built once, never copied', async (t) => {
   const { LiveChannel } = await import('../lib/live/channel.js')
   const { RouteCounters } = await import('../lib/stats.js')
-  const { framing } = await import('../lib/wire.js')
+  const { multipart } = await import('../lib/wire.js')
   const live = createLiveSource()
-  const route = { path: '/x', framing: framing('B'), stallTimeoutMs: 0, minGapMs: 0, contentType: 'image/jpeg', counters: new RouteCounters(() => 0) }
+  const route = {
+    path: '/x',
+    multipart: multipart('B', 'image/jpeg'),
+    stallTimeoutMs: 0,
+    idleRepeatMs: 0,
+    minGapMs: 0,
+    contentType: 'image/jpeg',
+    counters: new RouteCounters(() => 0)
+  }
   const channel = new LiveChannel(route, live)
   const received: unknown[][] = [[], [], []]
   const viewers = received.map((parts) => ({ offer: (part: unknown) => parts.push(part) }))

@@ -2,16 +2,22 @@
 import t from 'tap'
 import { mergeHeaders, reservedNames, toHeaderList } from '../lib/headers.js'
 import { boundaryProblem, isFieldValue, isMediaType, isToken } from '../lib/syntax.js'
-import { closingBytes, encodePart, framing, randomBoundary, responseHead } from '../lib/wire.js'
+import { closingBytes, encodePart, multipart, randomBoundary, responseHead } from '../lib/wire.js'
 import { parseMultipart } from './helpers/wire-client.js'
 
-t.test('framing builds the delimiter lines of RFC 2046 for an unquoted boundary', async (t) => {
-  const f = framing('myboundary')
-  t.equal(f.contentType, 'multipart/x-mixed-replace;boundary=myboundary')
-  t.equal(f.opening.toString(), '--myboundary\r\n')
-  t.equal(f.delimiter.toString(), '\r\n--myboundary\r\n')
-  t.equal(f.close.toString(), '\r\n--myboundary--\r\n')
-  t.equal(f.forbidden.toString(), '--myboundary')
+t.test('multipart builds the delimiter lines of RFC 2046 for an unquoted boundary', async (t) => {
+  const m = multipart('myboundary', 'image/jpeg')
+  t.equal(m.contentType, 'multipart/x-mixed-replace;boundary=myboundary')
+  t.equal(m.forbidden.toString(), '--myboundary')
+  const { standard, advance } = m
+  t.equal(standard.opening.toString(), '--myboundary\r\n')
+  t.equal(standard.delimiter.toString(), '\r\n--myboundary\r\n')
+  t.equal(standard.close.toString(), '\r\n--myboundary--\r\n')
+  t.equal(standard.partHeads, true)
+  t.equal(advance.opening.toString(), '--myboundary\r\nContent-Type: image/jpeg\r\n\r\n', 'advance: the first header block goes out with the opening')
+  t.equal(advance.delimiter.toString(), '\r\n--myboundary\r\nContent-Type: image/jpeg\r\n\r\n', 'and the next one with each delimiter')
+  t.equal(advance.close.toString(), '\r\n--myboundary--\r\n')
+  t.equal(advance.partHeads, false)
 })
 
 t.test('random boundaries are 32 hex digits, valid, and differ', async (t) => {
@@ -39,7 +45,7 @@ t.test('encodePart writes Content-Type, exact Content-Length, extra headers and 
 })
 
 t.test('closingBytes repeats the last part before the close delimiter, or sends an empty part', async (t) => {
-  const f = framing('B')
+  const { standard: f } = multipart('B', 'text/plain')
   const part = encodePart('text/plain', Buffer.from('last'), [])
   const stream = (chunks: Buffer[]): Buffer => Buffer.concat([f.opening, part.head, part.body, f.delimiter, ...chunks])
   const closed = parseMultipart(stream(closingBytes(f, part)), 'B')
@@ -50,6 +56,19 @@ t.test('closingBytes repeats the last part before the close delimiter, or sends 
   const empty = parseMultipart(Buffer.concat([f.opening, ...closingBytes(f, undefined)]), 'B')
   t.equal(empty.closed, true)
   t.same(empty.parts.map((p) => [p.rawHeaders, p.body.length]), [[[], 0]])
+})
+
+t.test('closingBytes in advance framing: the header block is already out, so the body alone, then the close', async (t) => {
+  const { advance: f } = multipart('B', 'text/plain')
+  const part = encodePart('text/plain', Buffer.from('last'), [['X-Frame', '1']])
+  const closed = parseMultipart(Buffer.concat([f.opening, part.body, f.delimiter, ...closingBytes(f, part)]), 'B')
+  t.equal(closed.closed, true)
+  t.same(closed.parts.map((p) => [p.rawHeaders, p.body.toString()]), [[['Content-Type: text/plain'], 'last'], [['Content-Type: text/plain'], 'last']],
+    'every part has the announced Content-Type only')
+
+  const empty = parseMultipart(Buffer.concat([f.opening, ...closingBytes(f, undefined)]), 'B')
+  t.equal(empty.closed, true)
+  t.same(empty.parts.map((p) => [p.rawHeaders, p.body.length]), [[['Content-Type: text/plain'], 0]])
 })
 
 t.test('boundaryProblem accepts RFC 2046 token boundaries and explains the rest', async (t) => {

@@ -1,5 +1,5 @@
 // One route showing a live source: encodes each frame once for the route's boundary and hands the same part to
-// every viewer of the route.
+// every viewer of the route, whatever its framing.
 import { encodeFrame } from '../frame.js'
 import type { EndReason, StreamRoute } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
@@ -17,7 +17,7 @@ export class LiveChannel implements LiveSubscriber {
   encode (frame: PublishedFrame): EncodedPart {
     if (this.cached?.seq !== frame.seq) {
       const { route } = this
-      this.cached = { seq: frame.seq, part: encodeFrame(frame, route.contentType, route.framing, frame.extra) }
+      this.cached = { seq: frame.seq, part: encodeFrame(frame, route.contentType, route.multipart, frame.extra) }
     }
     return this.cached.part
   }

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { Stream, type StreamRoute } from '../stream.js'
-import type { EncodedPart } from '../wire.js'
+import type { EncodedPart, Framing } from '../wire.js'
 import type { LiveChannel } from './channel.js'
 
 export class LiveViewer extends Stream {
@@ -16,11 +16,12 @@ export class LiveViewer extends Stream {
   constructor (
     socket: Socket,
     route: StreamRoute,
+    framing: Framing,
     log: FastifyBaseLogger,
     onEnd: (stream: Stream) => void,
     private readonly channel: LiveChannel
   ) {
-    super(socket, route, log, onEnd)
+    super(socket, route, framing, log, onEnd)
   }
 
   /** Takes the newest frame; one it had not got yet is skipped. */

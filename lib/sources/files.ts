@@ -4,7 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { extname, join, resolve } from 'node:path'
 import { FST_SERVER_PUSH_INVALID_SOURCE } from '../errors.js'
 import { toPart, type FrameObject } from '../frame.js'
-import type { EncodedPart, Framing } from '../wire.js'
+import type { EncodedPart, Multipart } from '../wire.js'
 
 const MEDIA_TYPES: Readonly<Record<string, string>> = {
   '.jpg': 'image/jpeg',
@@ -104,9 +104,9 @@ export function isFileSource (value: unknown): value is FileSource {
  * Reads and encodes the files for one route, once: every client then cycles the same part buffers.
  * Rejects with FST_SERVER_PUSH_INVALID_SOURCE naming the route.
  */
-export async function loadParts (source: FileSource, path: string, contentType: string, f: Framing): Promise<EncodedPart[]> {
+export async function loadParts (source: FileSource, path: string, contentType: string, m: Multipart): Promise<EncodedPart[]> {
   try {
-    return (await source.load()).map((frame) => toPart(frame, contentType, f))
+    return (await source.load()).map((frame) => toPart(frame, contentType, m))
   } catch (err) {
     throw new FST_SERVER_PUSH_INVALID_SOURCE(`${path}: ${source.description}: ${(err as Error).message}`)
   }

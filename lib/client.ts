@@ -1,0 +1,31 @@
+// What kind of client asks: browsers get the framing they paint at once, and a page they can show.
+import type { IncomingHttpHeaders } from 'node:http'
+import { FST_SERVER_PUSH_BAD_FRAMING } from './errors.js'
+import type { FramingChoice } from './options.js'
+import type { FramingName } from './wire.js'
+
+/**
+ * Browsers send Sec-Fetch-Dest (Chromium 76+, Firefox 90+, Safari 16.4+); older ones still start their
+ * User-Agent with `Mozilla/`, which ffmpeg, VLC, go2rtc and curl do not.
+ */
+export function isBrowser (headers: IncomingHttpHeaders): boolean {
+  return headers['sec-fetch-dest'] !== undefined || headers['user-agent']?.startsWith('Mozilla/') === true
+}
+
+/**
+ * Whether a browser opens the route as a page it cannot show: Firefox renders a multipart/x-mixed-replace
+ * document itself, Chromium shows it as a broken image (and WebKit is not known to do better).
+ */
+export function wantsReaderPage (headers: IncomingHttpHeaders): boolean {
+  const dest = headers['sec-fetch-dest']
+  return (dest === 'document' || dest === 'iframe' || dest === 'frame') && !/\bFirefox\//.test(headers['user-agent'] ?? '')
+}
+
+/** The framing of one request: its `?framing=` query value, else the route's choice. Throws FST_SERVER_PUSH_BAD_FRAMING. */
+export function chooseFraming (choice: FramingChoice, query: Record<string, unknown>, headers: IncomingHttpHeaders): FramingName {
+  const asked = query.framing
+  if (asked === 'standard' || asked === 'advance') return asked
+  if (asked !== undefined) throw new FST_SERVER_PUSH_BAD_FRAMING(JSON.stringify(asked))
+  if (choice !== 'auto') return choice
+  return isBrowser(headers) ? 'advance' : 'standard'
+}

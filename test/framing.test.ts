@@ -1,0 +1,254 @@
+// Framing per viewer (standard for cameras' clients, advance for browsers), the idle repeat, and the page that
+// shows a text/html push route to a browser that cannot, all read back over real sockets.
+import t from 'tap'
+import { createLiveSource, type PushRouteOptions } from '../lib/index.js'
+import { aborted, startApp } from './helpers/app.js'
+import { RawClient, type ParsedResponse } from './helpers/wire-client.js'
+
+const CHROME_UA = 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36'
+const FIREFOX_UA = 'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0'
+
+/** A route that sends `bodies`, then holds the stream open. */
+function holding (path: string, bodies: string[], options: Partial<PushRouteOptions> = {}): PushRouteOptions {
+  return {
+    path,
+    boundary: 'B',
+    contentType: 'text/plain',
+    idleRepeatMs: 0,
+    source: async function * ({ signal }) {
+      yield * bodies
+      await aborted(signal)
+    },
+    ...options
+  }
+}
+
+/** The body as it comes in advance framing: each body followed by the delimiter and the next header block. */
+function advanceBody (bodies: string[]): string {
+  const head = '--B\r\nContent-Type: text/plain\r\n\r\n'
+  return head + bodies.map((body) => `${body}\r\n${head}`).join('')
+}
+
+async function bodyOf (port: number, path: string, headers: string[], bodies: string[]): Promise<string> {
+  const client = await RawClient.get(port, path, { headers })
+  const expected = bodies.length
+  await client.until((data) => (client.response()?.multipart.parts.length ?? 0) >= expected && data.length > 0)
+  // Advance framing has sent the next header block by now; give it one more turn to arrive.
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  client.destroy()
+  return (client.response() as ParsedResponse).body.toString('latin1')
+}
+
+t.test('browsers get advance framing: the next header block right after each body; other clients the standard one', async (t) => {
+  const bodies = ['one', 'two']
+  const { port } = await startApp(t, { routes: [holding('/s', bodies)] })
+  const advance = advanceBody(bodies)
+  const standard = bodies.map((body) => `--B\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}\r\n`).join('') + '--B\r\n'
+  const cases: Array<[string, string[], string]> = [
+    ['Chromium <img> (Sec-Fetch-Dest: image)', ['Sec-Fetch-Dest: image', CHROME_UA], advance],
+    ['Sec-Fetch-Dest alone', ['Sec-Fetch-Dest: empty'], advance],
+    ['an older browser: Mozilla/ User-Agent, no Sec-Fetch-Dest', ['User-Agent: Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Safari/605.1.15'], advance],
+    ['no User-Agent', [], standard],
+    ['curl', ['User-Agent: curl/8.5.0'], standard],
+    ['ffmpeg', ['User-Agent: Lavf/59.27.100'], standard],
+    ['VLC', ['User-Agent: VLC/3.0.18 LibVLC/3.0.18'], standard]
+  ]
+  for (const [name, headers, expected] of cases) {
+    t.equal(await bodyOf(port, '/s', headers, bodies), expected, name)
+  }
+})
+
+t.test('?framing= forces either framing for one request; a bad value is a 400 that names it', async (t) => {
+  const bodies = ['x']
+  const { port } = await startApp(t, { routes: [holding('/s', bodies)] })
+  const standard = await bodyOf(port, '/s?framing=standard', ['Sec-Fetch-Dest: image', CHROME_UA], bodies)
+  t.equal(standard, '--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B\r\n', 'a browser asking for standard')
+  t.equal(await bodyOf(port, '/s?framing=advance', ['User-Agent: curl/8.5.0'], bodies), advanceBody(bodies), 'curl asking for advance')
+  for (const query of ['framing=fast', 'framing=', 'framing=standard&framing=advance']) {
+    const res = await fetch(`http://127.0.0.1:${port}/s?${query}`)
+    t.equal(res.status, 400, query)
+    const body = await res.json() as { code: string, message: string }
+    t.equal(body.code, 'FST_SERVER_PUSH_BAD_FRAMING')
+    t.match(body.message, /framing must be standard or advance, got /)
+  }
+})
+
+t.test('the route option framing gives every client one framing; the query still overrides it', async (t) => {
+  const bodies = ['x']
+  const { port } = await startApp(t, {
+    framing: 'advance',
+    routes: [holding('/std', bodies, { framing: 'standard' }), holding('/adv', bodies)]
+  })
+  const standard = '--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B\r\n'
+  t.equal(await bodyOf(port, '/std', ['Sec-Fetch-Dest: image', CHROME_UA], bodies), standard, 'route standard: a browser too')
+  t.equal(await bodyOf(port, '/adv', [], bodies), advanceBody(bodies), 'plugin-level advance: a plain client too')
+  t.equal(await bodyOf(port, '/std?framing=advance', [], bodies), advanceBody(bodies))
+})
+
+t.test('advance framing: parts carry the route Content-Type only, and the end repeats the last body then closes', async (t) => {
+  const { port } = await startApp(t, {
+    routes: [{
+      path: '/s',
+      boundary: 'B',
+      source: () => [{ body: 'a', headers: { 'X-Frame': '1' } }, { body: 'b', contentType: 'image/png' }]
+    }]
+  })
+  const client = await RawClient.get(port, '/s?framing=advance')
+  const { multipart } = await client.end()
+  t.equal(multipart.closed, true)
+  t.same(multipart.parts.map((part) => [part.rawHeaders, part.body.toString()]), [
+    [['Content-Type: image/jpeg'], 'a'],
+    [['Content-Type: image/jpeg'], 'b'],
+    [['Content-Type: image/jpeg'], 'b']
+  ])
+})
+
+t.test('advance framing, no part ever sent: the stream still ends well-formed with an empty part', async (t) => {
+  const { app, port } = await startApp(t, { routes: [holding('/s', [])] })
+  const client = await RawClient.get(port, '/s?framing=advance')
+  await client.opened()
+  await app.close()
+  const { multipart, body } = await client.end()
+  t.equal(body.toString('latin1'), '--B\r\nContent-Type: text/plain\r\n\r\n\r\n--B--\r\n')
+  t.equal(multipart.closed, true)
+  t.same(multipart.parts.map((part) => part.body.length), [0])
+})
+
+t.test('one live frame goes to standard and advance viewers alike, and is counted as one part each', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, boundary: 'B', contentType: 'text/plain', idleRepeatMs: 0 }] })
+  const standard = await RawClient.get(port, '/live')
+  const advance = await RawClient.get(port, '/live', { headers: ['Sec-Fetch-Dest: image'] })
+  await Promise.all([standard.opened(), advance.opened()])
+  live.publish('frame')
+  const [s, a] = await Promise.all([standard.parts(1), advance.parts(1)])
+  t.same(s.multipart.parts[0]?.rawHeaders, ['Content-Type: text/plain', 'Content-Length: 5'])
+  t.same(a.multipart.parts[0]?.rawHeaders, ['Content-Type: text/plain'])
+  t.equal(a.multipart.parts[0]?.body.toString(), 'frame')
+  const stats = app.serverPush.stats()['/live']
+  t.equal(stats?.partsSent, 2)
+  const advancePart = 'frame\r\n--B\r\nContent-Type: text/plain\r\n\r\n'.length
+  const standardPart = 'Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nframe\r\n--B\r\n'.length
+  t.equal(stats?.bytesSent, advancePart + standardPart, 'each viewer counted with the bytes of its own framing')
+})
+
+t.test('the stream-ended log line says which framing the viewer had', async (t) => {
+  const { port, logged } = await startApp(t, { routes: [holding('/s', ['x'])] })
+  await RawClient.visit(port, '/s', 1)
+  const browser = await RawClient.get(port, '/s', { headers: ['Sec-Fetch-Dest: image'] })
+  await browser.parts(1)
+  browser.destroy()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(logged('server push stream ended').map((line) => line.framing), ['standard', 'advance'])
+})
+
+t.test('idle repeat: a quiet source gets its last part sent again, at the period, to every viewer', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, boundary: 'B', contentType: 'text/plain', idleRepeatMs: 50 }] })
+  const client = await RawClient.get(port, '/live')
+  await client.opened()
+  live.publish('still')
+  const started = Date.now()
+  const { multipart } = await client.parts(4)
+  const elapsed = Date.now() - started
+  t.same(multipart.parts.map((part) => part.body.toString()), ['still', 'still', 'still', 'still'])
+  t.ok(elapsed >= 3 * 50, `three repeats took at least three periods (${elapsed} ms)`)
+  t.ok((app.serverPush.stats()['/live']?.partsRepeated ?? 0) >= 3)
+  client.destroy()
+})
+
+t.test('idle repeat costs nothing while frames flow faster than its period', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, contentType: 'text/plain', idleRepeatMs: 200 }] })
+  const client = await RawClient.get(port, '/live')
+  await client.opened()
+  for (let i = 0; i < 20; i++) {
+    live.publish(`frame ${i}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await client.parts(20)
+  t.equal(app.serverPush.stats()['/live']?.partsRepeated, 0)
+  client.destroy()
+})
+
+t.test('idle repeat is never faster than intervalMs allows, and 0 turns it off', async (t) => {
+  const { app, port } = await startApp(t, {
+    routes: [
+      holding('/slow', ['x'], { idleRepeatMs: 10, intervalMs: 150 }),
+      holding('/off', ['x'], { idleRepeatMs: 0, stallTimeoutMs: 10_000 })
+    ]
+  })
+  const slow = await RawClient.get(port, '/slow')
+  const off = await RawClient.get(port, '/off')
+  await Promise.all([slow.parts(1), off.parts(1)])
+  const started = Date.now()
+  await slow.parts(3)
+  t.ok(Date.now() - started >= 2 * 150, 'two repeats, each after the route\'s interval')
+  t.equal(off.response()?.multipart.parts.length, 1, 'no repeat on the route with idleRepeatMs: 0')
+  t.equal(app.serverPush.stats()['/off']?.partsRepeated, 0)
+  slow.destroy()
+  off.destroy()
+})
+
+t.test('with idle repeat and stall timeout both off, a quiet stream stays open with its one part', async (t) => {
+  const { app, port, logged } = await startApp(t, { idleRepeatMs: 0, stallTimeoutMs: 0, routes: [holding('/s', ['x'])] })
+  const client = await RawClient.get(port, '/s')
+  await client.parts(1)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(client.response()?.multipart.parts.length, 1)
+  t.equal(app.serverPush.stats()['/s']?.partsRepeated, 0)
+  t.same(logged('server push stream ended'), [])
+  client.destroy()
+})
+
+t.test('a client that does not read gets no repeats piled into its socket: it is cut off as stalled', async (t) => {
+  const big = Buffer.alloc(4 << 20, 1)
+  const { port, logged } = await startApp(t, {
+    routes: [{ path: '/big', source: async function * ({ signal }) { yield big; await aborted(signal) }, idleRepeatMs: 10, stallTimeoutMs: 300 }]
+  })
+  const client = await RawClient.get(port, '/big')
+  client.socket.pause()
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  const ended = logged('server push stream ended')
+  t.same(ended.map((line) => [line.reason, line.parts]), [['stalled', 1]], 'the one part it never read, and no repeat')
+  client.destroy()
+})
+
+t.test('a text/html route opened as a page by Chromium answers the reader page; Firefox and <img> get the stream', async (t) => {
+  const { port } = await startApp(t, {
+    routes: [
+      holding('/clock', ['<p>now</p>'], { contentType: 'text/html', headers: { 'X-Route': 'clock' } }),
+      holding('/video', ['jpeg'], { contentType: 'image/jpeg' })
+    ]
+  })
+  const pages: Array<Record<string, string>> = [
+    { 'Sec-Fetch-Dest': 'document', 'User-Agent': CHROME_UA.slice(12) },
+    { 'Sec-Fetch-Dest': 'iframe', 'User-Agent': CHROME_UA.slice(12) },
+    { 'Sec-Fetch-Dest': 'document', 'User-Agent': 'Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Safari/605.1.15' }
+  ]
+  for (const headers of pages) {
+    const res = await fetch(`http://127.0.0.1:${port}/clock`, { headers })
+    t.equal(res.status, 200, JSON.stringify(headers))
+    t.equal(res.headers.get('content-type'), 'text/html; charset=utf-8')
+    t.equal(res.headers.get('cache-control'), 'no-cache, no-store, must-revalidate, no-transform')
+    t.equal(res.headers.get('x-route'), 'clock', 'with the route\'s headers')
+    const page = await res.text()
+    t.match(page, /^<!doctype html>/)
+    t.match(page, /fetch\(location\.href/, 'which reads the same URL as a stream')
+  }
+  const noAgent = await RawClient.get(port, '/clock', { headers: ['Sec-Fetch-Dest: document', 'Connection: close'] })
+  await noAgent.closed
+  t.match(noAgent.data.toString(), /^HTTP\/1\.1 200 OK\r\n[^]*content-type: text\/html; charset=utf-8\r\n/i, 'a page request with no User-Agent')
+  const streams: Array<[string, string, string[]]> = [
+    ['Firefox renders it natively', '/clock', ['Sec-Fetch-Dest: document', FIREFOX_UA]],
+    ['the page\'s own fetch()', '/clock', ['Sec-Fetch-Dest: empty', CHROME_UA]],
+    ['a plain client', '/clock', []],
+    ['an image route opened as a page', '/video', ['Sec-Fetch-Dest: document', CHROME_UA]]
+  ]
+  for (const [name, path, headers] of streams) {
+    const client = await RawClient.get(port, path, { headers })
+    const response = await client.parts(1)
+    t.match(response.headers['content-type'], /^multipart\/x-mixed-replace;boundary=B$/, name)
+    client.destroy()
+  }
+})
