@@ -1,6 +1,7 @@
-// The classic server-push demo on Fastify: ten thumbnails cycled once a second, a live HTML clock, and a live
-// route whose producer runs only while someone watches. Run it with `npm start`; PORT and HOST choose where it
-// listens (default 127.0.0.1:3000).
+// The classic server-push demo on Fastify: ten thumbnails cycled once a second, a live HTML clock (which
+// Chromium, unable to show pushed HTML itself, gets through the plugin's reader page), and a live route whose
+// producer runs only while someone watches. Run it with `npm start`; PORT and HOST choose where it listens
+// (default 127.0.0.1:3000).
 import { readdir, readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'

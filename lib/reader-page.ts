@@ -2,7 +2,7 @@
 // reads the same stream with fetch() and shows each part the moment the delimiter that ends it arrives.
 // Plain script, no build step: the plugin serves it as it is.
 export const READER_PAGE = `<!doctype html>
-<html><head><meta charset="utf-8"><title></title></head><body><script>
+<html><head><meta charset="utf-8"><title></title><link rel="icon" href="data:,"></head><body><script>
 (async () => {
   const ascii = (text) => Uint8Array.from(text, (c) => c.charCodeAt(0))
   const find = (bytes, pattern, from) => {

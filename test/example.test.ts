@@ -14,8 +14,8 @@ t.test('example app', async (t) => {
   const page = await fetch(`http://127.0.0.1:${port}/`)
   t.equal(page.status, 200)
   const html = await page.text()
-  t.match(html, /<img src="\/video\.mjpg"/)
-  t.match(html, /<a href="\/clock">/)
+  t.match(html, /<img id="video" src="\/video\.mjpg"/)
+  t.match(html, /<iframe id="clock" src="\/clock"/)
 
   const video = await RawClient.get(port, '/video.mjpg')
   const clock = await RawClient.get(port, '/clock')
@@ -30,7 +30,7 @@ t.test('example app', async (t) => {
   t.ok(ticks.every((part) => part.headers['content-type'] === 'text/html; charset=utf-8'))
   t.ok(Date.parse(times[1] as string) > Date.parse(times[0] as string), `the clock ticks: ${times.join(' -> ')}`)
 
-  t.match(html, /<img src="\/live\.mjpg"/)
+  t.match(html, /<img id="live" src="\/live\.mjpg"/)
   const live = await RawClient.get(port, '/live.mjpg')
   const liveParts = (await live.parts(3)).multipart.parts.slice(0, 3)
   t.ok(liveParts.every((part) => part.body[0] === 0xff && part.body[1] === 0xd8), 'the live route streams JPEGs')
