@@ -1,0 +1,65 @@
+// The example app's viewer page in real browsers: it loads without a console error, both images change frame,
+// the pushed HTML clock ticks (natively in Firefox, through the reader page in Chromium), and the stats fill in.
+// `SCREENSHOT=docs/example-page.png npx tap --disable-coverage test/browser-example.test.ts` refreshes the
+// README's screenshot.
+import t from 'tap'
+import { browsers, paintedDigest, type BrowserPage } from './helpers/browsers.js'
+import { plainEnv, startChild } from './helpers/child.js'
+
+t.setTimeout(60_000)
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface PageDocument {
+  getElementById (id: string): { contentDocument: PageDocument | null } | null
+  querySelector (selector: string): { textContent: string } | null
+  querySelectorAll (selector: string): { length: number }
+}
+
+/** The time the clock iframe shows now ('' before the first part). */
+function clockText (page: BrowserPage): Promise<string> {
+  return page.evaluate(() => {
+    const { document } = globalThis as unknown as { document: PageDocument }
+    return document.getElementById('clock')?.contentDocument?.querySelector('h3')?.textContent ?? ''
+  }, null)
+}
+
+/** Resolves with what `read` gives once it differs from `first`; rejects after `timeoutMs`. */
+async function changes<T> (what: string, read: () => Promise<T>, first: T, timeoutMs: number): Promise<T> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const now = await read()
+    if (JSON.stringify(now) !== JSON.stringify(first)) return now
+    if (performance.now() > deadline) throw new Error(`${what} still showed ${JSON.stringify(first)} after ${timeoutMs} ms`)
+    await sleep(50)
+  }
+}
+
+for (const browser of browsers) {
+  t.test(`${browser.name}: the example viewer page`, async (t) => {
+    const { child, match } = await startChild(process.execPath, ['example-app/server.js'],
+      /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, plainEnv({ PORT: '0', HOST: '127.0.0.1' }))
+    t.teardown(() => { child.kill('SIGKILL') })
+    const page = await browser.open(t)
+    await page.goto(`http://127.0.0.1:${match[1] as string}/`)
+
+    for (const image of ['#video', '#live', '#snapshot']) {
+      await changes(`${image}'s first frame`, () => paintedDigest(page, image), null, 3000)
+    }
+    for (const image of ['#video', '#live']) {
+      const first = await paintedDigest(page, image)
+      await changes(`${image}`, () => paintedDigest(page, image), first, 3000)
+      t.pass(`${image} changes frame`)
+    }
+    const tick = await changes('the clock', () => clockText(page), '', 3000)
+    t.match(tick, /^\d{4}-\d\d-\d\dT[\d:.]+Z$/, 'the clock shows a time')
+    const next = await changes('the clock', () => clockText(page), tick, 3000)
+    t.ok(Date.parse(next) > Date.parse(tick), `the clock ticks: ${tick} -> ${next}`)
+    const rows = await changes('the stats table', () => page.evaluate(() =>
+      (globalThis as unknown as { document: PageDocument }).document.querySelectorAll('#stats tr').length, null), 0, 3000)
+    t.equal(rows, 3, 'one stats row per push route')
+    const screenshot = process.env.SCREENSHOT
+    if (browser.name === 'chromium' && screenshot !== undefined) await page.screenshot(screenshot as `${string}.png`)
+    t.same(page.consoleErrors, [], page.consoleErrors.join(' | '))
+  })
+}

@@ -1,0 +1,52 @@
+// A text/html push route opened as a page: Firefox renders each part natively, Chromium through the plugin's
+// reader page; either way each part shows the moment it is sent.
+import t from 'tap'
+import { createLiveSource } from '../lib/index.js'
+import { startApp } from './helpers/app.js'
+import { browsers, dropUnusedSockets, type BrowserPage } from './helpers/browsers.js'
+
+t.setTimeout(60_000)
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The page's text now; '' while a part replaces the document (Firefox swaps the whole document per part). */
+async function pageText (page: BrowserPage): Promise<string> {
+  try {
+    return await page.evaluate(() => (globalThis as unknown as { document: { body: { textContent: string } | null } }).document.body?.textContent ?? '', null)
+  } catch {
+    return ''
+  }
+}
+
+/** Ms from this call until the page's text includes `text`; rejects after `timeoutMs` with the text it last had. */
+async function waitForText (page: BrowserPage, text: string, timeoutMs: number): Promise<number> {
+  const start = performance.now()
+  let seen = ''
+  while (performance.now() - start < timeoutMs) {
+    seen = await pageText(page)
+    if (seen.includes(text)) return performance.now() - start
+    await sleep(5)
+  }
+  throw new Error(`the page did not show ${JSON.stringify(text)} in ${timeoutMs} ms; it showed ${JSON.stringify(seen)}`)
+}
+
+for (const browser of browsers) {
+  t.test(`${browser.name}: a text/html push route opened as a page shows each part within 150 ms of its send`, async (t) => {
+    const live = createLiveSource()
+    const { port } = await startApp(t, { routes: [{ path: '/board', source: live, contentType: 'text/html; charset=utf-8' }] },
+      { setup: dropUnusedSockets })
+    // Firefox decodes a pushed page by its <meta charset>: it ignores the charset parameter of the part's Content-Type.
+    const board = (i: number): string => `<!doctype html><meta charset="utf-8"><title>board</title><h1>tick ${i} ✓</h1>`
+    live.publish(board(0))
+    const page = await browser.open(t)
+    await page.goto(`http://127.0.0.1:${port}/board`)
+    await waitForText(page, 'tick 0 ✓', 2000)
+    for (let i = 1; i <= 5; i++) {
+      await sleep(1000 - 150)
+      live.publish(board(i))
+      const elapsed = await waitForText(page, `tick ${i} ✓`, 1000)
+      t.ok(elapsed <= 150, `part ${i} shown ${elapsed.toFixed(0)} ms after its send`)
+    }
+    t.same(page.consoleErrors, [], page.consoleErrors.join(' | '))
+  })
+}

@@ -1,0 +1,214 @@
+// Real browsers from Debian (never downloaded): Chromium through playwright-core, Firefox ESR through
+// puppeteer-core over WebDriver BiDi, behind one small page interface so each browser test is written once.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import type { Socket } from 'node:net'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { chromium } from 'playwright-core'
+import type * as Puppeteer from 'puppeteer-core'
+import type { Test } from 'tap'
+import { ROOT } from './child.js'
+
+// puppeteer-core through require(): under tap, ts-node's ESM resolver picks the wrong one of chromium-bidi's
+// `exports` patterns (lib/cjs/* over lib/cjs/*.js) and looks for BidiMapper.js.js when Firefox starts.
+const puppeteer = createRequire(import.meta.url)('puppeteer-core') as typeof Puppeteer
+
+export type Rgb = [r: number, g: number, b: number]
+
+export interface Colour { name: string, rgb: Rgb, jpeg: Buffer }
+
+/**
+ * Solid 64x48 JPEG frames, made once with Debian's ffmpeg 5.1 and kept in test/fixtures/colours/:
+ *   for c in red green blue yellow magenta cyan white black; do
+ *     ffmpeg -f lavfi -i color=c=$c:s=64x48 -frames:v 1 -q:v 2 $c.jpg; done
+ * `rgb` is the nominal colour: ffmpeg decodes every file to within 2 of it (ffmpeg's `green` is 0,128,0).
+ */
+export const colours: Colour[] = ([
+  ['red', [255, 0, 0]],
+  ['green', [0, 128, 0]],
+  ['blue', [0, 0, 255]],
+  ['yellow', [255, 255, 0]],
+  ['magenta', [255, 0, 255]],
+  ['cyan', [0, 255, 255]],
+  ['white', [255, 255, 255]],
+  ['black', [0, 0, 0]]
+] as const).map(([name, rgb]) => ({ name, rgb: [...rgb], jpeg: readFileSync(join(ROOT, 'test/fixtures/colours', `${name}.jpg`)) }))
+
+export interface BrowserPage {
+  /** Navigates and resolves once the document is parsed: a page showing a stream never finishes loading. */
+  goto (url: string): Promise<void>
+  /** Runs `fn` in the page; it is sent as source text, so it may use nothing from this file but `arg`. */
+  evaluate<A, R> (fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>
+  /** Console errors and uncaught page errors since the last `goto`. */
+  consoleErrors: string[]
+  /** The whole page, not only the viewport. */
+  screenshot (path: `${string}.png`): Promise<void>
+}
+
+export interface Browser {
+  name: 'chromium' | 'firefox'
+  /** Launches the browser with a fresh profile and opens one page; both are gone when `t` ends. */
+  open (t: Test): Promise<BrowserPage>
+}
+
+function freshProfile (t: Test, name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `push-${name}-`))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+// Without the background-networking flags Chromium keeps trying to reach hosts outside this machine.
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+// With puppeteer's defaults alone Firefox still looks up outside hosts; with these it talks to 127.0.0.1 only.
+const FIREFOX_PREFS_FILE = join(ROOT, '../shared/browsers/firefox-offline-prefs.json')
+
+// The casts in `evaluate`: page functions here take and return plain data, so the drivers' typing of element
+// handles passed in as arguments does not apply.
+export const browsers: Browser[] = [
+  {
+    name: 'chromium',
+    async open (t) {
+      const profile = freshProfile(t, 'chromium')
+      const context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+      t.teardown(() => context.close())
+      const page = context.pages()[0] ?? await context.newPage()
+      const consoleErrors: string[] = []
+      page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()) })
+      page.on('pageerror', (error) => consoleErrors.push(error.message))
+      return {
+        consoleErrors,
+        async goto (url) {
+          consoleErrors.length = 0
+          await page.goto(url, { waitUntil: 'domcontentloaded' })
+        },
+        evaluate: <A, R>(fn: (arg: A) => R | Promise<R>, arg: A) => page.evaluate(fn as (arg: unknown) => R | Promise<R>, arg),
+        async screenshot (path) { await page.screenshot({ path, fullPage: true }) }
+      }
+    }
+  },
+  {
+    name: 'firefox',
+    async open (t) {
+      const profile = freshProfile(t, 'firefox')
+      const browser = await puppeteer.launch({
+        browser: 'firefox',
+        executablePath: '/usr/bin/firefox-esr',
+        headless: true,
+        userDataDir: profile,
+        extraPrefsFirefox: JSON.parse(readFileSync(FIREFOX_PREFS_FILE, 'utf8')) as Record<string, unknown>,
+        env: { ...process.env, MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1' }
+      })
+      t.teardown(() => browser.close())
+      const page = (await browser.pages())[0] ?? await browser.newPage()
+      const consoleErrors: string[] = []
+      page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()) })
+      page.on('pageerror', (error) => consoleErrors.push(error instanceof Error ? error.message : String(error)))
+      return {
+        consoleErrors,
+        async goto (url) {
+          consoleErrors.length = 0
+          await page.goto(url, { waitUntil: 'domcontentloaded' })
+        },
+        evaluate: <A, R>(fn: (arg: A) => R | Promise<R>, arg: A) => page.evaluate(fn as (arg: unknown) => R | Promise<R>, arg),
+        async screenshot (path) { await page.screenshot({ path, fullPage: true }) }
+      }
+    }
+  }
+]
+
+/**
+ * Chromium opens a spare connection that may never carry a request, and server.close() waits for such a
+ * socket until Node's 30 s connection check: this drops them when `app` closes.
+ */
+export function dropUnusedSockets (app: FastifyInstance): void {
+  const unused = new Set<Socket>()
+  app.server.on('connection', (socket: Socket) => {
+    unused.add(socket)
+    socket.once('close', () => unused.delete(socket))
+  })
+  app.server.on('request', (request: { socket: Socket }) => unused.delete(request.socket))
+  app.addHook('preClose', async () => { for (const socket of unused) socket.destroy() })
+}
+
+// The few page globals the probe below uses (this project compiles without the DOM library).
+interface Bitmap { width: number, height: number, close (): void }
+interface PageGlobals {
+  document: { querySelector (selector: string): object | null }
+  createImageBitmap (image: object | null): Promise<Bitmap>
+  OffscreenCanvas: new (width: number, height: number) => {
+    getContext (kind: '2d', options: { willReadFrequently: boolean }): {
+      drawImage (image: Bitmap, x: number, y: number): void
+      getImageData (x: number, y: number, width: number, height: number): { data: Uint8ClampedArray }
+    }
+  }
+}
+
+interface Probe { selector: string, target: Rgb | null, tolerance: number, timeoutMs: number }
+
+interface Painted { matched: boolean, colour: Rgb | null, digest: number | null }
+
+/**
+ * Runs in the page: the centre pixel of what `selector`'s image paints now, and a hash of all its pixels (both
+ * null while it has nothing decodable), polled every 5 ms until the pixel is within `tolerance` of `target` or
+ * `timeoutMs` has passed. It reads through createImageBitmap: in Firefox, drawImage(img) keeps giving the
+ * first part of a stream.
+ */
+async function probe ({ selector, target, tolerance, timeoutMs }: Probe): Promise<Painted> {
+  const page = globalThis as unknown as PageGlobals
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    let colour: Rgb | null = null
+    let digest: number | null = null
+    try {
+      const bitmap = await page.createImageBitmap(page.document.querySelector(selector))
+      const { width, height } = bitmap
+      const context = new page.OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true })
+      context.drawImage(bitmap, 0, 0)
+      bitmap.close()
+      const { data } = context.getImageData(0, 0, width, height)
+      const centre = (Math.floor(height / 2) * width + Math.floor(width / 2)) * 4
+      colour = [data[centre] ?? 0, data[centre + 1] ?? 0, data[centre + 2] ?? 0]
+      digest = 0
+      for (const value of data) digest = (Math.imul(digest, 31) + value) | 0
+    } catch {
+      // no image element yet, or nothing decoded yet
+    }
+    const matched = target !== null && colour !== null && colour.every((value, i) => Math.abs(value - (target[i] ?? 0)) <= tolerance)
+    if (target === null || matched || performance.now() >= deadline) return { matched, colour, digest }
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** The RGB of the centre pixel `selector`'s image paints now, or null when it has nothing decodable yet. */
+export async function paintedColour (page: BrowserPage, selector: string): Promise<Rgb | null> {
+  return (await page.evaluate(probe, { selector, target: null, tolerance: 0, timeoutMs: 0 })).colour
+}
+
+/** A hash of every pixel `selector`'s image paints now, or null when it has nothing decodable yet: tells frames apart. */
+export async function paintedDigest (page: BrowserPage, selector: string): Promise<number | null> {
+  return (await page.evaluate(probe, { selector, target: null, tolerance: 0, timeoutMs: 0 })).digest
+}
+
+/** JPEG is lossy and browsers convert YCbCr to RGB each their own way: a channel may be off by this much. */
+export const TOLERANCE = 40
+
+/** Whether `painted` is `rgb`, give or take TOLERANCE per channel. */
+export function near (painted: Rgb | null, rgb: Rgb): boolean {
+  return painted !== null && painted.every((value, i) => Math.abs(value - rgb[i]!) <= TOLERANCE)
+}
+
+/**
+ * Resolves with the ms from this call until `selector`'s image paints `rgb` (polled inside the page);
+ * rejects after `timeoutMs` naming the last colour seen.
+ */
+export async function waitForColour (page: BrowserPage, selector: string, rgb: Rgb, timeoutMs: number): Promise<number> {
+  const start = performance.now()
+  const { matched, colour } = await page.evaluate(probe, { selector, target: rgb, tolerance: TOLERANCE, timeoutMs })
+  const elapsed = performance.now() - start
+  if (!matched) throw new Error(`${selector} did not paint ${rgb.join(',')} in ${timeoutMs} ms; last painted: ${colour?.join(',') ?? 'nothing'}`)
+  return elapsed
+}
