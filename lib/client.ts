@@ -4,12 +4,16 @@ import { FST_SERVER_PUSH_BAD_FRAMING } from './errors.js'
 import type { FramingChoice } from './options.js'
 import type { FramingName } from './wire.js'
 
+// What a browser paints itself; `empty` (fetch, XHR) is a script that may well count on Content-Length.
+const RENDERED = new Set(['image', 'document', 'iframe', 'frame', 'embed', 'object'])
+
 /**
- * Browsers send Sec-Fetch-Dest (Chromium 76+, Firefox 90+, Safari 16.4+); older ones still start their
- * User-Agent with `Mozilla/`, which ffmpeg, VLC, go2rtc and curl do not.
+ * Whether a browser will render the response. Browsers send Sec-Fetch-Dest (Chromium 76+, Firefox 90+, Safari
+ * 16.4+); older ones still start their User-Agent with `Mozilla/`, which ffmpeg, VLC, go2rtc and curl do not.
  */
-export function isBrowser (headers: IncomingHttpHeaders): boolean {
-  return headers['sec-fetch-dest'] !== undefined || headers['user-agent']?.startsWith('Mozilla/') === true
+export function rendersItself (headers: IncomingHttpHeaders): boolean {
+  const dest = headers['sec-fetch-dest']
+  return dest === undefined ? headers['user-agent']?.startsWith('Mozilla/') === true : RENDERED.has(dest)
 }
 
 /**
@@ -18,7 +22,8 @@ export function isBrowser (headers: IncomingHttpHeaders): boolean {
  */
 export function wantsReaderPage (headers: IncomingHttpHeaders): boolean {
   const dest = headers['sec-fetch-dest']
-  return (dest === 'document' || dest === 'iframe' || dest === 'frame') && !/\bFirefox\//.test(headers['user-agent'] ?? '')
+  return (dest === 'document' || dest === 'iframe' || dest === 'frame' || dest === 'embed' || dest === 'object') &&
+    !/\bFirefox\//.test(headers['user-agent'] ?? '')
 }
 
 /** The framing of one request: its `?framing=` query value, else the route's choice. Throws FST_SERVER_PUSH_BAD_FRAMING. */
@@ -27,5 +32,5 @@ export function chooseFraming (choice: FramingChoice, query: Record<string, unkn
   if (asked === 'standard' || asked === 'advance') return asked
   if (asked !== undefined) throw new FST_SERVER_PUSH_BAD_FRAMING(JSON.stringify(asked))
   if (choice !== 'auto') return choice
-  return isBrowser(headers) ? 'advance' : 'standard'
+  return rendersItself(headers) ? 'advance' : 'standard'
 }

@@ -74,7 +74,8 @@ export function encodeFrame (frame: CheckedFrame, contentType: string, m: Multip
   if (frame.body.indexOf(m.forbidden) !== -1) {
     throw badFrame(`the body contains the boundary delimiter --${m.boundary}; use the default random boundary or another one`)
   }
-  return encodePart(frame.contentType ?? contentType, frame.body, extra.length === 0 ? frame.headers : [...frame.headers, ...extra])
+  const type = frame.contentType ?? contentType
+  return encodePart(type, frame.body, extra.length === 0 ? frame.headers : [...frame.headers, ...extra], m.announce(type))
 }
 
 /** Checks and encodes one frame for a route's boundary; throws FST_SERVER_PUSH_BAD_FRAME. */

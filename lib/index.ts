@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { LiveChannel } from './live/channel.js'
 import { isLiveSource } from './live/source.js'
@@ -10,6 +10,7 @@ import { snapshotHandler } from './snapshot.js'
 import { cycle, isFileSource, loadParts } from './sources/files.js'
 import { functionFrames } from './sources/function.js'
 import { RouteCounters, type RouteStats } from './stats.js'
+import { isHtml } from './syntax.js'
 import { OpenStreams } from './streams.js'
 
 export type { Frame, FrameBody, FrameObject } from './frame.js'
@@ -47,35 +48,45 @@ class Registry implements ServerPushDecorator {
   }
 }
 
-async function streamFactory (fastify: FastifyInstance, resolved: ResolvedRoute, counters: RouteCounters, channels: LiveChannel[]): Promise<StreamFactory> {
+/** How a route's streams are made; `html` when its parts are pages (files count by their own types). */
+async function streamFactory (fastify: FastifyInstance, resolved: ResolvedRoute, counters: RouteCounters, channels: LiveChannel[]): Promise<{ create: StreamFactory, html: boolean }> {
   const route = { ...resolved, counters }
   const { source } = route
   if (isLiveSource(source)) {
     source.log = fastify.log
     const channel = new LiveChannel(route, source)
     channels.push(channel)
-    return (socket, request, framing, onEnd) => new LiveViewer(socket, route, framing, request.log, onEnd, channel)
+    return { create: (socket, request, framing, onEnd) => new LiveViewer(socket, route, framing, request.log, onEnd, channel), html: route.html }
   }
-  const open = isFileSource(source)
-    ? await loadParts(source, route.path, route.contentType, route.multipart).then((parts) => () => cycle(parts))
-    : (request: FastifyRequest, signal: AbortSignal) => functionFrames(source, { request, signal })
-  return (socket, request, framing, onEnd) => new PullStream(socket, route, framing, request.log, onEnd, (signal) => open(request, signal))
+  if (isFileSource(source)) {
+    const parts = await loadParts(source, route.path, route.contentType, route.multipart)
+    return {
+      create: (socket, request, framing, onEnd) => new PullStream(socket, route, framing, request.log, onEnd, () => cycle(parts)),
+      html: parts.every((part) => isHtml(part.announce.type))
+    }
+  }
+  return {
+    create: (socket, request, framing, onEnd) =>
+      new PullStream(socket, route, framing, request.log, onEnd, (signal) => functionFrames(source, { request, signal })),
+    html: route.html
+  }
 }
 
 async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOptions): Promise<void> {
   const { routes, statusPath } = resolveOptions(options)
   if (!fastify.hasDecorator('serverPush')) fastify.decorate('serverPush', new Registry())
   const registry = fastify.serverPush as Registry
-  // Streams are watched twice per shortest stall timeout, four times per shortest idle repeat, and at least every second.
+  // Streams are watched twice per shortest stall timeout and four times per shortest idle repeat, at least every
+  // second and at most every 25 ms.
   const periods = routes.flatMap((route) => [route.stallTimeoutMs / 2, route.idleRepeatMs / 4]).filter((ms) => ms > 0)
-  const streams = new OpenStreams(periods.length === 0 ? 0 : Math.min(1000, ...periods))
+  const streams = new OpenStreams(periods.length === 0 ? 0 : Math.max(25, Math.min(1000, ...periods)))
   const channels: LiveChannel[] = []
   for (const route of routes) {
     const { source } = route
     const counters = new RouteCounters(isLiveSource(source) ? () => source.published : () => 0)
     registry.routes.set(route.path, counters)
-    const create = await streamFactory(fastify, route, counters, channels)
-    fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler(route, counters, streams, create) })
+    const { create, html } = await streamFactory(fastify, route, counters, channels)
+    fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler({ ...route, html }, counters, streams, create) })
     const { snapshot } = route
     if (snapshot !== undefined && isLiveSource(source)) {
       fastify.get(snapshot.path, snapshotHandler(route, source, snapshot.timeoutMs, streams))

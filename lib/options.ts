@@ -4,7 +4,7 @@ import { mergeHeaders, reservedNames, toHeaderList, type HeaderRecord } from './
 import { isLiveSource, type LiveSource } from './live/source.js'
 import { isFileSource, type FileSource } from './sources/files.js'
 import type { SourceFunction } from './sources/function.js'
-import { boundaryProblem, isMediaType } from './syntax.js'
+import { boundaryProblem, isHtml, isMediaType } from './syntax.js'
 import { multipart, randomBoundary, RESPONSE_RESERVED, STREAM_HEADERS, type FramingName, type HeaderList, type Multipart } from './wire.js'
 
 /**
@@ -27,14 +27,16 @@ export interface PushSettings {
   /**
    * When nothing was sent to a viewer for this long, its last part is sent again, and again at this period while
    * the source stays quiet: a client that shows a part only once more data arrives (a browser given standard
-   * framing, WebKit) keeps showing it, and proxies see traffic. Never more often than intervalMs and maxFps
-   * allow. 0 = off. Default 1000.
+   * framing, WebKit) keeps showing it, and proxies see traffic. Raised to twice the gap intervalMs and maxFps
+   * set, so that a source keeping its pace is never repeated. 0 = off, else at least 100. Default 1000, and 0
+   * for text/html routes: each pushed page is a new document, which a repeat would reload.
    */
   idleRepeatMs?: number
   /**
-   * How parts are laid out (see `FramingName`). `auto` (the default) gives browsers, told by `Sec-Fetch-Dest`
-   * or a `Mozilla/` User-Agent, `advance`, and every other client `standard`. A request's `?framing=standard`
-   * or `?framing=advance` overrides it.
+   * How parts are laid out (see `FramingName`). `auto` (the default) gives `advance` to what a browser renders
+   * (an image, a page, a frame, an embed: told by `Sec-Fetch-Dest`, or by a `Mozilla/` User-Agent from browsers
+   * too old to send it) and `standard` to every other client, `fetch()` included. A request's
+   * `?framing=standard` or `?framing=advance` overrides it.
    */
   framing?: FramingChoice
   /** A viewer whose socket stays full (over its high-water mark, not drained) this long is cut off, logged as
@@ -85,8 +87,10 @@ export interface ResolvedRoute {
   readonly minGapMs: number
   readonly maxClients: number
   readonly stallTimeoutMs: number
-  /** 0 = off; otherwise at least minGapMs. */
+  /** 0 = off; otherwise at least twice minGapMs. */
   readonly idleRepeatMs: number
+  /** Parts are HTML pages (the route's contentType is text/html). */
+  readonly html: boolean
   /** The stream's response headers after Content-Type: the plugin's, then the plugin-level and route-level ones. */
   readonly headers: HeaderList
   /** The plugin-level and route-level headers alone (for snapshots). */
@@ -109,7 +113,7 @@ const NUMBER_RULES: Record<NumberOption, { test: (n: number) => boolean, text: s
   intervalMs: { test: (n) => n >= 0, text: 'a finite number >= 0' },
   maxFps: { test: (n) => n > 0, text: 'a finite number > 0' },
   maxClients: { test: (n) => Number.isInteger(n) && n >= 1, text: 'a whole number >= 1' },
-  idleRepeatMs: { test: (n) => n === 0 || n >= 10, text: '0 (off) or a finite number >= 10' },
+  idleRepeatMs: { test: (n) => n === 0 || n >= 100, text: '0 (off) or a finite number >= 100' },
   stallTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0 (0 = never)' },
   snapshotTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0' }
 }
@@ -232,17 +236,19 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     const userHeaders = mergeHeaders(defaults.headers ?? [], own.headers ?? [])
     const contentType = own.contentType ?? defaults.contentType ?? 'image/jpeg'
     const minGapMs = Math.max(own.intervalMs ?? defaults.intervalMs ?? 0, maxFps === undefined ? 0 : 1000 / maxFps)
-    const idleRepeatMs = own.idleRepeatMs ?? defaults.idleRepeatMs ?? 1000
+    const html = isHtml(contentType)
+    const idleRepeatMs = own.idleRepeatMs ?? defaults.idleRepeatMs ?? (html ? 0 : 1000)
     return {
       path,
       source: source as Source,
       contentType,
-      multipart: multipart(own.boundary ?? defaults.boundary ?? randomBoundary(), contentType),
+      multipart: multipart(own.boundary ?? defaults.boundary ?? randomBoundary()),
       framing: own.framing ?? defaults.framing ?? 'auto',
       minGapMs,
       maxClients: own.maxClients ?? defaults.maxClients ?? Infinity,
       stallTimeoutMs: own.stallTimeoutMs ?? defaults.stallTimeoutMs ?? 30_000,
-      idleRepeatMs: idleRepeatMs === 0 ? 0 : Math.max(idleRepeatMs, minGapMs),
+      idleRepeatMs: idleRepeatMs === 0 ? 0 : Math.max(idleRepeatMs, 2 * minGapMs),
+      html,
       headers: mergeHeaders(STREAM_HEADERS, userHeaders),
       userHeaders,
       snapshot

@@ -6,7 +6,7 @@ import { isThenable, nextTurn, settle, sleep, stopIterator, waitFor } from './as
 import { toPart } from './frame.js'
 import type { FrameIterator } from './sources/function.js'
 import { Stream, type EndReason, type StreamRoute } from './stream.js'
-import { EncodedPart, type Framing } from './wire.js'
+import { EncodedPart, type FramingName } from './wire.js'
 
 export class PullStream extends Stream {
   private readonly controller = new AbortController()
@@ -16,7 +16,7 @@ export class PullStream extends Stream {
   constructor (
     socket: Socket,
     route: StreamRoute,
-    framing: Framing,
+    framing: FramingName,
     log: FastifyBaseLogger,
     onEnd: (stream: Stream) => void,
     /** Makes this connection's frame iterator; gets the stream's abort signal. */
@@ -38,11 +38,13 @@ export class PullStream extends Stream {
   }
 
   private async pump (): Promise<void> {
-    const { route, socket } = this
+    const { route } = this
     const { signal } = this.controller
     try {
       const iterator = this.iterator = this.open(signal)
       for (;;) {
+        // The next frame is pulled only once the socket has taken the last part.
+        await this.drained(signal)
         await this.pace(signal)
         if (this.ended) return
         this.lastPullAt = performance.now()
@@ -51,17 +53,24 @@ export class PullStream extends Stream {
         if (typeof step !== 'object' || step === null) throw new TypeError('the source iterator\'s next() returned a non-object')
         if (step.done === true) return this.end('source-ended')
         const { value } = step
-        this.send(value instanceof EncodedPart ? value : toPart(value, route.contentType, route.multipart))
-        if (socket.writableNeedDrain) {
-          await waitFor(signal, (wake) => {
-            socket.once('drain', wake)
-            return () => socket.off('drain', wake)
-          })
-        }
+        const part = value instanceof EncodedPart ? value : toPart(value, route.contentType, route.multipart)
+        // An idle repeat may have filled the socket while the source was thinking.
+        await this.drained(signal)
+        if (this.ended) return
+        this.send(part)
       }
     } catch (error) {
       if (!this.ended) this.fail(error)
     }
+  }
+
+  private async drained (signal: AbortSignal): Promise<void> {
+    const { socket } = this
+    if (!socket.writableNeedDrain) return
+    await waitFor(signal, (wake) => {
+      socket.once('drain', wake)
+      return () => socket.off('drain', wake)
+    })
   }
 
   /** Waits out the rest of the route's gap since the last pull, or one turn of the event loop at least, so that

@@ -19,8 +19,14 @@ export const READER_PAGE = `<!doctype html>
     joined.set(b, a.length)
     return joined
   }
+  const same = (a, b) => a !== undefined && a.length === b.length && a.every((byte, i) => byte === b[i])
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
   const CRLF = ascii('\\r\\n')
+  let shown
+  // A part the same as the one on screen (an idle repeat) would only reset the page's scroll and focus.
   const show = (part) => {
+    if (same(shown, part)) return
+    shown = part
     const end = part[0] === 13 && part[1] === 10 ? 0 : find(part, ascii('\\r\\n\\r\\n'), 0)
     if (end === -1) return
     const head = new TextDecoder('latin1').decode(part.subarray(0, end))
@@ -37,42 +43,60 @@ export const READER_PAGE = `<!doctype html>
       document.body.replaceChildren(pre)
     }
   }
-  const response = await fetch(location.href, { cache: 'no-store' })
-  const boundary = /boundary=(?:"([^"]+)"|([^;\\s]+))/i.exec(response.headers.get('content-type') ?? '')
-  if (!response.ok || boundary === null || response.body === null) {
-    document.body.textContent = 'This stream cannot be shown: HTTP ' + response.status + ' ' + response.statusText
-    return
-  }
-  // The body starts with the first delimiter; a leading CRLF lets the same search find that one too.
-  const delimiter = ascii('\\r\\n--' + (boundary[1] ?? boundary[2]))
-  const reader = response.body.getReader()
-  let bytes = CRLF
-  let inPart = false
-  let inDelimiterLine = false
-  let scanned = 0
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) return
-    bytes = join(bytes, value)
+  // Reads one response; true once the server closed the stream with its close delimiter.
+  const read = async (reader, delimiter) => {
+    // The body starts with the first delimiter; a leading CRLF lets the same search find that one too.
+    let bytes = CRLF
+    let inPart = false
+    let inDelimiterLine = false
+    let scanned = 0
     for (;;) {
-      if (inDelimiterLine) {
-        if (bytes[0] === 45 && bytes[1] === 45) return reader.cancel()
-        const end = find(bytes, CRLF, 0)
-        if (end === -1) break
-        bytes = bytes.subarray(end + 2)
-        inDelimiterLine = false
-        inPart = true
-        scanned = 0
+      const { value, done } = await reader.read()
+      if (done) return false
+      bytes = join(bytes, value)
+      for (;;) {
+        if (inDelimiterLine) {
+          if (bytes.length < 2) break
+          if (bytes[0] === 45 && bytes[1] === 45) {
+            reader.cancel()
+            return true
+          }
+          const end = find(bytes, CRLF, 0)
+          if (end === -1) break
+          bytes = bytes.subarray(end + 2)
+          inDelimiterLine = false
+          inPart = true
+          scanned = 0
+        }
+        const at = find(bytes, delimiter, scanned)
+        if (at === -1) {
+          scanned = Math.max(0, bytes.length - delimiter.length + 1)
+          break
+        }
+        if (inPart) show(bytes.subarray(0, at))
+        bytes = bytes.subarray(at + delimiter.length)
+        inDelimiterLine = true
       }
-      const at = find(bytes, delimiter, scanned)
-      if (at === -1) {
-        scanned = Math.max(0, bytes.length - delimiter.length + 1)
-        break
-      }
-      if (inPart) show(bytes.subarray(0, at))
-      bytes = bytes.subarray(at + delimiter.length)
-      inDelimiterLine = true
     }
+  }
+  // A lost connection is tried again, later and later; a full route (503) after its Retry-After.
+  for (let wait = 1000; ; wait = Math.min(wait * 2, 30000)) {
+    try {
+      const response = await fetch(location.href, { cache: 'no-store' })
+      if (response.status === 503) {
+        await sleep(1000 * (Number(response.headers.get('retry-after')) || 1))
+        continue
+      }
+      const boundary = /boundary=(?:"([^"]+)"|([^;\\s]+))/i.exec(response.headers.get('content-type') ?? '')
+      if (!response.ok || boundary === null || response.body === null) {
+        document.body.textContent = 'This stream cannot be shown: HTTP ' + response.status + ' ' + response.statusText
+        return
+      }
+      const before = shown
+      if (await read(response.body.getReader(), ascii('\\r\\n--' + (boundary[1] ?? boundary[2])))) return
+      if (shown !== before) wait = 500
+    } catch {}
+    await sleep(wait)
   }
 })()
 </script></body></html>

@@ -10,10 +10,10 @@ import type { RouteCounters } from './stats.js'
 import type { Stream } from './stream.js'
 import type { OpenStreams } from './streams.js'
 import { READER_PAGE } from './reader-page.js'
-import { NO_CACHE_HEADERS, RESPONSE_RESERVED, responseHead, type Framing } from './wire.js'
+import { NO_CACHE_HEADERS, RESPONSE_RESERVED, responseHead, type FramingName } from './wire.js'
 
 /** Makes the stream of one request on a socket whose head and opening are written; `onEnd` must run when it ends. */
-export type StreamFactory = (socket: Socket, request: FastifyRequest, framing: Framing, onEnd: (stream: Stream) => void) => Stream
+export type StreamFactory = (socket: Socket, request: FastifyRequest, framing: FramingName, onEnd: (stream: Stream) => void) => Stream
 
 // A client may pipeline a second request behind a push request; a second stream on the same socket would
 // interleave two bodies, so it is ignored: the socket closes with the first stream.
@@ -31,7 +31,6 @@ export function unavailable (reply: FastifyReply, message: string): FastifyReply
 
 export function pushHandler (route: ResolvedRoute, counters: RouteCounters, streams: OpenStreams, create: StreamFactory): RouteHandlerMethod {
   const onEnd = (stream: Stream): void => streams.delete(stream)
-  const html = /^text\/html\b/i.test(route.contentType)
   const pageHeaders = mergeHeaders(NO_CACHE_HEADERS, route.userHeaders)
   return function serverPushHandler (request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw
@@ -40,8 +39,8 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
       unavailable(reply, 'Server is closing')
       return
     }
-    const framing = route.multipart[chooseFraming(route.framing, request.query as Record<string, unknown>, raw.headers)]
-    if (html && wantsReaderPage(raw.headers)) {
+    const framing = chooseFraming(route.framing, request.query as Record<string, unknown>, raw.headers)
+    if (route.html && wantsReaderPage(raw.headers)) {
       for (const [name, value] of pageHeaders) reply.header(name, value)
       reply.type('text/html; charset=utf-8').send(READER_PAGE)
       return
@@ -66,7 +65,7 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
     streaming.add(socket)
     socket.cork()
     socket.write(head)
-    socket.write(framing.opening)
+    socket.write(route.multipart.opening)
     socket.uncork()
     const stream = create(socket, request, framing, onEnd)
     streams.add(stream)

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { endSocket } from './socket.js'
 import type { RouteCounters } from './stats.js'
-import { closingBytes, type EncodedPart, type Framing, type Multipart } from './wire.js'
+import { closingBytes, type Announce, type EncodedPart, type FramingName, type Multipart } from './wire.js'
 
 /** Why a stream ended, as logged in its last line. */
 export type EndReason = 'client-gone' | 'source-ended' | 'source-error' | 'server-closing' | 'stalled'
@@ -32,6 +32,8 @@ export abstract class Stream {
   private lastPart: EncodedPart | undefined
   private parts = 0
   private bytes = 0
+  /** Advance framing: the type the last header block sent announced. */
+  private announced: Announce | undefined
   /** The part count the watchdog last saw, and when it first saw it. */
   private markParts = -1
   private markAt = 0
@@ -39,7 +41,7 @@ export abstract class Stream {
   constructor (
     protected readonly socket: Socket,
     protected readonly route: StreamRoute,
-    protected readonly framing: Framing,
+    protected readonly framing: FramingName,
     protected readonly log: FastifyBaseLogger,
     private readonly onEnd: (stream: Stream) => void
   ) {}
@@ -66,12 +68,12 @@ export abstract class Stream {
     if (reason === 'client-gone' || reason === 'stalled') {
       socket.destroy()
     } else {
-      endSocket(socket, closingBytes(this.framing, this.closingPart()))
+      endSocket(socket, closingBytes(route.multipart, this.framing, this.closingPart(), this.announced))
     }
     log.info({
       route: route.path,
       reason,
-      framing: this.framing.name,
+      framing: this.framing,
       parts: this.parts,
       bytes: this.bytes,
       durationMs: Math.round(performance.now() - this.startedAt)
@@ -121,18 +123,34 @@ export abstract class Stream {
   }
 
   /**
-   * One part in one corked write, complete on arrival: header block (standard framing), body, and the delimiter
-   * (with the next header block in advance framing).
+   * One part in one corked write, complete on arrival. Standard framing: header block, body, delimiter. Advance
+   * framing: body, then the delimiter with the next header block; before the body, the stream's first header
+   * block, or, when the last one announced another type, that part ended empty and this one announced.
    */
   protected send (part: EncodedPart): void {
     const { socket, route } = this
-    const { delimiter, partHeads } = this.framing
+    let bytes: number
     socket.cork()
-    if (partHeads) socket.write(part.head)
-    socket.write(part.body)
-    socket.write(delimiter)
+    if (this.framing === 'standard') {
+      const { delimiter } = route.multipart
+      socket.write(part.head)
+      socket.write(part.body)
+      socket.write(delimiter)
+      bytes = part.byteLength + delimiter.length
+    } else {
+      const { announce } = part
+      const { announced } = this
+      bytes = part.body.length + announce.next.length
+      if (announced !== announce) {
+        const opener = announced === undefined ? announce.head : announce.next
+        socket.write(opener)
+        bytes += opener.length
+        this.announced = announce
+      }
+      socket.write(part.body)
+      socket.write(announce.next)
+    }
     socket.uncork()
-    const bytes = (partHeads ? part.byteLength : part.body.length) + delimiter.length
     this.lastPart = part
     this.parts++
     this.bytes += bytes

@@ -22,6 +22,11 @@ export function isMediaType (value: string): boolean {
   return MEDIA_TYPE.test(value)
 }
 
+/** Whether a media type is text/html, parameters or not. */
+export function isHtml (mediaType: string): boolean {
+  return /^text\/html\s*(?:;|$)/i.test(mediaType)
+}
+
 /** Why `boundary` cannot be used as an unquoted multipart boundary, or `undefined` when it can. */
 export function boundaryProblem (boundary: string): string | undefined {
   if (boundary.length < 1 || boundary.length > 70) return `must be 1 to 70 characters long (got ${boundary.length})`

@@ -1,12 +1,17 @@
 // Framing per viewer (standard for cameras' clients, advance for browsers), the idle repeat, and the page that
 // shows a text/html push route to a browser that cannot, all read back over real sockets.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
-import { createLiveSource, type PushRouteOptions } from '../lib/index.js'
-import { aborted, startApp } from './helpers/app.js'
+import { createLiveSource, fromDirectory, fromFiles, type PushRouteOptions } from '../lib/index.js'
+import { aborted, eventually, startApp } from './helpers/app.js'
 import { RawClient, type ParsedResponse } from './helpers/wire-client.js'
 
 const CHROME_UA = 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36'
 const FIREFOX_UA = 'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0'
+const MIXED_JPEG = new URL('../example-app/frames/thumb_1.jpg', import.meta.url).pathname
 
 /** A route that sends `bodies`, then holds the stream open. */
 function holding (path: string, bodies: string[], options: Partial<PushRouteOptions> = {}): PushRouteOptions {
@@ -46,8 +51,10 @@ t.test('browsers get advance framing: the next header block right after each bod
   const standard = bodies.map((body) => `--B\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}\r\n`).join('') + '--B\r\n'
   const cases: Array<[string, string[], string]> = [
     ['Chromium <img> (Sec-Fetch-Dest: image)', ['Sec-Fetch-Dest: image', CHROME_UA], advance],
-    ['Sec-Fetch-Dest alone', ['Sec-Fetch-Dest: empty'], advance],
+    ['Sec-Fetch-Dest alone', ['Sec-Fetch-Dest: image'], advance],
+    ['a page, a frame, an embed or an object', ['Sec-Fetch-Dest: embed', FIREFOX_UA], advance],
     ['an older browser: Mozilla/ User-Agent, no Sec-Fetch-Dest', ['User-Agent: Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Safari/605.1.15'], advance],
+    ['a browser\'s fetch() (Sec-Fetch-Dest: empty): a script may count on Content-Length', ['Sec-Fetch-Dest: empty', CHROME_UA], standard],
     ['no User-Agent', [], standard],
     ['curl', ['User-Agent: curl/8.5.0'], standard],
     ['ffmpeg', ['User-Agent: Lavf/59.27.100'], standard],
@@ -85,7 +92,7 @@ t.test('the route option framing gives every client one framing; the query still
   t.equal(await bodyOf(port, '/std?framing=advance', [], bodies), advanceBody(bodies))
 })
 
-t.test('advance framing: parts carry the route Content-Type only, and the end repeats the last body then closes', async (t) => {
+t.test('advance framing: parts carry their Content-Type only; a new type ends the announced part empty', async (t) => {
   const { port } = await startApp(t, {
     routes: [{
       path: '/s',
@@ -98,9 +105,10 @@ t.test('advance framing: parts carry the route Content-Type only, and the end re
   t.equal(multipart.closed, true)
   t.same(multipart.parts.map((part) => [part.rawHeaders, part.body.toString()]), [
     [['Content-Type: image/jpeg'], 'a'],
-    [['Content-Type: image/jpeg'], 'b'],
-    [['Content-Type: image/jpeg'], 'b']
-  ])
+    [['Content-Type: image/jpeg'], ''],
+    [['Content-Type: image/png'], 'b'],
+    [['Content-Type: image/png'], 'b']
+  ], 'the last part repeated before the close, as in standard framing')
 })
 
 t.test('advance framing, no part ever sent: the stream still ends well-formed with an empty part', async (t) => {
@@ -109,7 +117,7 @@ t.test('advance framing, no part ever sent: the stream still ends well-formed wi
   await client.opened()
   await app.close()
   const { multipart, body } = await client.end()
-  t.equal(body.toString('latin1'), '--B\r\nContent-Type: text/plain\r\n\r\n\r\n--B--\r\n')
+  t.equal(body.toString('latin1'), '--B\r\n\r\n\r\n--B--\r\n')
   t.equal(multipart.closed, true)
   t.same(multipart.parts.map((part) => part.body.length), [0])
 })
@@ -127,7 +135,7 @@ t.test('one live frame goes to standard and advance viewers alike, and is counte
   t.equal(a.multipart.parts[0]?.body.toString(), 'frame')
   const stats = app.serverPush.stats()['/live']
   t.equal(stats?.partsSent, 2)
-  const advancePart = 'frame\r\n--B\r\nContent-Type: text/plain\r\n\r\n'.length
+  const advancePart = 'Content-Type: text/plain\r\n\r\nframe\r\n--B\r\nContent-Type: text/plain\r\n\r\n'.length
   const standardPart = 'Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nframe\r\n--B\r\n'.length
   t.equal(stats?.bytesSent, advancePart + standardPart, 'each viewer counted with the bytes of its own framing')
 })
@@ -144,17 +152,19 @@ t.test('the stream-ended log line says which framing the viewer had', async (t) 
 
 t.test('idle repeat: a quiet source gets its last part sent again, at the period, to every viewer', async (t) => {
   const live = createLiveSource({ timestamps: false })
-  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, boundary: 'B', contentType: 'text/plain', idleRepeatMs: 50 }] })
-  const client = await RawClient.get(port, '/live')
-  await client.opened()
+  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, boundary: 'B', contentType: 'text/plain', idleRepeatMs: 100 }] })
+  const clients = [await RawClient.get(port, '/live'), await RawClient.get(port, '/live', { headers: ['Sec-Fetch-Dest: image'] })]
+  await Promise.all(clients.map((client) => client.opened()))
   live.publish('still')
   const started = Date.now()
-  const { multipart } = await client.parts(4)
+  for (const client of clients) {
+    const { multipart } = await client.parts(4)
+    t.same(multipart.parts.slice(0, 4).map((part) => part.body.toString()), ['still', 'still', 'still', 'still'])
+  }
   const elapsed = Date.now() - started
-  t.same(multipart.parts.map((part) => part.body.toString()), ['still', 'still', 'still', 'still'])
-  t.ok(elapsed >= 3 * 50, `three repeats took at least three periods (${elapsed} ms)`)
-  t.ok((app.serverPush.stats()['/live']?.partsRepeated ?? 0) >= 3)
-  client.destroy()
+  t.ok(elapsed >= 3 * 100, `three repeats took at least three periods (${elapsed} ms)`)
+  t.ok((app.serverPush.stats()['/live']?.partsRepeated ?? 0) >= 6)
+  for (const client of clients) client.destroy()
 })
 
 t.test('idle repeat costs nothing while frames flow faster than its period', async (t) => {
@@ -171,10 +181,10 @@ t.test('idle repeat costs nothing while frames flow faster than its period', asy
   client.destroy()
 })
 
-t.test('idle repeat is never faster than intervalMs allows, and 0 turns it off', async (t) => {
+t.test('idle repeat waits at least twice intervalMs, so a source keeping its pace is never repeated; 0 turns it off', async (t) => {
   const { app, port } = await startApp(t, {
     routes: [
-      holding('/slow', ['x'], { idleRepeatMs: 10, intervalMs: 150 }),
+      holding('/slow', ['x'], { idleRepeatMs: 100, intervalMs: 150 }),
       holding('/off', ['x'], { idleRepeatMs: 0, stallTimeoutMs: 10_000 })
     ]
   })
@@ -183,7 +193,7 @@ t.test('idle repeat is never faster than intervalMs allows, and 0 turns it off',
   await Promise.all([slow.parts(1), off.parts(1)])
   const started = Date.now()
   await slow.parts(3)
-  t.ok(Date.now() - started >= 2 * 150, 'two repeats, each after the route\'s interval')
+  t.ok(Date.now() - started >= 2 * 2 * 150, 'two repeats, each after twice the route\'s interval')
   t.equal(off.response()?.multipart.parts.length, 1, 'no repeat on the route with idleRepeatMs: 0')
   t.equal(app.serverPush.stats()['/off']?.partsRepeated, 0)
   slow.destroy()
@@ -201,10 +211,10 @@ t.test('with idle repeat and stall timeout both off, a quiet stream stays open w
   client.destroy()
 })
 
-t.test('a client that does not read gets no repeats piled into its socket: it is cut off as stalled', async (t) => {
+t.test('a client whose socket is full gets no repeat written on top: it is cut off as stalled', async (t) => {
   const big = Buffer.alloc(4 << 20, 1)
   const { port, logged } = await startApp(t, {
-    routes: [{ path: '/big', source: async function * ({ signal }) { yield big; await aborted(signal) }, idleRepeatMs: 10, stallTimeoutMs: 300 }]
+    routes: [{ path: '/big', source: async function * ({ signal }) { yield big; await aborted(signal) }, idleRepeatMs: 100, stallTimeoutMs: 300 }]
   })
   const client = await RawClient.get(port, '/big')
   client.socket.pause()
@@ -212,6 +222,87 @@ t.test('a client that does not read gets no repeats piled into its socket: it is
   const ended = logged('server push stream ended')
   t.same(ended.map((line) => [line.reason, line.parts]), [['stalled', 1]], 'the one part it never read, and no repeat')
   client.destroy()
+})
+
+t.test('a pull stream waits for a socket that a repeat filled before it writes the next frame', async (t) => {
+  const big = Buffer.alloc(4 << 20, 1)
+  let release: () => void = () => {}
+  const second = new Promise<void>((resolve) => { release = resolve })
+  let pulledSecond = false
+  const { app, port } = await startApp(t, {
+    routes: [{
+      path: '/big',
+      idleRepeatMs: 100,
+      source: async function * () {
+        yield big
+        await second
+        pulledSecond = true
+        yield Buffer.alloc(4 << 20, 2)
+      }
+    }]
+  }, { setup: (app) => { app.server.on('connection', (socket: Socket) => { serverSocket = socket }) } })
+  let serverSocket: Socket | undefined
+  const client = await RawClient.get(port, '/big')
+  await client.parts(1)
+  client.socket.pause()
+  await eventually(() => (app.serverPush.stats()['/big']?.partsRepeated ?? 0) >= 1 && serverSocket?.writableNeedDrain === true)
+  release()
+  await eventually(() => pulledSecond)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.ok((serverSocket?.writableLength ?? 0) < (4 << 20) + 1024, `one part at most waits in the socket (${serverSocket?.writableLength} bytes)`)
+  client.socket.resume()
+  await client.until(() => client.response()?.multipart.parts.some((part) => part.body[0] === 2) === true, 10_000)
+  const order = (client.response() as ParsedResponse).multipart.parts.map((part) => part.body[0])
+  const at = order.indexOf(2)
+  t.ok(at >= 2 && order.slice(0, at).every((first) => first === 1), `the first frame and its repeats, then the second: ${order.join(',')}`)
+  client.destroy()
+})
+
+t.test('a client that leaves while its next frame waits for the socket ends the stream there', async (t) => {
+  const big = Buffer.alloc(4 << 20, 1)
+  let pulledSecond = false
+  const { port, app, logged } = await startApp(t, {
+    routes: [{
+      path: '/big',
+      idleRepeatMs: 100,
+      source: async function * () {
+        yield big
+        await new Promise((resolve) => setTimeout(resolve, 400))
+        pulledSecond = true
+        yield big
+      }
+    }]
+  })
+  const client = await RawClient.get(port, '/big')
+  await client.parts(1)
+  client.socket.pause()
+  await eventually(() => pulledSecond && (app.serverPush.stats()['/big']?.partsRepeated ?? 0) >= 1)
+  client.destroy()
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.equal(logged('server push stream ended')[0]?.reason, 'client-gone')
+  t.same(logged('server push source failed'), [])
+})
+
+t.test('text/html routes default to no idle repeat: a repeated page would be a reload', async (t) => {
+  const { app, port } = await startApp(t, { routes: [holding('/page', ['<p>x</p>'], { contentType: 'text/html', idleRepeatMs: undefined })] })
+  const client = await RawClient.get(port, '/page')
+  await client.parts(1)
+  await new Promise((resolve) => setTimeout(resolve, 1300))
+  t.equal(app.serverPush.stats()['/page']?.partsRepeated, 0)
+  client.destroy()
+})
+
+t.test('a file source of HTML pages gets the reader page too, told by the files\' own type', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'push-pages-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, '1.html'), '<p>one</p>')
+  writeFileSync(join(dir, '2.html'), '<p>two</p>')
+  const { port } = await startApp(t, { routes: [{ path: '/pages', source: fromDirectory(dir), intervalMs: 100 }, { path: '/mixed', source: fromFiles([join(dir, '1.html'), MIXED_JPEG]) }] })
+  const page = await fetch(`http://127.0.0.1:${port}/pages`, { headers: { 'Sec-Fetch-Dest': 'document', 'User-Agent': CHROME_UA.slice(12) } })
+  t.match(await page.text(), /fetch\(location\.href/)
+  const mixed = await RawClient.get(port, '/mixed', { headers: ['Sec-Fetch-Dest: document', CHROME_UA] })
+  t.match((await mixed.parts(1)).headers['content-type'], /^multipart\/x-mixed-replace/, 'pages mixed with images: the stream')
+  mixed.destroy()
 })
 
 t.test('a text/html route opened as a page by Chromium answers the reader page; Firefox and <img> get the stream', async (t) => {

@@ -206,6 +206,7 @@ t.test('snapshot waiting when the source closes: answered at once', async (t) =>
 t.test('stats count exactly; the status route answers them as JSON', async (t) => {
   const live = createLiveSource({ timestamps: false })
   const { app, port } = await startApp(t, {
+    idleRepeatMs: 0,
     statusPath: '/push-status',
     contentType: 'text/plain',
     routes: [{ path: '/live', source: live, maxClients: 2 }, { path: '/pull', source: () => ['x'] }]
@@ -542,7 +543,7 @@ t.test('the channel hands every viewer the same part object: built once, never c
   const live = createLiveSource()
   const route = {
     path: '/x',
-    multipart: multipart('B', 'image/jpeg'),
+    multipart: multipart('B'),
     stallTimeoutMs: 0,
     idleRepeatMs: 0,
     minGapMs: 0,

@@ -5,19 +5,20 @@ import { boundaryProblem, isFieldValue, isMediaType, isToken } from '../lib/synt
 import { closingBytes, encodePart, multipart, randomBoundary, responseHead } from '../lib/wire.js'
 import { parseMultipart } from './helpers/wire-client.js'
 
-t.test('multipart builds the delimiter lines of RFC 2046 for an unquoted boundary', async (t) => {
-  const m = multipart('myboundary', 'image/jpeg')
+t.test('multipart builds the delimiter lines of RFC 2046 for an unquoted boundary, and one announcement per type', async (t) => {
+  const m = multipart('myboundary')
   t.equal(m.contentType, 'multipart/x-mixed-replace;boundary=myboundary')
   t.equal(m.forbidden.toString(), '--myboundary')
-  const { standard, advance } = m
-  t.equal(standard.opening.toString(), '--myboundary\r\n')
-  t.equal(standard.delimiter.toString(), '\r\n--myboundary\r\n')
-  t.equal(standard.close.toString(), '\r\n--myboundary--\r\n')
-  t.equal(standard.partHeads, true)
-  t.equal(advance.opening.toString(), '--myboundary\r\nContent-Type: image/jpeg\r\n\r\n', 'advance: the first header block goes out with the opening')
-  t.equal(advance.delimiter.toString(), '\r\n--myboundary\r\nContent-Type: image/jpeg\r\n\r\n', 'and the next one with each delimiter')
-  t.equal(advance.close.toString(), '\r\n--myboundary--\r\n')
-  t.equal(advance.partHeads, false)
+  t.equal(m.opening.toString(), '--myboundary\r\n')
+  t.equal(m.delimiter.toString(), '\r\n--myboundary\r\n')
+  t.equal(m.close.toString(), '\r\n--myboundary--\r\n')
+  const jpeg = m.announce('image/jpeg')
+  t.equal(jpeg.head.toString(), 'Content-Type: image/jpeg\r\n\r\n', 'advance: a first part\'s header block')
+  t.equal(jpeg.next.toString(), '\r\n--myboundary\r\nContent-Type: image/jpeg\r\n\r\n', 'and the delimiter that announces the next part')
+  t.equal(m.announce('image/jpeg'), jpeg, 'built once per type')
+  for (let i = 0; i < 20; i++) m.announce(`image/x-${i}`)
+  t.equal(m.announce('image/x-19').type, 'image/x-19', 'past the cache, still right')
+  t.not(m.announce('image/x-19'), m.announce('image/x-19'), 'but not kept')
 })
 
 t.test('random boundaries are 32 hex digits, valid, and differ', async (t) => {
@@ -38,37 +39,49 @@ t.test('responseHead writes the status line, Content-Type first, then the header
 
 t.test('encodePart writes Content-Type, exact Content-Length, extra headers and the blank line', async (t) => {
   const body = Buffer.from('héllo')
-  const part = encodePart('text/plain', body, [['X-Frame', '7']])
+  const announce = multipart('B').announce('text/plain')
+  const part = encodePart('text/plain', body, [['X-Frame', '7']], announce)
   t.equal(part.head.toString('latin1'), 'Content-Type: text/plain\r\nContent-Length: 6\r\nX-Frame: 7\r\n\r\n')
   t.equal(part.body, body, 'the body buffer is the frame itself, not a copy')
   t.equal(part.byteLength, part.head.length + 6)
+  t.equal(part.announce, announce)
 })
 
 t.test('closingBytes repeats the last part before the close delimiter, or sends an empty part', async (t) => {
-  const { standard: f } = multipart('B', 'text/plain')
-  const part = encodePart('text/plain', Buffer.from('last'), [])
-  const stream = (chunks: Buffer[]): Buffer => Buffer.concat([f.opening, part.head, part.body, f.delimiter, ...chunks])
-  const closed = parseMultipart(stream(closingBytes(f, part)), 'B')
+  const m = multipart('B')
+  const part = encodePart('text/plain', Buffer.from('last'), [], m.announce('text/plain'))
+  const stream = (chunks: Buffer[]): Buffer => Buffer.concat([m.opening, part.head, part.body, m.delimiter, ...chunks])
+  const closed = parseMultipart(stream(closingBytes(m, 'standard', part, undefined)), 'B')
   t.equal(closed.closed, true)
   t.same(closed.parts.map((p) => p.body.toString()), ['last', 'last'])
   t.equal(closed.epilogue.toString(), '\r\n', 'the close delimiter line ends in CRLF')
 
-  const empty = parseMultipart(Buffer.concat([f.opening, ...closingBytes(f, undefined)]), 'B')
-  t.equal(empty.closed, true)
-  t.same(empty.parts.map((p) => [p.rawHeaders, p.body.length]), [[[], 0]])
+  for (const framing of ['standard', 'advance'] as const) {
+    const empty = parseMultipart(Buffer.concat([m.opening, ...closingBytes(m, framing, undefined, undefined)]), 'B')
+    t.equal(empty.closed, true)
+    t.same(empty.parts.map((p) => [p.rawHeaders, p.body.length]), [[[], 0]], `${framing}: an empty part`)
+  }
 })
 
-t.test('closingBytes in advance framing: the header block is already out, so the body alone, then the close', async (t) => {
-  const { advance: f } = multipart('B', 'text/plain')
-  const part = encodePart('text/plain', Buffer.from('last'), [['X-Frame', '1']])
-  const closed = parseMultipart(Buffer.concat([f.opening, part.body, f.delimiter, ...closingBytes(f, part)]), 'B')
-  t.equal(closed.closed, true)
-  t.same(closed.parts.map((p) => [p.rawHeaders, p.body.toString()]), [[['Content-Type: text/plain'], 'last'], [['Content-Type: text/plain'], 'last']],
+t.test('closingBytes in advance framing: the body alone when its type is announced, else its header block first', async (t) => {
+  const m = multipart('B')
+  const text = m.announce('text/plain')
+  const part = encodePart('text/plain', Buffer.from('last'), [['X-Frame', '1']], text)
+  const announced = parseMultipart(Buffer.concat([m.opening, text.head, part.body, text.next, ...closingBytes(m, 'advance', part, text)]), 'B')
+  t.equal(announced.closed, true)
+  t.same(announced.parts.map((p) => [p.rawHeaders, p.body.toString()]), [[['Content-Type: text/plain'], 'last'], [['Content-Type: text/plain'], 'last']],
     'every part has the announced Content-Type only')
 
-  const empty = parseMultipart(Buffer.concat([f.opening, ...closingBytes(f, undefined)]), 'B')
-  t.equal(empty.closed, true)
-  t.same(empty.parts.map((p) => [p.rawHeaders, p.body.length]), [[['Content-Type: text/plain'], 0]])
+  const html = m.announce('text/html')
+  const other = parseMultipart(Buffer.concat([m.opening, html.head, Buffer.from('<p>'), html.next, ...closingBytes(m, 'advance', part, html)]), 'B')
+  t.same(other.parts.map((p) => [p.rawHeaders, p.body.toString()]), [
+    [['Content-Type: text/html'], '<p>'],
+    [['Content-Type: text/html'], ''],
+    [['Content-Type: text/plain'], 'last']
+  ], 'a part of another type: the announced part ends empty')
+
+  const first = parseMultipart(Buffer.concat([m.opening, ...closingBytes(m, 'advance', part, undefined)]), 'B')
+  t.same(first.parts.map((p) => [p.rawHeaders, p.body.toString()]), [[['Content-Type: text/plain'], 'last']], 'nothing announced yet: its own header block')
 })
 
 t.test('boundaryProblem accepts RFC 2046 token boundaries and explains the rest', async (t) => {

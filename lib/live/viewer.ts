@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { Stream, type StreamRoute } from '../stream.js'
-import type { EncodedPart, Framing } from '../wire.js'
+import type { EncodedPart, FramingName } from '../wire.js'
 import type { LiveChannel } from './channel.js'
 
 export class LiveViewer extends Stream {
@@ -16,7 +16,7 @@ export class LiveViewer extends Stream {
   constructor (
     socket: Socket,
     route: StreamRoute,
-    framing: Framing,
+    framing: FramingName,
     log: FastifyBaseLogger,
     onEnd: (stream: Stream) => void,
     private readonly channel: LiveChannel

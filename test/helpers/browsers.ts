@@ -64,7 +64,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
   '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 // With puppeteer's defaults alone Firefox still looks up outside hosts; with these it talks to 127.0.0.1 only.
-const FIREFOX_PREFS_FILE = join(ROOT, '../shared/browsers/firefox-offline-prefs.json')
+// A copy of ../shared/browsers/firefox-offline-prefs.json, kept here so that a clone anywhere runs the tests.
+const FIREFOX_PREFS_FILE = join(ROOT, 'test/fixtures/firefox-offline-prefs.json')
 
 // The casts in `evaluate`: page functions here take and return plain data, so the drivers' typing of element
 // handles passed in as arguments does not apply.

@@ -1,6 +1,6 @@
 // Compiled against the built package (dist/esm/*.d.ts) as an ESM user sees it; must type-check as it is.
 import Fastify from 'fastify'
-import serverPush, { createLiveSource, fromDirectory, liveFrom, serverPush as named, type Frame, type RouteStats, type ServerPushOptions, type SourceFunction } from 'fastify-server-push'
+import serverPush, { createLiveSource, fromDirectory, liveFrom, serverPush as named, type Frame, type FramingChoice, type RouteStats, type ServerPushOptions, type SourceFunction } from 'fastify-server-push'
 
 const app = Fastify()
 const clock: SourceFunction = () => `<h3>${new Date().toISOString()}</h3>`
@@ -24,9 +24,12 @@ const camera = liveFrom(async function * ({ signal }) { while (!signal.aborted) 
 await app.register(serverPush, {
   statusPath: '/status',
   maxFps: 10,
-  routes: [{ path: '/live', source: live, snapshot: '/live.jpg', maxClients: 5, stallTimeoutMs: 0 }, { path: '/cam', source: camera }]
+  framing: 'auto',
+  routes: [{ path: '/live', source: live, snapshot: '/live.jpg', maxClients: 5, stallTimeoutMs: 0, idleRepeatMs: 0 }, { path: '/cam', source: camera, framing: 'standard' }]
 })
 const stats: RouteStats | undefined = app.serverPush.stats()['/live']
+const repeated: number | undefined = stats?.partsRepeated
+const framing: FramingChoice = 'advance'
 const viewers: number | undefined = stats?.viewers
 // @ts-expect-error internals of a live source are not part of its type
 live.acquire()
@@ -37,4 +40,6 @@ const badInterval: ServerPushOptions = { routes: [{ path: '/x', source: clock, i
 const badSource: ServerPushOptions = { routes: [{ path: '/x', source: 'frames/' }] }
 // @ts-expect-error a frame is bytes, a string or { body }
 const badFrame: Frame = 42
-export { badInterval, badSource, badFrame, viewers }
+// @ts-expect-error framing is auto, standard or advance
+const badFraming: ServerPushOptions = { routes: [{ path: '/x', source: clock, framing: 'fast' }] }
+export { badInterval, badSource, badFrame, badFraming, framing, repeated, viewers }
