@@ -48,3 +48,15 @@ export const FST_SERVER_PUSH_BAD_FRAMING = createError<'FST_SERVER_PUSH_BAD_FRAM
   'framing must be standard or advance, got %s',
   400
 )
+
+/** A multipart stream read by `readMultipart()` (or a relay) is malformed, exceeds a limit, or ends mid-part. */
+export const FST_SERVER_PUSH_BAD_MULTIPART = createError<'FST_SERVER_PUSH_BAD_MULTIPART', [string]>(
+  'FST_SERVER_PUSH_BAD_MULTIPART',
+  'Bad multipart stream: %s'
+)
+
+/** A JPEG stream split by `splitJpegs()` (or a command source) holds a frame over its size limit. */
+export const FST_SERVER_PUSH_BAD_JPEG = createError<'FST_SERVER_PUSH_BAD_JPEG', [string]>(
+  'FST_SERVER_PUSH_BAD_JPEG',
+  'Bad JPEG stream: %s'
+)

@@ -25,6 +25,8 @@ export type { FrameIterable, SourceContext, SourceFunction } from './sources/fun
 export { liveFrom } from './live/produced.js'
 export { createLiveSource, type LiveSource } from './live/source.js'
 export { fromDirectory, fromFiles, FileSource } from './sources/files.js'
+export { boundaryOf, MultipartParser, readMultipart, type MultipartReaderOptions, type ReadPart } from './read/multipart.js'
+export { JpegSplitter, splitJpegs, type JpegSplitterOptions } from './read/jpeg.js'
 export * from './errors.js'
 
 /** `app.serverPush`: what the plugin adds to the Fastify instance. */

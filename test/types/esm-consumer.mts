@@ -1,6 +1,6 @@
 // Compiled against the built package (dist/esm/*.d.ts) as an ESM user sees it; must type-check as it is.
 import Fastify from 'fastify'
-import serverPush, { createLiveSource, fromDirectory, liveFrom, serverPush as named, type Frame, type FramingChoice, type RouteStats, type ServerPushOptions, type SourceFunction } from 'fastify-server-push'
+import serverPush, { createLiveSource, fromDirectory, liveFrom, readMultipart, serverPush as named, splitJpegs, type Frame, type FramingChoice, type RouteStats, type ServerPushOptions, type SourceFunction } from 'fastify-server-push'
 
 const app = Fastify()
 const clock: SourceFunction = () => `<h3>${new Date().toISOString()}</h3>`
@@ -30,6 +30,12 @@ await app.register(serverPush, {
 const stats: RouteStats | undefined = app.serverPush.stats()['/live']
 const repeated: number | undefined = stats?.partsRepeated
 const framing: FramingChoice = 'advance'
+async function relayParts (body: AsyncIterable<Uint8Array>): Promise<number> {
+  let bytes = 0
+  for await (const part of readMultipart(body, 'myboundary', { maxPartBytes: 1 << 20 })) bytes += part.body.length + (part.headers['content-type']?.length ?? 0)
+  for await (const jpeg of splitJpegs(body, { maxFrameBytes: 1 << 20 })) bytes += jpeg.length
+  return bytes
+}
 const viewers: number | undefined = stats?.viewers
 // @ts-expect-error internals of a live source are not part of its type
 live.acquire()
@@ -42,4 +48,4 @@ const badSource: ServerPushOptions = { routes: [{ path: '/x', source: 'frames/' 
 const badFrame: Frame = 42
 // @ts-expect-error framing is auto, standard or advance
 const badFraming: ServerPushOptions = { routes: [{ path: '/x', source: clock, framing: 'fast' }] }
-export { badInterval, badSource, badFrame, badFraming, framing, repeated, viewers }
+export { badInterval, badSource, badFrame, badFraming, framing, relayParts, repeated, viewers }

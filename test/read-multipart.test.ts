@@ -1,0 +1,177 @@
+// The multipart reader, property-style: streams built from real JPEGs and text parts in every layout cameras
+// send, cut into chunks at random, must read back as exactly the parts that went in; bad input ends in an error.
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { boundaryOf, MultipartParser, readMultipart, type MultipartReaderOptions, type ReadPart } from '../lib/index.js'
+
+const jpegs = [1, 2, 3, 4, 5].map((i) => readFileSync(new URL(`../example-app/frames/thumb_${i}.jpg`, import.meta.url)))
+const texts = ['<h3>12:00:00</h3>', '', 'plain text with --dashes and\r\nline breaks\n', '<p>é ✓</p>'].map((text) => Buffer.from(text))
+
+interface Sent { type: string, body: Buffer }
+const SENT: Sent[] = [
+  ...jpegs.map((body) => ({ type: 'image/jpeg', body })),
+  ...texts.map((body) => ({ type: 'text/html', body }))
+]
+
+/** How one camera lays its stream out. */
+interface Layout {
+  name: string
+  /** The Content-Type header's boundary parameter as the camera writes it. */
+  header: string
+  build: (parts: Sent[]) => Buffer
+}
+
+function stream (parts: Sent[], { eol = '\r\n', dashes = '--', boundary = 'myboundary', lengths = true, preamble = '', close = true } = {}): Buffer {
+  const chunks: Buffer[] = [Buffer.from(preamble, 'latin1')]
+  for (const part of parts) {
+    const length = lengths ? `Content-Length: ${part.body.length}${eol}` : ''
+    chunks.push(Buffer.from(`${dashes}${boundary}${eol}Content-Type: ${part.type}${eol}${length}${eol}`, 'latin1'), part.body, Buffer.from(eol))
+  }
+  chunks.push(Buffer.from(close ? `${dashes}${boundary}--${eol}` : '', 'latin1'))
+  return Buffer.concat(chunks)
+}
+
+const LAYOUTS: Layout[] = [
+  { name: 'CRLF with Content-Length', header: 'multipart/x-mixed-replace;boundary=myboundary', build: (parts) => stream(parts) },
+  { name: 'no Content-Length: delimiter scan', header: 'multipart/x-mixed-replace;boundary=myboundary', build: (parts) => stream(parts, { lengths: false }) },
+  { name: 'leading CRLF', header: 'multipart/x-mixed-replace; boundary=myboundary', build: (parts) => stream(parts, { preamble: '\r\n' }) },
+  { name: 'preamble', header: 'multipart/x-mixed-replace;boundary=myboundary', build: (parts) => stream(parts, { preamble: 'This is a multipart stream.\r\n--notit\r\n' }) },
+  { name: 'quoted boundary', header: 'multipart/x-mixed-replace; boundary="my boundary"', build: (parts) => stream(parts, { boundary: 'my boundary' }) },
+  { name: 'boundary with leading -- in the header', header: 'multipart/x-mixed-replace;boundary=--myboundary', build: (parts) => stream(parts, { dashes: '--' }) },
+  { name: 'RFC dashes on a boundary given with --', header: 'multipart/x-mixed-replace;boundary=--myboundary', build: (parts) => stream(parts, { dashes: '----' }) },
+  { name: 'LF-only line endings', header: 'multipart/x-mixed-replace;boundary=myboundary', build: (parts) => stream(parts, { eol: '\n' }) },
+  { name: 'LF-only, no Content-Length', header: 'multipart/x-mixed-replace;boundary=myboundary', build: (parts) => stream(parts, { eol: '\n', lengths: false }) },
+  { name: 'no close delimiter: the input just ends', header: 'multipart/x-mixed-replace;boundary=myboundary', build: (parts) => stream(parts, { close: false }) }
+]
+
+/** A small seeded generator (mulberry32): a failing chunking can be replayed from its seed. */
+function random (seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let r = Math.imul(a ^ (a >>> 15), 1 | a)
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Cuts `data` at random places: mostly small pieces, sometimes large ones, sometimes single bytes. */
+function chunk (data: Buffer, next: () => number): Buffer[] {
+  const pieces: Buffer[] = []
+  const scale = [1, 8, 64, 4096, 65536][Math.floor(next() * 5)] as number
+  for (let at = 0; at < data.length;) {
+    const size = 1 + Math.floor(next() * scale)
+    pieces.push(data.subarray(at, at + size))
+    at += size
+  }
+  return pieces
+}
+
+function readAll (pieces: readonly Buffer[], boundary: string, options?: MultipartReaderOptions): ReadPart[] {
+  const parser = new MultipartParser(boundary, options)
+  const parts = pieces.flatMap((piece) => parser.push(piece))
+  parser.end()
+  return parts
+}
+
+function same (read: ReadPart[], sent: Sent[]): boolean {
+  return read.length === sent.length && read.every((part, i) => part.headers['content-type'] === sent[i]?.type && part.body.equals(sent[i]?.body as Buffer))
+}
+
+t.test('boundaryOf reads plain, quoted and dashed boundaries', async (t) => {
+  t.equal(boundaryOf('multipart/x-mixed-replace;boundary=myboundary'), 'myboundary')
+  t.equal(boundaryOf('multipart/x-mixed-replace; boundary="my boundary"; charset=x'), 'my boundary')
+  t.equal(boundaryOf('multipart/x-mixed-replace;boundary=--myboundary'), 'myboundary')
+  t.equal(boundaryOf('Multipart/X-Mixed-Replace; BOUNDARY = abc ; x=y'), 'abc')
+  t.equal(boundaryOf('image/jpeg'), undefined)
+  t.equal(boundaryOf('multipart/x-mixed-replace;boundary=""'), undefined)
+  t.equal(boundaryOf('multipart/x-mixed-replace;boundary=--'), undefined)
+})
+
+t.test('every layout, in thousands of random chunkings, reads back as exactly the parts sent', async (t) => {
+  const seed = Date.now() % 100000
+  const next = random(seed)
+  for (const layout of LAYOUTS) {
+    const boundary = boundaryOf(layout.header) as string
+    const data = layout.build(SENT)
+    t.ok(same(readAll([data], boundary), SENT), `${layout.name}: in one chunk`)
+    t.ok(same(readAll([...data].map((byte) => Buffer.of(byte)), boundary), SENT), `${layout.name}: one byte per chunk`)
+    let failures = 0
+    for (let i = 0; i < 300; i++) if (!same(readAll(chunk(data, next), boundary), SENT)) failures++
+    t.equal(failures, 0, `${layout.name}: 300 random chunkings (seed ${seed})`)
+  }
+})
+
+t.test('the plugin\'s own streams read back, in both framings', async (t) => {
+  const { closingBytes, encodePart, multipart } = await import('../lib/wire.js')
+  const m = multipart('B')
+  const parts = SENT.map((sent) => encodePart(sent.type, sent.body, [['X-Timestamp', '1.000001']], m.announce(sent.type)))
+  const last = SENT.at(-1) as Sent
+  const standard = Buffer.concat([m.opening, ...parts.flatMap((part) => [part.head, part.body, m.delimiter]),
+    ...closingBytes(m, 'standard', parts.at(-1), undefined)])
+  const read = readAll(chunk(standard, random(1)), 'B')
+  t.ok(same(read, [...SENT, last]), 'every part, then the last one repeated before the close')
+  t.equal(read[0]?.headers['x-timestamp'], '1.000001')
+  // Advance framing as a stream writes it: the first header block, each body with the next announcement, and
+  // an empty part wherever the type changes.
+  const advance: Buffer[] = [m.opening]
+  let announced: typeof parts[number]['announce'] | undefined
+  const expected: Sent[] = []
+  for (const part of parts) {
+    if (announced !== part.announce) {
+      if (announced !== undefined) expected.push({ type: announced.type, body: Buffer.alloc(0) })
+      advance.push(announced === undefined ? part.announce.head : part.announce.next)
+      announced = part.announce
+    }
+    advance.push(part.body, part.announce.next)
+    expected.push({ type: part.announce.type, body: part.body })
+  }
+  advance.push(...closingBytes(m, 'advance', parts.at(-1), announced))
+  expected.push(last)
+  t.ok(same(readAll(chunk(Buffer.concat(advance), random(2)), 'B'), expected),
+    'advance framing: no Content-Length, every body found by its delimiter')
+})
+
+t.test('an empty header block in LF-only streams, and folded header lines', async (t) => {
+  const read = readAll([Buffer.from('--B\n\nbare\n--B\nX-Long: one\n two\n\tthree\nContent-Length: 1\n\nx\n--B--\n')], 'B')
+  t.same(read.map((part) => [part.headers, part.body.toString()]), [[{}, 'bare'], [{ 'x-long': 'one two three', 'content-length': '1' }, 'x']])
+})
+
+t.test('readMultipart reads any async iterable of bytes and stops at the close delimiter', async (t) => {
+  const data = Buffer.concat([stream(SENT.slice(0, 2)), Buffer.from('epilogue, ignored')])
+  async function * pieces (): AsyncGenerator<Uint8Array> { yield * chunk(data, random(3)).map((piece) => new Uint8Array(piece)) }
+  const read: ReadPart[] = []
+  for await (const part of readMultipart(pieces(), 'myboundary')) read.push(part)
+  t.ok(same(read, SENT.slice(0, 2)))
+})
+
+t.test('malformed and oversize input ends with FST_SERVER_PUSH_BAD_MULTIPART, whatever the chunking', async (t) => {
+  const cases: Array<[string, Buffer, RegExp, MultipartReaderOptions?]> = [
+    ['a header line without a name', Buffer.from('--B\r\nno colon here\r\n\r\nbody\r\n--B--\r\n'), /header line has no name/],
+    ['a Content-Length that is not a number', Buffer.from('--B\r\nContent-Length: 12abc\r\n\r\nbody\r\n--B--\r\n'), /Content-Length "12abc" is not a number/],
+    ['a Content-Length over maxPartBytes', Buffer.from('--B\r\nContent-Length: 1000\r\n\r\n'), /Content-Length 1000 is larger than maxPartBytes \(100\)/, { maxPartBytes: 100 }],
+    ['a scanned part over maxPartBytes', Buffer.concat([Buffer.from('--B\r\n\r\n'), Buffer.alloc(5000, 0x61), Buffer.from('\r\n--B--\r\n')]), /a part is larger than maxPartBytes \(1000\)/, { maxPartBytes: 1000 }],
+    ['a header block over maxHeaderBytes', Buffer.from(`--B\r\nX-Long: ${'a'.repeat(3000)}\r\n\r\n`), /header block is larger than maxHeaderBytes \(1024\)/, { maxHeaderBytes: 1024 }],
+    ['no delimiter at all', Buffer.alloc(5000, 0x2d), /no delimiter line --B within 1000 bytes/, { maxPartBytes: 1000 }],
+    ['a delimiter line that never ends', Buffer.concat([Buffer.from('--B'), Buffer.alloc(2000, 0x20)]), /a delimiter line does not end/],
+    ['the stream ends in the middle of a part', Buffer.from('--B\r\nContent-Length: 10\r\n\r\nabc'), /ended in the middle of a part \(3 body bytes read\)/],
+    ['the stream ends in the middle of a scanned part', Buffer.from('--B\r\n\r\nabc'), /ended in the middle of a part/],
+    ['the stream ends in a header block', Buffer.from('--B\r\nContent-Type: image/jpeg\r\n'), /ended in the middle of a part's headers/]
+  ]
+  for (const [name, data, message, options] of cases) {
+    for (const [how, pieces] of [['one chunk', [data]], ['seed 1', chunk(data, random(1))], ['seed 2', chunk(data, random(2))]] as const) {
+      t.throws(() => readAll(pieces, 'B', options), { code: 'FST_SERVER_PUSH_BAD_MULTIPART', message }, `${name} (${how})`)
+    }
+  }
+  t.throws(() => new MultipartParser('--'), { code: 'FST_SERVER_PUSH_BAD_MULTIPART', message: /boundary is empty/ })
+})
+
+t.test('readMultipart passes the error on, and a stream ending between parts is simply the end', async (t) => {
+  async function * pieces (data: Buffer): AsyncGenerator<Uint8Array> { yield data }
+  await t.rejects(async () => {
+    for await (const part of readMultipart(pieces(Buffer.from('--B\r\n\r\nabc')), 'B')) t.fail(`no part expected, got ${part.body.length} bytes`)
+  }, { code: 'FST_SERVER_PUSH_BAD_MULTIPART' })
+  const read: ReadPart[] = []
+  for await (const part of readMultipart(pieces(stream(SENT.slice(0, 1), { close: false })), 'myboundary')) read.push(part)
+  t.ok(same(read, SENT.slice(0, 1)))
+})
