@@ -1,4 +1,5 @@
 // A live source fed by a producer that runs only while someone watches: a camera is not read for nobody.
+import type { FastifyBaseLogger } from 'fastify'
 import { nextTurn, noop, settle, stopIterator, waitFor } from '../async.js'
 import type { Frame } from '../frame.js'
 import { LiveSource, type LiveSourceOptions } from './source.js'
@@ -9,8 +10,16 @@ export interface LiveFromOptions extends LiveSourceOptions {
   lingerMs?: number
 }
 
-/** Makes the producer's frames; `signal` aborts when it is stopped. Called again each time viewers return. */
-export type ProducerFactory = (context: { signal: AbortSignal }) => AsyncIterable<Frame>
+/** What a producer is started with. */
+export interface ProducerContext {
+  /** Aborts when the producer is stopped: pass it on to what the producer awaits. */
+  signal: AbortSignal
+  /** The logger of the app whose route shows the source. */
+  log: FastifyBaseLogger
+}
+
+/** Makes the producer's frames. Called again each time viewers return. */
+export type ProducerFactory = (context: ProducerContext) => AsyncIterable<Frame>
 
 interface Producer {
   readonly controller: AbortController
@@ -69,7 +78,8 @@ class ProducedSource extends LiveSource {
     try {
       await this.stopping
       if (signal.aborted) return
-      const iterable: unknown = this.factory({ signal })
+      // A producer starts only for a viewer or a snapshot of a route, which has set the log by then.
+      const iterable: unknown = this.factory({ signal, log: this.log as FastifyBaseLogger })
       if (typeof iterable !== 'object' || iterable === null || !(Symbol.asyncIterator in iterable)) {
         throw new TypeError('liveFrom(): the factory must return an async iterable, such as an async generator')
       }

@@ -17,11 +17,14 @@ export interface TestApp {
   logged: (msg: string) => LogLine[]
 }
 
-/** Starts an app; `setup` runs before the plugin registers (hooks, other plugins). Closed at the end of `t`. */
+/**
+ * Starts an app on `listen` (default: any free port); `setup` runs before the plugin registers (hooks, other
+ * plugins). Closed at the end of `t`.
+ */
 export async function startApp (
   t: Test,
   options: ServerPushOptions,
-  { setup, fastify }: { setup?: (app: FastifyInstance) => Promise<void> | void, fastify?: { http2?: true } } = {}
+  { setup, fastify, listen = 0 }: { setup?: (app: FastifyInstance) => Promise<void> | void, fastify?: { http2?: true }, listen?: number } = {}
 ): Promise<TestApp> {
   const logs: LogLine[] = []
   const logger = { level: 'debug', stream: { write: (line: string) => { logs.push(JSON.parse(line) as LogLine) } } }
@@ -30,7 +33,7 @@ export async function startApp (
   t.teardown(() => app.close())
   await setup?.(app)
   await app.register(serverPush, options)
-  await app.listen({ port: 0, host: '127.0.0.1' })
+  await app.listen({ port: listen, host: '127.0.0.1' })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
   return { app, port: address.port, logs, logged: (msg) => logs.filter((line) => line.msg === msg) }

@@ -1,0 +1,132 @@
+// A live source fed by another server's MJPEG stream (an IP camera that chokes on more than a few viewers, or
+// another app running this plugin): one upstream connection while anyone watches, fanned out to every viewer,
+// and tried again, later and later, whenever the upstream fails.
+import http, { type IncomingMessage } from 'node:http'
+import https from 'node:https'
+import { sleep, waitFor } from '../async.js'
+import type { FrameObject } from '../frame.js'
+import { liveFrom, type LiveFromOptions } from '../live/produced.js'
+import type { LiveSource } from '../live/source.js'
+import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
+import { isMediaType } from '../syntax.js'
+
+export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
+  /** Basic auth user, when the URL does not carry one. */
+  username?: string
+  password?: string
+  /** Extra request headers. */
+  headers?: Record<string, string>
+  /** `https:` only: certificates to trust besides the system's (a camera's self-signed one, say). */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** How long to wait for the TCP (or TLS) connection, in ms. Default 5000. */
+  connectTimeoutMs?: number
+  /** How long to wait, once connected, for the response head, in ms. Default 10000. */
+  headersTimeoutMs?: number
+  /** How long the upstream may send nothing before the connection is given up, in ms. Default 10000. */
+  idleTimeoutMs?: number
+  /** The wait before the first retry, in ms; doubles with each failure in a row up to maxRetryDelayMs, each
+   * wait drawn between half and all of it. Default 1000. */
+  retryDelayMs?: number
+  /** Default 30000. */
+  maxRetryDelayMs?: number
+}
+
+/** The URL as it may be logged: the password hidden. */
+function printable (url: URL): string {
+  if (url.password === '') return url.href
+  const shown = new URL(url.href)
+  shown.password = '***'
+  return shown.href
+}
+
+function check (name: string, value: unknown, min: number): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min)) {
+    throw new TypeError(`relay(): ${name} must be a finite number >= ${min}, got ${String(value)}`)
+  }
+}
+
+interface Timeouts { connectTimeoutMs: number, headersTimeoutMs: number }
+
+/** Sends the request; resolves with the response head, rejects on an error or a timeout. */
+function request (url: URL, options: https.RequestOptions, { connectTimeoutMs, headersTimeoutMs }: Timeouts): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const get = url.protocol === 'https:' ? https.get : http.get
+    const req = get(url, options)
+    const fail = (message: string): void => { req.destroy(new Error(message)) }
+    let timer = setTimeout(fail, connectTimeoutMs, `no connection within ${connectTimeoutMs} ms`)
+    req.on('socket', (socket) => socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer)
+      timer = setTimeout(fail, headersTimeoutMs, `no response within ${headersTimeoutMs} ms`)
+    }))
+    req.on('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    req.on('response', (response) => {
+      clearTimeout(timer)
+      resolve(response)
+    })
+  })
+}
+
+/**
+ * A live source that relays the multipart/x-mixed-replace stream at `url` (`http:` or `https:`, basic auth in
+ * the URL or in `username`/`password`): connected while the route has viewers (plus `lingerMs`), each upstream
+ * part published to all of them. A refused connection, a timeout, an answer that is not 200 or not multipart,
+ * a malformed stream or its end are each logged and tried again after a backoff.
+ */
+export function relay (url: string | URL, options: RelayOptions = {}): LiveSource {
+  let target: URL
+  try {
+    target = new URL(url)
+  } catch {
+    throw new TypeError(`relay(): ${JSON.stringify(String(url))} is not a URL`)
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError(`relay(): the URL must be http: or https:, got ${target.protocol}`)
+  const {
+    username, password, headers = {}, ca, connectTimeoutMs = 5000, headersTimeoutMs = 10_000, idleTimeoutMs = 10_000,
+    retryDelayMs = 1000, maxRetryDelayMs = 30_000, maxPartBytes, maxHeaderBytes, ...live
+  } = options
+  for (const [name, value] of [['connectTimeoutMs', connectTimeoutMs], ['headersTimeoutMs', headersTimeoutMs], ['idleTimeoutMs', idleTimeoutMs], ['retryDelayMs', retryDelayMs]] as const) {
+    check(name, value, 1)
+  }
+  check('maxRetryDelayMs', maxRetryDelayMs, retryDelayMs)
+  const where = printable(target)
+  // agent: false, a fresh connection each time, so that its connect timeout means something. Credentials in the
+  // URL go as they are; given as options, they win.
+  const requestOptions: https.RequestOptions = { agent: false, headers: { Accept: 'multipart/x-mixed-replace', ...headers } }
+  if (ca !== undefined) requestOptions.ca = ca
+  if (username !== undefined) requestOptions.auth = `${username}:${password ?? ''}`
+  return liveFrom(async function * ({ signal, log }) {
+    let failures = 0
+    while (!signal.aborted) {
+      let response: IncomingMessage | undefined
+      try {
+        response = await request(target, { ...requestOptions, signal }, { connectTimeoutMs, headersTimeoutMs })
+        const type = response.headers['content-type'] ?? ''
+        if (response.statusCode !== 200) throw new Error(`upstream answered ${String(response.statusCode)} ${String(response.statusMessage)}`)
+        const boundary = /^multipart\//i.test(type) ? boundaryOf(type) : undefined
+        if (boundary === undefined) throw new Error(`upstream is not a multipart stream (Content-Type: ${type || 'none'})`)
+        const upstream = response
+        upstream.setTimeout(idleTimeoutMs, () => upstream.destroy(new Error(`upstream sent nothing for ${idleTimeoutMs} ms`)))
+        log.info({ url: where }, 'server push relay connected')
+        for await (const part of readMultipart(upstream, boundary, { maxPartBytes, maxHeaderBytes })) {
+          if (part.body.length === 0) continue
+          failures = 0
+          const contentType = part.headers['content-type']
+          const frame: FrameObject = contentType !== undefined && isMediaType(contentType) ? { body: part.body, contentType } : { body: part.body }
+          yield frame
+        }
+        throw new Error('upstream ended the stream')
+      } catch (err) {
+        if (signal.aborted) return
+        const delay = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** failures++) * (0.5 + Math.random() / 2)
+        log.warn({ err, url: where, retryInMs: Math.round(delay) }, 'server push relay: upstream failed')
+        response?.destroy()
+        await waitFor(signal, sleep(delay))
+      } finally {
+        response?.destroy()
+      }
+    }
+  }, live)
+}

@@ -1,0 +1,160 @@
+// fromCommand: a real process writing JPEGs to its stdout (ffmpeg, and a small node script), started for the
+// first viewer, started again when it dies, and gone, reaped, once the last viewer leaves or the app closes.
+import { randomBytes } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { fromCommand } from '../lib/index.js'
+import { eventually, startApp } from './helpers/app.js'
+import { run } from './helpers/child.js'
+import { RawClient } from './helpers/wire-client.js'
+
+const thumb = new URL('../example-app/frames/thumb_1.jpg', import.meta.url).pathname
+
+// Writes the JPEG named by its first argument every 50 ms, says so on stderr; its second argument is a tag for pgrep.
+const WRITER = `
+const jpeg = require('node:fs').readFileSync(process.argv[1])
+process.stderr.write('writer ready\\n')
+setInterval(() => process.stdout.write(jpeg), 50)
+`
+
+/** A tag no other process has: the test finds its process by it. */
+function tag (): string {
+  return `push-test-${randomBytes(6).toString('hex')}`
+}
+
+/** Pids of live processes whose command line holds `marker` (a zombie has no command line left). */
+function pids (marker: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' }).trim().split('\n').map(Number).filter((pid) => pid !== process.pid)
+  } catch {
+    return []
+  }
+}
+
+/** Gone for good: no /proc entry, so not a zombie either. */
+function gone (pid: number): boolean {
+  return !existsSync(`/proc/${pid}`)
+}
+
+t.test('ffmpeg through a command source: JPEG frames that decode, one process for every viewer', async (t) => {
+  const marker = tag()
+  const { port } = await startApp(t, {
+    routes: [{
+      path: '/cam',
+      source: fromCommand('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=15',
+        '-metadata', `comment=${marker}`, '-f', 'mjpeg', '-q:v', '5', '-'])
+    }]
+  })
+  const viewers = await Promise.all([RawClient.get(port, '/cam'), RawClient.get(port, '/cam')])
+  const parts = (await Promise.all(viewers.map((viewer) => viewer.parts(3, 10_000)))).map((response) => response.multipart.parts)
+  t.equal(pids(marker).length, 1, 'one ffmpeg for two viewers')
+  const dir = mkdtempSync(join(tmpdir(), 'push-command-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  for (const [i, part] of (parts[0] ?? []).slice(0, 3).entries()) {
+    t.equal(part.headers['content-type'], 'image/jpeg')
+    writeFileSync(join(dir, `${i}.jpg`), part.body)
+    const decoded = await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', join(dir, `${i}.jpg`), join(dir, `${i}.png`)])
+    t.equal(decoded.code, 0, `frame ${i} decodes: ${decoded.stderr}`)
+  }
+  for (const viewer of viewers) viewer.destroy()
+  await eventually(() => pids(marker).length === 0, 5000)
+})
+
+t.test('the process is killed and reaped when the last viewer leaves, and started again for the next', async (t) => {
+  const marker = tag()
+  const { port, logged } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', WRITER, thumb, marker]) }] })
+  const first = await RawClient.get(port, '/cam')
+  const part = (await first.parts(1)).multipart.parts[0]
+  t.ok(part?.body.equals(readFileSync(thumb)), 'the frame is the JPEG the process wrote')
+  const [pid] = pids(marker)
+  t.ok(pid !== undefined)
+  await eventually(() => logged('server push command stderr').some((line) => line.line === 'writer ready'))
+  first.destroy()
+  await eventually(() => gone(pid as number))
+  t.same(logged('server push command exited'), [], 'a stop is not logged as an exit')
+  const second = await RawClient.get(port, '/cam')
+  await second.parts(1)
+  const [next] = pids(marker)
+  t.ok(next !== undefined && next !== pid, 'a new process')
+  second.destroy()
+  await eventually(() => gone(next as number))
+})
+
+t.test('a process that dies while viewers remain is started again, and the viewer keeps its stream', async (t) => {
+  const marker = tag()
+  const { port, logged } = await startApp(t, {
+    routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', WRITER, thumb, marker], { restartDelayMs: 50 }) }]
+  })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.parts(1)
+  const [pid] = pids(marker)
+  process.kill(pid as number, 'SIGKILL')
+  await eventually(() => { const [next] = pids(marker); return next !== undefined && next !== pid })
+  const before = viewer.response()?.multipart.parts.length ?? 0
+  await viewer.parts(before + 2)
+  t.equal(viewer.ended, false)
+  const [exit] = logged('server push command exited')
+  t.equal(exit?.signal, 'SIGKILL')
+  t.equal(exit?.restartInMs, 50)
+  viewer.destroy()
+})
+
+t.test('app.close() kills the process', async (t) => {
+  const marker = tag()
+  const { app, port } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', WRITER, thumb, marker], { lingerMs: 60_000 }) }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.parts(1)
+  const [pid] = pids(marker)
+  viewer.destroy()
+  await app.close()
+  await eventually(() => gone(pid as number))
+})
+
+t.test('a process that ignores SIGTERM gets SIGKILL after killTimeoutMs', async (t) => {
+  const marker = tag()
+  const stubborn = `process.on('SIGTERM', () => {}); process.stdout.on('error', () => {}); ${WRITER}`
+  const { port } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', stubborn, thumb, marker], { killTimeoutMs: 200 }) }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.parts(1)
+  const [pid] = pids(marker)
+  viewer.destroy()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.notOk(gone(pid as number), 'still there after SIGTERM')
+  await eventually(() => gone(pid as number))
+})
+
+t.test('a command that cannot start is logged and tried again, later and later; the app stays up', async (t) => {
+  const { port, logged } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand('no-such-command-here', [], { restartDelayMs: 20, maxRestartDelayMs: 40 }) }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.opened()
+  await eventually(() => logged('server push command exited').length >= 3)
+  const exits = logged('server push command exited')
+  t.match(exits[0], { command: 'no-such-command-here', err: { code: 'ENOENT' }, frames: 0 })
+  t.same(exits.slice(0, 3).map((line) => line.restartInMs), [20, 40, 40], 'the wait doubles up to maxRestartDelayMs')
+  t.equal(viewer.ended, false)
+  viewer.destroy()
+})
+
+t.test('output that is not JPEG within maxFrameBytes is logged and the process started again', async (t) => {
+  const marker = tag()
+  const { port, logged } = await startApp(t, {
+    routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', WRITER, thumb, marker], { maxFrameBytes: 100, restartDelayMs: 20 }) }]
+  })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.opened()
+  await eventually(() => logged('server push command output failed').length >= 1 && logged('server push command exited').length >= 1)
+  t.match(logged('server push command output failed')[0], { err: { code: 'FST_SERVER_PUSH_BAD_JPEG' } })
+  viewer.destroy()
+})
+
+t.test('fromCommand() refuses what it cannot run', async (t) => {
+  t.throws(() => fromCommand(''), { name: 'TypeError', message: /needs a command/ })
+  t.throws(() => fromCommand('ffmpeg', 'x' as unknown as string[]), { message: /args must be an array of strings/ })
+  t.throws(() => fromCommand('ffmpeg', [1 as unknown as string]), { message: /args must be an array of strings/ })
+  t.throws(() => fromCommand('ffmpeg', [], { restartDelayMs: 0 }), { message: /restartDelayMs must be a finite number >= 1, got 0/ })
+  t.throws(() => fromCommand('ffmpeg', [], { restartDelayMs: 500, maxRestartDelayMs: 100 }), { message: /maxRestartDelayMs must be a finite number >= 500/ })
+  t.throws(() => fromCommand('ffmpeg', [], { killTimeoutMs: -1 }), { message: /killTimeoutMs must be a finite number >= 0/ })
+})

@@ -1,0 +1,216 @@
+// relay(): one upstream connection fanned out to every viewer, against a second app running this plugin and
+// against raw node:net servers writing each camera variant; failures are logged and retried, never fatal.
+import https from 'node:https'
+import net from 'node:net'
+import { readFileSync } from 'node:fs'
+import t, { type Test } from 'tap'
+import { createLiveSource, relay, type RelayOptions } from '../lib/index.js'
+import { eventually, startApp } from './helpers/app.js'
+import { RawClient } from './helpers/wire-client.js'
+
+const jpegs = [1, 2, 3].map((i) => readFileSync(new URL(`../example-app/frames/thumb_${i}.jpg`, import.meta.url)))
+const FAST: RelayOptions = { retryDelayMs: 20, maxRetryDelayMs: 50, headersTimeoutMs: 300, idleTimeoutMs: 300 }
+
+/** A raw TCP server: `serve` gets each connection and the request head it sent. Closed at the end of `t`. */
+async function rawServer (t: Test, serve: (socket: net.Socket, head: string) => void): Promise<{ port: number, heads: string[], server: net.Server }> {
+  const heads: string[] = []
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    let head = ''
+    socket.on('data', function onData (chunk) {
+      head += chunk.toString('latin1')
+      if (!head.includes('\r\n\r\n')) return
+      socket.off('data', onData)
+      heads.push(head)
+      serve(socket, head)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => {
+    for (const socket of sockets) socket.destroy()
+    server.close(() => resolve())
+  }))
+  return { port: (server.address() as net.AddressInfo).port, heads, server }
+}
+
+/** A relay app with `/relay` showing `url`. */
+function relayApp (t: Test, url: string, options: RelayOptions = FAST): ReturnType<typeof startApp> {
+  return startApp(t, { routes: [{ path: '/relay', source: relay(url, options) }] })
+}
+
+t.test('a second app running the plugin: one upstream connection, any number of viewers, the same bytes', async (t) => {
+  const camera = createLiveSource()
+  const upstream = await startApp(t, { routes: [{ path: '/video.mjpg', source: camera }] })
+  t.equal(upstream.app.serverPush.stats()['/video.mjpg']?.viewers, 0)
+  const { port, logged } = await relayApp(t, `http://127.0.0.1:${upstream.port}/video.mjpg`)
+  t.equal(upstream.app.serverPush.stats()['/video.mjpg']?.viewers, 0, 'no upstream connection while nobody watches')
+  const viewers = await Promise.all([1, 2, 3, 4, 5].map(() => RawClient.get(port, '/relay')))
+  await Promise.all(viewers.map((viewer) => viewer.opened()))
+  await eventually(() => logged('server push relay connected').length === 1)
+  for (const jpeg of jpegs) camera.publish(jpeg)
+  for (const viewer of viewers) {
+    await viewer.until(() => viewer.response()?.multipart.parts.some((part) => part.body.equals(jpegs[2] as Buffer)) === true)
+    const parts = viewer.response()?.multipart.parts ?? []
+    t.ok(parts.every((part) => jpegs.some((jpeg) => jpeg.equals(part.body)) && part.headers['content-type'] === 'image/jpeg'),
+      'each viewer gets the frames, byte for byte, up to the newest')
+  }
+  t.equal(upstream.app.serverPush.stats()['/video.mjpg']?.viewers, 1, 'one upstream connection for five viewers')
+  for (const viewer of viewers) viewer.destroy()
+  await eventually(() => upstream.app.serverPush.stats()['/video.mjpg']?.viewers === 0)
+})
+
+t.test('the upstream restarting mid-stream: the relay connects again and the viewer keeps its stream', async (t) => {
+  const first = createLiveSource()
+  const upstream = await startApp(t, { routes: [{ path: '/video.mjpg', source: first }] })
+  const upstreamPort = upstream.port
+  const { port, logged } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/video.mjpg`)
+  const viewer = await RawClient.get(port, '/relay')
+  await viewer.opened()
+  await eventually(() => logged('server push relay connected').length === 1)
+  first.publish(jpegs[0] as Buffer)
+  await viewer.parts(1)
+  await upstream.app.close()
+  await eventually(() => logged('server push relay: upstream failed').length >= 1)
+  const second = createLiveSource()
+  const again = await startApp(t, { routes: [{ path: '/video.mjpg', source: second }] }, { listen: upstreamPort })
+  await eventually(() => again.app.serverPush.stats()['/video.mjpg']?.viewers === 1, 10_000)
+  second.publish(jpegs[1] as Buffer)
+  await viewer.until(() => viewer.response()?.multipart.parts.some((part) => part.body.equals(jpegs[1] as Buffer)) === true)
+  t.equal(viewer.ended, false)
+  viewer.destroy()
+})
+
+/** What a camera writes after the request, as one string of `eol` lines and JPEG bodies. */
+interface Variant { name: string, head: string, body: (jpeg: Buffer, i: number) => Buffer, chunked?: boolean }
+
+const VARIANTS: Variant[] = [
+  { name: 'Content-Length, CRLF', head: 'Content-Type: multipart/x-mixed-replace;boundary=myboundary', body: (jpeg) => Buffer.concat([Buffer.from(`--myboundary\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n')]) },
+  { name: 'no Content-Length', head: 'Content-Type: multipart/x-mixed-replace;boundary=myboundary', body: (jpeg) => Buffer.concat([Buffer.from('--myboundary\r\nContent-Type: image/jpeg\r\n\r\n'), jpeg, Buffer.from('\r\n')]) },
+  { name: 'quoted boundary, leading CRLF', head: 'Content-Type: multipart/x-mixed-replace; boundary="my boundary"', body: (jpeg, i) => Buffer.concat([Buffer.from(`${i === 0 ? '\r\n' : ''}--my boundary\r\nContent-Type: image/jpeg\r\n\r\n`), jpeg, Buffer.from('\r\n')]) },
+  { name: 'boundary given with --', head: 'Content-Type: multipart/x-mixed-replace;boundary=--myboundary', body: (jpeg) => Buffer.concat([Buffer.from(`--myboundary\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n')]) },
+  { name: 'LF-only lines', head: 'Content-Type: multipart/x-mixed-replace;boundary=myboundary', body: (jpeg) => Buffer.concat([Buffer.from('--myboundary\nContent-Type: image/jpeg\n\n'), jpeg, Buffer.from('\n')]) },
+  { name: 'chunked transfer encoding', head: 'Content-Type: multipart/x-mixed-replace;boundary=myboundary\r\nTransfer-Encoding: chunked', chunked: true, body: (jpeg) => Buffer.concat([Buffer.from(`--myboundary\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n')]) }
+]
+
+for (const variant of VARIANTS) {
+  t.test(`a camera writing ${variant.name}: every frame relayed`, async (t) => {
+    const { port: upstreamPort } = await rawServer(t, (socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\n${variant.head}\r\n\r\n`)
+      // One frame more: without Content-Length a part ends only when the next one begins.
+      ;[...jpegs, jpegs[0] as Buffer].forEach((jpeg, i) => {
+        const body = variant.body(jpeg, i)
+        // Cut in two, so that no frame arrives in one piece.
+        for (const piece of [body.subarray(0, 100), body.subarray(100)]) {
+          socket.write(variant.chunked === true ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece)
+        }
+      })
+    })
+    const { port } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`)
+    const viewer = await RawClient.get(port, '/relay')
+    await viewer.until(() => viewer.response()?.multipart.parts.some((part) => part.body.equals(jpegs[2] as Buffer)) === true)
+    const bodies = viewer.response()?.multipart.parts.map((part) => jpegs.findIndex((jpeg) => jpeg.equals(part.body)))
+    t.ok(bodies?.every((index) => index >= 0), 'only whole frames')
+    viewer.destroy()
+  })
+}
+
+t.test('basic auth from the URL goes upstream, and the password never reaches the log', async (t) => {
+  const { port: upstreamPort, heads } = await rawServer(t, (socket) => socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n'))
+  const { port, logs } = await relayApp(t, `http://cam:s3cret@127.0.0.1:${upstreamPort}/video`)
+  const viewer = await RawClient.get(port, '/relay')
+  await eventually(() => heads.length >= 2)
+  t.match(heads[0], `Authorization: Basic ${Buffer.from('cam:s3cret').toString('base64')}\r\n`)
+  t.match(heads[0], /^GET \/video HTTP\/1\.1\r\n/)
+  t.notMatch(JSON.stringify(logs), /s3cret/)
+  t.match(JSON.stringify(logs), /cam:\*\*\*@127\.0\.0\.1/)
+  viewer.destroy()
+})
+
+t.test('an https: camera with its own certificate, and parts with odd headers', async (t) => {
+  const tls = (name: string): Buffer => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url))
+  const server = https.createServer({ key: tls('key.pem'), cert: tls('cert.pem') }, (_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace;boundary=b' })
+    const part = (head: string, body: Buffer): Buffer => Buffer.concat([Buffer.from(`--b\r\n${head}\r\n`), body, Buffer.from('\r\n')])
+    response.write(Buffer.concat([
+      part('Content-Type: image/jpeg\r\n', jpegs[0] as Buffer),
+      part('Content-Type: image/jpeg\r\n', Buffer.alloc(0)), // an empty part: nothing to show
+      part('Content-Type: not a type\r\n', jpegs[1] as Buffer), // a bad type: the route's own
+      part('', jpegs[2] as Buffer), // no type at all
+      Buffer.from('--b\r\n')
+    ]))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const { port } = await startApp(t, {
+    contentType: 'image/x-route',
+    routes: [{ path: '/relay', source: relay(`https://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, { ...FAST, ca: tls('cert.pem') }) }]
+  })
+  const viewer = await RawClient.get(port, '/relay')
+  await viewer.until(() => viewer.response()?.multipart.parts.some((part) => part.body.equals(jpegs[2] as Buffer)) === true)
+  const parts = viewer.response()?.multipart.parts ?? []
+  t.ok(parts.every((part) => part.body.length > 0), 'the empty part is not relayed')
+  t.same(parts.map((part) => [jpegs.findIndex((jpeg) => jpeg.equals(part.body)), part.headers['content-type']]).filter(([i]) => i !== 0).slice(0, 2),
+    [[1, 'image/x-route'], [2, 'image/x-route']], 'a part without a usable type gets the route\'s')
+  viewer.destroy()
+})
+
+t.test('basic auth given as options wins over the URL\'s', async (t) => {
+  const { port: upstreamPort, heads } = await rawServer(t, (socket) => socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n'))
+  const { port } = await relayApp(t, `http://cam:old@127.0.0.1:${upstreamPort}/`, { ...FAST, username: 'viewer', password: 'n3w', headers: { 'X-Camera': 'door' } })
+  const viewer = await RawClient.get(port, '/relay')
+  await eventually(() => heads.length >= 1)
+  t.match(heads[0], `Authorization: Basic ${Buffer.from('viewer:n3w').toString('base64')}\r\n`)
+  t.match(heads[0], 'X-Camera: door\r\n')
+  viewer.destroy()
+  const { port: userOnly } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`, { ...FAST, username: 'guest' })
+  const guest = await RawClient.get(userOnly, '/relay')
+  await eventually(() => heads.some((head) => head.includes(`Authorization: Basic ${Buffer.from('guest:').toString('base64')}\r\n`)))
+  t.pass('a user without a password')
+  guest.destroy()
+})
+
+t.test('each upstream failure is logged with why, and retried; the app and the viewer stay up', async (t) => {
+  const cases: Array<[string, (socket: net.Socket) => void, RegExp]> = [
+    ['a 503', (socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n'), /upstream answered 503 Service Unavailable/],
+    ['not multipart', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 2\r\n\r\nxx'), /not a multipart stream \(Content-Type: image\/jpeg\)/],
+    ['no Content-Type', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nxx'), /not a multipart stream \(Content-Type: none\)/],
+    ['never answering', () => {}, /no response within 300 ms/],
+    ['silent after the head', (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n'), /upstream sent nothing for 300 ms/],
+    ['malformed', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nno header\r\n\r\n'), /header line has no name/],
+    ['ending the stream', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b--\r\n'), /upstream ended the stream/]
+  ]
+  for (const [name, serve, why] of cases) {
+    const { port: upstreamPort, heads } = await rawServer(t, serve)
+    const { port, logged } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`)
+    const viewer = await RawClient.get(port, '/relay')
+    await eventually(() => logged('server push relay: upstream failed').length >= 2, 5000)
+    t.match(String((logged('server push relay: upstream failed')[0]?.err as { message: string }).message), why, name)
+    t.ok(heads.length >= 2, `${name}: tried again`)
+    t.equal(viewer.ended, false)
+    viewer.destroy()
+  }
+})
+
+t.test('a refused connection is retried with growing waits, up to maxRetryDelayMs', async (t) => {
+  const closed = await rawServer(t, () => {})
+  const deadPort = closed.port
+  await new Promise<void>((resolve) => closed.server.close(() => resolve()))
+  const { port, logged } = await relayApp(t, `http://127.0.0.1:${deadPort}/`, { retryDelayMs: 20, maxRetryDelayMs: 80 })
+  const viewer = await RawClient.get(port, '/relay')
+  await eventually(() => logged('server push relay: upstream failed').length >= 5)
+  const waits = logged('server push relay: upstream failed').map((line) => line.retryInMs as number)
+  t.match(logged('server push relay: upstream failed')[0], { err: { code: 'ECONNREFUSED' } })
+  t.ok(waits[0] as number >= 10 && waits[0] as number <= 20, `first wait ${waits[0]} in [10, 20]`)
+  t.ok(waits.slice(3).every((wait) => wait >= 40 && wait <= 80), `later waits capped: ${waits.join(', ')}`)
+  viewer.destroy()
+})
+
+t.test('relay() refuses what it cannot use', async (t) => {
+  t.throws(() => relay('not a url'), { name: 'TypeError', message: /is not a URL/ })
+  t.throws(() => relay('ftp://127.0.0.1/x'), { message: /must be http: or https:, got ftp:/ })
+  t.throws(() => relay('http://127.0.0.1/', { idleTimeoutMs: 0 }), { message: /idleTimeoutMs must be a finite number >= 1, got 0/ })
+  t.throws(() => relay('http://127.0.0.1/', { retryDelayMs: 100, maxRetryDelayMs: 10 }), { message: /maxRetryDelayMs must be a finite number >= 100/ })
+})
