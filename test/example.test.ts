@@ -1,15 +1,22 @@
 // The example app as `npm start` runs it: viewer page, cycling thumbnails, HTML clock, clean shutdown.
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import t from 'tap'
+import type { ChildProcess } from 'node:child_process'
+import t, { type Test } from 'tap'
 import { plainEnv, startChild } from './helpers/child.js'
 import { RawClient } from './helpers/wire-client.js'
 
-t.test('example app', async (t) => {
-  const { child, match } = await startChild(process.execPath, ['example-app/server.js'],
-    /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, plainEnv({ PORT: '0', HOST: '127.0.0.1' }))
+/** Starts the example app as `npm start` does, on a free port; killed at the end of `t`. */
+async function exampleApp (t: Test, env: Record<string, string> = {}): Promise<{ child: ChildProcess, port: number, output: () => string }> {
+  const { child, match, output } = await startChild(process.execPath, ['example-app/server.js'],
+    /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, plainEnv({ PORT: '0', HOST: '127.0.0.1', ...env }))
   t.teardown(() => { child.kill('SIGKILL') })
-  const port = Number(match[1])
+  return { child, port: Number(match[1]), output }
+}
+
+t.test('example app', async (t) => {
+  const { child, port, output } = await exampleApp(t)
+  t.match(output(), /"camera":"ffmpeg testsrc2".*"msg":"live route ready"/, 'with ffmpeg on the PATH, the live route is its test pattern')
 
   const page = await fetch(`http://127.0.0.1:${port}/`)
   t.equal(page.status, 200)
@@ -48,4 +55,26 @@ t.test('example app', async (t) => {
   t.ok((await video.end()).multipart.closed, 'open streams end with the close delimiter')
   t.ok((await clock.end()).multipart.closed)
   t.ok((await live.end()).multipart.closed)
+})
+
+t.test('example app without ffmpeg on the PATH: the live route falls back to the built-in frames', async (t) => {
+  const { port, output } = await exampleApp(t, { PATH: '/nonexistent' })
+  t.match(output(), /"camera":"built-in frames"/)
+  const live = await RawClient.get(port, '/live.mjpg')
+  const [part] = (await live.parts(1)).multipart.parts
+  t.ok(part?.body.equals(readFileSync(new URL('../example-app/frames/thumb_1.jpg', import.meta.url))), 'the first thumbnail')
+  live.destroy()
+})
+
+t.test('a second example app relays the first one\'s live route: many viewers, one upstream connection', async (t) => {
+  const first = await exampleApp(t)
+  const second = await exampleApp(t, { RELAY: `http://127.0.0.1:${first.port}/live.mjpg` })
+  const viewers = await Promise.all([1, 2, 3, 4].map(() => RawClient.get(second.port, '/relay.mjpg')))
+  for (const viewer of viewers) {
+    const parts = (await viewer.parts(2, 10_000)).multipart.parts
+    t.ok(parts.every((part) => part.body[0] === 0xff && part.body[1] === 0xd8 && part.headers['content-type'] === 'image/jpeg'), 'JPEG frames')
+  }
+  const status = await (await fetch(`http://127.0.0.1:${first.port}/push-status`)).json() as Record<string, { viewers: number }>
+  t.equal(status['/live.mjpg']?.viewers, 1, 'four viewers of the relay, one viewer of the first app')
+  for (const viewer of viewers) viewer.destroy()
 })
