@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { JpegSplitter, splitJpegs, type JpegSplitterOptions } from '../lib/index.js'
+import { chunk, random } from './helpers/chunks.js'
 
 const thumbs = [1, 2, 3, 4, 5, 6].map((i) => readFileSync(new URL(`../example-app/frames/thumb_${i}.jpg`, import.meta.url)))
 
@@ -39,27 +40,6 @@ const FRAMES = [
   withExifThumbnail(thumbs[3] as Buffer, thumbs[0] as Buffer),
   thumbs[4] as Buffer
 ]
-
-function random (seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let r = Math.imul(a ^ (a >>> 15), 1 | a)
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function chunk (data: Buffer, next: () => number): Buffer[] {
-  const pieces: Buffer[] = []
-  const scale = [1, 16, 512, 8192, 65536][Math.floor(next() * 5)] as number
-  for (let at = 0; at < data.length;) {
-    const size = 1 + Math.floor(next() * scale)
-    pieces.push(data.subarray(at, at + size))
-    at += size
-  }
-  return pieces
-}
 
 function split (pieces: Buffer[], options?: JpegSplitterOptions): Buffer[] {
   const splitter = new JpegSplitter(options)

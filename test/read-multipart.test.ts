@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { boundaryOf, MultipartParser, readMultipart, type MultipartReaderOptions, type ReadPart } from '../lib/index.js'
+import { chunk, random } from './helpers/chunks.js'
 
 const jpegs = [1, 2, 3, 4, 5].map((i) => readFileSync(new URL(`../example-app/frames/thumb_${i}.jpg`, import.meta.url)))
 const texts = ['<h3>12:00:00</h3>', '', 'plain text with --dashes and\r\nline breaks\n', '<p>é ✓</p>'].map((text) => Buffer.from(text))
@@ -43,29 +44,6 @@ const LAYOUTS: Layout[] = [
   { name: 'LF-only, no Content-Length', header: 'multipart/x-mixed-replace;boundary=myboundary', build: (parts) => stream(parts, { eol: '\n', lengths: false }) },
   { name: 'no close delimiter: the input just ends', header: 'multipart/x-mixed-replace;boundary=myboundary', build: (parts) => stream(parts, { close: false }) }
 ]
-
-/** A small seeded generator (mulberry32): a failing chunking can be replayed from its seed. */
-function random (seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let r = Math.imul(a ^ (a >>> 15), 1 | a)
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** Cuts `data` at random places: mostly small pieces, sometimes large ones, sometimes single bytes. */
-function chunk (data: Buffer, next: () => number): Buffer[] {
-  const pieces: Buffer[] = []
-  const scale = [1, 8, 64, 4096, 65536][Math.floor(next() * 5)] as number
-  for (let at = 0; at < data.length;) {
-    const size = 1 + Math.floor(next() * scale)
-    pieces.push(data.subarray(at, at + size))
-    at += size
-  }
-  return pieces
-}
 
 function readAll (pieces: readonly Buffer[], boundary: string, options?: MultipartReaderOptions): ReadPart[] {
   const parser = new MultipartParser(boundary, options)

@@ -55,19 +55,22 @@ export class JpegSplitter {
       this.state = 'search'
     }
     let i = 0
+    // Between images and in entropy-coded data only 0xFF matters: jump to the next one.
+    const toMarker = (then: State): void => {
+      const at = data.indexOf(MARKER, i)
+      if (at === -1) {
+        i = data.length
+      } else {
+        i = at + 1
+        this.state = then
+      }
+    }
     while (i < data.length) {
       const byte = data[i] as number
       switch (this.state) {
-        case 'search': {
-          const at = data.indexOf(MARKER, i)
-          if (at === -1) {
-            i = data.length
-          } else {
-            i = at + 1
-            this.state = 'search-ff'
-          }
+        case 'search':
+          toMarker('search-ff')
           break
-        }
         case 'search-ff':
           i++
           if (byte === SOI) begin(i)
@@ -125,17 +128,9 @@ export class JpegSplitter {
           if (this.remaining === 0) this.state = this.inScan ? 'scan' : 'marker'
           break
         }
-        case 'scan': {
-          // Entropy-coded data: only 0xFF matters, and only when a real marker follows.
-          const at = data.indexOf(MARKER, i)
-          if (at === -1) {
-            i = data.length
-          } else {
-            i = at + 1
-            this.state = 'scan-ff'
-          }
+        case 'scan':
+          toMarker('scan-ff')
           break
-        }
         case 'scan-ff':
           if (byte === 0x00 || standalone(byte)) {
             i++

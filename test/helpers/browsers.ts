@@ -67,8 +67,27 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 // A copy of ../shared/browsers/firefox-offline-prefs.json, kept here so that a clone anywhere runs the tests.
 const FIREFOX_PREFS_FILE = join(ROOT, 'test/fixtures/firefox-offline-prefs.json')
 
+/** What a page of either driver offers, as far as these tests go. */
+interface DriverPage {
+  goto (url: string, options: { waitUntil: 'domcontentloaded' }): Promise<unknown>
+  evaluate (fn: (arg: unknown) => unknown, arg: unknown): Promise<unknown>
+  screenshot (options: { path: string, fullPage: boolean }): Promise<unknown>
+}
+
 // The casts in `evaluate`: page functions here take and return plain data, so the drivers' typing of element
 // handles passed in as arguments does not apply.
+function wrap (page: DriverPage, consoleErrors: string[]): BrowserPage {
+  return {
+    consoleErrors,
+    async goto (url) {
+      consoleErrors.length = 0
+      await page.goto(url, { waitUntil: 'domcontentloaded' })
+    },
+    evaluate: async <A, R>(fn: (arg: A) => R | Promise<R>, arg: A) => await page.evaluate(fn as (arg: unknown) => unknown, arg) as R,
+    async screenshot (path) { await page.screenshot({ path, fullPage: true }) }
+  }
+}
+
 export const browsers: Browser[] = [
   {
     name: 'chromium',
@@ -80,15 +99,7 @@ export const browsers: Browser[] = [
       const consoleErrors: string[] = []
       page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()) })
       page.on('pageerror', (error) => consoleErrors.push(error.message))
-      return {
-        consoleErrors,
-        async goto (url) {
-          consoleErrors.length = 0
-          await page.goto(url, { waitUntil: 'domcontentloaded' })
-        },
-        evaluate: <A, R>(fn: (arg: A) => R | Promise<R>, arg: A) => page.evaluate(fn as (arg: unknown) => R | Promise<R>, arg),
-        async screenshot (path) { await page.screenshot({ path, fullPage: true }) }
-      }
+      return wrap(page, consoleErrors)
     }
   },
   {
@@ -108,15 +119,7 @@ export const browsers: Browser[] = [
       const consoleErrors: string[] = []
       page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()) })
       page.on('pageerror', (error) => consoleErrors.push(error instanceof Error ? error.message : String(error)))
-      return {
-        consoleErrors,
-        async goto (url) {
-          consoleErrors.length = 0
-          await page.goto(url, { waitUntil: 'domcontentloaded' })
-        },
-        evaluate: <A, R>(fn: (arg: A) => R | Promise<R>, arg: A) => page.evaluate(fn as (arg: unknown) => R | Promise<R>, arg),
-        async screenshot (path) { await page.screenshot({ path, fullPage: true }) }
-      }
+      return wrap(page, consoleErrors)
     }
   }
 ]
