@@ -2,12 +2,11 @@
 // first viewer, started again when it dies, and gone, reaped, once the last viewer leaves or the app closes.
 import { randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { fromCommand } from '../lib/index.js'
-import { eventually, startApp } from './helpers/app.js'
+import { eventually, startApp, tempDir } from './helpers/app.js'
 import { run } from './helpers/child.js'
 import { RawClient } from './helpers/wire-client.js'
 
@@ -51,8 +50,7 @@ t.test('ffmpeg through a command source: JPEG frames that decode, one process fo
   const viewers = await Promise.all([RawClient.get(port, '/cam'), RawClient.get(port, '/cam')])
   const parts = (await Promise.all(viewers.map((viewer) => viewer.parts(3, 10_000)))).map((response) => response.multipart.parts)
   t.equal(pids(marker).length, 1, 'one ffmpeg for two viewers')
-  const dir = mkdtempSync(join(tmpdir(), 'push-command-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir('command')
   for (const [i, part] of (parts[0] ?? []).slice(0, 3).entries()) {
     t.equal(part.headers['content-type'], 'image/jpeg')
     writeFileSync(join(dir, `${i}.jpg`), part.body)

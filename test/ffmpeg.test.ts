@@ -1,17 +1,16 @@
 // ffmpeg, an independent MJPEG client, decodes the stream; the decoded frames are the files, in order.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { fromDirectory } from '../lib/index.js'
-import { startApp } from './helpers/app.js'
+import { startApp, tempDir } from './helpers/app.js'
 import { run } from './helpers/child.js'
 
 const frames = new URL('../example-app/frames/', import.meta.url).pathname
 
 t.test('ffmpeg -i http://…/video.mjpg -frames:v 5 decodes the first five thumbnails', async (t) => {
   const { port } = await startApp(t, { routes: [{ path: '/video.mjpg', source: fromDirectory(frames), intervalMs: 50 }] })
-  const out = mkdtempSync(join(tmpdir(), 'push-ffmpeg-'))
+  const out = tempDir('ffmpeg')
   const streamed = await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', `http://127.0.0.1:${port}/video.mjpg`,
     '-frames:v', '5', join(out, 'stream%d.png')])
   t.equal(streamed.code, 0, streamed.stderr)

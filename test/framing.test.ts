@@ -1,12 +1,11 @@
 // Framing per viewer (standard for cameras' clients, advance for browsers), the idle repeat, and the page that
 // shows a text/html push route to a browser that cannot, all read back over real sockets.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { createLiveSource, fromDirectory, fromFiles, type PushRouteOptions } from '../lib/index.js'
-import { aborted, eventually, startApp } from './helpers/app.js'
+import { aborted, eventually, startApp, tempDir } from './helpers/app.js'
 import { RawClient, type ParsedResponse } from './helpers/wire-client.js'
 
 const CHROME_UA = 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36'
@@ -293,8 +292,7 @@ t.test('text/html routes default to no idle repeat: a repeated page would be a r
 })
 
 t.test('a file source of HTML pages gets the reader page too, told by the files\' own type', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'push-pages-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir('pages')
   writeFileSync(join(dir, '1.html'), '<p>one</p>')
   writeFileSync(join(dir, '2.html'), '<p>two</p>')
   const { port } = await startApp(t, { routes: [{ path: '/pages', source: fromDirectory(dir), intervalMs: 100 }, { path: '/mixed', source: fromFiles([join(dir, '1.html'), MIXED_JPEG]) }] })

@@ -1,10 +1,10 @@
 // Every option a user can get wrong fails register with a coded error naming the route and the field.
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import serverPush, { createLiveSource, fromDirectory, fromFiles, liveFrom, type ServerPushOptions } from '../lib/index.js'
+import { tempDir } from './helpers/app.js'
 
 const source = (): string => 'x'
 
@@ -69,10 +69,10 @@ t.test('bad route options name the route and the field', async (t) => {
 
 t.test('file sources that are missing, empty or unreadable fail register', async (t) => {
   const code = 'FST_SERVER_PUSH_INVALID_SOURCE'
-  const dir = mkdtempSync(join(tmpdir(), 'push-'))
+  const dir = tempDir('options')
   writeFileSync(join(dir, 'empty.jpg'), '')
   writeFileSync(join(dir, 'notes.md'), 'not a frame')
-  const emptyDir = mkdtempSync(join(tmpdir(), 'push-empty-'))
+  const emptyDir = tempDir('empty')
   const routes = (s: unknown): unknown => ({ routes: [{ path: '/cam', source: s }] })
   await registerFails(t, routes(fromFiles([join(dir, 'missing.jpg')])), code, /\/cam: fromFiles\(.*\): cannot read .*missing\.jpg: ENOENT/)
   await registerFails(t, routes(fromFiles([join(dir, 'empty.jpg')])), code, /empty\.jpg is empty/)

@@ -1,11 +1,10 @@
 // File sources: read once at registration, cycled forever, every client from the first frame.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { fromDirectory, fromFiles, type PushRouteOptions } from '../lib/index.js'
-import { startApp } from './helpers/app.js'
+import { startApp, tempDir } from './helpers/app.js'
 import { RawClient, type ParsedPart } from './helpers/wire-client.js'
 
 const framesDir = new URL('../example-app/frames/', import.meta.url)
@@ -13,7 +12,7 @@ const thumb = (n: number): Buffer => readFileSync(new URL(`thumb_${n}.jpg`, fram
 
 /** A fresh directory holding `files` (name to content). */
 function directory (files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'push-files-'))
+  const dir = tempDir('files')
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
   return dir
 }

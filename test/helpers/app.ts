@@ -1,6 +1,9 @@
 // A real Fastify instance on 127.0.0.1 with the plugin registered and its log lines kept for assertions.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Test } from 'tap'
+import tap, { type Test } from 'tap'
 import serverPush, { type ServerPushOptions } from '../../lib/index.js'
 
 export interface LogLine {
@@ -56,4 +59,11 @@ export function aborted (signal: AbortSignal): Promise<void> {
 /** Timers and immediates now alive in this process (for leak checks). */
 export function timerCount (): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout' || name === 'Immediate').length
+}
+
+/** A fresh directory under the system's temp dir, removed when the test file ends. */
+export function tempDir (prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `push-${prefix}-`))
+  tap.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
 }
