@@ -43,6 +43,9 @@ declare module 'fastify' {
   }
 }
 
+// Longer than fromCommand()'s default kill timeout, so that a stubborn process is killed before close() resolves.
+const PRODUCER_STOP_MS = 5000
+
 /** The counters of every route of every registration in one Fastify instance. */
 class Registry implements ServerPushDecorator {
   readonly routes = new Map<string, RouteCounters>()
@@ -98,11 +101,21 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   }
   if (statusPath !== undefined) fastify.get(statusPath, async () => registry.stats())
   // fastify.close() waits for every open connection: streams never end by themselves, so end them first. Live
-  // sources stop feeding this app's routes, so a producer with no other app to feed stops too.
+  // sources stop feeding this app's routes, so a producer with no other app to feed stops too, and close()
+  // waits for it to be stopped (a process exited), up to PRODUCER_STOP_MS.
+  let producersStopped: Promise<unknown> = Promise.resolve()
   fastify.addHook('preClose', (done) => {
     streams.close()
-    for (const channel of channels) channel.detach()
+    producersStopped = Promise.all(channels.map((channel) => channel.detach()))
     done()
+  })
+  fastify.addHook('onClose', async () => {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<boolean>((resolve) => { timer = setTimeout(resolve, PRODUCER_STOP_MS, true) })
+    if (await Promise.race([producersStopped.then(() => false), late]) === true) {
+      fastify.log.warn({ waitedMs: PRODUCER_STOP_MS }, 'server push producers still stopping; closed without them')
+    }
+    clearTimeout(timer)
   })
 }
 

@@ -100,15 +100,38 @@ t.test('a process that dies while viewers remain is started again, and the viewe
   viewer.destroy()
 })
 
-t.test('app.close() kills the process', async (t) => {
+t.test('app.close() resolves once the process is gone, even one that ignores SIGTERM', async (t) => {
   const marker = tag()
-  const { app, port } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', WRITER, thumb, marker], { lingerMs: 60_000 }) }] })
+  const stubborn = `process.on('SIGTERM', () => {}); process.stdout.on('error', () => {}); ${WRITER}`
+  const { app, port } = await startApp(t, {
+    routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', stubborn, thumb, marker], { lingerMs: 60_000, killTimeoutMs: 300 }) }]
+  })
   const viewer = await RawClient.get(port, '/cam')
   await viewer.parts(1)
   const [pid] = pids(marker)
   viewer.destroy()
+  const started = Date.now()
   await app.close()
-  await eventually(() => gone(pid as number))
+  t.ok(Date.now() - started >= 250, 'close() waited for the kill')
+  t.ok(gone(pid as number), 'and the process is gone when it resolves')
+})
+
+t.test('a command that starts others: its whole process group is stopped, and the next viewer gets a new one', async (t) => {
+  const marker = tag()
+  // A wrapper that leaves the frames to a process of its own, which inherits its stdout.
+  const wrapper = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(WRITER)}, process.argv[1], process.argv[2] + '-inner'], { stdio: 'inherit' }); setInterval(() => {}, 1000)`
+  const { port } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', wrapper, thumb, marker]) }] })
+  const first = await RawClient.get(port, '/cam')
+  await first.parts(1)
+  const running = pids(marker)
+  t.equal(running.length, 2, 'the wrapper and the process it started')
+  first.destroy()
+  await eventually(() => running.every(gone))
+  const second = await RawClient.get(port, '/cam')
+  await second.parts(1)
+  t.equal(pids(marker).length, 2)
+  second.destroy()
+  await eventually(() => pids(marker).length === 0)
 })
 
 t.test('a process that ignores SIGTERM gets SIGKILL after killTimeoutMs', async (t) => {
@@ -122,6 +145,21 @@ t.test('a process that ignores SIGTERM gets SIGKILL after killTimeoutMs', async 
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.notOk(gone(pid as number), 'still there after SIGTERM')
   await eventually(() => gone(pid as number))
+})
+
+t.test('what the command started and that ignores SIGTERM gets SIGKILL too, after the command itself is gone', async (t) => {
+  const marker = tag()
+  const stubborn = `process.on('SIGTERM', () => {}); process.stdout.on('error', () => {}); ${WRITER}`
+  const wrapper = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(stubborn)}, process.argv[1], process.argv[2] + '-inner'], { stdio: 'inherit' }); setInterval(() => {}, 1000)`
+  const { port } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', wrapper, thumb, marker], { killTimeoutMs: 300 }) }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.parts(1)
+  const inner = pids(`${marker}-inner`)
+  t.equal(inner.length, 1)
+  viewer.destroy()
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  t.notOk(gone(inner[0] as number), 'still there after SIGTERM')
+  await eventually(() => gone(inner[0] as number))
 })
 
 t.test('a command that cannot start is logged and tried again, later and later; the app stays up', async (t) => {

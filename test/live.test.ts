@@ -563,3 +563,29 @@ t.test('the channel hands every viewer the same part object: built once, never c
     t.equal((received[0]?.[i] as { body: Buffer }).body, body, 'and its body is the published buffer itself')
   }
 })
+
+t.test('close() waits for producers to stop, but not forever: one that never stops is logged after 5 s', async (t) => {
+  let stopped = false
+  const stuck = liveFrom(async function * () {
+    yield 'frame'
+    // Ignores its signal, so return() waits for a next() that never settles.
+    await new Promise(() => {})
+  })
+  const polite = liveFrom(async function * ({ signal }) {
+    try {
+      yield 'frame'
+      await aborted(signal)
+    } finally {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      stopped = true
+    }
+  })
+  const { app, port, logged } = await startApp(t, { routes: [{ path: '/stuck', source: stuck }, { path: '/polite', source: polite }] })
+  const viewers = [await RawClient.get(port, '/stuck'), await RawClient.get(port, '/polite')]
+  await Promise.all(viewers.map((viewer) => viewer.parts(1)))
+  const started = Date.now()
+  await app.close()
+  t.ok(stopped, 'the producer that stops was waited for')
+  t.ok(Date.now() - started >= 4900, 'the one that never stops, for 5 s')
+  t.match(logged('server push producers still stopping; closed without them')[0], { waitedMs: 5000 })
+})

@@ -144,6 +144,39 @@ t.test('malformed and oversize input ends with FST_SERVER_PUSH_BAD_MULTIPART, wh
   t.throws(() => new MultipartParser('--'), { code: 'FST_SERVER_PUSH_BAD_MULTIPART', message: /boundary is empty/ })
 })
 
+t.test('a Content-Length that does not match its body is an error, not a cut or merged frame', async (t) => {
+  for (const [name, length] of [['too long', 8], ['too short', 3]] as const) {
+    const data = Buffer.from(`--B\r\nContent-Length: ${length}\r\n\r\nhello\r\n--B\r\nContent-Length: 2\r\n\r\nhi\r\n--B--\r\n`)
+    t.throws(() => readAll([data], 'B'), { code: 'FST_SERVER_PUSH_BAD_MULTIPART', message: new RegExp(`Content-Length \\(${length}\\) does not match its body`) }, name)
+  }
+  const tight = readAll([Buffer.from('--B\r\nContent-Length: 2\r\n\r\nhi--B\r\nContent-Length: 2\r\n\r\nho\r\n\r\n----B--\r\n')], 'B')
+  t.same(tight.map((part) => part.body.toString()), ['hi', 'ho'], 'no line end, or extra ones and dashes, after a counted body')
+  t.throws(() => readAll([Buffer.from('--B\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n\r\n--B--\r\n')], 'B'), { message: /does not match/ }, 'more than 4 line ends')
+})
+
+t.test('a line that only starts with the boundary is body, not a delimiter', async (t) => {
+  const body = 'line one\r\n--Bravo is not the boundary\r\nend'
+  const data = Buffer.from(`--B\r\n\r\n${body}\r\n--B\r\n\r\nnext\r\n--B--\r\n`)
+  for (const [how, pieces] of [['one chunk', [data]], ['bytes', [...data].map((byte) => Buffer.of(byte))], ['random', chunk(data, random(5))]] as const) {
+    t.same(readAll(pieces, 'B').map((part) => part.body.toString()), [body, 'next'], how)
+  }
+})
+
+t.test('parts before a fault in the same chunk are returned; the fault comes with the next call', async (t) => {
+  const parser = new MultipartParser('B')
+  const parts = parser.push(Buffer.from('--B\r\n\r\ngood\r\n--B\r\nno colon\r\n\r\n'))
+  t.same(parts.map((part) => part.body.toString()), ['good'])
+  t.throws(() => parser.end(), { code: 'FST_SERVER_PUSH_BAD_MULTIPART', message: /header line has no name/ })
+  t.throws(() => parser.push(Buffer.from('x')), { code: 'FST_SERVER_PUSH_BAD_MULTIPART' })
+})
+
+t.test('limits must be whole positive numbers', async (t) => {
+  for (const bad of [0, -1, Number.NaN, Infinity]) {
+    t.throws(() => new MultipartParser('B', { maxPartBytes: bad }), { name: 'TypeError', message: /readMultipart\(\): maxPartBytes must be a finite number >= 1/ })
+    t.throws(() => new MultipartParser('B', { maxHeaderBytes: bad }), { name: 'TypeError', message: /maxHeaderBytes must be/ })
+  }
+})
+
 t.test('readMultipart passes the error on, and a stream ending between parts is simply the end', async (t) => {
   async function * pieces (data: Buffer): AsyncGenerator<Uint8Array> { yield data }
   await t.rejects(async () => {

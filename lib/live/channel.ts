@@ -30,9 +30,10 @@ export class LiveChannel implements LiveSubscriber {
     for (const viewer of this.viewers) viewer.end(reason)
   }
 
-  /** The route's app is closing: the source stops feeding it. */
-  detach (): void {
+  /** The route's app is closing: the source stops feeding it; settles once a producer it stopped has stopped. */
+  detach (): Promise<void> {
     this.source.unsubscribe(this)
+    return this.source.stopped()
   }
 
   /** Adds a viewer and gives it the latest frame at once; on a closed source, that frame ends its stream. */

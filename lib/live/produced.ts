@@ -36,6 +36,10 @@ class ProducedSource extends LiveSource {
     super(options)
   }
 
+  override stopped (): Promise<void> {
+    return this.stopping
+  }
+
   override close (): void {
     super.close()
     this.halt()

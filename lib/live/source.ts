@@ -135,6 +135,11 @@ export class LiveSource {
     })
   }
 
+  /** Settles once the producers stopped so far have finished stopping (processes exited, connections closed). @internal */
+  stopped (): Promise<void> {
+    return Promise.resolve()
+  }
+
   /** Called on each new demand (true) and when the last one ends (false). */
   protected wanted (_on: boolean): void {}
 

@@ -1,8 +1,10 @@
 // Splits a byte stream of concatenated JPEGs (what `ffmpeg -f mjpeg -` or `-f image2pipe` writes, or a device
 // that streams raw JPEGs) into frames by walking the JPEG markers: segments are skipped by their length, so an
 // end-of-image marker inside one (an EXIF thumbnail in APP1) does not cut a frame. Bytes between images are
-// skipped; a frame that breaks off is dropped and the next one found.
+// skipped; a frame that breaks off, or ends before any image data, is dropped and the next one found.
+import { checkNumber } from '../check.js'
 import { FST_SERVER_PUSH_BAD_JPEG } from '../errors.js'
+import { Collected } from './bytes.js'
 
 export interface JpegSplitterOptions {
   /** The largest frame accepted, in bytes. Default 16 MiB. */
@@ -27,13 +29,15 @@ export class JpegSplitter {
   private readonly maxFrameBytes: number
   private state: State = 'search'
   /** The frame so far, before the current chunk. */
-  private frame: Buffer[] = []
-  private frameBytes = 0
+  private frame = new Collected()
+  /** Whether the frame has reached its image data (SOS): an end before that is no image. */
+  private scanned = false
   private lengthHigh = 0
   private remaining = 0
   private inScan = false
 
   constructor ({ maxFrameBytes = 16 * 1024 * 1024 }: JpegSplitterOptions = {}) {
+    checkNumber('splitJpegs()', 'maxFrameBytes', maxFrameBytes, 1)
     this.maxFrameBytes = maxFrameBytes
   }
 
@@ -43,14 +47,14 @@ export class JpegSplitter {
     // Where the current frame's bytes begin in `data`; -1 while between frames.
     let start = this.state === 'search' || this.state === 'search-ff' ? -1 : 0
     const begin = (at: number): void => {
-      this.frame = [SOI_BYTES]
-      this.frameBytes = SOI_BYTES.length
+      this.frame = new Collected()
+      this.frame.push(SOI_BYTES)
+      this.scanned = false
       start = at
       this.state = 'marker'
     }
     const drop = (): void => {
-      this.frame = []
-      this.frameBytes = 0
+      this.frame = new Collected()
       start = -1
       this.state = 'search'
     }
@@ -90,9 +94,12 @@ export class JpegSplitter {
           if (byte === MARKER) break // fill byte
           if (byte === EOI) {
             const last = data.subarray(start, i)
-            const size = this.frameBytes + last.length
+            const size = this.frame.length + last.length
             if (size > this.maxFrameBytes) throw this.tooLarge(size)
-            frames.push(Buffer.concat([...this.frame, last], size))
+            if (this.scanned) {
+              this.frame.push(last)
+              frames.push(this.frame.bytes())
+            }
             drop()
           } else if (byte === SOI) {
             begin(i) // a new image before this one ended: this one is lost
@@ -102,6 +109,7 @@ export class JpegSplitter {
             drop()
           } else {
             this.inScan = byte === SOS
+            this.scanned ||= this.inScan
             this.state = 'length-high'
           }
           break
@@ -145,9 +153,8 @@ export class JpegSplitter {
     }
     if (start !== -1) {
       const rest = data.subarray(start)
-      this.frameBytes += rest.length
-      if (this.frameBytes > this.maxFrameBytes) throw this.tooLarge(this.frameBytes)
       this.frame.push(rest)
+      if (this.frame.length > this.maxFrameBytes) throw this.tooLarge(this.frame.length)
     }
     return frames
   }

@@ -1,7 +1,9 @@
 // Reads a multipart/x-mixed-replace byte stream (an IP camera's MJPEG, or this plugin's own) back into parts.
-// Right for any split of the input into chunks; memory is bounded by the part and header limits, and each
-// body is copied once, when it is complete.
+// Right for any split of the input into chunks, in time linear in its size. Memory is bounded by the part and
+// header limits; a body is copied at most once, when it is complete (one that came in one chunk is a view).
+import { checkNumber } from '../check.js'
 import { FST_SERVER_PUSH_BAD_MULTIPART } from '../errors.js'
+import { Collected, Joined } from './bytes.js'
 
 /** One part read from a stream. */
 export interface ReadPart {
@@ -11,23 +13,32 @@ export interface ReadPart {
 }
 
 export interface MultipartReaderOptions {
-  /** The largest part body accepted, in bytes; also bounds bytes skipped between parts. Default 16 MiB. */
+  /** The largest part body accepted, in bytes; also bounds the preamble before the first part. Default 16 MiB. */
   maxPartBytes?: number
-  /** The largest header block (or preamble) accepted, in bytes. Default 16 KiB. */
+  /** The largest header block of a part accepted, in bytes. Default 16 KiB. */
   maxHeaderBytes?: number
 }
 
 const LF = 0x0a
 const CR = 0x0d
 const DASH = 0x2d
+const SPACE = 0x20
+const TAB = 0x09
 const EMPTY: Buffer = Buffer.alloc(0)
 // Dashes in front of the boundary that are still recognised (cameras send 2, 4, and more).
 const MAX_DASHES = 64
 // Transport padding and the like after a delimiter, before its line ends.
 const MAX_DELIMITER_LINE = 1024
+// Line ends a camera may put between a counted body and the next delimiter.
+const MAX_LINE_ENDS = 4
 
 function bad (problem: string): Error {
   return new FST_SERVER_PUSH_BAD_MULTIPART(problem)
+}
+
+/** What may follow the boundary on a delimiter line: `--` (the close), padding, or the line end. */
+function endsDelimiter (byte: number): boolean {
+  return byte === DASH || byte === CR || byte === LF || byte === SPACE || byte === TAB
 }
 
 /**
@@ -43,29 +54,35 @@ export function boundaryOf (contentType: string): string | undefined {
 /** A delimiter found: where the line ending before it starts, and where its boundary ends (both in tail+data). */
 interface Found { bodyEnd: number, after: number }
 
-type State = 'seek' | 'delimiter-line' | 'headers' | 'body' | 'closed'
+type State = 'preamble' | 'delimiter-line' | 'headers' | 'body' | 'after-body' | 'closed'
 
 /**
  * The parser behind `readMultipart`: `push()` each chunk and take the parts it completes; `end()` when the input
- * ends. Throws FST_SERVER_PUSH_BAD_MULTIPART on malformed or oversize input.
+ * ends. Throws FST_SERVER_PUSH_BAD_MULTIPART on malformed or oversize input, from the `push()` after the one
+ * that returned the parts before the fault.
  */
 export class MultipartParser {
   private readonly token: Buffer
   private readonly maxPartBytes: number
   private readonly maxHeaderBytes: number
-  private state: State = 'seek'
+  private state: State = 'preamble'
+  private failure: unknown
   /** Seeking a delimiter or reading a body: the last bytes seen, for a delimiter split across chunks. */
   private tail = EMPTY
   /** Bytes seen in this state (skipped, or body). */
   private seen = 0
-  /** Header block, or delimiter line, so far. */
+  /** The delimiter line, or what came after a counted body, so far (both short). */
   private pending = EMPTY
+  /** A header block cut across chunks. */
+  private readonly head = new Joined()
   private headers: Record<string, string> = {}
   /** The body's Content-Length, or undefined: scan for the delimiter. */
   private length: number | undefined
-  private body: Buffer[] = []
+  private body = new Collected()
 
   constructor (boundary: string, { maxPartBytes = 16 * 1024 * 1024, maxHeaderBytes = 16 * 1024 }: MultipartReaderOptions = {}) {
+    checkNumber('readMultipart()', 'maxPartBytes', maxPartBytes, 1)
+    checkNumber('readMultipart()', 'maxHeaderBytes', maxHeaderBytes, 1)
     const bare = boundary.replace(/^-+/, '')
     if (bare === '') throw bad('the boundary is empty')
     this.token = Buffer.from(`--${bare}`, 'latin1')
@@ -79,14 +96,22 @@ export class MultipartParser {
   }
 
   push (chunk: Uint8Array): ReadPart[] {
+    if (this.failure !== undefined) throw this.failure
     const parts: ReadPart[] = []
     let data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    while (data.length > 0 && this.state !== 'closed') data = this.step(data, parts)
+    try {
+      while (data.length > 0 && this.state !== 'closed') data = this.step(data, parts)
+    } catch (error) {
+      // The parts before the fault are whole: they go out, and the next call reports it.
+      if (parts.length === 0) throw error
+      this.failure = error
+    }
     return parts
   }
 
   /** The input has ended: throws unless it ended between parts. */
   end (): void {
+    if (this.failure !== undefined) throw this.failure
     if (this.state === 'body') throw bad(`the stream ended in the middle of a part (${this.seen} body bytes read)`)
     if (this.state === 'headers') throw bad('the stream ended in the middle of a part\'s headers')
   }
@@ -94,15 +119,16 @@ export class MultipartParser {
   /** Consumes what it can of `data`; returns the rest, empty when it needs more. */
   private step (data: Buffer, parts: ReadPart[]): Buffer {
     switch (this.state) {
-      case 'seek': return this.seek(data)
+      case 'preamble': return this.preamble(data)
       case 'delimiter-line': return this.delimiterLine(data)
       case 'headers': return this.headerBlock(data, parts)
+      case 'after-body': return this.afterBody(data)
       default: return this.length === undefined ? this.scanBody(data, parts) : this.countBody(data, parts)
     }
   }
 
-  /** Before the first part, or after a body of known length: skips to the next delimiter. */
-  private seek (data: Buffer): Buffer {
+  /** Before the first part: skips to the first delimiter. */
+  private preamble (data: Buffer): Buffer {
     const found = this.find(data)
     if (found === undefined) {
       this.keepTail(data)
@@ -124,21 +150,42 @@ export class MultipartParser {
     // Positions in tail+data count from where the tail starts in the body.
     const end = this.seen - this.tail.length + found.bodyEnd
     if (end > this.maxPartBytes) throw bad(`a part is larger than maxPartBytes (${this.maxPartBytes})`)
-    const whole = this.body.length === 1 ? data : Buffer.concat(this.body)
-    parts.push({ headers: this.headers, body: whole.subarray(0, end) })
+    parts.push({ headers: this.headers, body: this.body.bytes().subarray(0, end) })
     return this.delimiterFound(data, found)
   }
 
-  /** A body of known length: takes that many bytes, then looks for the next delimiter. */
+  /** A body of known length: takes that many bytes; the next delimiter must follow. */
   private countBody (data: Buffer, parts: ReadPart[]): Buffer {
     const need = (this.length as number) - this.seen
     const taken = data.length <= need ? data : data.subarray(0, need)
     this.body.push(taken)
     this.seen += taken.length
     if (this.seen < (this.length as number)) return EMPTY
-    parts.push({ headers: this.headers, body: this.body.length === 1 ? taken : Buffer.concat(this.body) })
-    this.enter('seek')
+    parts.push({ headers: this.headers, body: this.body.bytes() })
+    this.enter('after-body')
     return data.subarray(taken.length)
+  }
+
+  /**
+   * After a counted body: line ends, then the delimiter, or the Content-Length was wrong (the body would be cut
+   * or run into the next part).
+   */
+  private afterBody (data: Buffer): Buffer {
+    const bytes = this.pending.length === 0 ? data : Buffer.concat([this.pending, data])
+    const wrong = (): Error => bad(`a part's Content-Length (${this.length as number}) does not match its body: no delimiter follows it`)
+    let i = 0
+    while (i < bytes.length && (bytes[i] === CR || bytes[i] === LF)) i++
+    let d = i
+    while (d < bytes.length && bytes[d] === DASH) d++
+    const bare = this.token.subarray(2)
+    const have = bytes.subarray(d, d + bare.length)
+    if (i > MAX_LINE_ENDS || d - i > MAX_DASHES || (d < bytes.length && d - i < 2) || !have.equals(bare.subarray(0, have.length))) throw wrong()
+    if (have.length < bare.length) {
+      this.pending = bytes
+      return EMPTY
+    }
+    this.enter('delimiter-line')
+    return bytes.subarray(d + bare.length)
   }
 
   /** After `--boundary`: `--` closes the stream; otherwise the line ends and a header block follows. */
@@ -163,7 +210,9 @@ export class MultipartParser {
   }
 
   private headerBlock (data: Buffer, parts: ReadPart[]): Buffer {
-    const block = this.pending.length === 0 ? data : Buffer.concat([this.pending, data])
+    // A block cut across chunks is joined, and searched again only from where the last piece ended.
+    const from = Math.max(0, this.head.length - 2)
+    const block = this.head.length === 0 ? data : this.head.append(data)
     let end: number
     let next: number
     if (block[0] === LF) {
@@ -171,30 +220,31 @@ export class MultipartParser {
     } else if (block[0] === CR && block[1] === LF) {
       [end, next] = [0, 2]
     } else {
-      const lflf = block.indexOf('\n\n')
-      const crlf = block.indexOf('\n\r\n')
+      const lflf = block.indexOf('\n\n', from)
+      const crlf = block.indexOf('\n\r\n', from)
       if (lflf === -1 && crlf === -1) {
         if (block.length > this.maxHeaderBytes) throw bad(`a part's header block is larger than maxHeaderBytes (${this.maxHeaderBytes})`)
-        this.pending = block
+        if (block === data) this.head.append(data)
         return EMPTY
       }
       ;[end, next] = lflf !== -1 && (crlf === -1 || lflf < crlf) ? [lflf + 1, lflf + 2] : [crlf + 1, crlf + 3]
     }
     if (end > this.maxHeaderBytes) throw bad(`a part's header block is larger than maxHeaderBytes (${this.maxHeaderBytes})`)
     this.headers = parseHeaders(block.toString('latin1', 0, end))
+    this.head.clear()
     const length = this.headers['content-length']
     if (length !== undefined) {
       if (!/^\d+$/.test(length)) throw bad(`Content-Length ${JSON.stringify(length)} is not a number`)
       if (Number(length) > this.maxPartBytes) throw bad(`a part's Content-Length ${length} is larger than maxPartBytes (${this.maxPartBytes})`)
     }
     const rest = block.subarray(next)
-    if (length === '0') {
+    this.length = length === undefined ? undefined : Number(length)
+    if (this.length === 0) {
       parts.push({ headers: this.headers, body: EMPTY })
-      this.enter('seek')
+      this.enter('after-body')
       return rest
     }
     this.enter('body')
-    this.length = length === undefined ? undefined : Number(length)
     return rest
   }
 
@@ -209,19 +259,20 @@ export class MultipartParser {
     this.tail = EMPTY
     this.pending = EMPTY
     this.seen = 0
-    this.body = []
+    this.body = new Collected()
   }
 
   /** Keeps the last bytes of tail+data that could begin a delimiter (with its dashes and line ending). */
   private keepTail (data: Buffer): void {
-    const keep = this.token.length + MAX_DASHES + 2
+    const keep = this.token.length + MAX_DASHES + 3
     this.tail = data.length >= keep ? data.subarray(data.length - keep) : Buffer.concat([this.tail, data]).subarray(-keep)
     this.seen += data.length
   }
 
   /**
-   * The first delimiter in tail+data that ends inside `data`: `--boundary` (or more dashes) at the start of a line,
-   * or right at the start of this state. Searches `data` itself, without copying it.
+   * The first delimiter in tail+data: `--boundary` (or more dashes) at the start of a line, or right at the start
+   * of this state, followed by `--`, padding or the line end. One whose next byte has not come yet stops the
+   * search; the kept tail holds it for the next look. Searches `data` itself, without copying it.
    */
   private find (data: Buffer): Found | undefined {
     const { token, tail } = this
@@ -231,16 +282,20 @@ export class MultipartParser {
       return true
     }
     const candidates = function * (): Generator<number> {
-      for (let i = Math.max(0, tail.length - token.length + 1); i < tail.length; i++) if (matches(i)) yield i
+      for (let i = Math.max(0, tail.length - token.length); i < tail.length; i++) if (matches(i)) yield i
       for (let i = data.indexOf(token); i !== -1; i = data.indexOf(token, i + 1)) yield tail.length + i
     }
     for (const i of candidates()) {
+      const after = i + token.length
+      const next = at(after)
+      if (next === undefined) return undefined
+      if (!endsDelimiter(next)) continue
       let k = i - 1
-      while (k >= 0 && at(k) === DASH) k--
-      if (k >= 0 && at(k) === LF) return { bodyEnd: k > 0 && at(k - 1) === CR ? k - 1 : k, after: i + token.length }
-      // No line ending before it: a delimiter only at the very start of this state (an empty body, no preamble,
-      // or a camera that writes no CRLF after a counted body), known when the tail still holds all that was seen.
-      if (k < 0 && this.seen === tail.length) return { bodyEnd: 0, after: i + token.length }
+      while (k >= 0 && at(k) === DASH && i - k <= MAX_DASHES) k--
+      if (k >= 0 && at(k) === LF) return { bodyEnd: k > 0 && at(k - 1) === CR ? k - 1 : k, after }
+      // No line ending before it: a delimiter only at the very start of this state (an empty body, or no
+      // preamble), known when the tail still holds all that was seen.
+      if (k < 0 && this.seen === tail.length) return { bodyEnd: 0, after }
     }
     return undefined
   }

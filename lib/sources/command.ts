@@ -2,9 +2,9 @@
 // started for the first viewer, started again with backoff when it exits while viewers remain, and killed,
 // and waited for, when the last one has left or the app closes.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { sleep, waitFor } from '../async.js'
+import { checkNumber } from '../check.js'
 import { liveFrom, type LiveFromOptions } from '../live/produced.js'
 import type { LiveSource } from '../live/source.js'
 import { splitJpegs, type JpegSplitterOptions } from '../read/jpeg.js'
@@ -25,27 +25,61 @@ export interface CommandOptions extends LiveFromOptions, JpegSplitterOptions {
 
 interface Exit { code: number | null, signal: NodeJS.Signals | null, error?: Error }
 
-function exitOf (child: ChildProcess): Promise<Exit> {
-  return new Promise((resolve) => {
-    let error: Error | undefined
-    // A program that cannot be started reports an error, then closes.
-    child.on('error', (err) => { error = err })
-    child.once('close', (code, signal) => resolve(error === undefined ? { code, signal } : { code, signal, error }))
+// The longest stderr line logged; the rest of a longer one is left out.
+const MAX_LINE = 4096
+
+/** A started process and what ends it. */
+interface Run {
+  readonly child: ChildProcess
+  /** Settles when the process has exited (or could not start). */
+  readonly exited: Promise<Exit>
+  /** SIGTERM to its whole process group now, SIGKILL to what is left of it after the kill timeout. */
+  stop (): void
+}
+
+/**
+ * Starts `command` as the leader of its own process group, so that what it starts in turn (a shell's
+ * pipeline, a wrapper's ffmpeg) is stopped with it and cannot hold its pipes open.
+ */
+function start (command: string, args: string[], cwd: string | undefined, env: NodeJS.ProcessEnv | undefined, killTimeoutMs: number): Run {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const exited = new Promise<Exit>((resolve) => {
+    // A program that cannot be started reports an error and never exits.
+    child.once('error', (error) => resolve({ code: null, signal: null, error }))
+    child.once('exit', (code, signal) => resolve({ code, signal }))
   })
-}
-
-/** SIGTERM now, SIGKILL if it has not exited after `timeoutMs`. */
-function kill (child: ChildProcess, exited: Promise<Exit>, timeoutMs: number): void {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  exited.then(() => clearTimeout(timer), () => {})
-}
-
-function check (name: string, value: unknown, min: number): void {
-  if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min)) {
-    throw new TypeError(`fromCommand(): ${name} must be a finite number >= ${min}, got ${String(value)}`)
+  const group = (signal: NodeJS.Signals | 0): boolean => {
+    try {
+      process.kill(-(child.pid as number), signal)
+      return true
+    } catch {
+      return false // no process left in the group
+    }
   }
+  let stopping = false
+  return {
+    child,
+    exited,
+    stop () {
+      if (stopping || child.pid === undefined) return
+      stopping = true
+      group('SIGTERM')
+      const timer = setTimeout(() => group('SIGKILL'), killTimeoutMs)
+      // The leader gone, the timer stays only for what is left of its group.
+      exited.then(() => { if (!group(0)) clearTimeout(timer) })
+    }
+  }
+}
+
+/** Logs each line `stream` writes, cut to MAX_LINE characters. */
+function logLines (stream: Readable, log: (line: string) => void): void {
+  let line = ''
+  stream.setEncoding('utf8')
+  stream.on('data', (text: string) => {
+    const lines = (line + text).split(/\r\n|\r|\n/)
+    line = (lines.pop() as string).slice(0, MAX_LINE)
+    for (const done of lines) if (done !== '') log(done.slice(0, MAX_LINE))
+  })
 }
 
 /**
@@ -57,19 +91,18 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
   if (typeof command !== 'string' || command === '') throw new TypeError('fromCommand() needs a command, such as \'ffmpeg\'')
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) throw new TypeError('fromCommand(): args must be an array of strings')
   const { cwd, env, restartDelayMs = 1000, maxRestartDelayMs = 30_000, killTimeoutMs = 2000, maxFrameBytes, ...live } = options
-  check('restartDelayMs', restartDelayMs, 1)
-  check('maxRestartDelayMs', maxRestartDelayMs, restartDelayMs)
-  check('killTimeoutMs', killTimeoutMs, 0)
+  checkNumber('fromCommand()', 'restartDelayMs', restartDelayMs, 1)
+  checkNumber('fromCommand()', 'maxRestartDelayMs', maxRestartDelayMs, restartDelayMs)
+  checkNumber('fromCommand()', 'killTimeoutMs', killTimeoutMs, 0)
+  checkNumber('fromCommand()', 'maxFrameBytes', maxFrameBytes, 1)
   const argv = [...args]
   return liveFrom(async function * ({ signal, log }) {
     let delay = restartDelayMs
     while (!signal.aborted) {
-      const child = spawn(command, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      const exited = exitOf(child)
-      const stop = (): void => kill(child, exited, killTimeoutMs)
+      const { child, exited, stop } = start(command, argv, cwd, env, killTimeoutMs)
       // The generator may be waiting for a frame that never comes: the abort, not return(), must end the process.
       signal.addEventListener('abort', stop)
-      createInterface({ input: child.stderr as Readable }).on('line', (line) => log.debug({ command, line }, 'server push command stderr'))
+      logLines(child.stderr as Readable, (line) => log.debug({ command, line }, 'server push command stderr'))
       let frames = 0
       try {
         for await (const frame of splitJpegs(child.stdout as Readable, { maxFrameBytes })) {
@@ -82,6 +115,9 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
         signal.removeEventListener('abort', stop)
         stop()
         const { code, signal: killedBy, error } = await exited
+        // Whatever is left of its group must not keep these open.
+        child.stdout?.destroy()
+        child.stderr?.destroy()
         if (!signal.aborted) {
           if (frames > 0) delay = restartDelayMs
           log.warn({ command, code, signal: killedBy, err: error, frames, restartInMs: delay }, 'server push command exited')

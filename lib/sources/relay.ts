@@ -4,6 +4,7 @@
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { sleep, waitFor } from '../async.js'
+import { checkNumber } from '../check.js'
 import type { FrameObject } from '../frame.js'
 import { liveFrom, type LiveFromOptions } from '../live/produced.js'
 import type { LiveSource } from '../live/source.js'
@@ -11,7 +12,7 @@ import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/
 import { isMediaType } from '../syntax.js'
 
 export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
-  /** Basic auth user, when the URL does not carry one. */
+  /** Basic auth user (Digest auth is not supported), when the URL does not carry one. */
   username?: string
   password?: string
   /** Extra request headers. */
@@ -22,7 +23,8 @@ export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
   connectTimeoutMs?: number
   /** How long to wait, once connected, for the response head, in ms. Default 10000. */
   headersTimeoutMs?: number
-  /** How long the upstream may send nothing before the connection is given up, in ms. Default 10000. */
+  /** How long the upstream may send nothing before the connection is given up, in ms: longer than the upstream's
+   * longest quiet spell (a camera that sends only on motion, a plugin route without idle repeat). Default 10000. */
   idleTimeoutMs?: number
   /** The wait before the first retry, in ms; doubles with each failure in a row up to maxRetryDelayMs, each
    * wait drawn between half and all of it. Default 1000. */
@@ -31,18 +33,13 @@ export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
   maxRetryDelayMs?: number
 }
 
-/** The URL as it may be logged: the password hidden. */
+/** The URL as it may be logged: the password and the query (where cameras take tokens too) hidden. */
 function printable (url: URL): string {
-  if (url.password === '') return url.href
   const shown = new URL(url.href)
-  shown.password = '***'
+  if (shown.password !== '') shown.password = '***'
+  if (shown.search !== '') shown.search = '***'
+  shown.hash = ''
   return shown.href
-}
-
-function check (name: string, value: unknown, min: number): void {
-  if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min)) {
-    throw new TypeError(`relay(): ${name} must be a finite number >= ${min}, got ${String(value)}`)
-  }
 }
 
 interface Timeouts { connectTimeoutMs: number, headersTimeoutMs: number }
@@ -87,10 +84,9 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
     username, password, headers = {}, ca, connectTimeoutMs = 5000, headersTimeoutMs = 10_000, idleTimeoutMs = 10_000,
     retryDelayMs = 1000, maxRetryDelayMs = 30_000, maxPartBytes, maxHeaderBytes, ...live
   } = options
-  for (const [name, value] of [['connectTimeoutMs', connectTimeoutMs], ['headersTimeoutMs', headersTimeoutMs], ['idleTimeoutMs', idleTimeoutMs], ['retryDelayMs', retryDelayMs]] as const) {
-    check(name, value, 1)
-  }
-  check('maxRetryDelayMs', maxRetryDelayMs, retryDelayMs)
+  const numbers = { connectTimeoutMs, headersTimeoutMs, idleTimeoutMs, retryDelayMs, maxPartBytes, maxHeaderBytes }
+  for (const [name, value] of Object.entries(numbers)) checkNumber('relay()', name, value, 1)
+  checkNumber('relay()', 'maxRetryDelayMs', maxRetryDelayMs, retryDelayMs)
   const where = printable(target)
   // agent: false, a fresh connection each time, so that its connect timeout means something. Credentials in the
   // URL go as they are; given as options, they win.
