@@ -63,18 +63,17 @@ async function streamFactory (fastify: FastifyInstance, resolved: ResolvedRoute,
     source.log = fastify.log
     const channel = new LiveChannel(route, source)
     channels.push(channel)
-    return { create: (socket, request, framing, onEnd) => new LiveViewer(socket, route, framing, request.log, onEnd, channel), html: route.html }
+    return { create: (context) => new LiveViewer({ ...context, route }, channel), html: route.html }
   }
   if (isFileSource(source)) {
     const parts = await loadParts(source, route.path, route.contentType, route.multipart)
     return {
-      create: (socket, request, framing, onEnd) => new PullStream(socket, route, framing, request.log, onEnd, () => cycle(parts)),
+      create: (context) => new PullStream({ ...context, route }, () => cycle(parts)),
       html: parts.every((part) => isHtml(part.announce.type))
     }
   }
   return {
-    create: (socket, request, framing, onEnd) =>
-      new PullStream(socket, route, framing, request.log, onEnd, (signal) => functionFrames(source, { request, signal })),
+    create: (context, request) => new PullStream({ ...context, route }, (signal) => functionFrames(source, { request, signal })),
     html: route.html
   }
 }

@@ -1,12 +1,10 @@
 // A stream fed by its own iterator: pulls a frame, writes it, waits for the socket and the pace, pulls the next.
-import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import type { FastifyBaseLogger } from 'fastify'
 import { isThenable, nextTurn, settle, sleep, stopIterator, waitFor } from './async.js'
 import { toPart } from './frame.js'
 import type { FrameIterator } from './sources/function.js'
-import { Stream, type EndReason, type StreamRoute } from './stream.js'
-import { EncodedPart, type FramingName } from './wire.js'
+import { Stream, type EndReason, type StreamContext } from './stream.js'
+import { EncodedPart } from './wire.js'
 
 export class PullStream extends Stream {
   private readonly controller = new AbortController()
@@ -14,15 +12,11 @@ export class PullStream extends Stream {
   private lastPullAt = -Infinity
 
   constructor (
-    socket: Socket,
-    route: StreamRoute,
-    framing: FramingName,
-    log: FastifyBaseLogger,
-    onEnd: (stream: Stream) => void,
+    context: StreamContext,
     /** Makes this connection's frame iterator; gets the stream's abort signal. */
     private readonly open: (signal: AbortSignal) => FrameIterator
   ) {
-    super(socket, route, framing, log, onEnd)
+    super(context)
   }
 
   protected run (): void {

@@ -7,13 +7,13 @@ import { mergeHeaders, toHeaderList } from './headers.js'
 import type { ResolvedRoute } from './options.js'
 import { endSocket } from './socket.js'
 import type { RouteCounters } from './stats.js'
-import type { Stream } from './stream.js'
+import type { Stream, StreamContext } from './stream.js'
 import type { OpenStreams } from './streams.js'
 import { READER_PAGE } from './reader-page.js'
-import { NO_CACHE_HEADERS, RESPONSE_RESERVED, responseHead, type FramingName } from './wire.js'
+import { NO_CACHE_HEADERS, RESPONSE_RESERVED, responseHead } from './wire.js'
 
-/** Makes the stream of one request on a socket whose head and opening are written; `onEnd` must run when it ends. */
-export type StreamFactory = (socket: Socket, request: FastifyRequest, framing: FramingName, onEnd: (stream: Stream) => void) => Stream
+/** Makes the stream of one request on a socket whose head and opening are written. */
+export type StreamFactory = (context: Omit<StreamContext, 'route'>, request: FastifyRequest) => Stream
 
 // A client may pipeline a second request behind a push request; a second stream on the same socket would
 // interleave two bodies, so it is ignored: the socket closes with the first stream.
@@ -67,7 +67,7 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
     socket.write(head)
     socket.write(route.multipart.opening)
     socket.uncork()
-    const stream = create(socket, request, framing, onEnd)
+    const stream = create({ socket, framing, log: request.log, onEnd }, request)
     streams.add(stream)
     stream.start()
   }

@@ -26,7 +26,22 @@ export interface StreamRoute {
   readonly counters: RouteCounters
 }
 
+/** What a stream is made with, whatever feeds it: the request's socket and logger, the route, the viewer's
+ * framing, and what to call once it has ended. */
+export interface StreamContext {
+  readonly socket: Socket
+  readonly route: StreamRoute
+  readonly framing: FramingName
+  readonly log: FastifyBaseLogger
+  readonly onEnd: (stream: Stream) => void
+}
+
 export abstract class Stream {
+  protected readonly socket: Socket
+  protected readonly route: StreamRoute
+  protected readonly framing: FramingName
+  protected readonly log: FastifyBaseLogger
+  private readonly onEnd: (stream: Stream) => void
   protected ended = false
   private readonly startedAt = performance.now()
   private lastPart: EncodedPart | undefined
@@ -38,13 +53,13 @@ export abstract class Stream {
   private markParts = -1
   private markAt = 0
 
-  constructor (
-    protected readonly socket: Socket,
-    protected readonly route: StreamRoute,
-    protected readonly framing: FramingName,
-    protected readonly log: FastifyBaseLogger,
-    private readonly onEnd: (stream: Stream) => void
-  ) {}
+  constructor ({ socket, route, framing, log, onEnd }: StreamContext) {
+    this.socket = socket
+    this.route = route
+    this.framing = framing
+    this.log = log
+    this.onEnd = onEnd
+  }
 
   start (): void {
     this.route.counters.viewers++

@@ -1,10 +1,8 @@
 // A stream fed by a live source: the source pushes, and a viewer that is still busy skips straight to the
 // newest frame once it can take one. At most one frame waits for it in user space, and that one is shared.
-import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import type { FastifyBaseLogger } from 'fastify'
-import { Stream, type StreamRoute } from '../stream.js'
-import type { EncodedPart, FramingName } from '../wire.js'
+import { Stream, type StreamContext } from '../stream.js'
+import type { EncodedPart } from '../wire.js'
 import type { LiveChannel } from './channel.js'
 
 export class LiveViewer extends Stream {
@@ -13,15 +11,8 @@ export class LiveViewer extends Stream {
   private paceTimer: NodeJS.Timeout | undefined
   private awaitingDrain = false
 
-  constructor (
-    socket: Socket,
-    route: StreamRoute,
-    framing: FramingName,
-    log: FastifyBaseLogger,
-    onEnd: (stream: Stream) => void,
-    private readonly channel: LiveChannel
-  ) {
-    super(socket, route, framing, log, onEnd)
+  constructor (context: StreamContext, private readonly channel: LiveChannel) {
+    super(context)
   }
 
   /** Takes the newest frame; one it had not got yet is skipped. */
