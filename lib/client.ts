@@ -17,13 +17,12 @@ export function rendersItself (headers: IncomingHttpHeaders): boolean {
 }
 
 /**
- * Whether a browser opens the route as a page it cannot show: Firefox renders a multipart/x-mixed-replace
+ * Whether a browser opens the route as a page (or frame, embed, object) it cannot show: Firefox renders a multipart/x-mixed-replace
  * document itself, Chromium shows it as a broken image (and WebKit is not known to do better).
  */
 export function wantsReaderPage (headers: IncomingHttpHeaders): boolean {
   const dest = headers['sec-fetch-dest']
-  return (dest === 'document' || dest === 'iframe' || dest === 'frame' || dest === 'embed' || dest === 'object') &&
-    !/\bFirefox\//.test(headers['user-agent'] ?? '')
+  return dest !== undefined && dest !== 'image' && RENDERED.has(dest) && !/\bFirefox\//.test(headers['user-agent'] ?? '')
 }
 
 /** The framing of one request: its `?framing=` query value, else the route's choice. Throws FST_SERVER_PUSH_BAD_FRAMING. */

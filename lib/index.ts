@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { settle } from './async.js'
 import { LiveChannel } from './live/channel.js'
 import { isLiveSource } from './live/source.js'
 import { LiveViewer } from './live/viewer.js'
@@ -109,9 +110,9 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
     done()
   })
   fastify.addHook('onClose', async () => {
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<boolean>((resolve) => { timer = setTimeout(resolve, PRODUCER_STOP_MS, true) })
-    if (await Promise.race([producersStopped.then(() => false), late]) === true) {
+    const giveUp = new AbortController()
+    const timer = setTimeout(() => giveUp.abort(), PRODUCER_STOP_MS)
+    if (await settle(producersStopped, giveUp.signal) === undefined) {
       fastify.log.warn({ waitedMs: PRODUCER_STOP_MS }, 'server push producers still stopping; closed without them')
     }
     clearTimeout(timer)

@@ -5,7 +5,7 @@ import { isLiveSource, type LiveSource } from './live/source.js'
 import { isFileSource, type FileSource } from './sources/files.js'
 import type { SourceFunction } from './sources/function.js'
 import { boundaryProblem, isHtml, isMediaType } from './syntax.js'
-import { multipart, randomBoundary, RESPONSE_RESERVED, STREAM_HEADERS, type FramingName, type HeaderList, type Multipart } from './wire.js'
+import { multipart, NO_CACHE_HEADERS, randomBoundary, RESPONSE_RESERVED, STREAM_HEADERS, type FramingName, type HeaderList, type Multipart } from './wire.js'
 
 /**
  * Where a route's frames come from: a function (see `SourceFunction`), `fromFiles()` / `fromDirectory()`, or a
@@ -93,8 +93,8 @@ export interface ResolvedRoute {
   readonly html: boolean
   /** The stream's response headers after Content-Type: the plugin's, then the plugin-level and route-level ones. */
   readonly headers: HeaderList
-  /** The plugin-level and route-level headers alone (for snapshots). */
-  readonly userHeaders: HeaderList
+  /** The headers of the route's plain responses (snapshot, reader page): no-cache, then the user's. */
+  readonly plainHeaders: HeaderList
   readonly snapshot: { readonly path: string, readonly timeoutMs: number } | undefined
 }
 
@@ -250,7 +250,7 @@ export function resolveOptions (options: unknown): ResolvedOptions {
       idleRepeatMs: idleRepeatMs === 0 ? 0 : Math.max(idleRepeatMs, 2 * minGapMs),
       html,
       headers: mergeHeaders(STREAM_HEADERS, userHeaders),
-      userHeaders,
+      plainHeaders: mergeHeaders(NO_CACHE_HEADERS, userHeaders),
       snapshot
     }
   })

@@ -10,7 +10,7 @@ import type { RouteCounters } from './stats.js'
 import type { Stream, StreamContext } from './stream.js'
 import type { OpenStreams } from './streams.js'
 import { READER_PAGE } from './reader-page.js'
-import { NO_CACHE_HEADERS, RESPONSE_RESERVED, responseHead } from './wire.js'
+import { RESPONSE_RESERVED, responseHead } from './wire.js'
 
 /** Makes the stream of one request on a socket whose head and opening are written. */
 export type StreamFactory = (context: Omit<StreamContext, 'route'>, request: FastifyRequest) => Stream
@@ -31,7 +31,6 @@ export function unavailable (reply: FastifyReply, message: string): FastifyReply
 
 export function pushHandler (route: ResolvedRoute, counters: RouteCounters, streams: OpenStreams, create: StreamFactory): RouteHandlerMethod {
   const onEnd = (stream: Stream): void => streams.delete(stream)
-  const pageHeaders = mergeHeaders(NO_CACHE_HEADERS, route.userHeaders)
   return function serverPushHandler (request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw
     if (raw.httpVersionMajor !== 1) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
@@ -41,7 +40,7 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
     }
     const framing = chooseFraming(route.framing, request.query as Record<string, unknown>, raw.headers)
     if (route.html && wantsReaderPage(raw.headers)) {
-      for (const [name, value] of pageHeaders) reply.header(name, value)
+      for (const [name, value] of route.plainHeaders) reply.header(name, value)
       reply.type('text/html; charset=utf-8').send(READER_PAGE)
       return
     }
