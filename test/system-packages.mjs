@@ -1,0 +1,54 @@
+// The first step of `npm test`: the suite drives real programs from Debian's packages, never downloaded ones.
+// Whatever is missing is installed with apt-get when this runs as root; otherwise the run stops here, before any
+// test, with the one command that installs it.
+import { execFileSync } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
+import { delimiter, join } from 'node:path'
+
+/** Each Debian package the tests need, and the program by which a test finds it. */
+const NEEDS = [
+  // The ffmpeg tests run `ffmpeg` from the PATH, as a user's command source would.
+  { pkg: 'ffmpeg', program: 'ffmpeg' },
+  // The browser tests launch these paths (test/helpers/browsers.ts).
+  { pkg: 'chromium', program: '/usr/bin/chromium' },
+  { pkg: 'firefox-esr', program: '/usr/bin/firefox-esr' }
+]
+
+function executable (file) {
+  try {
+    accessSync(file, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function found (program) {
+  if (program.startsWith('/')) return executable(program)
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, program)))
+}
+
+const missing = () => NEEDS.filter(({ program }) => !found(program)).map(({ pkg }) => pkg)
+
+const before = missing()
+if (before.length > 0) {
+  const command = `apt-get install -y ${before.join(' ')}`
+  if (process.getuid?.() !== 0 || !found('apt-get')) {
+    console.error(`The tests need Debian packages that this machine lacks: ${before.join(', ')}.
+Install them, then run the tests again:
+
+  sudo apt-get update && sudo ${command}
+`)
+    process.exit(1)
+  }
+  console.log(`installing the packages the tests need: ${before.join(' ')}`)
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
+  // With their recommends: the browsers' fonts and Mesa are what the browser tests were checked with.
+  execFileSync('apt-get', ['install', '-y', '-qq', ...before], { stdio: ['ignore', 'ignore', 'inherit'], env })
+  const after = missing()
+  if (after.length > 0) {
+    console.error(`apt-get ran, but these are still missing: ${after.join(', ')}`)
+    process.exit(1)
+  }
+}
