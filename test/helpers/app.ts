@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import tap, { type Test } from 'tap'
 import serverPush, { type ServerPushOptions } from '../../lib/index.js'
+import { PATIENCE_MS } from './patience.js'
 
 export interface LogLine {
   level: number
@@ -43,7 +44,7 @@ export async function startApp (
 }
 
 /** Resolves when `test()` holds, polling each turn of the event loop; rejects after `timeoutMs`. */
-export async function eventually (test: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function eventually (test: () => boolean, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!test()) {
     if (Date.now() > deadline) throw new Error('condition not met in time')

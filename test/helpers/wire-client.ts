@@ -1,5 +1,6 @@
 // A raw TCP client and a strict parser of what came over the wire: tests see the bytes as a camera client would.
 import net from 'node:net'
+import { PATIENCE_MS } from './patience.js'
 
 export const CRLF = '\r\n'
 
@@ -47,7 +48,7 @@ export class RawClient {
   }
 
   /** Resolves once `test(data)` holds; rejects if the socket closes first or `timeoutMs` passes. */
-  async until (test: (data: Buffer) => boolean, timeoutMs = 5000): Promise<void> {
+  async until (test: (data: Buffer) => boolean, timeoutMs = PATIENCE_MS): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const check = (): void => {
         if (test(this.data)) return finish()
