@@ -5,8 +5,7 @@
 import t from 'tap'
 import { browsers, paintedDigest, type BrowserPage } from './helpers/browsers.js'
 import { plainEnv, startChild } from './helpers/child.js'
-
-t.setTimeout(60_000)
+import { PATIENCE_MS } from './helpers/patience.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -24,8 +23,11 @@ function clockText (page: BrowserPage): Promise<string> {
   }, null)
 }
 
-/** Resolves with what `read` gives once it differs from `first` (and from null and ''); rejects after `timeoutMs`. */
-async function changes<T> (what: string, read: () => Promise<T>, first: T, timeoutMs: number): Promise<T> {
+/**
+ * Resolves with what `read` gives once it differs from `first` (and from null and ''), polled every 50 ms; rejects
+ * after `timeoutMs`, a hang detector.
+ */
+async function changes<T> (what: string, read: () => Promise<T>, first: T, timeoutMs = PATIENCE_MS): Promise<T> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     const now = await read()
@@ -45,19 +47,19 @@ for (const browser of browsers) {
     await page.goto(`http://127.0.0.1:${match[1] as string}/`)
 
     for (const image of ['#video', '#live', '#snapshot']) {
-      await changes(`${image}'s first frame`, () => paintedDigest(page, image), null, 3000)
+      await changes(`${image}'s first frame`, () => paintedDigest(page, image), null)
     }
     for (const image of ['#video', '#live']) {
       const first = await paintedDigest(page, image)
-      await changes(`${image}`, () => paintedDigest(page, image), first, 3000)
+      await changes(`${image}`, () => paintedDigest(page, image), first)
       t.pass(`${image} changes frame`)
     }
-    const tick = await changes('the clock', () => clockText(page), '', 3000)
+    const tick = await changes('the clock', () => clockText(page), '')
     t.match(tick, /^\d{4}-\d\d-\d\dT[\d:.]+Z$/, 'the clock shows a time')
-    const next = await changes('the clock', () => clockText(page), tick, 3000)
+    const next = await changes('the clock', () => clockText(page), tick)
     t.ok(Date.parse(next) > Date.parse(tick), `the clock ticks: ${tick} -> ${next}`)
     const rows = await changes('the stats table', () => page.evaluate(() =>
-      (globalThis as unknown as { document: PageDocument }).document.querySelectorAll('#stats tr').length, null), 0, 3000)
+      (globalThis as unknown as { document: PageDocument }).document.querySelectorAll('#stats tr').length, null), 0)
     t.equal(rows, 3, 'one stats row per push route')
     const screenshot = process.env.SCREENSHOT
     if (browser.name === 'chromium' && screenshot !== undefined) await page.screenshot(screenshot as `${string}.png`)

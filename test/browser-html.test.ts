@@ -1,11 +1,10 @@
 // A text/html push route opened as a page: Firefox renders each part natively, Chromium through the plugin's
-// reader page; either way each part shows the moment it is sent.
+// reader page; either way each part shows once it is sent, before the next one comes.
 import t from 'tap'
 import { createLiveSource } from '../lib/index.js'
 import { startApp } from './helpers/app.js'
 import { browsers, dropUnusedSockets, type BrowserPage } from './helpers/browsers.js'
-
-t.setTimeout(60_000)
+import { PATIENCE_MS } from './helpers/patience.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -18,8 +17,11 @@ async function pageText (page: BrowserPage): Promise<string> {
   }
 }
 
-/** Ms from this call until the page's text includes `text`; rejects after `timeoutMs` with the text it last had. */
-async function waitForText (page: BrowserPage, text: string, timeoutMs: number): Promise<number> {
+/**
+ * Ms from this call until the page's text includes `text`, for the test to report, never to judge; rejects after
+ * `timeoutMs`, a hang detector, with the text it last had.
+ */
+async function waitForText (page: BrowserPage, text: string, timeoutMs = PATIENCE_MS): Promise<number> {
   const start = performance.now()
   let seen = ''
   while (performance.now() - start < timeoutMs) {
@@ -31,22 +33,25 @@ async function waitForText (page: BrowserPage, text: string, timeoutMs: number):
 }
 
 for (const browser of browsers) {
-  t.test(`${browser.name}: a text/html push route opened as a page shows each part within 150 ms of its send`, async (t) => {
+  t.test(`${browser.name}: a text/html push route opened as a page shows each part before the next one is sent`, async (t) => {
     const live = createLiveSource()
-    const { port } = await startApp(t, { routes: [{ path: '/board', source: live, contentType: 'text/html; charset=utf-8' }] },
+    const { app, port } = await startApp(t, { routes: [{ path: '/board', source: live, contentType: 'text/html; charset=utf-8' }] },
       { setup: dropUnusedSockets })
     // Firefox decodes a pushed page by its <meta charset>: it ignores the charset parameter of the part's Content-Type.
     const board = (i: number): string => `<!doctype html><meta charset="utf-8"><title>board</title><h1>tick ${i} ✓</h1>`
     live.publish(board(0))
     const page = await browser.open(t)
     await page.goto(`http://127.0.0.1:${port}/board`)
-    await waitForText(page, 'tick 0 ✓', 2000)
-    for (let i = 1; i <= 5; i++) {
-      await sleep(1000 - 150)
+    await waitForText(page, 'tick 0 ✓')
+    // A text/html route repeats nothing when idle (checked below), and part N+1 is sent only once N shows: nothing
+    // but N's own bytes can make it show. A page kept a part behind never shows N, and fails here after the patience.
+    for (let i = 1; i <= 3; i++) {
       live.publish(board(i))
-      const elapsed = await waitForText(page, `tick ${i} ✓`, 1000)
-      t.ok(elapsed <= 150, `part ${i} shown ${elapsed.toFixed(0)} ms after its send`)
+      const elapsed = await waitForText(page, `tick ${i} ✓`)
+      t.pass(`part ${i} shown while it was the newest`)
+      t.comment(`part ${i} shown ${elapsed.toFixed(0)} ms after its send`)
     }
+    t.equal(app.serverPush.stats()['/board']?.partsRepeated, 0, 'no part was sent twice')
     t.same(page.consoleErrors, [], page.consoleErrors.join(' | '))
   })
 }

@@ -1,25 +1,27 @@
-// What real browsers paint of a stream, read from the pixels of `<img src=stream>`: how soon a frame shows,
-// whether the screen lags a frame behind, and that a source which goes quiet is still shown.
+// What real browsers paint of a stream, read from the pixels of `<img src=stream>`: that a frame shows without
+// waiting for more data, whether the screen lags a frame behind, and that a source which goes quiet is still shown.
+// Every wait is patient (a hang detector): what a test proves comes from the order of publishes and paints, never
+// from how fast a paint came; the times are printed as comments.
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { createLiveSource, type PushRouteOptions } from '../lib/index.js'
 import { aborted, eventually, startApp } from './helpers/app.js'
 import { browsers, colours, dropUnusedSockets, near, paintedColour, waitForColour, type Colour } from './helpers/browsers.js'
 
-t.setTimeout(60_000)
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const colour = (i: number): Colour => colours[i % colours.length] as Colour
+const ms = (elapsed: number): string => `${elapsed.toFixed(0)} ms`
 
-function servePage (app: FastifyInstance, src: string): void {
+/** At / a page showing, for each `id: src` of `images`, an `<img id=ID src=SRC>`. */
+function servePage (app: FastifyInstance, images: Record<string, string>): void {
+  const tags = Object.entries(images).map(([id, src]) => `<img id=${id} src="${src}">`).join('')
   // The data: icon spares a favicon request, whose 404 Chromium would log as a console error.
-  app.get('/', (_request, reply) => reply.type('text/html').send(`<!doctype html><link rel=icon href="data:,"><img id=v src="${src}">`))
+  app.get('/', (_request, reply) => reply.type('text/html').send(`<!doctype html><link rel=icon href="data:,">${tags}`))
   dropUnusedSockets(app)
 }
 
-/** An app serving `route` at /stream, and at / a page showing `src` as `<img id=v>`. */
-async function streamPage (t: Test, route: Omit<PushRouteOptions, 'path'>, src = '/stream'): Promise<{ url: string, viewers: () => number }> {
-  const { app, port } = await startApp(t, { routes: [{ path: '/stream', ...route }] }, { setup: (app) => servePage(app, src) })
+/** An app serving `route` at /stream, and at / a page of `images` (by default /stream as `<img id=v>`). */
+async function streamPage (t: Test, route: Omit<PushRouteOptions, 'path'>, images: Record<string, string> = { v: '/stream' }): Promise<{ url: string, viewers: () => number }> {
+  const { app, port } = await startApp(t, { routes: [{ path: '/stream', ...route }] }, { setup: (app) => servePage(app, images) })
   return { url: `http://127.0.0.1:${port}/`, viewers: () => app.serverPush.stats()['/stream']?.viewers ?? 0 }
 }
 
@@ -33,42 +35,41 @@ for (const browser of browsers) {
   t.test(browser.name, async (t) => {
     const page = await browser.open(t)
 
-    /** Opens `url` and resolves with the ms from then until `frame` is painted (at most `timeoutMs`). */
-    async function msToPaint (url: string, frame: Colour, timeoutMs: number): Promise<number> {
+    /** Opens `url`, waits until `frame` is painted, and prints how long that took. */
+    async function paintsOnOpening (t: Test, url: string, frame: Colour): Promise<void> {
       const start = performance.now()
       await page.goto(url)
-      await waitForColour(page, '#v', frame.rgb, timeoutMs)
-      return performance.now() - start
+      await waitForColour(page, '#v', frame.rgb)
+      t.comment(`${frame.name} painted ${ms(performance.now() - start)} after goto`)
     }
 
-    t.test('a live source\'s latest frame is painted within 500 ms of opening the page', async (t) => {
+    t.test('a live source\'s latest frame is painted on opening the page, with no later part to push it out', async (t) => {
       const live = createLiveSource()
       live.publish(colour(0).jpeg)
-      const ms = await msToPaint((await streamPage(t, { source: live })).url, colour(0), 3000)
-      t.ok(ms <= 500, `painted ${ms.toFixed(0)} ms after goto`)
+      // No idle repeat and no later frame: only the layout of the first part can make it show.
+      await paintsOnOpening(t, (await streamPage(t, { source: live, idleRepeatMs: 0 })).url, colour(0))
       t.same(page.consoleErrors, [])
     })
 
-    t.test('lag 0: each published frame is painted within 150 ms, not when the next one comes', async (t) => {
+    t.test('lag 0: each published frame is painted before the next one is published', async (t) => {
       const live = createLiveSource()
-      // No idle repeat: only the layout of the parts can make a frame show before the next one.
+      // No idle repeat, and frame N+1 is published only once N is painted: nothing but the layout of N's part
+      // can make N show. A stream a frame behind never paints N, and fails here after the patience.
       const { url, viewers } = await streamPage(t, { source: live, idleRepeatMs: 0 })
       await page.goto(url)
       await eventually(() => viewers() === 1)
-      for (let i = 1; i <= 5; i++) {
-        const published = performance.now()
+      for (let i = 1; i <= 3; i++) {
         live.publish(colour(i).jpeg)
-        const ms = await waitForColour(page, '#v', colour(i).rgb, 1000)
-        t.ok(ms <= 150, `${colour(i).name} painted ${ms.toFixed(0)} ms after publish`)
-        await sleep(1000 - (performance.now() - published))
+        const elapsed = await waitForColour(page, '#v', colour(i).rgb)
+        t.pass(`${colour(i).name} painted while it was the newest frame`)
+        t.comment(`${colour(i).name} painted ${ms(elapsed)} after publish`)
       }
       t.same(page.consoleErrors, [])
     })
 
     t.test('a source that sends one frame and goes quiet is painted (no idle repeat)', async (t) => {
       const { url } = await streamPage(t, { source: oneFrame(colour(2)), idleRepeatMs: 0 })
-      const ms = await msToPaint(url, colour(2), 3000)
-      t.ok(ms <= 1000, `painted ${ms.toFixed(0)} ms after goto`)
+      await paintsOnOpening(t, url, colour(2))
       t.same(page.consoleErrors, [])
     })
 
@@ -77,22 +78,28 @@ for (const browser of browsers) {
       t.test('control: with ?framing=standard Chromium paints a part only once the next one begins', async (t) => {
         const live = createLiveSource()
         live.publish(colour(0).jpeg)
-        await page.goto((await streamPage(t, { source: live, idleRepeatMs: 0 }, '/stream?framing=standard')).url)
+        // #w, the same stream in advance framing, is the witness that the browser has had frame N and painted it.
+        const { url, viewers } = await streamPage(t, { source: live, idleRepeatMs: 0 },
+          { v: '/stream?framing=standard', w: '/stream?framing=advance' })
+        await page.goto(url)
+        await eventually(() => viewers() === 2)
         for (let i = 1; i <= 3; i++) {
           live.publish(colour(i).jpeg)
-          await waitForColour(page, '#v', colour(i - 1).rgb, 1000)
-          await sleep(300)
+          // N-1 shows once N is sent: the lag-0 procedure would have waited for it forever.
+          await waitForColour(page, '#v', colour(i - 1).rgb)
+          await waitForColour(page, '#w', colour(i).rgb)
+          // #v shows N-1 or, only if the framing let it, N. A slow machine can delay N on #v but never bring
+          // it early, so slowness can only make this hold; on any machine it holds because the layout is behind.
           const painted = await paintedColour(page, '#v')
-          t.ok(near(painted, colour(i - 1).rgb), `300 ms after ${colour(i).name} was published: still ${colour(i - 1).name} (${String(painted)})`)
+          t.ok(near(painted, colour(i - 1).rgb), `${colour(i).name} painted by the advance-framed witness, the standard one still ${colour(i - 1).name} (${String(painted)})`)
         }
         t.same(page.consoleErrors, [])
       })
     }
 
     t.test('idle repeat: a quiet standard-framed stream is painted once its part is sent again', async (t) => {
-      const { url } = await streamPage(t, { source: oneFrame(colour(3)), idleRepeatMs: 300 }, '/stream?framing=standard')
-      const ms = await msToPaint(url, colour(3), 3000)
-      t.ok(ms <= 1500, `painted ${ms.toFixed(0)} ms after goto`)
+      const { url } = await streamPage(t, { source: oneFrame(colour(3)), idleRepeatMs: 300 }, { v: '/stream?framing=standard' })
+      await paintsOnOpening(t, url, colour(3))
       t.same(page.consoleErrors, [])
     })
   })

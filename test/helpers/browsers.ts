@@ -10,6 +10,7 @@ import { chromium } from 'playwright-core'
 import type * as Puppeteer from 'puppeteer-core'
 import type { Test } from 'tap'
 import { ROOT } from './child.js'
+import { PATIENCE_MS } from './patience.js'
 
 // puppeteer-core through require(): under tap, ts-node's ESM resolver picks the wrong one of chromium-bidi's
 // `exports` patterns (lib/cjs/* over lib/cjs/*.js) and looks for BidiMapper.js.js when Firefox starts.
@@ -69,7 +70,7 @@ const FIREFOX_PREFS_FILE = join(ROOT, 'test/fixtures/firefox-offline-prefs.json'
 
 /** What a page of either driver offers, as far as these tests go. */
 interface DriverPage {
-  goto (url: string, options: { waitUntil: 'domcontentloaded' }): Promise<unknown>
+  goto (url: string, options: { waitUntil: 'domcontentloaded', timeout: number }): Promise<unknown>
   evaluate (fn: (arg: unknown) => unknown, arg: unknown): Promise<unknown>
   screenshot (options: { path: string, fullPage: boolean }): Promise<unknown>
 }
@@ -81,7 +82,7 @@ function wrap (page: DriverPage, consoleErrors: string[]): BrowserPage {
     consoleErrors,
     async goto (url) {
       consoleErrors.length = 0
-      await page.goto(url, { waitUntil: 'domcontentloaded' })
+      await page.goto(url, { waitUntil: 'domcontentloaded', timeout: PATIENCE_MS })
     },
     evaluate: async <A, R>(fn: (arg: A) => R | Promise<R>, arg: A) => await page.evaluate(fn as (arg: unknown) => unknown, arg) as R,
     async screenshot (path) { await page.screenshot({ path, fullPage: true }) }
@@ -93,7 +94,7 @@ export const browsers: Browser[] = [
     name: 'chromium',
     async open (t) {
       const profile = freshProfile(t, 'chromium')
-      const context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+      const context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: PATIENCE_MS })
       t.teardown(() => context.close())
       const page = context.pages()[0] ?? await context.newPage()
       const consoleErrors: string[] = []
@@ -110,6 +111,7 @@ export const browsers: Browser[] = [
         browser: 'firefox',
         executablePath: '/usr/bin/firefox-esr',
         headless: true,
+        timeout: PATIENCE_MS,
         userDataDir: profile,
         extraPrefsFirefox: JSON.parse(readFileSync(FIREFOX_PREFS_FILE, 'utf8')) as Record<string, unknown>,
         env: { ...process.env, MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1' }
@@ -206,10 +208,10 @@ export function near (painted: Rgb | null, rgb: Rgb): boolean {
 }
 
 /**
- * Resolves with the ms from this call until `selector`'s image paints `rgb` (polled inside the page);
- * rejects after `timeoutMs` naming the last colour seen.
+ * Resolves with the ms from this call until `selector`'s image paints `rgb` (polled inside the page), for the
+ * test to report, never to judge; rejects after `timeoutMs`, a hang detector, naming the last colour seen.
  */
-export async function waitForColour (page: BrowserPage, selector: string, rgb: Rgb, timeoutMs: number): Promise<number> {
+export async function waitForColour (page: BrowserPage, selector: string, rgb: Rgb, timeoutMs = PATIENCE_MS): Promise<number> {
   const start = performance.now()
   const { matched, colour } = await page.evaluate(probe, { selector, target: rgb, tolerance: TOLERANCE, timeoutMs })
   const elapsed = performance.now() - start
