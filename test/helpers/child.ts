@@ -1,6 +1,7 @@
 // Child processes for tests that must see the project as a user does (built package, example app, ffmpeg).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { PATIENCE_MS } from './patience.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -14,15 +15,18 @@ export function plainEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv
 
 export interface Finished { code: number | null, stdout: string, stderr: string }
 
-/** Runs a command to its end (killed after `timeoutMs`). */
-export function run (command: string, args: string[], { timeoutMs = 60_000, env = plainEnv() } = {}): Promise<Finished> {
+/** Runs a command to its end (killed after `timeoutMs`, a hang detector). */
+export function run (command: string, args: string[], { timeoutMs = PATIENCE_MS, env = plainEnv() } = {}): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => { stdout += String(chunk) })
     child.stderr.on('data', (chunk) => { stderr += String(chunk) })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    const timer = setTimeout(() => {
+      stderr += `\n(killed: still running after ${timeoutMs} ms)`
+      child.kill('SIGKILL')
+    }, timeoutMs)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
@@ -31,12 +35,12 @@ export function run (command: string, args: string[], { timeoutMs = 60_000, env 
   })
 }
 
-/** Starts a long-running child and resolves with it once its stdout matches `ready`. */
+/** Starts a long-running child and resolves with it once its stdout matches `ready` (killed if it never does). */
 export function startChild (command: string, args: string[], ready: RegExp, env = plainEnv()): Promise<{ child: ChildProcess, match: RegExpMatchArray, output: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`not ready in time: ${output}`)) }, 30_000)
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`not ready in time: ${output}`)) }, PATIENCE_MS)
     const onData = (chunk: Buffer): void => {
       output += String(chunk)
       const match = ready.exec(output)
