@@ -1,5 +1,6 @@
 // Every option a user can get wrong fails register with a coded error naming the route and the field.
-import { writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
@@ -76,7 +77,7 @@ t.test('file sources that are missing, empty or unreadable fail register', async
   const routes = (s: unknown): unknown => ({ routes: [{ path: '/cam', source: s }] })
   await registerFails(t, routes(fromFiles([join(dir, 'missing.jpg')])), code, /\/cam: fromFiles\(.*\): cannot read .*missing\.jpg: ENOENT/)
   await registerFails(t, routes(fromFiles([join(dir, 'empty.jpg')])), code, /empty\.jpg is empty/)
-  await registerFails(t, routes(fromFiles([dir])), code, /cannot read .*EISDIR/)
+  await registerFails(t, routes(fromFiles([dir])), code, /\/cam: fromFiles\(.*\): .* is not a regular file/)
   await registerFails(t, routes(fromFiles([])), code, /fromFiles\(\) needs a non-empty array of file paths/)
   await registerFails(t, routes(fromFiles('a.jpg' as unknown as string[])), code, /fromFiles\(\) needs a non-empty array/)
   await registerFails(t, routes(fromFiles([''])), code, /fromFiles\(\) needs a non-empty array/)
@@ -84,6 +85,13 @@ t.test('file sources that are missing, empty or unreadable fail register', async
   await registerFails(t, routes(fromDirectory(emptyDir)), code, /no image, HTML or text files in/)
   await registerFails(t, routes(fromDirectory(dir)), code, /empty\.jpg is empty/)
   await registerFails(t, routes(fromDirectory('')), code, /fromDirectory\(\) needs a directory path/)
+  // A FIFO is refused at once: opening it for reading would wait for a writer, and hold register (and the
+  // process) until one came.
+  execFileSync('mkfifo', [join(emptyDir, 'pipe.jpg')])
+  await registerFails(t, routes(fromFiles([join(emptyDir, 'pipe.jpg')])), code, /pipe\.jpg is not a regular file/)
+  const linked = tempDir('linked')
+  symlinkSync(join(dir, 'notes.md'), join(linked, 'out.txt'))
+  await registerFails(t, routes(fromDirectory(linked)), code, /out\.txt links outside the directory; fromDirectory\(dir, \{ followLinksOutside: true \}\) allows it/)
   writeFileSync(join(dir, 'frame.txt'), 'a\r\n--myboundary\r\nb')
   await registerFails(t, { routes: [{ path: '/cam', boundary: 'myboundary', source: fromFiles([join(dir, 'frame.txt')]) }] },
     code, /body contains the boundary delimiter --myboundary/)

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { fromDirectory, fromFiles, type PushRouteOptions } from '../lib/index.js'
 import { startApp, tempDir } from './helpers/app.js'
+import { run } from './helpers/child.js'
 import { RawClient, type ParsedPart } from './helpers/wire-client.js'
 
 const framesDir = new URL('../example-app/frames/', import.meta.url)
@@ -58,12 +59,37 @@ t.test('fromDirectory leaves out dot files, sub-directories and unknown extensio
 })
 
 t.test('fromDirectory follows links to files and never opens a FIFO', async (t) => {
-  const dir = directory({})
+  const dir = directory({ 'a.txt': 'inside' })
   const elsewhere = directory({ 'target.jpg': 'linked' })
+  symlinkSync(join(dir, 'a.txt'), join(dir, '0.txt'))
   symlinkSync(join(elsewhere, 'target.jpg'), join(dir, '1.jpg'))
   symlinkSync(elsewhere, join(dir, '2.jpg'))
   execFileSync('mkfifo', [join(dir, '3.jpg')])
-  t.same(bodies(await firstParts(t, { source: fromDirectory(dir) }, 2)), ['linked', 'linked'])
+  const source = fromDirectory(dir, { followLinksOutside: true })
+  t.same(bodies(await firstParts(t, { source }, 3)), ['inside', 'linked', 'inside'])
+})
+
+t.test('fromDirectory serves links that stay inside it, even into a sub-directory named like a way out', async (t) => {
+  const dir = directory({ '1.txt': 'own' })
+  mkdirSync(join(dir, '..frames'))
+  writeFileSync(join(dir, '..frames', 'f.txt'), 'from a sub-directory')
+  symlinkSync('1.txt', join(dir, '2.txt'))
+  symlinkSync(join(dir, '..frames', 'f.txt'), join(dir, '3.txt'))
+  t.same(bodies(await firstParts(t, { source: fromDirectory(dir) }, 3)), ['own', 'own', 'from a sub-directory'])
+})
+
+t.test('fromDirectory reads a few files at a time: a thousand files load under an open-file limit of 64', async (t) => {
+  const dir = tempDir('many')
+  for (let i = 0; i < 1000; i++) writeFileSync(join(dir, `${i}.txt`), `frame ${i}`)
+  // A child with its own low limit, loading the built package as a user would.
+  const script = `import Fastify from 'fastify'
+import serverPush, { fromDirectory } from 'fastify-server-push'
+const app = Fastify()
+await app.register(serverPush, { routes: [{ path: '/x', source: fromDirectory(process.argv[1]) }] })
+console.log('registered')`
+  const { code, stdout, stderr } = await run('bash', ['-c', 'ulimit -n 64 && exec "$0" --input-type=module -e "$1" "$2"', process.execPath, script, dir])
+  t.equal(code, 0, stderr)
+  t.equal(stdout, 'registered\n')
 })
 
 t.test('files are read once, at registration: later changes on disk do not reach the stream', async (t) => {
