@@ -52,12 +52,28 @@ export async function stopIterator (iterator: { return?: () => unknown } | undef
   }
 }
 
-/** `promise`'s outcome, or `undefined` when `signal` aborts first; a later rejection is then ignored. */
-export async function settle<T> (promise: PromiseLike<T>, signal: AbortSignal): Promise<{ value: T } | { error: unknown } | undefined> {
-  let outcome: { value: T } | { error: unknown } | undefined
+type Outcome<T> = { value: T } | { error: unknown }
+
+/** A slot for whoever waits on a promise; emptied when they stop waiting. */
+interface Box<T> { settled?: ((outcome: Outcome<T>) => void) | undefined }
+
+/** Hands `promise`'s outcome to whoever is in `box` then. Its own scope, so that the handlers a pending promise
+ * keeps hold `box` alone, not the waiter's signal or anything else of its caller's scope. */
+function forward<T> (promise: PromiseLike<T>, box: Box<T>): void {
+  promise.then((value) => box.settled?.({ value }), (error: unknown) => box.settled?.({ error }))
+}
+
+/**
+ * `promise`'s outcome, or `undefined` when `signal` aborts first; a later rejection is then ignored. A promise
+ * that never settles keeps nothing of the caller alive: a viewer gone while its source is stuck is collectable.
+ */
+export async function settle<T> (promise: PromiseLike<T>, signal: AbortSignal): Promise<Outcome<T> | undefined> {
+  const box: Box<T> = {}
+  forward(promise, box)
+  let outcome: Outcome<T> | undefined
   await waitFor(signal, (wake) => {
-    promise.then((value) => { outcome = { value }; wake() }, (error: unknown) => { outcome = { error }; wake() })
-    return noop
+    box.settled = (settled) => { outcome = settled; wake() }
+    return () => { box.settled = undefined }
   })
   return outcome
 }

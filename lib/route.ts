@@ -33,7 +33,17 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
   const onEnd = (stream: Stream): void => streams.delete(stream)
   return function serverPushHandler (request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw
-    if (raw.httpVersionMajor !== 1) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
+    if (raw.httpVersionMajor === 2) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
+    // HTTP/0.9 (a bare `GET /path` line): the client's mistake, answered as such and logged as a request, not
+    // as a server error.
+    if (raw.httpVersionMajor !== 1) {
+      reply.code(505).header('Connection', 'close').send({
+        statusCode: 505,
+        error: 'HTTP Version Not Supported',
+        message: `Server push needs HTTP/1.0 or HTTP/1.1, got HTTP/${raw.httpVersion}`
+      })
+      return
+    }
     if (streams.closing) {
       unavailable(reply, 'Server is closing')
       return

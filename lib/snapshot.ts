@@ -10,7 +10,7 @@ export function snapshotHandler (route: ResolvedRoute, source: LiveSource, timeo
     // Holding the source while waiting starts a liveFrom() producer that nobody is watching yet.
     source.acquire()
     try {
-      const frame = source.latest ?? await source.nextFrame(timeoutMs, streams.closingSignal)
+      const frame = source.latest ?? await source.nextFrame(timeoutMs, streams.whenClosing)
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       if (streams.closing) reply.header('Connection', 'close')
       if (frame === undefined) return unavailable(reply, 'No frame has been published yet')

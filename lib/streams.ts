@@ -2,6 +2,7 @@
 // by one timer, for clients that stopped reading and sources that went quiet (a timer per stream and part
 // would cost on the hot path).
 import { performance } from 'node:perf_hooks'
+import { noop, type Arm } from './async.js'
 import type { Stream } from './stream.js'
 
 export class OpenStreams {
@@ -9,7 +10,8 @@ export class OpenStreams {
   closing = false
   private readonly streams = new Set<Stream>()
   private timer: NodeJS.Timeout | undefined
-  private readonly closed = new AbortController()
+  /** What waits for the server to close (snapshot requests): a set, not listeners on a shared emitter. */
+  private readonly closingWaiters = new Set<() => void>()
 
   /** `checkEveryMs`: how often to watch the streams; 0 = never (no route has a stall timeout or idle repeat). */
   constructor (private readonly checkEveryMs: number) {}
@@ -29,15 +31,20 @@ export class OpenStreams {
     }
   }
 
-  /** Aborts when the server starts closing: what waits (a snapshot request) stops waiting. */
-  get closingSignal (): AbortSignal {
-    return this.closed.signal
+  /** Calls `wake` once the server starts closing (soon, if it has): a snapshot request stops waiting. */
+  readonly whenClosing: Arm = (wake) => {
+    if (this.closing) {
+      queueMicrotask(wake)
+      return noop
+    }
+    this.closingWaiters.add(wake)
+    return () => this.closingWaiters.delete(wake)
   }
 
   /** Ends every stream: the server is closing. */
   close (): void {
     this.closing = true
-    this.closed.abort()
+    for (const wake of this.closingWaiters) wake()
     for (const stream of this.streams) stream.end('server-closing')
   }
 

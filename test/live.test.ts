@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import t from 'tap'
 import { createLiveSource, liveFrom } from '../lib/index.js'
 import { aborted, eventually, startApp, timerCount } from './helpers/app.js'
+import { PATIENCE_MS } from './helpers/patience.js'
 import { RawClient, type ParsedPart } from './helpers/wire-client.js'
 
 const bodies = (parts: ParsedPart[]): string[] => parts.map((part) => part.body.toString())
@@ -532,6 +533,27 @@ t.test('a snapshot still waiting when the app closes is answered at once, and cl
   const closing = app.close()
   const res = await waiting
   t.equal(res.status, 503)
+  t.equal(res.headers.get('connection'), 'close')
+  await closing
+})
+
+t.test('a snapshot request still in its hooks when the app starts closing is answered at once on arrival', async (t) => {
+  let arrived: () => void = () => {}
+  const inHook = new Promise<void>((resolve) => { arrived = resolve })
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => { release = resolve })
+  const { app, port } = await startApp(t, { routes: [{ path: '/v', source: createLiveSource(), snapshot: '/v.jpg', snapshotTimeoutMs: 2 * PATIENCE_MS }] }, {
+    // An auth check still running when close() begins.
+    setup: (app) => { app.addHook('preHandler', async () => { arrived(); await released }) },
+    // Lets the request on only once the plugin has seen the server closing.
+    after: (app) => { app.addHook('preClose', async () => { release() }) }
+  })
+  // Waited for with the usual patience: a request left waiting for its timeout fails here.
+  const waiting = fetch(`http://127.0.0.1:${port}/v.jpg`, { signal: AbortSignal.timeout(PATIENCE_MS) })
+  await inHook
+  const closing = app.close()
+  const res = await waiting
+  t.equal(res.status, 503, 'not held for snapshotTimeoutMs')
   t.equal(res.headers.get('connection'), 'close')
   await closing
 })

@@ -2,6 +2,7 @@
 // buffers go to every viewer.
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
+import { noop, type Arm } from '../async.js'
 import { FST_SERVER_PUSH_SOURCE_CLOSED } from '../errors.js'
 import { checkFrame, type CheckedFrame, type Frame } from '../frame.js'
 import type { EndReason } from '../stream.js'
@@ -119,19 +120,20 @@ export class LiveSource {
     if (--this.demand === 0) this.wanted(false)
   }
 
-  /** The next frame published within `timeoutMs` (or until `signal` aborts or the source closes), else the latest. @internal */
-  nextFrame (timeoutMs: number, signal: AbortSignal): Promise<PublishedFrame | undefined> {
+  /** The next frame published within `timeoutMs` (or until `cancel` fires or the source closes), else the latest. @internal */
+  nextFrame (timeoutMs: number, cancel: Arm): Promise<PublishedFrame | undefined> {
     return new Promise((resolve) => {
-      if (this.isClosed || signal.aborted) return resolve(this.current)
+      if (this.isClosed) return resolve(this.current)
+      let disarm = noop
       const done = (): void => {
         clearTimeout(timer)
         this.waiters.delete(done)
-        signal.removeEventListener('abort', done)
+        disarm()
         resolve(this.current)
       }
       const timer = setTimeout(done, timeoutMs)
       this.waiters.add(done)
-      signal.addEventListener('abort', done)
+      disarm = cancel(done)
     })
   }
 

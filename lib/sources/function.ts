@@ -23,8 +23,11 @@ export type FrameIterable = AsyncIterable<Frame> | Iterable<Frame>
 export type SourceFunction = (context: SourceContext) =>
   FrameIterable | Frame | null | undefined | PromiseLike<Frame | null | undefined>
 
-/** One connection's frames, as the pump pulls them. */
-export type FrameIterator = Iterator<unknown> | AsyncIterator<unknown>
+/** One connection's frames, as the pump pulls them: each step now, or a promise of it. */
+export interface FrameIterator {
+  next (): IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>>
+  return? (value?: never): unknown
+}
 
 function isIterable (value: unknown): value is FrameIterable {
   return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) &&
@@ -43,10 +46,26 @@ export function functionFrames (source: SourceFunction, context: SourceContext):
   return pollFrames(source, context, first)
 }
 
-async function * pollFrames (source: SourceFunction, context: SourceContext, first: unknown): AsyncGenerator<unknown, void> {
-  let frame = await first
-  while (frame !== null && frame !== undefined) {
-    yield frame
-    frame = await source(context)
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }
+
+/** A frame as a step; `null` or `undefined` ends the frames. Outside `pollFrames`, so that a pending promise's
+ * handler shares no scope with it, and so keeps nothing of the request. */
+function step (frame: unknown): IteratorResult<unknown> {
+  return frame === null || frame === undefined ? DONE : { done: false, value: frame }
+}
+
+/**
+ * A frame function's frames, one call per pull. Written by hand rather than as an async generator: a generator
+ * awaiting a promise that never settles would keep its whole frame (the request, the connection) alive after
+ * the viewer left. A frame returned as is is a step at once, with no promise.
+ */
+function pollFrames (source: SourceFunction, context: SourceContext, first: unknown): FrameIterator {
+  let pulled = false
+  return {
+    next () {
+      const frame = pulled ? source(context) : first
+      pulled = true
+      return isThenable(frame) ? Promise.resolve(frame).then(step) : step(frame)
+    }
   }
 }

@@ -23,12 +23,17 @@ export interface TestApp {
 
 /**
  * Starts an app on `listen` (default: any free port); `setup` runs before the plugin registers (hooks, other
- * plugins). Closed at the end of `t`.
+ * plugins), `after` once it has (hooks that must run after the plugin's). Closed at the end of `t`.
  */
 export async function startApp (
   t: Test,
   options: ServerPushOptions,
-  { setup, fastify, listen = 0 }: { setup?: (app: FastifyInstance) => Promise<void> | void, fastify?: { http2?: true }, listen?: number } = {}
+  { setup, after, fastify, listen = 0 }: {
+    setup?: (app: FastifyInstance) => Promise<void> | void
+    after?: (app: FastifyInstance) => void
+    fastify?: { http2?: true }
+    listen?: number
+  } = {}
 ): Promise<TestApp> {
   const logs: LogLine[] = []
   const logger = { level: 'debug', stream: { write: (line: string) => { logs.push(JSON.parse(line) as LogLine) } } }
@@ -37,6 +42,7 @@ export async function startApp (
   t.teardown(() => app.close())
   await setup?.(app)
   await app.register(serverPush, options)
+  after?.(app)
   await app.listen({ port: listen, host: '127.0.0.1' })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
