@@ -5,14 +5,22 @@ import { PATIENCE_MS } from './patience.js'
 export const CRLF = '\r\n'
 
 export class RawClient {
-  data = Buffer.alloc(0)
   ended = false
   readonly closed: Promise<void>
   private waiters = new Set<() => void>()
+  // Grown by doubling, so that tens of MiB arriving in 64 KiB reads cost linear time, not a copy per read.
+  private store = Buffer.alloc(0)
+  private length = 0
 
   private constructor (readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
-      this.data = Buffer.concat([this.data, chunk])
+      if (this.length + chunk.length > this.store.length) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * this.store.length, this.length + chunk.length, 64 * 1024))
+        this.store.copy(grown, 0, 0, this.length)
+        this.store = grown
+      }
+      chunk.copy(this.store, this.length)
+      this.length += chunk.length
       this.wake()
     })
     this.closed = new Promise((resolve) => socket.on('close', () => {
@@ -21,6 +29,11 @@ export class RawClient {
       resolve()
     }))
     socket.on('error', () => {})
+  }
+
+  /** Everything received so far. */
+  get data (): Buffer {
+    return this.store.subarray(0, this.length)
   }
 
   /** Opens `path`, waits for `parts` parts (0: for the stream to start), and leaves without a word. */
