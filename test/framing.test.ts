@@ -33,12 +33,10 @@ function advanceBody (bodies: string[]): string {
   return head + bodies.map((body) => `${body}\r\n${head}`).join('')
 }
 
-async function bodyOf (port: number, path: string, headers: string[], bodies: string[]): Promise<string> {
+/** The body `path` sends, read until it is as long as `expected` (the source then holds the stream open). */
+async function bodyOf (port: number, path: string, headers: string[], expected: string): Promise<string> {
   const client = await RawClient.get(port, path, { headers })
-  const expected = bodies.length
-  await client.until((data) => (client.response()?.multipart.parts.length ?? 0) >= expected && data.length > 0)
-  // Advance framing has sent the next header block by now; give it one more turn to arrive.
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await client.until(() => (client.response()?.body.length ?? 0) >= expected.length)
   client.destroy()
   return (client.response() as ParsedResponse).body.toString('latin1')
 }
@@ -60,16 +58,16 @@ t.test('browsers get advance framing: the next header block right after each bod
     ['VLC', ['User-Agent: VLC/3.0.18 LibVLC/3.0.18'], standard]
   ]
   for (const [name, headers, expected] of cases) {
-    t.equal(await bodyOf(port, '/s', headers, bodies), expected, name)
+    t.equal(await bodyOf(port, '/s', headers, expected), expected, name)
   }
 })
 
 t.test('?framing= forces either framing for one request; a bad value is a 400 that names it', async (t) => {
   const bodies = ['x']
   const { port } = await startApp(t, { routes: [holding('/s', bodies)] })
-  const standard = await bodyOf(port, '/s?framing=standard', ['Sec-Fetch-Dest: image', CHROME_UA], bodies)
-  t.equal(standard, '--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B\r\n', 'a browser asking for standard')
-  t.equal(await bodyOf(port, '/s?framing=advance', ['User-Agent: curl/8.5.0'], bodies), advanceBody(bodies), 'curl asking for advance')
+  const standard = '--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B\r\n'
+  t.equal(await bodyOf(port, '/s?framing=standard', ['Sec-Fetch-Dest: image', CHROME_UA], standard), standard, 'a browser asking for standard')
+  t.equal(await bodyOf(port, '/s?framing=advance', ['User-Agent: curl/8.5.0'], advanceBody(bodies)), advanceBody(bodies), 'curl asking for advance')
   for (const query of ['framing=fast', 'framing=', 'framing=standard&framing=advance']) {
     const res = await fetch(`http://127.0.0.1:${port}/s?${query}`)
     t.equal(res.status, 400, query)
@@ -86,9 +84,9 @@ t.test('the route option framing gives every client one framing; the query still
     routes: [holding('/std', bodies, { framing: 'standard' }), holding('/adv', bodies)]
   })
   const standard = '--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B\r\n'
-  t.equal(await bodyOf(port, '/std', ['Sec-Fetch-Dest: image', CHROME_UA], bodies), standard, 'route standard: a browser too')
-  t.equal(await bodyOf(port, '/adv', [], bodies), advanceBody(bodies), 'plugin-level advance: a plain client too')
-  t.equal(await bodyOf(port, '/std?framing=advance', [], bodies), advanceBody(bodies))
+  t.equal(await bodyOf(port, '/std', ['Sec-Fetch-Dest: image', CHROME_UA], standard), standard, 'route standard: a browser too')
+  t.equal(await bodyOf(port, '/adv', [], advanceBody(bodies)), advanceBody(bodies), 'plugin-level advance: a plain client too')
+  t.equal(await bodyOf(port, '/std?framing=advance', [], advanceBody(bodies)), advanceBody(bodies))
 })
 
 t.test('advance framing: parts carry their Content-Type only; a new type ends the announced part empty', async (t) => {
@@ -145,7 +143,7 @@ t.test('the stream-ended log line says which framing the viewer had', async (t) 
   const browser = await RawClient.get(port, '/s', { headers: ['Sec-Fetch-Dest: image'] })
   await browser.parts(1)
   browser.destroy()
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await eventually(() => logged('server push stream ended').length === 2)
   t.same(logged('server push stream ended').map((line) => line.framing), ['standard', 'advance'])
 })
 
@@ -167,16 +165,24 @@ t.test('idle repeat: a quiet source gets its last part sent again, at the period
 })
 
 t.test('idle repeat costs nothing while frames flow faster than its period', async (t) => {
+  const idleRepeatMs = 300
   const live = createLiveSource({ timestamps: false })
-  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, contentType: 'text/plain', idleRepeatMs: 200 }] })
+  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, contentType: 'text/plain', idleRepeatMs }] })
   const client = await RawClient.get(port, '/live')
   await client.opened()
-  for (let i = 0; i < 20; i++) {
+  // Frames for three periods, each a moment after the last one arrived. A repeat may only follow a gap of a whole
+  // period, which a busy machine can make; the gaps are measured, not assumed.
+  const started = Date.now()
+  let last = started
+  let longGaps = 0
+  for (let i = 1; Date.now() - started < 3 * idleRepeatMs; i++) {
     live.publish(`frame ${i}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await client.parts(i)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    if (Date.now() - last >= idleRepeatMs) longGaps++
+    last = Date.now()
   }
-  await client.parts(20)
-  t.equal(app.serverPush.stats()['/live']?.partsRepeated, 0)
+  t.ok((app.serverPush.stats()['/live']?.partsRepeated ?? 0) <= longGaps, `no repeat but after a gap of a period (${longGaps} such gaps)`)
   client.destroy()
 })
 
@@ -203,23 +209,36 @@ t.test('with idle repeat and stall timeout both off, a quiet stream stays open w
   const { app, port, logged } = await startApp(t, { idleRepeatMs: 0, stallTimeoutMs: 0, routes: [holding('/s', ['x'])] })
   const client = await RawClient.get(port, '/s')
   await client.parts(1)
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // The control: the default repeat, on another app, opened later. Once it has repeated, /s would have too.
+  const control = await startApp(t, { routes: [holding('/s', ['x'], { idleRepeatMs: undefined })] })
+  const controlClient = await RawClient.get(control.port, '/s')
+  await controlClient.parts(2)
   t.equal(client.response()?.multipart.parts.length, 1)
   t.equal(app.serverPush.stats()['/s']?.partsRepeated, 0)
   t.same(logged('server push stream ended'), [])
   client.destroy()
+  controlClient.destroy()
 })
 
 t.test('a client whose socket is full gets no repeat written on top: it is cut off as stalled', async (t) => {
-  const big = Buffer.alloc(4 << 20, 1)
-  const { port, logged } = await startApp(t, {
-    routes: [{ path: '/big', source: async function * ({ signal }) { yield big; await aborted(signal) }, idleRepeatMs: 100, stallTimeoutMs: 300 }]
-  })
+  const live = createLiveSource()
+  let serverSocket: Socket | undefined
+  const { app, port, logged } = await startApp(t, {
+    routes: [{ path: '/big', source: live, idleRepeatMs: 100, stallTimeoutMs: 300 }]
+  }, { setup: (app) => { app.server.on('connection', (socket: Socket) => { serverSocket = socket }) } })
   const client = await RawClient.get(port, '/big')
+  await client.opened()
   client.socket.pause()
-  await new Promise((resolve) => setTimeout(resolve, 600))
-  const ended = logged('server push stream ended')
-  t.same(ended.map((line) => [line.reason, line.parts]), [['stalled', 1]], 'the one part it never read, and no repeat')
+  // However much the kernel takes for a paused socket: frames until the server sees it full.
+  for (let i = 1; serverSocket?.writableNeedDrain !== true; i++) {
+    if (i > 250) throw new Error('250 frames of 512 KiB and the socket is not full')
+    live.publish(Buffer.alloc(512 * 1024, i))
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const repeated = app.serverPush.stats()['/big']?.partsRepeated
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.equal(logged('server push stream ended')[0]?.reason, 'stalled')
+  t.equal(app.serverPush.stats()['/big']?.partsRepeated, repeated, 'no repeat once the socket was full')
   client.destroy()
 })
 
@@ -247,10 +266,11 @@ t.test('a pull stream waits for a socket that a repeat filled before it writes t
   await eventually(() => (app.serverPush.stats()['/big']?.partsRepeated ?? 0) >= 1 && serverSocket?.writableNeedDrain === true)
   release()
   await eventually(() => pulledSecond)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // The second frame reached the stream in the turn it was pulled; had it been written, it would be there now.
+  await new Promise((resolve) => setImmediate(resolve))
   t.ok((serverSocket?.writableLength ?? 0) < (4 << 20) + 1024, `one part at most waits in the socket (${serverSocket?.writableLength} bytes)`)
   client.socket.resume()
-  await client.until(() => client.response()?.multipart.parts.some((part) => part.body[0] === 2) === true, 10_000)
+  await client.until(() => client.response()?.multipart.parts.some((part) => part.body[0] === 2) === true)
   const order = (client.response() as ParsedResponse).multipart.parts.map((part) => part.body[0])
   const at = order.indexOf(2)
   t.ok(at >= 2 && order.slice(0, at).every((first) => first === 1), `the first frame and its repeats, then the second: ${order.join(',')}`)
@@ -260,22 +280,24 @@ t.test('a pull stream waits for a socket that a repeat filled before it writes t
 t.test('a client that leaves while its next frame waits for the socket ends the stream there', async (t) => {
   const big = Buffer.alloc(4 << 20, 1)
   let pulledSecond = false
+  let serverSocket: Socket | undefined
   const { port, app, logged } = await startApp(t, {
     routes: [{
       path: '/big',
       idleRepeatMs: 100,
       source: async function * () {
         yield big
-        await new Promise((resolve) => setTimeout(resolve, 400))
+        // The next frame only once repeats have filled the socket, however much the kernel takes.
+        await eventually(() => (app.serverPush.stats()['/big']?.partsRepeated ?? 0) >= 1 && serverSocket?.writableNeedDrain === true)
         pulledSecond = true
         yield big
       }
     }]
-  })
+  }, { setup: (app) => { app.server.on('connection', (socket: Socket) => { serverSocket = socket }) } })
   const client = await RawClient.get(port, '/big')
   await client.parts(1)
   client.socket.pause()
-  await eventually(() => pulledSecond && (app.serverPush.stats()['/big']?.partsRepeated ?? 0) >= 1)
+  await eventually(() => pulledSecond)
   client.destroy()
   await eventually(() => logged('server push stream ended').length === 1)
   t.equal(logged('server push stream ended')[0]?.reason, 'client-gone')
@@ -283,12 +305,21 @@ t.test('a client that leaves while its next frame waits for the socket ends the 
 })
 
 t.test('text/html routes default to no idle repeat: a repeated page would be a reload', async (t) => {
-  const { app, port } = await startApp(t, { routes: [holding('/page', ['<p>x</p>'], { contentType: 'text/html', idleRepeatMs: undefined })] })
+  const { app, port } = await startApp(t, {
+    routes: [
+      holding('/page', ['<p>x</p>'], { contentType: 'text/html', idleRepeatMs: undefined }),
+      // The control: the same default on another type, opened later. Once it has repeated, /page would have too.
+      holding('/text', ['x'], { idleRepeatMs: undefined })
+    ]
+  })
   const client = await RawClient.get(port, '/page')
   await client.parts(1)
-  await new Promise((resolve) => setTimeout(resolve, 1300))
+  const control = await RawClient.get(port, '/text')
+  await control.parts(2)
   t.equal(app.serverPush.stats()['/page']?.partsRepeated, 0)
+  t.equal(client.response()?.multipart.parts.length, 1)
   client.destroy()
+  control.destroy()
 })
 
 t.test('a file source of HTML pages gets the reader page too, told by the files\' own type', async (t) => {
