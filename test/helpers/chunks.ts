@@ -22,3 +22,26 @@ export function chunk (data: Buffer, next: () => number): Buffer[] {
   }
   return pieces
 }
+
+/** What fuzzChunkings found: how many chunkings it tried and the seeds of those that failed. */
+export interface FuzzResult {
+  runs: number
+  failedSeeds: number[]
+  /** For a failure message: the seeds tried, and how to replay a failing one. */
+  describe: string
+}
+
+/**
+ * Tries `runs` random chunkings of `data`, each cut by its own seed, and keeps the seeds whose pieces `check`
+ * rejects. The seeds start at a new number each run, so runs over time cover more ground; `FUZZ_SEED=<seed>` in
+ * the environment tries that one chunking alone, to replay a failure.
+ */
+export function fuzzChunkings (data: Buffer, runs: number, check: (pieces: Buffer[]) => boolean): FuzzResult {
+  const replay = process.env.FUZZ_SEED
+  const first = replay === undefined ? Date.now() % 1_000_000 : Number(replay)
+  const seeds = Array.from({ length: replay === undefined ? runs : 1 }, (_, i) => first + i)
+  const failedSeeds = seeds.filter((seed) => !check(chunk(data, random(seed))))
+  const tried = seeds.length === 1 ? `seed ${first}` : `seeds ${first}..${first + seeds.length - 1}`
+  const replayHint = failedSeeds.length === 0 ? '' : `; failed: ${failedSeeds.slice(0, 5).join(', ')}; replay one with FUZZ_SEED=${failedSeeds[0]} (see the test file)`
+  return { runs: seeds.length, failedSeeds, describe: `${seeds.length} random chunkings, ${tried}${replayHint}` }
+}
