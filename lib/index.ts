@@ -26,7 +26,7 @@ export type { FrameIterable, SourceContext, SourceFunction } from './sources/fun
 export { liveFrom } from './live/produced.js'
 export { createLiveSource, type LiveSource } from './live/source.js'
 export { fromCommand, type CommandOptions } from './sources/command.js'
-export { relay, type RelayOptions } from './sources/relay.js'
+export { RELAYED_TYPES, relay, type RelayOptions } from './sources/relay.js'
 export { fromDirectory, fromFiles, FileSource, type DirectoryOptions } from './sources/files.js'
 export { boundaryOf, MultipartParser, readMultipart, type MultipartReaderOptions, type ReadPart } from './read/multipart.js'
 export { JpegSplitter, splitJpegs, type JpegSplitterOptions } from './read/jpeg.js'

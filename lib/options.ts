@@ -5,7 +5,7 @@ import { isLiveSource, type LiveSource } from './live/source.js'
 import { isFileSource, type FileSource } from './sources/files.js'
 import type { SourceFunction } from './sources/function.js'
 import { boundaryProblem, isHtml, isMediaType } from './syntax.js'
-import { multipart, NO_CACHE_HEADERS, randomBoundary, RESPONSE_RESERVED, STREAM_HEADERS, type FramingName, type HeaderList, type Multipart } from './wire.js'
+import { multipart, PLAIN_HEADERS, randomBoundary, RESPONSE_RESERVED, STREAM_HEADERS, type FramingName, type HeaderList, type Multipart } from './wire.js'
 
 /**
  * Where a route's frames come from: a function (see `SourceFunction`), `fromFiles()` / `fromDirectory()`, or a
@@ -250,7 +250,7 @@ export function resolveOptions (options: unknown): ResolvedOptions {
       idleRepeatMs: idleRepeatMs === 0 ? 0 : Math.max(idleRepeatMs, 2 * minGapMs),
       html,
       headers: mergeHeaders(STREAM_HEADERS, userHeaders),
-      plainHeaders: mergeHeaders(NO_CACHE_HEADERS, userHeaders),
+      plainHeaders: mergeHeaders(PLAIN_HEADERS, userHeaders),
       snapshot
     }
   })

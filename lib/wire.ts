@@ -80,16 +80,21 @@ export function multipart (boundary: string): Multipart {
   }
 }
 
-/** What keeps a live image out of every cache, the browser's and proxies' alike (snapshots carry them too). */
-export const NO_CACHE_HEADERS: HeaderList = [
+/**
+ * Headers every response of a push route carries, streams, snapshots and reader pages alike: no cache, the
+ * browser's or a proxy's, keeps a live image, and no browser takes the bytes for another type than the one
+ * given (a part relayed from a camera is shown as the image it says it is, or not at all).
+ */
+export const PLAIN_HEADERS: HeaderList = [
   ['Cache-Control', 'no-cache, no-store, must-revalidate, no-transform'],
   ['Pragma', 'no-cache'],
-  ['Expires', '0']
+  ['Expires', '0'],
+  ['X-Content-Type-Options', 'nosniff']
 ]
 
 /** Headers every push response carries, before any the user adds: nothing may cache or buffer a live stream. */
 export const STREAM_HEADERS: HeaderList = [
-  ...NO_CACHE_HEADERS,
+  ...PLAIN_HEADERS,
   ['X-Accel-Buffering', 'no'],
   ['Connection', 'close']
 ]

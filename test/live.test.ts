@@ -243,6 +243,7 @@ t.test('snapshot: waits for a first frame, answers the latest with its type, len
   t.equal(res.headers.get('content-length'), '4')
   t.equal(res.headers.get('cache-control'), 'no-cache, no-store, must-revalidate, no-transform')
   t.equal(res.headers.get('pragma'), 'no-cache')
+  t.equal(res.headers.get('x-content-type-options'), 'nosniff', 'no browser takes it for another type')
   t.equal(res.headers.get('access-control-allow-origin'), '*')
   t.equal(res.headers.get('x-frame'), '2', 'the frame\'s own headers too')
   t.match(res.headers.get('x-timestamp'), /^\d+\.\d{6}$/)

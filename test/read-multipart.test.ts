@@ -50,8 +50,7 @@ const LAYOUTS: Layout[] = [
 function readAll (pieces: readonly Buffer[], boundary: string, options?: MultipartReaderOptions): ReadPart[] {
   const parser = new MultipartParser(boundary, options)
   const parts = pieces.flatMap((piece) => parser.push(piece))
-  parser.end()
-  return parts
+  return [...parts, ...parser.end()]
 }
 
 function same (read: ReadPart[], sent: Sent[]): boolean {
@@ -151,6 +150,25 @@ t.test('a Content-Length that does not match its body is an error, not a cut or 
   const tight = readAll([Buffer.from('--B\r\nContent-Length: 2\r\n\r\nhi--B\r\nContent-Length: 2\r\n\r\nho\r\n\r\n----B--\r\n')], 'B')
   t.same(tight.map((part) => part.body.toString()), ['hi', 'ho'], 'no line end, or extra ones and dashes, after a counted body')
   t.throws(() => readAll([Buffer.from('--B\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n\r\n--B--\r\n')], 'B'), { message: /does not match/ }, 'more than 4 line ends')
+})
+
+t.test('a counted part goes out with its delimiter, so a wrong Content-Length yields nothing; a whole JPEG goes at once', async (t) => {
+  const text = new MultipartParser('B')
+  t.same(text.push(Buffer.from('--B\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello\r\n')), [], 'held: nothing shows yet that 5 was right')
+  t.same(text.push(Buffer.from('--B')).map((part) => part.body.toString()), ['hello'], 'out with its delimiter')
+  const jpeg = jpegs[0] as Buffer
+  const head = (length: number): Buffer => Buffer.from(`--B\r\nContent-Type: image/jpeg\r\nContent-Length: ${length}\r\n\r\n`)
+  const camera = new MultipartParser('B')
+  t.same(camera.push(Buffer.concat([head(jpeg.length), jpeg, Buffer.from('\r\n')])).map((part) => part.body.equals(jpeg)), [true],
+    'a whole JPEG at once: a camera that sends each delimiter with its next frame costs no frame of delay')
+  // 10 bytes short: the JPEG is not whole, and what follows its count is the rest of it.
+  const short = new MultipartParser('B')
+  t.same(short.push(Buffer.concat([head(jpeg.length - 10), jpeg.subarray(0, jpeg.length - 10)])), [], 'a cut JPEG is held')
+  t.throws(() => short.push(Buffer.concat([jpeg.subarray(jpeg.length - 10), Buffer.from('\r\n--B\r\n')])), { message: /does not match its body/ }, 'then refused')
+  // 500 bytes long: the count runs into the next part, whose bytes end it.
+  const long = new MultipartParser('B')
+  const next = Buffer.concat([head(jpeg.length), jpeg, Buffer.from('\r\n')])
+  t.throws(() => long.push(Buffer.concat([head(jpeg.length + 500), jpeg, Buffer.from('\r\n'), next, next])), { message: /does not match its body/ })
 })
 
 t.test('a line that only starts with the boundary is body, not a delimiter', async (t) => {

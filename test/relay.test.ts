@@ -4,7 +4,7 @@ import https from 'node:https'
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
-import { createLiveSource, relay, type RelayOptions } from '../lib/index.js'
+import { createLiveSource, relay, RELAYED_TYPES, type RelayOptions } from '../lib/index.js'
 import { eventually, startApp } from './helpers/app.js'
 import { RawClient } from './helpers/wire-client.js'
 
@@ -185,6 +185,11 @@ t.test('each upstream failure is logged with why, and retried; the app and the v
     ['never answering', () => {}, /no response within 300 ms/, { headersTimeoutMs: 300 }],
     ['silent after the head', (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n'), /upstream sent nothing for 300 ms/, { idleTimeoutMs: 300 }],
     ['malformed', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nno header\r\n\r\n'), /header line has no name/],
+    // Then quiet, the connection kept open: the cut frame must not go out while the relay waits for more.
+    ['a Content-Length 10 bytes short', (socket) => socket.write(Buffer.concat([
+      Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nContent-Length: ${(jpegs[0] as Buffer).length - 10}\r\n\r\n`),
+      jpegs[0] as Buffer, Buffer.from('\r\n--b\r\n')
+    ])), /Content-Length \(\d+\) does not match its body/],
     ['ending the stream', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b--\r\n'), /upstream ended the stream/]
   ]
   for (const [name, serve, why, timeouts] of cases) {
@@ -195,6 +200,7 @@ t.test('each upstream failure is logged with why, and retried; the app and the v
     t.match(String((logged('server push relay: upstream failed')[0]?.err as { message: string }).message), why, name)
     t.ok(heads.length >= 2, `${name}: tried again`)
     t.equal(viewer.ended, false)
+    t.same(viewer.response()?.multipart.parts.length, 0, `${name}: nothing reached the viewer`)
     viewer.destroy()
   }
 })
@@ -218,4 +224,32 @@ t.test('relay() refuses what it cannot use', async (t) => {
   t.throws(() => relay('ftp://127.0.0.1/x'), { message: /must be http: or https:, got ftp:/ })
   t.throws(() => relay('http://127.0.0.1/', { idleTimeoutMs: 0 }), { message: /idleTimeoutMs must be a finite number >= 1, got 0/ })
   t.throws(() => relay('http://127.0.0.1/', { retryDelayMs: 100, maxRetryDelayMs: 10 }), { message: /maxRetryDelayMs must be a finite number >= 100/ })
+  for (const types of ['image/jpeg', ['image'], [42]]) {
+    t.throws(() => relay('http://127.0.0.1/', { types: types as string[] }), { message: /types must be an array of media types/ }, JSON.stringify(types))
+  }
+})
+
+t.test('an upstream part of a type the relay does not allow (a page, a script) reaches no viewer, and is logged once', async (t) => {
+  const part = (type: string, body: Buffer | string): Buffer => Buffer.concat([Buffer.from(`--b\r\nContent-Type: ${type}\r\n\r\n`), Buffer.from(body), Buffer.from('\r\n')])
+  const page = '<script>fetch("/admin", { method: "POST" })</script>'
+  const { port: upstreamPort } = await rawServer(t, (socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n')
+    socket.write(Buffer.concat([part('image/jpeg', jpegs[0] as Buffer), part('text/html', page), part('application/javascript', page),
+      part('IMAGE/JPEG; q=1', jpegs[1] as Buffer), part('image/jpeg', jpegs[2] as Buffer), Buffer.from('--b\r\n')]))
+  })
+  const { port, logged } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`)
+  const viewer = await RawClient.get(port, '/relay')
+  await viewer.until(() => viewer.response()?.multipart.parts.some((part) => part.body.equals(jpegs[2] as Buffer)) === true)
+  const parts = viewer.response()?.multipart.parts ?? []
+  t.ok(parts.every((part) => jpegs.some((jpeg) => jpeg.equals(part.body))), 'only the images, the one typed IMAGE/JPEG; q=1 too')
+  t.ok(parts.every((part) => /^image\/jpeg/i.test(part.headers['content-type'] ?? '')), 'each with its image type')
+  t.equal(logged('server push relay: part of a type not allowed, skipped (and any more on this connection)').length, 1)
+  t.match(logged('server push relay: part of a type not allowed, skipped (and any more on this connection)')[0], { contentType: 'text/html' })
+  viewer.destroy()
+  // Widened on purpose: the page goes through.
+  const { port: widePort } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`, { ...FAST, types: [...RELAYED_TYPES, 'text/html'] })
+  const wide = await RawClient.get(widePort, '/relay')
+  await wide.until(() => wide.response()?.multipart.parts.some((part) => part.body.toString() === page) === true)
+  t.pass('types: [...RELAYED_TYPES, \'text/html\'] relays the page')
+  wide.destroy()
 })

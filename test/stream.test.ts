@@ -12,6 +12,7 @@ const HEAD_LINES = [
   'Cache-Control: no-cache, no-store, must-revalidate, no-transform',
   'Pragma: no-cache',
   'Expires: 0',
+  'X-Content-Type-Options: nosniff',
   'X-Accel-Buffering: no',
   'Connection: close'
 ]

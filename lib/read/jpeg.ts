@@ -17,6 +17,12 @@ const EOI = 0xd9
 const SOS = 0xda
 const SOI_BYTES = Buffer.from([MARKER, SOI])
 
+/** Starts with a JPEG's start-of-image marker and ends with its end-of-image marker: a body that shows itself whole. */
+export function isWholeJpeg (body: Buffer): boolean {
+  const n = body.length
+  return n >= 4 && body[0] === MARKER && body[1] === SOI && body[n - 2] === MARKER && body[n - 1] === EOI
+}
+
 /** Standalone markers: no length follows (RST0-7, TEM). */
 function standalone (code: number): boolean {
   return (code >= 0xd0 && code <= 0xd7) || code === 0x01

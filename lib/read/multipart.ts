@@ -1,9 +1,13 @@
 // Reads a multipart/x-mixed-replace byte stream (an IP camera's MJPEG, or this plugin's own) back into parts.
 // Right for any split of the input into chunks, in time linear in its size. Memory is bounded by the part and
 // header limits; a body is copied at most once, when it is complete (one that came in one chunk is a view).
+// A part goes out only once it is known whole: its delimiter has been read, which is what catches a wrong
+// Content-Length, or its body is a JPEG from start to end marker (a camera that sends each delimiter with the
+// next frame would otherwise cost a frame of delay).
 import { checkNumber } from '../check.js'
 import { FST_SERVER_PUSH_BAD_MULTIPART } from '../errors.js'
 import { Collected, Joined } from './bytes.js'
+import { isWholeJpeg } from './jpeg.js'
 
 /** One part read from a stream. */
 export interface ReadPart {
@@ -79,6 +83,8 @@ export class MultipartParser {
   /** The body's Content-Length, or undefined: scan for the delimiter. */
   private length: number | undefined
   private body = new Collected()
+  /** A counted part read whole, held until its delimiter shows its Content-Length was right. */
+  private held: ReadPart | undefined
 
   constructor (boundary: string, { maxPartBytes = 16 * 1024 * 1024, maxHeaderBytes = 16 * 1024 }: MultipartReaderOptions = {}) {
     checkNumber('readMultipart()', 'maxPartBytes', maxPartBytes, 1)
@@ -109,11 +115,29 @@ export class MultipartParser {
     return parts
   }
 
-  /** The input has ended: throws unless it ended between parts. */
-  end (): void {
+  /**
+   * The input has ended: throws unless it ended between parts. Returns a last counted part whose delimiter never
+   * came: nothing but line ends (or the start of a delimiter) followed it, so the input ended right after it.
+   */
+  end (): ReadPart[] {
     if (this.failure !== undefined) throw this.failure
     if (this.state === 'body') throw bad(`the stream ended in the middle of a part (${this.seen} body bytes read)`)
     if (this.state === 'headers') throw bad('the stream ended in the middle of a part\'s headers')
+    return this.release()
+  }
+
+  /** The held part, if any, now: its delimiter has come, or the input ended. */
+  private release (): ReadPart[] {
+    const { held } = this
+    this.held = undefined
+    return held === undefined ? [] : [held]
+  }
+
+  /** A counted part whose bytes are all here: out at once if it is a whole JPEG, else held for its delimiter. */
+  private counted (part: ReadPart, parts: ReadPart[]): void {
+    if (isWholeJpeg(part.body)) parts.push(part)
+    else this.held = part
+    this.enter('after-body')
   }
 
   /** Consumes what it can of `data`; returns the rest, empty when it needs more. */
@@ -122,7 +146,7 @@ export class MultipartParser {
       case 'preamble': return this.preamble(data)
       case 'delimiter-line': return this.delimiterLine(data)
       case 'headers': return this.headerBlock(data, parts)
-      case 'after-body': return this.afterBody(data)
+      case 'after-body': return this.afterBody(data, parts)
       default: return this.length === undefined ? this.scanBody(data, parts) : this.countBody(data, parts)
     }
   }
@@ -161,8 +185,7 @@ export class MultipartParser {
     this.body.push(taken)
     this.seen += taken.length
     if (this.seen < (this.length as number)) return EMPTY
-    parts.push({ headers: this.headers, body: this.body.bytes() })
-    this.enter('after-body')
+    this.counted({ headers: this.headers, body: this.body.bytes() }, parts)
     return data.subarray(taken.length)
   }
 
@@ -170,7 +193,7 @@ export class MultipartParser {
    * After a counted body: line ends, then the delimiter, or the Content-Length was wrong (the body would be cut
    * or run into the next part).
    */
-  private afterBody (data: Buffer): Buffer {
+  private afterBody (data: Buffer, parts: ReadPart[]): Buffer {
     const bytes = this.pending.length === 0 ? data : Buffer.concat([this.pending, data])
     const wrong = (): Error => bad(`a part's Content-Length (${this.length as number}) does not match its body: no delimiter follows it`)
     let i = 0
@@ -184,6 +207,7 @@ export class MultipartParser {
       this.pending = bytes
       return EMPTY
     }
+    parts.push(...this.release())
     this.enter('delimiter-line')
     return bytes.subarray(d + bare.length)
   }
@@ -240,8 +264,7 @@ export class MultipartParser {
     const rest = block.subarray(next)
     this.length = length === undefined ? undefined : Number(length)
     if (this.length === 0) {
-      parts.push({ headers: this.headers, body: EMPTY })
-      this.enter('after-body')
+      this.counted({ headers: this.headers, body: EMPTY }, parts)
       return rest
     }
     this.enter('body')
@@ -331,5 +354,5 @@ export async function * readMultipart (input: AsyncIterable<Uint8Array>, boundar
     yield * parser.push(chunk)
     if (parser.closed) return
   }
-  parser.end()
+  yield * parser.end()
 }

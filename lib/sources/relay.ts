@@ -5,7 +5,6 @@ import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { sleep, waitFor } from '../async.js'
 import { checkNumber } from '../check.js'
-import type { FrameObject } from '../frame.js'
 import { liveFrom, type LiveFromOptions } from '../live/produced.js'
 import type { LiveSource } from '../live/source.js'
 import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
@@ -31,6 +30,21 @@ export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
   retryDelayMs?: number
   /** Default 30000. */
   maxRetryDelayMs?: number
+  /**
+   * The part types passed on as the upstream labels them (type/subtype, parameters aside). A part of any other
+   * type is skipped and logged: an upstream (a compromised camera, a mistyped URL) sending `text/html` would
+   * otherwise have it rendered as a page of this site, scripts included. A part with no type gets the route's.
+   * Default: `RELAYED_TYPES`, the still-image types browsers show.
+   */
+  types?: readonly string[]
+}
+
+/** The part types `relay()` passes on unless told otherwise: images, which no browser runs. */
+export const RELAYED_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif']
+
+/** A media type's type/subtype, lower case, without parameters. */
+function essence (mediaType: string): string {
+  return (mediaType.split(';')[0] as string).trim().toLowerCase()
 }
 
 /** The URL as it may be logged: the password and the query (where cameras take tokens too) hidden. */
@@ -82,11 +96,15 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError(`relay(): the URL must be http: or https:, got ${target.protocol}`)
   const {
     username, password, headers = {}, ca, connectTimeoutMs = 5000, headersTimeoutMs = 10_000, idleTimeoutMs = 10_000,
-    retryDelayMs = 1000, maxRetryDelayMs = 30_000, maxPartBytes, maxHeaderBytes, ...live
+    retryDelayMs = 1000, maxRetryDelayMs = 30_000, maxPartBytes, maxHeaderBytes, types = RELAYED_TYPES, ...live
   } = options
   const numbers = { connectTimeoutMs, headersTimeoutMs, idleTimeoutMs, retryDelayMs, maxPartBytes, maxHeaderBytes }
   for (const [name, value] of Object.entries(numbers)) checkNumber('relay()', name, value, 1)
   checkNumber('relay()', 'maxRetryDelayMs', maxRetryDelayMs, retryDelayMs)
+  if (!Array.isArray(types) || !types.every((type) => typeof type === 'string' && isMediaType(type))) {
+    throw new TypeError('relay(): types must be an array of media types, such as [\'image/jpeg\']')
+  }
+  const allowed = new Set(types.map(essence))
   const where = printable(target)
   // agent: false, a fresh connection each time, so that its connect timeout means something. Credentials in the
   // URL go as they are; given as options, they win.
@@ -106,12 +124,19 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
         const upstream = response
         upstream.setTimeout(idleTimeoutMs, () => upstream.destroy(new Error(`upstream sent nothing for ${idleTimeoutMs} ms`)))
         log.info({ url: where }, 'server push relay connected')
+        let refused = 0
         for await (const part of readMultipart(upstream, boundary, { maxPartBytes, maxHeaderBytes })) {
           if (part.body.length === 0) continue
           failures = 0
           const contentType = part.headers['content-type']
-          const frame: FrameObject = contentType !== undefined && isMediaType(contentType) ? { body: part.body, contentType } : { body: part.body }
-          yield frame
+          if (contentType === undefined || !isMediaType(contentType)) {
+            yield { body: part.body }
+          } else if (allowed.has(essence(contentType))) {
+            yield { body: part.body, contentType }
+          } else if (refused++ === 0) {
+            // Once per connection: an upstream sending nothing else would otherwise fill the log.
+            log.warn({ url: where, contentType, types }, 'server push relay: part of a type not allowed, skipped (and any more on this connection)')
+          }
         }
         throw new Error('upstream ended the stream')
       } catch (err) {
