@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { settle } from './async.js'
+import { guardStreamConnections } from './connection.js'
 import { LiveChannel } from './live/channel.js'
 import { isLiveSource } from './live/source.js'
 import { LiveViewer } from './live/viewer.js'
@@ -83,6 +84,7 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   const { routes, statusPath } = resolveOptions(options)
   if (!fastify.hasDecorator('serverPush')) fastify.decorate('serverPush', new Registry())
   const registry = fastify.serverPush as Registry
+  guardStreamConnections(fastify.server)
   // Streams are watched twice per shortest stall timeout and four times per shortest idle repeat, at least every
   // second and at most every 25 ms.
   const periods = routes.flatMap((route) => [route.stallTimeoutMs / 2, route.idleRepeatMs / 4]).filter((ms) => ms > 0)

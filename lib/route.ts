@@ -1,9 +1,9 @@
 // The request handler of a push route: lets Fastify's hooks answer first, then takes over the socket.
-import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import { chooseFraming, wantsReaderPage } from './client.js'
 import { FST_SERVER_PUSH_HTTP2_UNSUPPORTED, FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
 import { mergeHeaders, toHeaderList } from './headers.js'
+import { carriesStream } from './connection.js'
 import type { ResolvedRoute } from './options.js'
 import { endSocket } from './socket.js'
 import type { RouteCounters } from './stats.js'
@@ -14,10 +14,6 @@ import { RESPONSE_RESERVED, responseHead } from './wire.js'
 
 /** Makes the stream of one request on a socket whose head and opening are written. */
 export type StreamFactory = (context: Omit<StreamContext, 'route'>, request: FastifyRequest) => Stream
-
-// A client may pipeline a second request behind a push request; a second stream on the same socket would
-// interleave two bodies, so it is ignored: the socket closes with the first stream.
-const streaming = new WeakSet<Socket>()
 
 function invalidHeader (problem: string): Error {
   return new FST_SERVER_PUSH_INVALID_HEADER(problem)
@@ -32,8 +28,24 @@ export function unavailable (reply: FastifyReply, message: string): FastifyReply
 export function pushHandler (route: ResolvedRoute, counters: RouteCounters, streams: OpenStreams, create: StreamFactory): RouteHandlerMethod {
   const onEnd = (stream: Stream): void => streams.delete(stream)
   return function serverPushHandler (request: FastifyRequest, reply: FastifyReply): void {
+    if (request.raw.httpVersionMajor === 2) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
+    // A request pipelined behind one whose response is still going out gets the socket only once that response
+    // has ended: HTTP/1.1 answers in order, and a stream written now would land in the middle of it.
+    if (reply.raw.socket === null) {
+      reply.raw.once('socket', () => {
+        try {
+          serve(request, reply)
+        } catch (error) {
+          reply.send(error)
+        }
+      })
+      return
+    }
+    serve(request, reply)
+  }
+
+  function serve (request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw
-    if (raw.httpVersionMajor === 2) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
     // HTTP/0.9 (a bare `GET /path` line): the client's mistake, answered as such and logged as a request, not
     // as a server error.
     if (raw.httpVersionMajor !== 1) {
@@ -66,12 +78,8 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
       mergeHeaders(route.headers, hooked)), 'latin1')
     reply.hijack()
     const socket = raw.socket
-    if (streaming.has(socket)) {
-      request.log.debug({ route: route.path }, 'server push request pipelined behind a stream: ignored')
-      return
-    }
     if (request.method === 'HEAD') return endSocket(socket, [head])
-    streaming.add(socket)
+    carriesStream(socket)
     socket.cork()
     socket.write(head)
     socket.write(route.multipart.opening)

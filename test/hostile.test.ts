@@ -13,7 +13,7 @@ const gc = runInNewContext('gc') as () => void
 t.test('an HTTP/0.9 request line is answered 505 and logged as a request, not as a server error', async (t) => {
   const { port, logs } = await startApp(t, { routes: [{ path: '/live', source: createLiveSource() }] })
   const client = await RawClient.open(port, 'GET /live\r\n\r\n')
-  await client.closed
+  await client.until(() => client.ended)
   const text = client.data.toString('latin1')
   t.match(text, /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/)
   t.match(text, /Server push needs HTTP\/1\.0 or HTTP\/1\.1, got HTTP\/0\.9/)
@@ -64,4 +64,68 @@ t.test('viewers that left while their frame function never settles are collectab
     return alive() === 0
   })
   t.equal(alive(), 0, 'no request of a viewer gone is kept by the promise it waits on')
+})
+
+t.test('requests pipelined behind a stream close its connection: a flood of them is not parsed, kept or answered', async (t) => {
+  const live = createLiveSource()
+  let requests = 0
+  const { port, logged } = await startApp(t, { routes: [{ path: '/live', source: live }] }, {
+    setup: (app) => { app.addHook('onRequest', async () => { requests++ }) }
+  })
+  const client = await RawClient.get(port, '/live')
+  await client.opened()
+  // 3 MB of requests in one go: each would otherwise be parsed and kept, with its reply, behind the stream.
+  const one = 'GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+  const flood = one.repeat(Math.ceil(3e6 / one.length))
+  client.socket.write(flood)
+  await client.until(() => client.ended)
+  const sent = flood.length / one.length
+  t.ok(requests < sent / 10, `the server saw ${requests} of the ${sent} requests`)
+  t.equal(client.data.toString('latin1').match(/HTTP\/1\.1 /g)?.length, 1, 'no response but the stream')
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.equal(logged('server push stream ended')[0]?.reason, 'client-gone')
+})
+
+t.test('bytes that are not HTTP, sent on a stream\'s connection, close it: no 400 is written into the stream', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { port } = await startApp(t, { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/live', source: live }] })
+  const client = await RawClient.get(port, '/live')
+  await client.opened()
+  live.publish('frame')
+  await client.parts(1)
+  client.socket.write('\u0000\u0001 not a request at all\r\n\r\n')
+  await client.until(() => client.ended)
+  const text = client.data.toString('latin1')
+  t.notMatch(text, /400 Bad Request/, 'nothing but the stream came')
+  t.equal(text.match(/HTTP\/1\.1 /g)?.length, 1)
+})
+
+t.test('a push request pipelined behind a slow one is answered after it, in order', async (t) => {
+  let entered: () => void = () => {}
+  const inSlow = new Promise<void>((resolve) => { entered = resolve })
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => { release = resolve })
+  const live = createLiveSource({ timestamps: false })
+  live.publish('frame')
+  const { port } = await startApp(t, { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/live', source: live }] }, {
+    setup: (app) => {
+      app.get('/slow', async () => { entered(); await released; return 'slow answer' })
+      // A hook's header that would split the response: the push request waits its turn, then fails as a 500.
+      app.addHook('onRequest', async (request, reply) => { if (request.headers['x-evil'] !== undefined) reply.header('X-Evil', 'a\r\nInjected: 1') })
+    }
+  })
+  const client = await RawClient.open(port, 'GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  await inSlow
+  release()
+  await client.until((data) => data.includes('\r\n\r\nframe\r\n--B'))
+  const text = client.data.toString('latin1')
+  const slow = text.indexOf('slow answer')
+  const stream = text.indexOf('Content-Type: multipart/x-mixed-replace')
+  t.ok(slow !== -1 && stream !== -1 && slow < stream, 'the slow answer first, whole, then the stream')
+  t.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nslow answerHTTP\/1\.1 200 OK\r\nContent-Type: multipart\/x-mixed-replace;boundary=B\r\n/)
+  client.destroy()
+  const failing = await RawClient.open(port, 'GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Evil: 1\r\n\r\n')
+  await failing.until((data) => /slow answerHTTP\/1\.1 500 /.test(data.toString('latin1')))
+  t.notMatch(failing.data.toString('latin1'), /\r\nInjected: 1\r\n/, 'a failure after the wait is a plain 500, in order')
+  failing.destroy()
 })

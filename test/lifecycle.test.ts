@@ -465,15 +465,14 @@ t.test('a request still in its hooks when close() starts gets 503, not a stream 
   t.equal(calls, 0)
 })
 
-t.test('a request pipelined behind a push request on the same socket is ignored', async (t) => {
+t.test('two push requests pipelined in one write: one stream, then the connection closes', async (t) => {
   let calls = 0
   const { port } = await startApp(t, {
     routes: [{ path: '/x', contentType: 'text/plain', source: () => { calls++; return ['one', 'two'] } }]
   })
   const request = 'GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
   const client = await RawClient.open(port, request + request)
-  const res = await client.end()
+  await client.closed
   t.equal(calls, 1, 'one source')
-  t.equal(res.body.toString('latin1').match(/HTTP\/1\.1/g), null, 'one response head')
-  t.same(res.multipart.parts.map((part) => part.body.toString()), ['one', 'two', 'two'])
+  t.equal(client.data.toString('latin1').match(/HTTP\/1\.1/g)?.length, 1, 'one response head')
 })
