@@ -202,20 +202,19 @@ t.test('a process that ignores SIGTERM gets SIGKILL after killTimeoutMs', async 
   t.ok(kill.at - term.at >= killTimeoutMs - 1, `SIGKILL ${Math.round(kill.at - term.at)} ms after SIGTERM, killTimeoutMs ${killTimeoutMs}`)
 })
 
-t.test('what the command started and that ignores SIGTERM gets SIGKILL too, after the command itself is gone', async (t) => {
+t.test('what the command started and that ignores SIGTERM gets SIGKILL too, though the command itself obeyed', async (t) => {
   const marker = tag()
-  // A wrapper that starts the writer and exits at once (spawn returns once the writer runs): the writer stays
-  // in its process group, and keeps writing to the command's stdout.
-  const wrapper = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(STUBBORN)}, process.argv[1], process.argv[2] + '-inner'], { stdio: 'inherit' }); process.exit()`
+  // A wrapper that starts the writer and waits: the writer is in its process group, and writes to the
+  // command's stdout.
+  const wrapper = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(STUBBORN)}, process.argv[1], process.argv[2] + '-inner'], { stdio: 'inherit' }); setInterval(() => {}, 60_000)`
   const { port } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', wrapper, thumb, marker], { killTimeoutMs: 300 }) }] })
   const viewer = await RawClient.get(port, '/cam')
   await viewer.parts(1)
   const inner = pids(`${marker}-inner`)
   t.equal(inner.length, 1)
   const [writer] = inner as [number]
-  // The command leads the group, so the group's id is the command's pid; gone means reaped, by this process.
+  // The command leads the group, so the group's id is the command's pid.
   const command = processGroup(writer)
-  await eventually(() => gone(command))
   const sent = sentSignals(t, command, writer)
   viewer.destroy()
   await eventually(() => dead(writer))
@@ -223,6 +222,31 @@ t.test('what the command started and that ignores SIGTERM gets SIGKILL too, afte
     { signal: 'SIGTERM', watchedAlive: true },
     { signal: 'SIGKILL', watchedAlive: true }
   ], 'SIGTERM to the group, then SIGKILL, which finds the writer still there')
+  t.ok(dead(command), 'the command itself went at SIGTERM')
+})
+
+t.test('the command\'s own exit ends its run, even while a process it started holds its stdout open', async (t) => {
+  const dir = tempDir('escaped')
+  const pidFile = join(dir, 'pids')
+  // The shell starts a process that leaves its group (setsid) and keeps the shell's stdout, writes one frame and
+  // exits. Only the shell's exit says the run is over: its stdout never closes by itself.
+  const script = 'setsid sh -c \'echo $$ >> "$1"; exec sleep 300\' sh "$1" & cat "$2"; exit 3'
+  t.teardown(() => {
+    for (const pid of readFileSync(pidFile, 'utf8').trim().split('\n').map(Number)) {
+      try { process.kill(pid, 'SIGKILL') } catch {}
+    }
+  })
+  const { port, logged } = await startApp(t, {
+    routes: [{ path: '/cam', source: fromCommand('sh', ['-c', script, 'sh', pidFile, thumb], { restartDelayMs: 20, killTimeoutMs: 100 }) }]
+  })
+  const viewer = await RawClient.get(port, '/cam')
+  await eventually(() => logged('server push command exited').length >= 2)
+  t.match(logged('server push command exited').slice(0, 2), [{ code: 3, frames: 1 }, { code: 3, frames: 1 }], 'each run logged with its exit code, and started again')
+  t.match(logged('server push command output failed')[0], { err: { message: /stdout was still open 100 ms later/ } })
+  await viewer.parts(2)
+  t.equal(viewer.ended, false)
+  viewer.destroy()
+  await eventually(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim().split('\n').length >= 2)
 })
 
 t.test('a command that cannot start is logged and tried again, later and later; the app stays up', async (t) => {

@@ -19,7 +19,8 @@ export interface CommandOptions extends LiveFromOptions, JpegSplitterOptions {
   restartDelayMs?: number
   /** Default 30000. */
   maxRestartDelayMs?: number
-  /** How long the process has to exit after SIGTERM before it gets SIGKILL, in ms. Default 2000. */
+  /** How long the process has to exit after SIGTERM before it gets SIGKILL, in ms; also how long its stdout may
+   * stay open after it exited (held by a process it started) before it is cut. Default 2000. */
   killTimeoutMs?: number
 }
 
@@ -35,6 +36,23 @@ interface Run {
   readonly exited: Promise<Exit>
   /** SIGTERM to its whole process group now, SIGKILL to what is left of it after the kill timeout. */
   stop (): void
+}
+
+/**
+ * The process's own exit ends its run, not the end of its stdout: what it started is stopped with it, and a
+ * stdout still held open after the kill timeout (by a process that left its group) is cut, so that the
+ * command is restarted, or close() goes on, all the same.
+ */
+function endWithProcess ({ child, exited, stop }: Run, killTimeoutMs: number): void {
+  const stdout = child.stdout as Readable
+  exited.then(() => {
+    stop()
+    if (stdout.closed) return
+    const timer = setTimeout(() => {
+      stdout.destroy(new Error(`the command exited, and its stdout was still open ${killTimeoutMs} ms later, held by a process it started`))
+    }, killTimeoutMs)
+    stdout.once('close', () => clearTimeout(timer))
+  })
 }
 
 /**
@@ -99,7 +117,9 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
   return liveFrom(async function * ({ signal, log }) {
     let delay = restartDelayMs
     while (!signal.aborted) {
-      const { child, exited, stop } = start(command, argv, cwd, env, killTimeoutMs)
+      const run = start(command, argv, cwd, env, killTimeoutMs)
+      const { child, exited, stop } = run
+      endWithProcess(run, killTimeoutMs)
       // The generator may be waiting for a frame that never comes: the abort, not return(), must end the process.
       signal.addEventListener('abort', stop)
       logLines(child.stderr as Readable, (line) => log.debug({ command, line }, 'server push command stderr'))
