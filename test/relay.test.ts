@@ -184,6 +184,12 @@ t.test('each upstream failure is logged with why, and retried; the app and the v
     ['no Content-Type', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nxx'), /not a multipart stream \(Content-Type: none\)/],
     ['never answering', () => {}, /no response within 300 ms/, { headersTimeoutMs: 300 }],
     ['silent after the head', (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n'), /upstream sent nothing for 300 ms/, { idleTimeoutMs: 300 }],
+    // A byte every 20 ms: the socket is never idle, but no part ever completes.
+    ['dripping one part', (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nContent-Type: image/jpeg\r\n\r\n')
+      const drip = setInterval(() => socket.write('x'), 20)
+      socket.on('close', () => clearInterval(drip))
+    }, /upstream sent \d+ bytes in 300 ms but no whole part/, { idleTimeoutMs: 300 }],
     ['malformed', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nno header\r\n\r\n'), /header line has no name/],
     // Then quiet, the connection kept open: the cut frame must not go out while the relay waits for more.
     ['a Content-Length 10 bytes short', (socket) => socket.write(Buffer.concat([

@@ -22,8 +22,9 @@ export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
   connectTimeoutMs?: number
   /** How long to wait, once connected, for the response head, in ms. Default 10000. */
   headersTimeoutMs?: number
-  /** How long the upstream may send nothing before the connection is given up, in ms: longer than the upstream's
-   * longest quiet spell (a camera that sends only on motion, a plugin route without idle repeat). Default 10000. */
+  /** How long the upstream may go without a whole part, sending nothing or dripping bytes, before the connection
+   * is given up, in ms: longer than the upstream's longest quiet spell (a camera that sends only on motion, a
+   * plugin route without idle repeat) and than its slowest frame takes to arrive. Default 10000. */
   idleTimeoutMs?: number
   /** The wait before the first retry, in ms; doubles with each failure in a row up to maxRetryDelayMs, each
    * wait drawn between half and all of it. Default 1000. */
@@ -115,6 +116,7 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
     let failures = 0
     while (!signal.aborted) {
       let response: IncomingMessage | undefined
+      let partTimer: NodeJS.Timeout | undefined
       try {
         response = await request(target, { ...requestOptions, signal }, { connectTimeoutMs, headersTimeoutMs })
         const type = response.headers['content-type'] ?? ''
@@ -122,10 +124,21 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
         const boundary = /^multipart\//i.test(type) ? boundaryOf(type) : undefined
         if (boundary === undefined) throw new Error(`upstream is not a multipart stream (Content-Type: ${type || 'none'})`)
         const upstream = response
-        upstream.setTimeout(idleTimeoutMs, () => upstream.destroy(new Error(`upstream sent nothing for ${idleTimeoutMs} ms`)))
+        // One timer for the connection, pushed back by each whole part: an upstream that drips bytes (the socket
+        // never idle) is given up too, and the log says which it was.
+        const { socket } = upstream
+        let partAt = socket.bytesRead
+        partTimer = setTimeout(() => {
+          const bytes = socket.bytesRead - partAt
+          upstream.destroy(new Error(bytes === 0
+            ? `upstream sent nothing for ${idleTimeoutMs} ms`
+            : `upstream sent ${bytes} bytes in ${idleTimeoutMs} ms but no whole part: too slow, or not parts`))
+        }, idleTimeoutMs)
         log.info({ url: where }, 'server push relay connected')
         let refused = 0
         for await (const part of readMultipart(upstream, boundary, { maxPartBytes, maxHeaderBytes })) {
+          partTimer.refresh()
+          partAt = socket.bytesRead
           if (part.body.length === 0) continue
           failures = 0
           const contentType = part.headers['content-type']
@@ -146,6 +159,7 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
         response?.destroy()
         await waitFor(signal, sleep(delay))
       } finally {
+        clearTimeout(partTimer)
         response?.destroy()
       }
     }
