@@ -2,6 +2,7 @@
 // started for the first viewer, started again with backoff when it exits while viewers remain, and killed,
 // and waited for, when the last one has left or the app closes.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { sleep, waitFor } from '../async.js'
 import { checkNumber } from '../check.js'
@@ -28,6 +29,8 @@ interface Exit { code: number | null, signal: NodeJS.Signals | null, error?: Err
 
 // The longest stderr line logged; the rest of a longer one is left out.
 const MAX_LINE = 4096
+// At most this many stderr lines are logged a second; the rest is read, measured and dropped.
+const LINES_PER_SECOND = 20
 
 /** A started process and what ends it. */
 interface Run {
@@ -89,15 +92,47 @@ function start (command: string, args: string[], cwd: string | undefined, env: N
   }
 }
 
-/** Logs each line `stream` writes, cut to MAX_LINE characters. */
-function logLines (stream: Readable, log: (line: string) => void): void {
+/**
+ * Logs the lines `stream` writes, each cut to MAX_LINE characters, up to LINES_PER_SECOND of them: a command
+ * that floods its stderr costs a sum, not a log line each (at debug level, a logger would buffer them all).
+ * Once over the budget a chunk is only measured, never split. How many characters were dropped goes out when
+ * the next second starts and when the stream ends.
+ */
+function logLines (stream: Readable, log: (line: string) => void, dropped: (characters: number) => void): void {
   let line = ''
+  let secondAt = -Infinity
+  let logged = 0
+  let over = 0
+  const report = (): void => {
+    if (over > 0) dropped(over)
+    over = 0
+  }
   stream.setEncoding('utf8')
   stream.on('data', (text: string) => {
+    const now = performance.now()
+    if (now - secondAt >= 1000) {
+      report()
+      secondAt = now
+      logged = 0
+    }
+    if (logged >= LINES_PER_SECOND) {
+      over += text.length
+      line = ''
+      return
+    }
     const lines = (line + text).split(/\r\n|\r|\n/)
     line = (lines.pop() as string).slice(0, MAX_LINE)
-    for (const done of lines) if (done !== '') log(done.slice(0, MAX_LINE))
+    for (const done of lines) {
+      if (done === '') continue
+      if (logged < LINES_PER_SECOND) {
+        logged++
+        log(done.slice(0, MAX_LINE))
+      } else {
+        over += done.length + 1
+      }
+    }
   })
+  stream.once('close', report)
 }
 
 /**
@@ -122,7 +157,8 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
       endWithProcess(run, killTimeoutMs)
       // The generator may be waiting for a frame that never comes: the abort, not return(), must end the process.
       signal.addEventListener('abort', stop)
-      logLines(child.stderr as Readable, (line) => log.debug({ command, line }, 'server push command stderr'))
+      logLines(child.stderr as Readable, (line) => log.debug({ command, line }, 'server push command stderr'),
+        (characters) => log.debug({ command, characters, linesPerSecond: LINES_PER_SECOND }, 'server push command stderr: over the line budget, dropped'))
       let frames = 0
       try {
         for await (const frame of splitJpegs(child.stdout as Readable, { maxFrameBytes })) {
