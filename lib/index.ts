@@ -92,7 +92,7 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   const channels: LiveChannel[] = []
   for (const route of routes) {
     const { source } = route
-    const counters = new RouteCounters(isLiveSource(source) ? () => source.published : () => 0)
+    const counters = new RouteCounters(isLiveSource(source) ? source : undefined)
     registry.routes.set(route.path, counters)
     const { create, html } = await streamFactory(fastify, route, counters, channels)
     fastify.route({ method: ['GET', 'HEAD'], url: route.path, handler: pushHandler({ ...route, html }, counters, streams, create) })

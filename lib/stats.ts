@@ -6,6 +6,8 @@ export interface RouteStats {
   viewers: number
   /** Frames the route's live source has published; 0 for other sources. */
   framesPublished: number
+  /** Frames the route's live source's producer made that were not fit to publish, skipped; 0 for other sources. */
+  framesRefused: number
   /** Parts written to clients (the last part repeated at the end is not counted). */
   partsSent: number
   /** Of partsSent, how many repeated the last part to a viewer whose source was quiet for idleRepeatMs. */
@@ -26,10 +28,20 @@ export class RouteCounters {
   bytesSent = 0
   viewersRefused = 0
 
-  constructor (private readonly published: () => number) {}
+  /** `source`: the route's live source, whose frame counts the route reports; none for other sources. */
+  constructor (private readonly source: { readonly published: number, readonly framesRefused: number } | undefined) {}
 
   read (): RouteStats {
-    const { viewers, partsSent, partsRepeated, framesSkipped, bytesSent, viewersRefused } = this
-    return { viewers, framesPublished: this.published(), partsSent, partsRepeated, framesSkipped, bytesSent, viewersRefused }
+    const { viewers, partsSent, partsRepeated, framesSkipped, bytesSent, viewersRefused, source } = this
+    return {
+      viewers,
+      framesPublished: source?.published ?? 0,
+      framesRefused: source?.framesRefused ?? 0,
+      partsSent,
+      partsRepeated,
+      framesSkipped,
+      bytesSent,
+      viewersRefused
+    }
   }
 }

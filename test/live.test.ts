@@ -289,9 +289,9 @@ t.test('stats count exactly; the status route answers them as JSON', async (t) =
   const refused = await RawClient.get(port, '/live')
   await refused.closed
   const partBytes = 'Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc'.length + `\r\n--${clients[0]?.response()?.boundary}\r\n`.length
-  const expected = { viewers: 2, framesPublished: 3, partsSent: 6, partsRepeated: 0, framesSkipped: 0, bytesSent: 6 * partBytes, viewersRefused: 1 }
+  const expected = { viewers: 2, framesPublished: 3, framesRefused: 0, partsSent: 6, partsRepeated: 0, framesSkipped: 0, bytesSent: 6 * partBytes, viewersRefused: 1 }
   t.same(app.serverPush.stats()['/live'], expected)
-  t.same(app.serverPush.stats()['/pull'], { viewers: 0, framesPublished: 0, partsSent: 0, partsRepeated: 0, framesSkipped: 0, bytesSent: 0, viewersRefused: 0 })
+  t.same(app.serverPush.stats()['/pull'], { viewers: 0, framesPublished: 0, framesRefused: 0, partsSent: 0, partsRepeated: 0, framesSkipped: 0, bytesSent: 0, viewersRefused: 0 })
   const status = await fetch(`http://127.0.0.1:${port}/push-status`)
   t.same(await status.json(), app.serverPush.stats())
   for (const client of clients) client.destroy()
@@ -389,7 +389,8 @@ t.test('liveFrom: a producer that ends or fails ends its streams; the next viewe
   let unplug: () => void = () => {}
   const unplugged = new Promise<void>((resolve) => { unplug = resolve })
   const fails = liveFrom(async function * () { yield 'one'; await unplugged; throw new Error('camera unplugged') })
-  const bad = liveFrom(async function * () { try { yield 'ok'; yield 42 as unknown as string } finally { returned++ } })
+  // Ten frames in a row that cannot be published: the producer has failed.
+  const bad = liveFrom(async function * () { try { yield 'ok'; for (let i = 0; i < 10; i++) yield 42 as unknown as string } finally { returned++ } })
   const notAsync = liveFrom((() => ['sync']) as unknown as () => AsyncIterable<string>)
   const badReturn = liveFrom(() => ({
     [Symbol.asyncIterator]: () => ({
@@ -421,7 +422,7 @@ t.test('liveFrom: a producer that ends or fails ends its streams; the next viewe
   t.match(producerErrors(), [{ message: 'camera unplugged' }], 'logged once, not once per viewer')
   await (await RawClient.get(port, '/bad')).end()
   t.match(producerErrors()[1], { code: 'FST_SERVER_PUSH_BAD_FRAME' })
-  t.equal(returned, 1, 'a producer that yielded a bad frame is stopped')
+  t.equal(returned, 1, 'a producer that yields only bad frames is stopped')
   await (await RawClient.get(port, '/not-async')).end()
   t.match(producerErrors()[2], { message: /must return an async iterable/ })
   const client = await RawClient.get(port, '/bad-return')
@@ -429,6 +430,34 @@ t.test('liveFrom: a producer that ends or fails ends its streams; the next viewe
   client.destroy()
   await eventually(() => logs.some((line) => line.msg === 'server push producer failed to stop'))
   t.pass('a producer whose return() fails is logged')
+})
+
+t.test('liveFrom: a bad frame now and then is skipped and counted; the viewers keep their stream', async (t) => {
+  let release: () => void = () => {}
+  const more = new Promise<void>((resolve) => { release = resolve })
+  const source = liveFrom(async function * ({ signal }) {
+    yield 'one'
+    yield 42 as unknown as string
+    yield { body: 'x', contentType: 'not a type' }
+    yield 'two'
+    await more
+    yield { data: 'wrong shape' } as unknown as string
+    yield 'three'
+    await aborted(signal)
+  }, { timestamps: false })
+  const { app, port, logged } = await startApp(t, { contentType: 'text/plain', routes: [{ path: '/cam', source, idleRepeatMs: 0 }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.until(() => bodies(partsOf(viewer)).includes('two'))
+  release()
+  await viewer.until(() => bodies(partsOf(viewer)).includes('three'))
+  t.same(bodies(partsOf(viewer)), ['one', 'two', 'three'])
+  t.equal(app.serverPush.stats()['/cam']?.framesRefused, 3)
+  t.equal(logged('server push producer frame refused, skipped').length, 2, 'one line per run of bad frames')
+  t.match(logged('server push producer frame refused, skipped')[0], { err: { code: 'FST_SERVER_PUSH_BAD_FRAME' } })
+  t.same(logged('server push producer failed'), [])
+  t.equal(viewer.ended, false)
+  viewer.destroy()
+  await eventually(() => app.serverPush.stats()['/cam']?.viewers === 0)
 })
 
 t.test('liveFrom: a producer stopped while it waits on its signal is not a failure; no timer is left', async (t) => {
@@ -638,7 +667,7 @@ t.test('the channel hands every viewer the same part object: built once, never c
     idleRepeatMs: 0,
     minGapMs: 0,
     contentType: 'image/jpeg',
-    counters: new RouteCounters(() => 0)
+    counters: new RouteCounters(undefined)
   }
   const channel = new LiveChannel(route, live)
   const received: unknown[][] = [[], [], []]

@@ -21,6 +21,14 @@ export interface ProducerContext {
 /** Makes the producer's frames. Called again each time viewers return. */
 export type ProducerFactory = (context: ProducerContext) => AsyncIterable<Frame>
 
+// A producer whose frames are refused this many times in a row has failed: its streams end. Fewer are skipped,
+// so that one bad frame from a camera that runs for days does not cut every viewer.
+const MAX_REFUSED_IN_A_ROW = 10
+
+function isBadFrame (error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'FST_SERVER_PUSH_BAD_FRAME'
+}
+
 interface Producer {
   readonly controller: AbortController
   iterator: AsyncIterator<Frame> | undefined
@@ -88,13 +96,23 @@ class ProducedSource extends LiveSource {
         throw new TypeError('liveFrom(): the factory must return an async iterable, such as an async generator')
       }
       const iterator = running.iterator = (iterable as AsyncIterable<Frame>)[Symbol.asyncIterator]()
+      let refusedInARow = 0
       for (;;) {
         const outcome = await settle(iterator.next(), signal)
         // Stopped meanwhile: whatever the producer had ready belongs to no one now.
         if (outcome === undefined || signal.aborted) return
         if ('error' in outcome) throw outcome.error
         if (outcome.value.done === true) break
-        this.publish(outcome.value.value)
+        try {
+          this.publish(outcome.value.value)
+          refusedInARow = 0
+        } catch (error) {
+          if (!isBadFrame(error)) throw error
+          this.framesRefused++
+          if (++refusedInARow === MAX_REFUSED_IN_A_ROW) throw error
+          // One line per run of refused frames.
+          if (refusedInARow === 1) this.log?.warn({ err: error }, 'server push producer frame refused, skipped')
+        }
         // A producer that never waits on I/O would otherwise keep the event loop to itself.
         await waitFor(signal, nextTurn)
         if (signal.aborted) return

@@ -61,6 +61,9 @@ export class LiveSource {
     return this.seq
   }
 
+  /** Frames a producer made that could not be published (not a frame, or not fit for a route), skipped. */
+  framesRefused = 0
+
   get closed (): boolean {
     return this.isClosed
   }
