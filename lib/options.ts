@@ -39,8 +39,8 @@ export interface PushSettings {
    * `?framing=standard` or `?framing=advance` overrides it.
    */
   framing?: FramingChoice
-  /** A viewer whose socket stays full (over its high-water mark, not drained) this long is cut off, logged as
-   * `stalled`; 0 = never. Default 30000. */
+  /** A viewer whose socket is full and makes no progress this long (no part written, no byte taken by the
+   * kernel) is cut off, logged as `stalled`; 0 = never. A slow reader is not stalled. Default 30000. */
   stallTimeoutMs?: number
   /** Content-Type of parts whose frame carries none. Default `image/jpeg`. */
   contentType?: string

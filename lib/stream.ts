@@ -36,6 +36,14 @@ export interface StreamContext {
   readonly onEnd: (stream: Stream) => void
 }
 
+/** Bytes libuv holds for the socket that the kernel has not taken yet: it shrinks as a slow client reads, while
+ * the part being written is still far from done. Not public API, so read defensively: 0 when it is not there. */
+function writeQueueSize (socket: Socket): number {
+  // A socket destroyed but not yet closed (a watch can come in between) has no handle.
+  /* c8 ignore next */
+  return (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0
+}
+
 export abstract class Stream {
   protected readonly socket: Socket
   protected readonly route: StreamRoute
@@ -49,8 +57,10 @@ export abstract class Stream {
   private bytes = 0
   /** Advance framing: the type the last header block sent announced. */
   private announced: Announce | undefined
-  /** The part count the watchdog last saw, and when it first saw it. */
+  /** What the watchdog last saw of the stream's progress (parts, and bytes still queued), and when it first saw it. */
   private markParts = -1
+  private markLength = -1
+  private markQueued = -1
   private markAt = 0
 
   constructor ({ socket, route, framing, log, onEnd }: StreamContext) {
@@ -109,15 +119,20 @@ export abstract class Stream {
   protected abstract stop (reason: EndReason): void
 
   /**
-   * Called now and then by OpenStreams, which is how neither check costs anything per part: with the same part
-   * count as at an earlier look, nothing was written since. A socket full now has then been full all along
-   * (only parts are written), and is cut off after stallTimeoutMs; one that is not has had nothing to send,
-   * and gets its last part again after idleRepeatMs.
+   * Called now and then by OpenStreams, which is how neither check costs anything per part. Progress is a part
+   * written or bytes taken by the kernel: the stream's buffered length, or libuv's queue of what it could not
+   * write yet, changed. A full socket with neither since an earlier look has made no progress all along, and
+   * is cut off after stallTimeoutMs; a slow reader taking a big part bit by bit is not. A socket not full has had
+   * nothing to send, and gets its last part again after idleRepeatMs.
    */
   watch (now: number): void {
-    const { route, parts } = this
-    if (parts !== this.markParts) {
+    const { route, parts, socket } = this
+    const length = socket.writableLength
+    const queued = writeQueueSize(socket)
+    if (parts !== this.markParts || length !== this.markLength || queued !== this.markQueued) {
       this.markParts = parts
+      this.markLength = length
+      this.markQueued = queued
       this.markAt = now
       return
     }
@@ -128,6 +143,8 @@ export abstract class Stream {
       this.send(this.lastPart)
       route.counters.partsRepeated++
       this.markParts = this.parts
+      this.markLength = socket.writableLength
+      this.markQueued = writeQueueSize(socket)
       this.markAt = now
     }
   }

@@ -1,4 +1,5 @@
 // Live sources: one producer, many viewers, the same bytes for all, slow viewers skip ahead and cost nothing.
+import { once } from 'node:events'
 import net, { type Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
@@ -17,10 +18,11 @@ async function publishTo (clients: RawClient[], publish: () => void, count: numb
 }
 
 /** Remembers the server's side of the socket of the request with header `X-Pause`: there a test sees it full. */
-function pausedSocketOf (): { setup: (app: FastifyInstance) => void, socket: () => Socket } {
+function pausedSocketOf (): { setup: (app: FastifyInstance) => void, came: () => boolean, socket: () => Socket } {
   let socket: Socket | undefined
   return {
     setup: (app) => { app.addHook('onRequest', async (request) => { if (request.headers['x-pause'] !== undefined) socket = request.raw.socket }) },
+    came: () => socket !== undefined,
     socket: () => {
       if (socket === undefined) throw new Error('no request with X-Pause came')
       return socket
@@ -165,6 +167,42 @@ t.test('a viewer full now and then, each time for less than stallTimeoutMs, is n
   await publish()
   await eventually(() => caughtUp() && client.bytesRead > before)
   t.pass('and still served')
+})
+
+t.test('a slow reader taking one big part bit by bit is not stalled; once it stops reading, it is', async (t) => {
+  const stallTimeoutMs = 1000
+  const paused = pausedSocketOf()
+  // One part bigger than any kernel's buffers and all the reading below: it never completes here.
+  const big = Buffer.alloc(128 * 1024 * 1024, 7)
+  const { port, logged } = await startApp(t, {
+    routes: [{ path: '/big', stallTimeoutMs, idleRepeatMs: 0, source: async function * ({ signal }) { yield big; await aborted(signal) } }]
+  }, paused)
+  // A plain socket that reads and forgets.
+  const client = net.connect(port, '127.0.0.1', () => { client.write('GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pause: 1\r\n\r\n') })
+  t.teardown(() => { client.destroy() })
+  client.pause()
+  await eventually(() => paused.came() && paused.socket().writableNeedDrain)
+  const server = paused.socket() as unknown as { _handle: { writeQueueSize: number } }
+  // Four times: not reading for 0.4 of the timeout, then reading a chunk at a time until the kernel has taken
+  // bytes off the server's queue (how much that needs is the kernel's choice). Full for longer than the timeout
+  // in all, with progress in between: a check that waits for a whole part would cut it off.
+  let fullFor = 0
+  for (let i = 0; i < 4; i++) {
+    const full = Date.now()
+    await new Promise((resolve) => setTimeout(resolve, 0.4 * stallTimeoutMs))
+    if (logged('server push stream ended').length > 0) break
+    const queued = server._handle.writeQueueSize
+    while (server._handle.writeQueueSize >= queued) {
+      client.resume()
+      await once(client, 'data')
+      client.pause()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    fullFor += Date.now() - full
+  }
+  t.same(logged('server push stream ended'), [], `not cut off after ${fullFor} ms full, the part far from done`)
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.equal(logged('server push stream ended')[0]?.reason, 'stalled', 'then, not reading at all, it is')
 })
 
 t.test('stallTimeoutMs: 0 never cuts a viewer off; the plugin\'s timeout still cuts off the others', async (t) => {
