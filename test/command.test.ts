@@ -251,7 +251,7 @@ t.test('the command\'s own exit ends its run, even while a process it started ho
 
 t.test('a command flooding its stderr gets a few lines a second logged, and the rest measured, not logged', async (t) => {
   // Each block as soon as the last one is taken: as fast as the pipe goes.
-  const flood = 'process.stdout.write(require(\'node:fs\').readFileSync(process.argv[1])); const block = \'flood line\\n\'.repeat(1000); const more = () => process.stderr.write(block, more); more()'
+  const flood = 'process.stdout.write(require(\'node:fs\').readFileSync(process.argv[1])); const block = \'flood line\\n\\n\'.repeat(1000); const more = () => process.stderr.write(block, more); more()'
   const started = performance.now()
   const { port, logged } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', flood, thumb]) }] })
   const viewer = await RawClient.get(port, '/cam')
@@ -260,8 +260,8 @@ t.test('a command flooding its stderr gets a few lines a second logged, and the 
   await eventually(() => dropped() >= 1_000_000)
   const seconds = (performance.now() - started) / 1000
   const lines = logged('server push command stderr').length
-  // A budget from the time it really took, however slow the machine: 20 a second, the first second included.
-  t.ok(lines <= 20 * (Math.ceil(seconds) + 1), `${lines} lines logged in ${seconds.toFixed(1)} s, ${dropped()} characters dropped`)
+  // A budget from the time it really took, however slow the machine: 100 a second, the first second included.
+  t.ok(lines <= 100 * (Math.ceil(seconds) + 1), `${lines} lines logged in ${seconds.toFixed(1)} s, ${dropped()} characters dropped`)
   t.match(logged('server push command stderr')[0], { line: 'flood line' })
   viewer.destroy()
 })

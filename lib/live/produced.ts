@@ -25,10 +25,6 @@ export type ProducerFactory = (context: ProducerContext) => AsyncIterable<Frame>
 // so that one bad frame from a camera that runs for days does not cut every viewer.
 const MAX_REFUSED_IN_A_ROW = 10
 
-function isBadFrame (error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 'FST_SERVER_PUSH_BAD_FRAME'
-}
-
 interface Producer {
   readonly controller: AbortController
   iterator: AsyncIterator<Frame> | undefined
@@ -107,7 +103,8 @@ class ProducedSource extends LiveSource {
           this.publish(outcome.value.value)
           refusedInARow = 0
         } catch (error) {
-          if (!isBadFrame(error)) throw error
+          // Not a frame, or not one every route can carry (FST_SERVER_PUSH_BAD_FRAME): the loop has returned
+          // before publishing to a closed source.
           this.framesRefused++
           if (++refusedInARow === MAX_REFUSED_IN_A_ROW) throw error
           // One line per run of refused frames.

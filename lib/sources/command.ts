@@ -30,7 +30,7 @@ interface Exit { code: number | null, signal: NodeJS.Signals | null, error?: Err
 // The longest stderr line logged; the rest of a longer one is left out.
 const MAX_LINE = 4096
 // At most this many stderr lines are logged a second; the rest is read, measured and dropped.
-const LINES_PER_SECOND = 20
+const LINES_PER_SECOND = 100
 
 /** A started process and what ends it. */
 interface Run {
