@@ -85,6 +85,10 @@ function sentSignals (t: Test, group: number, watched: number): Sent[] {
   return sent
 }
 
+/** What stopping a process deaf to SIGTERM looks like: SIGTERM, then SIGKILL, each finding it still there. */
+const TERM_THEN_KILL = [{ signal: 'SIGTERM', watchedAlive: true }, { signal: 'SIGKILL', watchedAlive: true }]
+const signalsSeen = (sent: Sent[]): Array<Omit<Sent, 'at'>> => sent.map(({ signal, watchedAlive }) => ({ signal, watchedAlive }))
+
 t.test('ffmpeg through a command source: JPEG frames that decode, one process for every viewer', async (t) => {
   const marker = tag()
   const { port } = await startApp(t, {
@@ -193,10 +197,7 @@ t.test('a process that ignores SIGTERM gets SIGKILL after killTimeoutMs', async 
   const sent = sentSignals(t, pid, pid)
   viewer.destroy()
   await eventually(() => gone(pid))
-  t.same(sent.map(({ signal, watchedAlive }) => ({ signal, watchedAlive })), [
-    { signal: 'SIGTERM', watchedAlive: true },
-    { signal: 'SIGKILL', watchedAlive: true }
-  ], 'SIGTERM to its group, then SIGKILL, which finds it still there')
+  t.same(signalsSeen(sent), TERM_THEN_KILL, 'SIGTERM to its group, then SIGKILL, which finds it still there')
   const [term, kill] = sent as [Sent, Sent]
   // A lower bound set by the plugin's own timer; Node's timers count whole milliseconds.
   t.ok(kill.at - term.at >= killTimeoutMs - 1, `SIGKILL ${Math.round(kill.at - term.at)} ms after SIGTERM, killTimeoutMs ${killTimeoutMs}`)
@@ -218,10 +219,7 @@ t.test('what the command started and that ignores SIGTERM gets SIGKILL too, thou
   const sent = sentSignals(t, command, writer)
   viewer.destroy()
   await eventually(() => dead(writer))
-  t.same(sent.map(({ signal, watchedAlive }) => ({ signal, watchedAlive })), [
-    { signal: 'SIGTERM', watchedAlive: true },
-    { signal: 'SIGKILL', watchedAlive: true }
-  ], 'SIGTERM to the group, then SIGKILL, which finds the writer still there')
+  t.same(signalsSeen(sent), TERM_THEN_KILL, 'SIGTERM to the group, then SIGKILL, which finds the writer still there')
   t.ok(dead(command), 'the command itself went at SIGTERM')
 })
 
