@@ -79,7 +79,10 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
     reply.hijack()
     const socket = raw.socket
     if (request.method === 'HEAD') return endSocket(socket, [head])
-    carriesStream(socket)
+    if (!carriesStream(raw)) {
+      request.log.debug({ route: route.path }, 'server push request with another pipelined behind it: connection closed')
+      return
+    }
     socket.cork()
     socket.write(head)
     socket.write(route.multipart.opening)

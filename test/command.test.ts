@@ -248,8 +248,9 @@ t.test('the command\'s own exit ends its run, even while a process it started ho
 })
 
 t.test('a command flooding its stderr gets a few lines a second logged, and the rest measured, not logged', async (t) => {
-  // Each block as soon as the last one is taken: as fast as the pipe goes.
-  const flood = 'process.stdout.write(require(\'node:fs\').readFileSync(process.argv[1])); const block = \'flood line\\n\\n\'.repeat(1000); const more = () => process.stderr.write(block, more); more()'
+  // Each block as soon as the last one is taken: as fast as the pipe goes; lines, blank lines, and a line longer
+  // than any read.
+  const flood = 'process.stdout.write(require(\'node:fs\').readFileSync(process.argv[1])); const block = \'flood line\\n\\n\'.repeat(1000) + \'x\'.repeat(200000); const more = () => process.stderr.write(block, more); more()'
   const started = performance.now()
   const { port, logged } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', flood, thumb]) }] })
   const viewer = await RawClient.get(port, '/cam')

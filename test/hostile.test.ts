@@ -129,3 +129,18 @@ t.test('a push request pipelined behind a slow one is answered after it, in orde
   t.notMatch(failing.data.toString('latin1'), /\r\nInjected: 1\r\n/, 'a failure after the wait is a plain 500, in order')
   failing.destroy()
 })
+
+t.test('a push request with another pipelined behind it before it starts gets no stream: the connection closes', async (t) => {
+  let hooks = 0
+  let bothParsed: () => void = () => {}
+  const parsed = new Promise<void>((resolve) => { bothParsed = resolve })
+  const { port, logged } = await startApp(t, { routes: [{ path: '/live', source: createLiveSource() }] }, {
+    // An auth check that lets the push request on only once the request behind it has been parsed too.
+    setup: (app) => { app.addHook('onRequest', async () => { if (++hooks === 2) bothParsed(); await parsed }) }
+  })
+  const client = await RawClient.open(port, 'GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /other HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  await client.until(() => client.ended)
+  t.equal(client.data.toString('latin1').match(/HTTP\/1\.1 /g), null, 'no response head at all')
+  t.same(logged('server push stream ended'), [], 'no stream was started')
+  t.equal(logged('server push request with another pipelined behind it: connection closed').length, 1)
+})

@@ -165,6 +165,7 @@ t.test('a counted part goes out with its delimiter, so a wrong Content-Length yi
   const short = new MultipartParser('B')
   t.same(short.push(Buffer.concat([head(jpeg.length - 10), jpeg.subarray(0, jpeg.length - 10)])), [], 'a cut JPEG is held')
   t.throws(() => short.push(Buffer.concat([jpeg.subarray(jpeg.length - 10), Buffer.from('\r\n--B\r\n')])), { message: /does not match its body/ }, 'then refused')
+  t.throws(() => short.end(), { message: /does not match its body/ }, 'and never handed out, not even at the end')
   // 500 bytes long: the count runs into the next part, whose bytes end it.
   const long = new MultipartParser('B')
   const next = Buffer.concat([head(jpeg.length), jpeg, Buffer.from('\r\n')])

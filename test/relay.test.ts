@@ -189,7 +189,13 @@ t.test('each upstream failure is logged with why, and retried; the app and the v
       socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nContent-Type: image/jpeg\r\n\r\n')
       const drip = setInterval(() => socket.write('x'), 20)
       socket.on('close', () => clearInterval(drip))
-    }, /upstream sent \d+ bytes in 300 ms but no whole part/, { idleTimeoutMs: 300 }],
+    }, /upstream sent \d+ bytes in 300 ms but no frame to relay/, { idleTimeoutMs: 300 }],
+    // Whole parts, but none the relay may pass on: not progress either.
+    ['only parts of types not allowed', (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n')
+      const pages = setInterval(() => socket.write('--b\r\nContent-Type: text/html\r\n\r\n<p>page</p>\r\n'), 20)
+      socket.on('close', () => clearInterval(pages))
+    }, /upstream sent \d+ bytes in 300 ms but no frame to relay/, { idleTimeoutMs: 300 }],
     ['malformed', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nno header\r\n\r\n'), /header line has no name/],
     // Then quiet, the connection kept open: the cut frame must not go out while the relay waits for more.
     ['a Content-Length 10 bytes short', (socket) => socket.write(Buffer.concat([

@@ -108,9 +108,11 @@ export class MultipartParser {
     try {
       while (data.length > 0 && this.state !== 'closed') data = this.step(data, parts)
     } catch (error) {
-      // The parts before the fault are whole: they go out, and the next call reports it.
-      if (parts.length === 0) throw error
+      // The parts before the fault are whole: they go out, and the next call reports it. A part held for its
+      // delimiter was shown wrong by the fault, and never goes out.
       this.failure = error
+      this.held = undefined
+      if (parts.length === 0) throw error
     }
     return parts
   }

@@ -48,12 +48,14 @@ interface Run {
  */
 function endWithProcess ({ child, exited, stop }: Run, killTimeoutMs: number): void {
   const stdout = child.stdout as Readable
+  // Time for the last bytes in the pipe to be read, even with killTimeoutMs 0.
+  const grace = Math.max(killTimeoutMs, 100)
   exited.then(() => {
     stop()
     if (stdout.closed) return
     const timer = setTimeout(() => {
-      stdout.destroy(new Error(`the command exited, and its stdout was still open ${killTimeoutMs} ms later, held by a process it started`))
-    }, killTimeoutMs)
+      stdout.destroy(new Error(`the command exited, and its stdout was still open ${grace} ms later, held by a process it started`))
+    }, grace)
     stdout.once('close', () => clearTimeout(timer))
   })
 }
@@ -95,8 +97,8 @@ function start (command: string, args: string[], cwd: string | undefined, env: N
 /**
  * Logs the lines `stream` writes, each cut to MAX_LINE characters, up to LINES_PER_SECOND of them: a command
  * that floods its stderr costs a sum, not a log line each (at debug level, a logger would buffer them all).
- * Once over the budget a chunk is only measured, never split. How many characters were dropped goes out when
- * the next second starts and when the stream ends.
+ * Once over the budget a chunk is only measured, never split. How many characters were dropped is logged with
+ * the first output of the next second, and when the stream ends.
  */
 function logLines (stream: Readable, log: (line: string) => void, dropped: (characters: number) => void): void {
   let line = ''
@@ -117,7 +119,9 @@ function logLines (stream: Readable, log: (line: string) => void, dropped: (char
     }
     if (logged >= LINES_PER_SECOND) {
       over += text.length
-      line = ''
+      // The next second's first line starts after the last line end dropped.
+      const end = text.lastIndexOf('\n')
+      line = (end === -1 ? line + text : text.slice(end + 1)).slice(0, MAX_LINE)
       return
     }
     const lines = (line + text).split(/\r\n|\r|\n/)

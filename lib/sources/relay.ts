@@ -132,27 +132,28 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
           const bytes = socket.bytesRead - partAt
           upstream.destroy(new Error(bytes === 0
             ? `upstream sent nothing for ${idleTimeoutMs} ms`
-            : `upstream sent ${bytes} bytes in ${idleTimeoutMs} ms but no whole part: too slow, or not parts`))
+            : `upstream sent ${bytes} bytes in ${idleTimeoutMs} ms but no frame to relay: too slow, not parts, or parts of types not allowed`))
         }, idleTimeoutMs)
         log.info({ url: where }, 'server push relay connected')
         let refused = 0
         for await (const part of readMultipart(upstream, boundary, { maxPartBytes, maxHeaderBytes })) {
+          if (part.body.length === 0) continue
+          const contentType = part.headers['content-type']
+          const typed = contentType !== undefined && isMediaType(contentType)
+          if (typed && !allowed.has(essence(contentType))) {
+            // Once per connection: an upstream sending nothing else would otherwise fill the log. Not progress:
+            // such an upstream is given up after idleTimeoutMs, and retried later and later.
+            if (refused++ === 0) log.warn({ url: where, contentType, types }, 'server push relay: part of a type not allowed, skipped (and any more on this connection)')
+            continue
+          }
           partTimer.refresh()
           partAt = socket.bytesRead
-          if (part.body.length === 0) continue
           failures = 0
-          const contentType = part.headers['content-type']
-          if (contentType === undefined || !isMediaType(contentType)) {
-            yield { body: part.body }
-          } else if (allowed.has(essence(contentType))) {
-            yield { body: part.body, contentType }
-          } else if (refused++ === 0) {
-            // Once per connection: an upstream sending nothing else would otherwise fill the log.
-            log.warn({ url: where, contentType, types }, 'server push relay: part of a type not allowed, skipped (and any more on this connection)')
-          }
+          yield typed ? { body: part.body, contentType } : { body: part.body }
         }
         throw new Error('upstream ended the stream')
       } catch (err) {
+        clearTimeout(partTimer)
         if (signal.aborted) return
         const delay = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** failures++) * (0.5 + Math.random() / 2)
         log.warn({ err, url: where, retryInMs: Math.round(delay) }, 'server push relay: upstream failed')
