@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { fromDirectory, fromFiles, type PushRouteOptions } from '../lib/index.js'
 import { startApp, tempDir } from './helpers/app.js'
-import { run } from './helpers/child.js'
 import { RawClient, type ParsedPart } from './helpers/wire-client.js'
 
 const framesDir = new URL('../example-app/frames/', import.meta.url)
@@ -76,20 +75,6 @@ t.test('fromDirectory serves links that stay inside it, even into a sub-director
   symlinkSync('1.txt', join(dir, '2.txt'))
   symlinkSync(join(dir, '..frames', 'f.txt'), join(dir, '3.txt'))
   t.same(bodies(await firstParts(t, { source: fromDirectory(dir) }, 3)), ['own', 'own', 'from a sub-directory'])
-})
-
-t.test('fromDirectory reads a few files at a time: a thousand files load under an open-file limit of 64', async (t) => {
-  const dir = tempDir('many')
-  for (let i = 0; i < 1000; i++) writeFileSync(join(dir, `${i}.txt`), `frame ${i}`)
-  // A child with its own low limit, loading the built package as a user would.
-  const script = `import Fastify from 'fastify'
-import serverPush, { fromDirectory } from 'fastify-server-push'
-const app = Fastify()
-await app.register(serverPush, { routes: [{ path: '/x', source: fromDirectory(process.argv[1]) }] })
-console.log('registered')`
-  const { code, stdout, stderr } = await run('bash', ['-c', 'ulimit -n 64 && exec "$0" --input-type=module -e "$1" "$2"', process.execPath, script, dir])
-  t.equal(code, 0, stderr)
-  t.equal(stdout, 'registered\n')
 })
 
 t.test('files are read once, at registration: later changes on disk do not reach the stream', async (t) => {

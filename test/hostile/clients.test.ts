@@ -1,11 +1,12 @@
-// Clients and sources that misbehave, on purpose or not: each gets a defined answer, and nothing of theirs piles
-// up in the server.
+// Hostile clients, and sources that misbehave on purpose or not: pipelining floods, garbage on a stream's
+// connection, out-of-order and HTTP/0.9 requests, crowds of waiting snapshots, viewers of a frame that never comes.
+// Each gets a defined answer, and nothing of theirs piles up in the server.
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
-import { createLiveSource, type SourceContext } from '../lib/index.js'
-import { eventually, startApp } from './helpers/app.js'
-import { RawClient } from './helpers/wire-client.js'
+import { createLiveSource, type SourceContext } from '../../lib/index.js'
+import { eventually, startApp } from '../helpers/app.js'
+import { RawClient } from '../helpers/wire-client.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void

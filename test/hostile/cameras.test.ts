@@ -1,0 +1,77 @@
+// Hostile cameras: upstreams that answer wrong, go quiet, drip, lie about lengths or send pages instead of
+// images. Each is logged with why and retried later and later; no viewer sees a byte of it, and the app stays up.
+import type net from 'node:net'
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { RELAYED_TYPES, type RelayOptions } from '../../lib/index.js'
+import { eventually } from '../helpers/app.js'
+import { FAST, rawServer, relayApp } from '../helpers/upstream.js'
+import { RawClient } from '../helpers/wire-client.js'
+
+const jpegs = [1, 2, 3].map((i) => readFileSync(new URL(`../../example-app/frames/thumb_${i}.jpg`, import.meta.url)))
+
+t.test('each upstream failure is logged with why, and retried; the app and the viewer stay up', async (t) => {
+  // The timeout cases shorten that timeout alone: every other case fails on its own before any default one.
+  const cases: Array<[string, (socket: net.Socket) => void, RegExp, RelayOptions?]> = [
+    ['a 503', (socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n'), /upstream answered 503 Service Unavailable/],
+    ['not multipart', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 2\r\n\r\nxx'), /not a multipart stream \(Content-Type: image\/jpeg\)/],
+    ['no Content-Type', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nxx'), /not a multipart stream \(Content-Type: none\)/],
+    ['never answering', () => {}, /no response within 300 ms/, { headersTimeoutMs: 300 }],
+    ['silent after the head', (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n'), /upstream sent nothing for 300 ms/, { idleTimeoutMs: 300 }],
+    // A byte every 20 ms: the socket is never idle, but no part ever completes.
+    ['dripping one part', (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nContent-Type: image/jpeg\r\n\r\n')
+      const drip = setInterval(() => socket.write('x'), 20)
+      socket.on('close', () => clearInterval(drip))
+    }, /upstream sent \d+ bytes in 300 ms but no frame to relay/, { idleTimeoutMs: 300 }],
+    // Whole parts, but none the relay may pass on: not progress either.
+    ['only parts of types not allowed', (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n')
+      const pages = setInterval(() => socket.write('--b\r\nContent-Type: text/html\r\n\r\n<p>page</p>\r\n'), 20)
+      socket.on('close', () => clearInterval(pages))
+    }, /upstream sent \d+ bytes in 300 ms but no frame to relay/, { idleTimeoutMs: 300 }],
+    ['malformed', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nno header\r\n\r\n'), /header line has no name/],
+    // Then quiet, the connection kept open: the cut frame must not go out while the relay waits for more.
+    ['a Content-Length 10 bytes short', (socket) => socket.write(Buffer.concat([
+      Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b\r\nContent-Length: ${(jpegs[0] as Buffer).length - 10}\r\n\r\n`),
+      jpegs[0] as Buffer, Buffer.from('\r\n--b\r\n')
+    ])), /Content-Length \(\d+\) does not match its body/],
+    ['ending the stream', (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n--b--\r\n'), /upstream ended the stream/]
+  ]
+  for (const [name, serve, why, timeouts] of cases) {
+    const { port: upstreamPort, heads } = await rawServer(t, serve)
+    const { port, logged } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`, { ...FAST, ...timeouts })
+    const viewer = await RawClient.get(port, '/relay')
+    await eventually(() => logged('server push relay: upstream failed').length >= 2)
+    t.match(String((logged('server push relay: upstream failed')[0]?.err as { message: string }).message), why, name)
+    t.ok(heads.length >= 2, `${name}: tried again`)
+    t.equal(viewer.ended, false)
+    t.same(viewer.response()?.multipart.parts.length, 0, `${name}: nothing reached the viewer`)
+    viewer.destroy()
+  }
+})
+
+t.test('an upstream part of a type the relay does not allow (a page, a script) reaches no viewer, and is logged once', async (t) => {
+  const part = (type: string, body: Buffer | string): Buffer => Buffer.concat([Buffer.from(`--b\r\nContent-Type: ${type}\r\n\r\n`), Buffer.from(body), Buffer.from('\r\n')])
+  const page = '<script>fetch("/admin", { method: "POST" })</script>'
+  const { port: upstreamPort } = await rawServer(t, (socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n')
+    socket.write(Buffer.concat([part('image/jpeg', jpegs[0] as Buffer), part('text/html', page), part('application/javascript', page),
+      part('IMAGE/JPEG; q=1', jpegs[1] as Buffer), part('image/jpeg', jpegs[2] as Buffer), Buffer.from('--b\r\n')]))
+  })
+  const { port, logged } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`)
+  const viewer = await RawClient.get(port, '/relay')
+  await viewer.until(() => viewer.response()?.multipart.parts.some((part) => part.body.equals(jpegs[2] as Buffer)) === true)
+  const parts = viewer.response()?.multipart.parts ?? []
+  t.ok(parts.every((part) => jpegs.some((jpeg) => jpeg.equals(part.body))), 'only the images, the one typed IMAGE/JPEG; q=1 too')
+  t.ok(parts.every((part) => /^image\/jpeg/i.test(part.headers['content-type'] ?? '')), 'each with its image type')
+  t.equal(logged('server push relay: part of a type not allowed, skipped (and any more on this connection)').length, 1)
+  t.match(logged('server push relay: part of a type not allowed, skipped (and any more on this connection)')[0], { contentType: 'text/html' })
+  viewer.destroy()
+  // Widened on purpose: the page goes through.
+  const { port: widePort } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`, { ...FAST, types: [...RELAYED_TYPES, 'text/html'] })
+  const wide = await RawClient.get(widePort, '/relay')
+  await wide.until(() => wide.response()?.multipart.parts.some((part) => part.body.toString() === page) === true)
+  t.pass('types: [...RELAYED_TYPES, \'text/html\'] relays the page')
+  wide.destroy()
+})
