@@ -170,7 +170,8 @@ t.test('a viewer full now and then, each time for less than stallTimeoutMs, is n
 })
 
 t.test('a slow reader taking one big part bit by bit is not stalled; once it stops reading, it is', async (t) => {
-  const stallTimeoutMs = 1000
+  // Long enough that a busy machine's late timers stay well inside it.
+  const stallTimeoutMs = 2000
   const paused = pausedSocketOf()
   // One part bigger than any kernel's buffers and all the reading below: it never completes here.
   const big = Buffer.alloc(128 * 1024 * 1024, 7)
@@ -183,13 +184,13 @@ t.test('a slow reader taking one big part bit by bit is not stalled; once it sto
   client.pause()
   await eventually(() => paused.came() && paused.socket().writableNeedDrain)
   const server = paused.socket() as unknown as { _handle: { writeQueueSize: number } }
-  // Four times: not reading for 0.4 of the timeout, then reading a chunk at a time until the kernel has taken
+  // Five times: not reading for 0.3 of the timeout, then reading a chunk at a time until the kernel has taken
   // bytes off the server's queue (how much that needs is the kernel's choice). Full for longer than the timeout
   // in all, with progress in between: a check that waits for a whole part would cut it off.
   let fullFor = 0
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 5; i++) {
     const full = Date.now()
-    await new Promise((resolve) => setTimeout(resolve, 0.4 * stallTimeoutMs))
+    await new Promise((resolve) => setTimeout(resolve, 0.3 * stallTimeoutMs))
     if (logged('server push stream ended').length > 0) break
     const queued = server._handle.writeQueueSize
     while (server._handle.writeQueueSize >= queued) {
