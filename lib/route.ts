@@ -28,7 +28,18 @@ export function unavailable (reply: FastifyReply, message: string): FastifyReply
 export function pushHandler (route: ResolvedRoute, counters: RouteCounters, streams: OpenStreams, create: StreamFactory): RouteHandlerMethod {
   const onEnd = (stream: Stream): void => streams.delete(stream)
   return function serverPushHandler (request: FastifyRequest, reply: FastifyReply): void {
-    if (request.raw.httpVersionMajor === 2) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
+    const { httpVersionMajor, httpVersion } = request.raw
+    if (httpVersionMajor === 2) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
+    // HTTP/0.9 (a bare `GET /path` line): the client's mistake, answered as such and logged as a request, not
+    // as a server error.
+    if (httpVersionMajor !== 1) {
+      reply.code(505).header('Connection', 'close').send({
+        statusCode: 505,
+        error: 'HTTP Version Not Supported',
+        message: `Server push needs HTTP/1.0 or HTTP/1.1, got HTTP/${httpVersion}`
+      })
+      return
+    }
     // A request pipelined behind one whose response is still going out gets the socket only once that response
     // has ended: HTTP/1.1 answers in order, and a stream written now would land in the middle of it.
     if (reply.raw.socket === null) {
@@ -44,18 +55,9 @@ export function pushHandler (route: ResolvedRoute, counters: RouteCounters, stre
     serve(request, reply)
   }
 
+  /** Answers an HTTP/1 request whose turn on its connection has come. */
   function serve (request: FastifyRequest, reply: FastifyReply): void {
     const raw = request.raw
-    // HTTP/0.9 (a bare `GET /path` line): the client's mistake, answered as such and logged as a request, not
-    // as a server error.
-    if (raw.httpVersionMajor !== 1) {
-      reply.code(505).header('Connection', 'close').send({
-        statusCode: 505,
-        error: 'HTTP Version Not Supported',
-        message: `Server push needs HTTP/1.0 or HTTP/1.1, got HTTP/${raw.httpVersion}`
-      })
-      return
-    }
     if (streams.closing) {
       unavailable(reply, 'Server is closing')
       return

@@ -126,27 +126,26 @@ export abstract class Stream {
    * nothing to send, and gets its last part again after idleRepeatMs.
    */
   watch (now: number): void {
-    const { route, parts, socket } = this
-    const length = socket.writableLength
-    const queued = writeQueueSize(socket)
-    if (parts !== this.markParts || length !== this.markLength || queued !== this.markQueued) {
-      this.markParts = parts
-      this.markLength = length
-      this.markQueued = queued
-      this.markAt = now
-      return
+    const { route, socket } = this
+    if (this.parts !== this.markParts || socket.writableLength !== this.markLength || writeQueueSize(socket) !== this.markQueued) {
+      return this.mark(now)
     }
     const quiet = now - this.markAt
-    if (this.socket.writableNeedDrain) {
+    if (socket.writableNeedDrain) {
       if (route.stallTimeoutMs > 0 && quiet >= route.stallTimeoutMs) this.end('stalled')
     } else if (route.idleRepeatMs > 0 && quiet >= route.idleRepeatMs && this.lastPart !== undefined) {
       this.send(this.lastPart)
       route.counters.partsRepeated++
-      this.markParts = this.parts
-      this.markLength = socket.writableLength
-      this.markQueued = writeQueueSize(socket)
-      this.markAt = now
+      this.mark(now)
     }
+  }
+
+  /** Notes the stream's progress as of `now`. */
+  private mark (now: number): void {
+    this.markParts = this.parts
+    this.markLength = this.socket.writableLength
+    this.markQueued = writeQueueSize(this.socket)
+    this.markAt = now
   }
 
   /** The part to repeat before the close delimiter: the client is left showing it. */

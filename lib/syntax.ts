@@ -22,9 +22,14 @@ export function isMediaType (value: string): boolean {
   return MEDIA_TYPE.test(value)
 }
 
+/** A media type's `type/subtype`, lower case, without parameters: what two spellings of one type share. */
+export function essence (mediaType: string): string {
+  return (mediaType.split(';')[0] as string).trim().toLowerCase()
+}
+
 /** Whether a media type is text/html, parameters or not. */
 export function isHtml (mediaType: string): boolean {
-  return /^text\/html\s*(?:;|$)/i.test(mediaType)
+  return essence(mediaType) === 'text/html'
 }
 
 /** Why `boundary` cannot be used as an unquoted multipart boundary, or `undefined` when it can. */

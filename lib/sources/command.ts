@@ -62,7 +62,7 @@ function endWithProcess ({ child, exited, stop }: Run, killTimeoutMs: number): v
 
 /**
  * Starts `command` as the leader of its own process group, so that what it starts in turn (a shell's
- * pipeline, a wrapper's ffmpeg) is stopped with it and cannot hold its pipes open.
+ * pipeline, a wrapper's ffmpeg) is stopped with it and cannot hold its pipes open; its exit ends the run.
  */
 function start (command: string, args: string[], cwd: string | undefined, env: NodeJS.ProcessEnv | undefined, killTimeoutMs: number): Run {
   const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
@@ -80,7 +80,7 @@ function start (command: string, args: string[], cwd: string | undefined, env: N
     }
   }
   let stopping = false
-  return {
+  const run: Run = {
     child,
     exited,
     stop () {
@@ -92,6 +92,8 @@ function start (command: string, args: string[], cwd: string | undefined, env: N
       exited.then(() => { if (!group(0)) clearTimeout(timer) })
     }
   }
+  endWithProcess(run, killTimeoutMs)
+  return run
 }
 
 /**
@@ -156,9 +158,7 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
   return liveFrom(async function * ({ signal, log }) {
     let delay = restartDelayMs
     while (!signal.aborted) {
-      const run = start(command, argv, cwd, env, killTimeoutMs)
-      const { child, exited, stop } = run
-      endWithProcess(run, killTimeoutMs)
+      const { child, exited, stop } = start(command, argv, cwd, env, killTimeoutMs)
       // The generator may be waiting for a frame that never comes: the abort, not return(), must end the process.
       signal.addEventListener('abort', stop)
       logLines(child.stderr as Readable, (line) => log.debug({ command, line }, 'server push command stderr'),

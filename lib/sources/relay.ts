@@ -8,7 +8,7 @@ import { checkNumber } from '../check.js'
 import { liveFrom, type LiveFromOptions } from '../live/produced.js'
 import type { LiveSource } from '../live/source.js'
 import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
-import { isMediaType } from '../syntax.js'
+import { essence, isMediaType } from '../syntax.js'
 
 export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
   /** Basic auth user (Digest auth is not supported), when the URL does not carry one. */
@@ -42,11 +42,6 @@ export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
 
 /** The part types `relay()` passes on unless told otherwise: images, which no browser runs. */
 export const RELAYED_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif']
-
-/** A media type's type/subtype, lower case, without parameters. */
-function essence (mediaType: string): string {
-  return (mediaType.split(';')[0] as string).trim().toLowerCase()
-}
 
 /** The URL as it may be logged: the password and the query (where cameras take tokens too) hidden. */
 function printable (url: URL): string {
