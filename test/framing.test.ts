@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { createLiveSource, fromDirectory, fromFiles, type PushRouteOptions } from '../lib/index.js'
 import { aborted, eventually, startApp, tempDir } from './helpers/app.js'
+import { bigFrames, pausedSocketOf, publishUntilFull } from './helpers/full-socket.js'
 import { RawClient, type ParsedResponse } from './helpers/wire-client.js'
 
 const CHROME_UA = 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36'
@@ -222,19 +223,14 @@ t.test('with idle repeat and stall timeout both off, a quiet stream stays open w
 
 t.test('a client whose socket is full gets no repeat written on top: it is cut off as stalled', async (t) => {
   const live = createLiveSource()
-  let serverSocket: Socket | undefined
+  const paused = pausedSocketOf()
   const { app, port, logged } = await startApp(t, {
     routes: [{ path: '/big', source: live, idleRepeatMs: 100, stallTimeoutMs: 300 }]
-  }, { setup: (app) => { app.server.on('connection', (socket: Socket) => { serverSocket = socket }) } })
-  const client = await RawClient.get(port, '/big')
+  }, paused)
+  const client = await RawClient.get(port, '/big', { headers: ['X-Pause: 1'] })
   await client.opened()
   client.socket.pause()
-  // However much the kernel takes for a paused socket: frames until the server sees it full.
-  for (let i = 1; serverSocket?.writableNeedDrain !== true; i++) {
-    if (i > 250) throw new Error('250 frames of 512 KiB and the socket is not full')
-    live.publish(Buffer.alloc(512 * 1024, i))
-    await new Promise((resolve) => setImmediate(resolve))
-  }
+  await publishUntilFull(bigFrames(live).publish, paused.socket())
   const repeated = app.serverPush.stats()['/big']?.partsRepeated
   await eventually(() => logged('server push stream ended').length === 1)
   t.equal(logged('server push stream ended')[0]?.reason, 'stalled')

@@ -1,10 +1,10 @@
 // Live sources: one producer, many viewers, the same bytes for all, slow viewers skip ahead and cost nothing.
 import { once } from 'node:events'
-import net, { type Socket } from 'node:net'
-import type { FastifyInstance } from 'fastify'
+import net from 'node:net'
 import t from 'tap'
-import { createLiveSource, liveFrom, type LiveSource } from '../lib/index.js'
+import { createLiveSource, liveFrom } from '../lib/index.js'
 import { aborted, eventually, startApp, timerCount } from './helpers/app.js'
+import { bigFrames, pausedSocketOf, publishUntilFull } from './helpers/full-socket.js'
 import { PATIENCE_MS } from './helpers/patience.js'
 import { RawClient, type ParsedPart } from './helpers/wire-client.js'
 
@@ -15,43 +15,6 @@ const partsOf = (client: RawClient): ParsedPart[] => client.response()?.multipar
 async function publishTo (clients: RawClient[], publish: () => void, count: number): Promise<void> {
   publish()
   await Promise.all(clients.map((client) => client.parts(count)))
-}
-
-/** Remembers the server's side of the socket of the request with header `X-Pause`: there a test sees it full. */
-function pausedSocketOf (): { setup: (app: FastifyInstance) => void, came: () => boolean, socket: () => Socket } {
-  let socket: Socket | undefined
-  return {
-    setup: (app) => { app.addHook('onRequest', async (request) => { if (request.headers['x-pause'] !== undefined) socket = request.raw.socket }) },
-    came: () => socket !== undefined,
-    socket: () => {
-      if (socket === undefined) throw new Error('no request with X-Pause came')
-      return socket
-    }
-  }
-}
-
-/**
- * Calls `publish` until the server's side of a paused socket is still full after it: how much that takes is the
- * kernel's choice (tens of MiB on some machines), never a number a test may assume. Returns how many it took.
- */
-async function publishUntilFull (publish: () => Promise<void>, socket: Socket): Promise<number> {
-  for (let count = 0; count < 250; count++) {
-    if (socket.writableNeedDrain) return count
-    await publish()
-  }
-  throw new Error('a paused socket took 250 frames and is still not full')
-}
-
-/** Publishes 512 KiB frames numbered by their bytes, and lets the server's writes settle after each. */
-function bigFrames (live: LiveSource): { publish: () => Promise<void>, last: () => number } {
-  let count = 0
-  return {
-    publish: async () => {
-      live.publish(Buffer.alloc(512 * 1024, ++count))
-      await new Promise((resolve) => setImmediate(resolve))
-    },
-    last: () => count % 256
-  }
 }
 
 t.test('every viewer gets the same bytes, built once: same part headers, same X-Timestamp', async (t) => {

@@ -1,0 +1,42 @@
+// A socket the client stopped reading, seen full from the server's side: how tests make one full whatever the
+// kernel buffers, which differ from machine to machine by tens of MiB.
+import type { Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { LiveSource } from '../../lib/index.js'
+
+/** Remembers the server's side of the socket of the request with header `X-Pause`: there a test sees it full. */
+export function pausedSocketOf (): { setup: (app: FastifyInstance) => void, came: () => boolean, socket: () => Socket } {
+  let socket: Socket | undefined
+  return {
+    setup: (app) => { app.addHook('onRequest', async (request) => { if (request.headers['x-pause'] !== undefined) socket = request.raw.socket }) },
+    came: () => socket !== undefined,
+    socket: () => {
+      if (socket === undefined) throw new Error('no request with X-Pause came')
+      return socket
+    }
+  }
+}
+
+/**
+ * Calls `publish` until the server's side of a paused socket is still full after it: how much that takes is the
+ * kernel's choice (tens of MiB on some machines), never a number a test may assume. Returns how many it took.
+ */
+export async function publishUntilFull (publish: () => Promise<void>, socket: Socket): Promise<number> {
+  for (let count = 0; count < 250; count++) {
+    if (socket.writableNeedDrain) return count
+    await publish()
+  }
+  throw new Error('a paused socket took 250 frames and is still not full')
+}
+
+/** Publishes 512 KiB frames numbered by their bytes, and lets the server's writes settle after each. */
+export function bigFrames (live: LiveSource): { publish: () => Promise<void>, last: () => number } {
+  let count = 0
+  return {
+    publish: async () => {
+      live.publish(Buffer.alloc(512 * 1024, ++count))
+      await new Promise((resolve) => setImmediate(resolve))
+    },
+    last: () => count % 256
+  }
+}
