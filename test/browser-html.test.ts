@@ -3,7 +3,7 @@
 import t from 'tap'
 import { createLiveSource } from '../lib/index.js'
 import { startApp } from './helpers/app.js'
-import { browsers, dropUnusedSockets, type BrowserPage } from './helpers/browsers.js'
+import { browsers, type BrowserPage } from './helpers/browsers.js'
 import { PATIENCE_MS } from './helpers/patience.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -35,8 +35,7 @@ async function waitForText (page: BrowserPage, text: string, timeoutMs = PATIENC
 for (const browser of browsers) {
   t.test(`${browser.name}: a text/html push route opened as a page shows each part before the next one is sent`, async (t) => {
     const live = createLiveSource()
-    const { app, port } = await startApp(t, { routes: [{ path: '/board', source: live, contentType: 'text/html; charset=utf-8' }] },
-      { setup: dropUnusedSockets })
+    const { app, port } = await startApp(t, { routes: [{ path: '/board', source: live, contentType: 'text/html; charset=utf-8' }] })
     // Firefox decodes a pushed page by its <meta charset>: it ignores the charset parameter of the part's Content-Type.
     const board = (i: number): string => `<!doctype html><meta charset="utf-8"><title>board</title><h1>tick ${i} ✓</h1>`
     live.publish(board(0))

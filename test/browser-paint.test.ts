@@ -2,27 +2,25 @@
 // waiting for more data, whether the screen lags a frame behind, and that a source which goes quiet is still shown.
 // Every wait is patient (a hang detector): what a test proves comes from the order of publishes and paints, never
 // from how fast a paint came; the times are printed as comments.
-import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { createLiveSource, type PushRouteOptions } from '../lib/index.js'
 import { aborted, eventually, startApp } from './helpers/app.js'
-import { browsers, colours, dropUnusedSockets, near, paintedColour, waitForColour, type Colour } from './helpers/browsers.js'
+import { browsers, colours, near, paintedColour, waitForColour, type Colour } from './helpers/browsers.js'
 
 const colour = (i: number): Colour => colours[i % colours.length] as Colour
 const ms = (elapsed: number): string => `${elapsed.toFixed(0)} ms`
 
-/** At / a page showing, for each `id: src` of `images`, an `<img id=ID src=SRC>`. */
-function servePage (app: FastifyInstance, images: Record<string, string>): void {
+/** A page showing, for each `id: src` of `images`, an `<img id=ID src=SRC>`. */
+function page (images: Record<string, string>): string {
   const tags = Object.entries(images).map(([id, src]) => `<img id=${id} src="${src}">`).join('')
   // The data: icon spares a favicon request, whose 404 Chromium would log as a console error.
-  app.get('/', (_request, reply) => reply.type('text/html').send(`<!doctype html><link rel=icon href="data:,">${tags}`))
-  dropUnusedSockets(app)
+  return `<!doctype html><link rel=icon href="data:,">${tags}`
 }
 
 /** An app serving `route` at /stream, and at / a page of `images` (by default /stream as `<img id=v>`). */
 async function streamPage (t: Test, route: Omit<PushRouteOptions, 'path'>, images: Record<string, string> = { v: '/stream' }): Promise<{ url: string, viewers: () => number }> {
-  const { app, port } = await startApp(t, { routes: [{ path: '/stream', ...route }] }, { setup: (app) => servePage(app, images) })
-  return { url: `http://127.0.0.1:${port}/`, viewers: () => app.serverPush.stats()['/stream']?.viewers ?? 0 }
+  const { stats, port } = await startApp(t, { routes: [{ path: '/stream', ...route }] }, { pages: { '/': page(images) } })
+  return { url: `http://127.0.0.1:${port}/`, viewers: () => stats()['/stream']?.viewers ?? 0 }
 }
 
 /** A source that sends one frame and then holds the stream open, silent. */

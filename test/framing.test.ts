@@ -110,10 +110,10 @@ t.test('advance framing: parts carry their Content-Type only; a new type ends th
 })
 
 t.test('advance framing, no part ever sent: the stream still ends well-formed with an empty part', async (t) => {
-  const { app, port } = await startApp(t, { routes: [holding('/s', [])] })
+  const { close, port } = await startApp(t, { routes: [holding('/s', [])] })
   const client = await RawClient.get(port, '/s?framing=advance')
   await client.opened()
-  await app.close()
+  await close()
   const { multipart, body } = await client.end()
   t.equal(body.toString('latin1'), '--B\r\n\r\n\r\n--B--\r\n')
   t.equal(multipart.closed, true)
@@ -122,7 +122,7 @@ t.test('advance framing, no part ever sent: the stream still ends well-formed wi
 
 t.test('one live frame goes to standard and advance viewers alike, and is counted as one part each', async (t) => {
   const live = createLiveSource({ timestamps: false })
-  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, boundary: 'B', contentType: 'text/plain', idleRepeatMs: 0 }] })
+  const { stats, port } = await startApp(t, { routes: [{ path: '/live', source: live, boundary: 'B', contentType: 'text/plain', idleRepeatMs: 0 }] })
   const standard = await RawClient.get(port, '/live')
   const advance = await RawClient.get(port, '/live', { headers: ['Sec-Fetch-Dest: image'] })
   await Promise.all([standard.opened(), advance.opened()])
@@ -131,11 +131,11 @@ t.test('one live frame goes to standard and advance viewers alike, and is counte
   t.same(s.multipart.parts[0]?.rawHeaders, ['Content-Type: text/plain', 'Content-Length: 5'])
   t.same(a.multipart.parts[0]?.rawHeaders, ['Content-Type: text/plain'])
   t.equal(a.multipart.parts[0]?.body.toString(), 'frame')
-  const stats = app.serverPush.stats()['/live']
-  t.equal(stats?.partsSent, 2)
+  const counted = stats()['/live']
+  t.equal(counted?.partsSent, 2)
   const advancePart = 'Content-Type: text/plain\r\n\r\nframe\r\n--B\r\nContent-Type: text/plain\r\n\r\n'.length
   const standardPart = 'Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nframe\r\n--B\r\n'.length
-  t.equal(stats?.bytesSent, advancePart + standardPart, 'each viewer counted with the bytes of its own framing')
+  t.equal(counted?.bytesSent, advancePart + standardPart, 'each viewer counted with the bytes of its own framing')
 })
 
 t.test('the stream-ended log line says which framing the viewer had', async (t) => {
@@ -150,7 +150,7 @@ t.test('the stream-ended log line says which framing the viewer had', async (t) 
 
 t.test('idle repeat: a quiet source gets its last part sent again, at the period, to every viewer', async (t) => {
   const live = createLiveSource({ timestamps: false })
-  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, boundary: 'B', contentType: 'text/plain', idleRepeatMs: 100 }] })
+  const { stats, port } = await startApp(t, { routes: [{ path: '/live', source: live, boundary: 'B', contentType: 'text/plain', idleRepeatMs: 100 }] })
   const clients = [await RawClient.get(port, '/live'), await RawClient.get(port, '/live', { headers: ['Sec-Fetch-Dest: image'] })]
   await Promise.all(clients.map((client) => client.opened()))
   live.publish('still')
@@ -161,14 +161,14 @@ t.test('idle repeat: a quiet source gets its last part sent again, at the period
   }
   const elapsed = Date.now() - started
   t.ok(elapsed >= 3 * 100, `three repeats took at least three periods (${elapsed} ms)`)
-  t.ok((app.serverPush.stats()['/live']?.partsRepeated ?? 0) >= 6)
+  t.ok((stats()['/live']?.partsRepeated ?? 0) >= 6)
   for (const client of clients) client.destroy()
 })
 
 t.test('idle repeat costs nothing while frames flow faster than its period', async (t) => {
   const idleRepeatMs = 300
   const live = createLiveSource({ timestamps: false })
-  const { app, port } = await startApp(t, { routes: [{ path: '/live', source: live, contentType: 'text/plain', idleRepeatMs }] })
+  const { stats, port } = await startApp(t, { routes: [{ path: '/live', source: live, contentType: 'text/plain', idleRepeatMs }] })
   const client = await RawClient.get(port, '/live')
   await client.opened()
   // Frames for three periods, each a moment after the last one arrived. A repeat may only follow a gap of a whole
@@ -183,12 +183,12 @@ t.test('idle repeat costs nothing while frames flow faster than its period', asy
     if (Date.now() - last >= idleRepeatMs) longGaps++
     last = Date.now()
   }
-  t.ok((app.serverPush.stats()['/live']?.partsRepeated ?? 0) <= longGaps, `no repeat but after a gap of a period (${longGaps} such gaps)`)
+  t.ok((stats()['/live']?.partsRepeated ?? 0) <= longGaps, `no repeat but after a gap of a period (${longGaps} such gaps)`)
   client.destroy()
 })
 
 t.test('idle repeat waits at least twice intervalMs, so a source keeping its pace is never repeated; 0 turns it off', async (t) => {
-  const { app, port } = await startApp(t, {
+  const { stats, port } = await startApp(t, {
     routes: [
       holding('/slow', ['x'], { idleRepeatMs: 100, intervalMs: 150 }),
       holding('/off', ['x'], { idleRepeatMs: 0, stallTimeoutMs: 10_000 })
@@ -201,13 +201,13 @@ t.test('idle repeat waits at least twice intervalMs, so a source keeping its pac
   await slow.parts(3)
   t.ok(Date.now() - started >= 2 * 2 * 150, 'two repeats, each after twice the route\'s interval')
   t.equal(off.response()?.multipart.parts.length, 1, 'no repeat on the route with idleRepeatMs: 0')
-  t.equal(app.serverPush.stats()['/off']?.partsRepeated, 0)
+  t.equal(stats()['/off']?.partsRepeated, 0)
   slow.destroy()
   off.destroy()
 })
 
 t.test('with idle repeat and stall timeout both off, a quiet stream stays open with its one part', async (t) => {
-  const { app, port, logged } = await startApp(t, { idleRepeatMs: 0, stallTimeoutMs: 0, routes: [holding('/s', ['x'])] })
+  const { stats, port, logged } = await startApp(t, { idleRepeatMs: 0, stallTimeoutMs: 0, routes: [holding('/s', ['x'])] })
   const client = await RawClient.get(port, '/s')
   await client.parts(1)
   // The control: the default repeat, on another app, opened later. Once it has repeated, /s would have too.
@@ -215,7 +215,7 @@ t.test('with idle repeat and stall timeout both off, a quiet stream stays open w
   const controlClient = await RawClient.get(control.port, '/s')
   await controlClient.parts(2)
   t.equal(client.response()?.multipart.parts.length, 1)
-  t.equal(app.serverPush.stats()['/s']?.partsRepeated, 0)
+  t.equal(stats()['/s']?.partsRepeated, 0)
   t.same(logged('server push stream ended'), [])
   client.destroy()
   controlClient.destroy()
@@ -224,17 +224,17 @@ t.test('with idle repeat and stall timeout both off, a quiet stream stays open w
 t.test('a client whose socket is full gets no repeat written on top: it is cut off as stalled', async (t) => {
   const live = createLiveSource()
   const paused = pausedSocketOf()
-  const { app, port, logged } = await startApp(t, {
+  const { stats, port, logged } = await startApp(t, {
     routes: [{ path: '/big', source: live, idleRepeatMs: 100, stallTimeoutMs: 300 }]
   }, paused)
   const client = await RawClient.get(port, '/big', { headers: ['X-Pause: 1'] })
   await client.opened()
   client.socket.pause()
   await publishUntilFull(bigFrames(live).publish, paused.socket())
-  const repeated = app.serverPush.stats()['/big']?.partsRepeated
+  const repeated = stats()['/big']?.partsRepeated
   await eventually(() => logged('server push stream ended').length === 1)
   t.equal(logged('server push stream ended')[0]?.reason, 'stalled')
-  t.equal(app.serverPush.stats()['/big']?.partsRepeated, repeated, 'no repeat once the socket was full')
+  t.equal(stats()['/big']?.partsRepeated, repeated, 'no repeat once the socket was full')
   client.destroy()
 })
 
@@ -243,7 +243,7 @@ t.test('a pull stream waits for a socket that a repeat filled before it writes t
   let release: () => void = () => {}
   const second = new Promise<void>((resolve) => { release = resolve })
   let pulledSecond = false
-  const { app, port } = await startApp(t, {
+  const { stats, port } = await startApp(t, {
     routes: [{
       path: '/big',
       idleRepeatMs: 100,
@@ -254,12 +254,12 @@ t.test('a pull stream waits for a socket that a repeat filled before it writes t
         yield Buffer.alloc(4 << 20, 2)
       }
     }]
-  }, { setup: (app) => { app.server.on('connection', (socket: Socket) => { serverSocket = socket }) } })
+  }, { onConnection: (socket) => { serverSocket = socket } })
   let serverSocket: Socket | undefined
   const client = await RawClient.get(port, '/big')
   await client.parts(1)
   client.socket.pause()
-  await eventually(() => (app.serverPush.stats()['/big']?.partsRepeated ?? 0) >= 1 && serverSocket?.writableNeedDrain === true)
+  await eventually(() => (stats()['/big']?.partsRepeated ?? 0) >= 1 && serverSocket?.writableNeedDrain === true)
   release()
   await eventually(() => pulledSecond)
   // The second frame reached the stream in the turn it was pulled; had it been written, it would be there now.
@@ -277,19 +277,19 @@ t.test('a client that leaves while its next frame waits for the socket ends the 
   const big = Buffer.alloc(4 << 20, 1)
   let pulledSecond = false
   let serverSocket: Socket | undefined
-  const { port, app, logged } = await startApp(t, {
+  const { port, stats, logged } = await startApp(t, {
     routes: [{
       path: '/big',
       idleRepeatMs: 100,
       source: async function * () {
         yield big
         // The next frame only once repeats have filled the socket, however much the kernel takes.
-        await eventually(() => (app.serverPush.stats()['/big']?.partsRepeated ?? 0) >= 1 && serverSocket?.writableNeedDrain === true)
+        await eventually(() => (stats()['/big']?.partsRepeated ?? 0) >= 1 && serverSocket?.writableNeedDrain === true)
         pulledSecond = true
         yield big
       }
     }]
-  }, { setup: (app) => { app.server.on('connection', (socket: Socket) => { serverSocket = socket }) } })
+  }, { onConnection: (socket) => { serverSocket = socket } })
   const client = await RawClient.get(port, '/big')
   await client.parts(1)
   client.socket.pause()
@@ -301,7 +301,7 @@ t.test('a client that leaves while its next frame waits for the socket ends the 
 })
 
 t.test('text/html routes default to no idle repeat: a repeated page would be a reload', async (t) => {
-  const { app, port } = await startApp(t, {
+  const { stats, port } = await startApp(t, {
     routes: [
       holding('/page', ['<p>x</p>'], { contentType: 'text/html', idleRepeatMs: undefined }),
       // The control: the same default on another type, opened later. Once it has repeated, /page would have too.
@@ -312,7 +312,7 @@ t.test('text/html routes default to no idle repeat: a repeated page would be a r
   await client.parts(1)
   const control = await RawClient.get(port, '/text')
   await control.parts(2)
-  t.equal(app.serverPush.stats()['/page']?.partsRepeated, 0)
+  t.equal(stats()['/page']?.partsRepeated, 0)
   t.equal(client.response()?.multipart.parts.length, 1)
   client.destroy()
   control.destroy()

@@ -1,4 +1,5 @@
-// Every option a user can get wrong fails register with a coded error naming the route and the field.
+// Every option a user can get wrong fails register (or ready, for files read then) with a coded error naming
+// the route and the field.
 import { execFileSync } from 'node:child_process'
 import { symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -12,14 +13,17 @@ const source = (): string => 'x'
 async function registerFails (t: Test, options: unknown, code: string, message: RegExp): Promise<void> {
   const app = Fastify()
   t.teardown(() => app.close())
-  await t.rejects(async () => { await app.register(serverPush, options as ServerPushOptions) }, { code, message }, message.source)
+  await t.rejects(async () => {
+    await app.register(serverPush, options as ServerPushOptions)
+    await app.ready()
+  }, { code, message }, message.source)
 }
 
 t.test('bad plugin options', async (t) => {
   const code = 'FST_SERVER_PUSH_INVALID_OPTION'
-  await registerFails(t, {}, code, /options: routes must be a non-empty array/)
-  await registerFails(t, { routes: [] }, code, /options: routes must be a non-empty array/)
-  await registerFails(t, { routes: 'x' }, code, /options: routes must be a non-empty array/)
+  await registerFails(t, 'x', code, /options: must be an object/)
+  await registerFails(t, { routes: 'x' }, code, /options: routes must be an array of routes/)
+  await registerFails(t, { producerStopTimeoutMs: -1 }, code, /options: producerStopTimeoutMs must be a finite number >= 0, got -1/)
   await registerFails(t, { routes: [{ path: '/a', source }], interval: 5 }, code, /options: unknown option "interval"/)
   await registerFails(t, { routes: [{ path: '/a', source }], prefix: 'cam' }, code, /options: prefix must be a path starting with "\/"/)
   await registerFails(t, { routes: [{ path: '/a', source }], prefix: 3 }, code, /options: prefix must be a path/)
@@ -35,7 +39,7 @@ t.test('bad route options name the route and the field', async (t) => {
   await registerFails(t, { routes: [{ path: 'cam', source }] }, code, /routes\[0\]: path must be a string starting with "\/", got "cam"/)
   await registerFails(t, { routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/a\): path \/a is already taken by routes\[0\] \(\/a\)/)
   await registerFails(t, { prefix: '/p/', routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/p\/a\): path \/p\/a is already taken/)
-  await registerFails(t, route({ source: undefined }), code, /routes\[1\] \(\/cam\): source must be a function, fromFiles\(\), fromDirectory\(\), createLiveSource\(\) or liveFrom\(\), got undefined/)
+  await registerFails(t, route({ source: undefined }), code, /routes\[1\] \(\/cam\): source must be a function, fromFiles\(\), fromDirectory\(\) or a live source \(createLiveSource\(\), liveFrom\(\), fromCommand\(\), relay\(\)\), got undefined/)
   await registerFails(t, route({ source: null }), code, /source must be .*got null/)
   await registerFails(t, route({ source: 'frames/' }), code, /source must be .*got string/)
   await registerFails(t, route({ source: [Buffer.from('x')] }), code, /source must be .*got object/)
@@ -101,7 +105,7 @@ t.test('options that are not an object', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   await t.rejects(async () => { await app.register(serverPush, () => null as unknown as ServerPushOptions) },
-    { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /options: must be an object with a routes array/ })
+    { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /options: must be an object/ })
 })
 
 t.test('bad live-source, limit and status options', async (t) => {
@@ -117,7 +121,7 @@ t.test('bad live-source, limit and status options', async (t) => {
   await registerFails(t, route({ stallTimeoutMs: -1 }), code, /stallTimeoutMs must be a finite number >= 0 \(0 = never\), got -1/)
   await registerFails(t, { maxFps: 0, routes: [{ path: '/cam', source }] }, code, /options: maxFps must be a finite number > 0/)
   await registerFails(t, { routes: [{ path: '/cam', source, snapshot: '/cam.jpg' }] }, code,
-    /routes\[0\] \(\/cam\): snapshot needs a live source \(createLiveSource\(\) or liveFrom\(\)\)/)
+    /routes\[0\] \(\/cam\): snapshot needs a live source \(createLiveSource\(\), liveFrom\(\), fromCommand\(\), relay\(\)\)/)
   await registerFails(t, route({ snapshot: 'cam.jpg' }), code, /snapshot must be a string starting with "\/", got "cam.jpg"/)
   await registerFails(t, route({ snapshot: '/cam' }), code, /routes\[0\] \(\/cam\)\.snapshot: path \/cam is already taken by routes\[0\] \(\/cam\)/)
   await registerFails(t, route({ snapshot: '/cam.jpg', snapshotTimeoutMs: -1 }), code, /snapshotTimeoutMs must be a finite number >= 0/)

@@ -33,3 +33,20 @@ t.test('both entry points are typed: consumers in test/types compile against dis
   const { code, stdout } = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'test/types'])
   t.equal(code, 0, stdout)
 })
+
+t.test('fastify-server-push/node serves a node:http server and loads no Fastify', async (t) => {
+  const script = `
+const http = require('node:http')
+const { createPushHandler } = require('fastify-server-push/node')
+const push = createPushHandler({ source: () => ['hello'], contentType: 'text/plain', boundary: 'B' })
+const server = http.createServer(push).listen(0, '127.0.0.1', async () => {
+  const res = await fetch('http://127.0.0.1:' + server.address().port + '/x')
+  console.log(res.headers.get('content-type'), JSON.stringify(await res.text()))
+  console.log(Object.keys(require.cache).filter((file) => /node_modules[\\\\/](fastify|fastify-plugin)[\\\\/]/.test(file)).length)
+  await push.close()
+  server.close()
+})`
+  const { code, stdout, stderr } = await run(process.execPath, ['-e', script])
+  t.equal(code, 0, stderr)
+  t.equal(stdout, expected + '0\n')
+})

@@ -98,7 +98,7 @@ t.test('markers by the book: fill bytes, standalone markers, stuffed and restart
   for (const bad of broken) t.ok(same(split([Buffer.concat([bad, thumbs[0] as Buffer])]), [thumbs[0] as Buffer]), bad.toString('hex'))
   t.ok(same(split([Buffer.from([0xff, 0xd8, 0xff, 0xd9]), thumbs[1] as Buffer]), [thumbs[1] as Buffer]), 'an end before any image data is no frame')
   for (const bad of [0, -5, Number.NaN, Infinity]) {
-    t.throws(() => new JpegSplitter({ maxFrameBytes: bad }), { name: 'TypeError', message: /splitJpegs\(\): maxFrameBytes must be a finite number >= 1/ })
+    t.throws(() => new JpegSplitter({ maxFrameBytes: bad }), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /splitJpegs\(\): maxFrameBytes must be a finite number >= 1/ })
   }
 })
 

@@ -79,32 +79,25 @@ t.test('every layout, in one chunk, byte by byte and in random chunkings, reads 
 })
 
 t.test('the plugin\'s own streams read back, in both framings', async (t) => {
-  const { closingBytes, encodePart, multipart } = await import('../lib/wire.js')
+  const { encodePart, multipart } = await import('../lib/core/wire.js')
+  const { laidOut } = await import('./helpers/layout.js')
   const m = multipart('B')
   const parts = SENT.map((sent) => encodePart(sent.type, sent.body, [['X-Timestamp', '1.000001']], m.announce(sent.type)))
   const last = SENT.at(-1) as Sent
-  const standard = Buffer.concat([m.opening, ...parts.flatMap((part) => [part.head, part.body, m.delimiter]),
-    ...closingBytes(m, 'standard', parts.at(-1), undefined)])
+  const standard = laidOut('standard', m, parts)
   const read = readAll(chunk(standard, random(1)), 'B')
   t.ok(same(read, [...SENT, last]), 'every part, then the last one repeated before the close')
   t.equal(read[0]?.headers['x-timestamp'], '1.000001')
-  // Advance framing as a stream writes it: the first header block, each body with the next announcement, and
-  // an empty part wherever the type changes.
-  const advance: Buffer[] = [m.opening]
-  let announced: typeof parts[number]['announce'] | undefined
+  // Advance framing: an empty part wherever the type changes.
+  let announced: string | undefined
   const expected: Sent[] = []
   for (const part of parts) {
-    if (announced !== part.announce) {
-      if (announced !== undefined) expected.push({ type: announced.type, body: Buffer.alloc(0) })
-      advance.push(announced === undefined ? part.announce.head : part.announce.next)
-      announced = part.announce
-    }
-    advance.push(part.body, part.announce.next)
+    if (announced !== undefined && announced !== part.announce.type) expected.push({ type: announced, body: Buffer.alloc(0) })
+    announced = part.announce.type
     expected.push({ type: part.announce.type, body: part.body })
   }
-  advance.push(...closingBytes(m, 'advance', parts.at(-1), announced))
   expected.push(last)
-  t.ok(same(readAll(chunk(Buffer.concat(advance), random(2)), 'B'), expected),
+  t.ok(same(readAll(chunk(laidOut('advance', m, parts), random(2)), 'B'), expected),
     'advance framing: no Content-Length, every body found by its delimiter')
 })
 
@@ -190,8 +183,8 @@ t.test('parts before a fault in the same chunk are returned; the fault comes wit
 
 t.test('limits must be whole positive numbers', async (t) => {
   for (const bad of [0, -1, Number.NaN, Infinity]) {
-    t.throws(() => new MultipartParser('B', { maxPartBytes: bad }), { name: 'TypeError', message: /readMultipart\(\): maxPartBytes must be a finite number >= 1/ })
-    t.throws(() => new MultipartParser('B', { maxHeaderBytes: bad }), { name: 'TypeError', message: /maxHeaderBytes must be/ })
+    t.throws(() => new MultipartParser('B', { maxPartBytes: bad }), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /readMultipart\(\): maxPartBytes must be a finite number >= 1/ })
+    t.throws(() => new MultipartParser('B', { maxHeaderBytes: bad }), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /maxHeaderBytes must be/ })
   }
 })
 

@@ -3,8 +3,9 @@
 // full route and a lost connection are tried again.
 import vm from 'node:vm'
 import t from 'tap'
-import { READER_PAGE } from '../lib/reader-page.js'
-import { closingBytes, encodePart, multipart, type EncodedPart } from '../lib/wire.js'
+import { READER_PAGE } from '../lib/core/reader-page.js'
+import { encodePart, multipart, type EncodedPart } from '../lib/core/wire.js'
+import { laidOut } from './helpers/layout.js'
 
 const SCRIPT = /<script>([^]*)<\/script>/.exec(READER_PAGE)?.[1] as string
 
@@ -52,13 +53,11 @@ const parts = ['<p>one ✓</p>', '<p>two</p>', '<p>two</p>', '<p>three</p>'].map
   encodePart(HTML, Buffer.from(html), [], m.announce(HTML)))
 
 function standard (sent: EncodedPart[]): Buffer {
-  return Buffer.concat([m.opening, ...sent.flatMap((part) => [part.head, part.body, m.delimiter]), ...closingBytes(m, 'standard', sent.at(-1), undefined)])
+  return laidOut('standard', m, sent)
 }
 
 function advance (sent: EncodedPart[]): Buffer {
-  const first = sent[0] as EncodedPart
-  return Buffer.concat([m.opening, first.announce.head, ...sent.flatMap((part) => [part.body, part.announce.next]),
-    ...closingBytes(m, 'advance', sent.at(-1), first.announce)])
+  return laidOut('advance', m, sent)
 }
 
 const STREAM_HEADERS = { 'content-type': m.contentType }

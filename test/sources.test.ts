@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { fromDirectory, fromFiles, type PushRouteOptions } from '../lib/index.js'
 import { startApp, tempDir } from './helpers/app.js'
-import { RawClient, type ParsedPart } from './helpers/wire-client.js'
+import { bodies, RawClient, type ParsedPart } from './helpers/wire-client.js'
 
 const framesDir = new URL('../example-app/frames/', import.meta.url)
 const thumb = (n: number): Buffer => readFileSync(new URL(`thumb_${n}.jpg`, framesDir))
@@ -25,8 +25,6 @@ async function firstParts (t: Test, route: Omit<PushRouteOptions, 'path'>, count
   client.destroy()
   return res.multipart.parts.slice(0, count)
 }
-
-const bodies = (parts: ParsedPart[]): string[] => parts.map((p) => p.body.toString())
 
 t.test('fromDirectory cycles the files in natural order, each client from the first', async (t) => {
   const { port } = await startApp(t, { routes: [{ path: '/video.mjpg', source: fromDirectory(framesDir.pathname) }] })

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import basicAuth from '@fastify/basic-auth'
 import t from 'tap'
 import type { Frame, SourceContext } from '../lib/index.js'
-import { aborted, startApp } from './helpers/app.js'
+import { aborted, fastifyOnly, startApp } from './helpers/app.js'
 import { RawClient } from './helpers/wire-client.js'
 
 const HEAD_LINES = [
@@ -127,7 +127,7 @@ t.test('HEAD gets the head only and starts no source', async (t) => {
   t.equal(calls, 0)
 })
 
-t.test('under HTTP/2 the route answers 501 with a message and starts no source', async (t) => {
+fastifyOnly('under HTTP/2 the route answers 501 with a message and starts no source', async (t) => {
   let calls = 0
   const { port } = await startApp(t, { routes: [{ path: '/x', source: () => { calls++; return 'a' } }] }, { fastify: { http2: true } })
   const session = http2.connect(`http://127.0.0.1:${port}`)
@@ -141,7 +141,7 @@ t.test('under HTTP/2 the route answers 501 with a message and starts no source',
   t.equal(calls, 0)
 })
 
-t.test('a hook that rejects (basic auth) answers normally and no stream starts', async (t) => {
+fastifyOnly('a hook that rejects (basic auth) answers normally and no stream starts', async (t) => {
   let calls = 0
   const { port } = await startApp(t, {
     routes: [{ path: '/private', source: () => { calls++; return ['secret'] }, contentType: 'text/plain' }]
@@ -164,7 +164,7 @@ t.test('a hook that rejects (basic auth) answers normally and no stream starts',
   t.equal(calls, 1)
 })
 
-t.test('headers merge: stream defaults < plugin < route < hooks; the plugin keeps its own', async (t) => {
+fastifyOnly('headers merge: stream defaults < plugin < route < hooks; the plugin keeps its own', async (t) => {
   const { port } = await startApp(t, {
     headers: { 'Cache-Control': 'private, no-store', 'X-Plugin': 'plugin', 'X-Both': 'plugin' },
     routes: [{ path: '/x', source: () => ['a'], boundary: 'B', headers: { 'X-Both': 'route', 'X-Route': 'route' } }]
@@ -194,7 +194,7 @@ t.test('headers merge: stream defaults < plugin < route < hooks; the plugin keep
   ])
 })
 
-t.test('a header set by a hook that would split the response is a plain 500, no stream', async (t) => {
+fastifyOnly('a header set by a hook that would split the response is a plain 500, no stream', async (t) => {
   let calls = 0
   const { port, logs } = await startApp(t, { routes: [{ path: '/x', source: () => { calls++; return 'a' } }] }, {
     setup: (app) => { app.addHook('onRequest', async (_request, reply) => { reply.header('X-Evil', 'a\r\nInjected: 1') }) }
@@ -208,7 +208,7 @@ t.test('a header set by a hook that would split the response is a plain 500, no 
   t.equal(calls, 0)
 })
 
-t.test('prefix is prepended to every path; the source sees the request and its params', async (t) => {
+fastifyOnly('prefix is prepended to every path; the source sees the request and its params', async (t) => {
   const { port } = await startApp(t, {
     prefix: '/cams/',
     routes: [{ path: '/:id.mjpg', contentType: 'text/plain', source: ({ request }: SourceContext) => [`cam ${(request.params as { id: string }).id}`] }]

@@ -1,8 +1,9 @@
 // The bytes-on-the-wire functions, unit by unit.
 import t from 'tap'
-import { mergeHeaders, reservedNames, toHeaderList } from '../lib/headers.js'
-import { boundaryProblem, isFieldValue, isMediaType, isToken } from '../lib/syntax.js'
-import { closingBytes, encodePart, multipart, randomBoundary, responseHead } from '../lib/wire.js'
+import { mergeHeaders, reservedNames, toHeaderList } from '../lib/core/headers.js'
+import { boundaryProblem, isFieldValue, isMediaType, isToken } from '../lib/core/syntax.js'
+import { encodePart, multipart, randomBoundary, responseHead } from '../lib/core/wire.js'
+import { laidOut } from './helpers/layout.js'
 import { parseMultipart } from './helpers/wire-client.js'
 
 t.test('multipart builds the delimiter lines of RFC 2046 for an unquoted boundary, and one announcement per type', async (t) => {
@@ -47,40 +48,40 @@ t.test('encodePart writes Content-Type, exact Content-Length, extra headers and 
   t.equal(part.announce, announce)
 })
 
-t.test('closingBytes repeats the last part before the close delimiter, or sends an empty part', async (t) => {
+t.test('the close repeats the last part before the close delimiter, or sends an empty part', async (t) => {
   const m = multipart('B')
   const part = encodePart('text/plain', Buffer.from('last'), [], m.announce('text/plain'))
-  const stream = (chunks: Buffer[]): Buffer => Buffer.concat([m.opening, part.head, part.body, m.delimiter, ...chunks])
-  const closed = parseMultipart(stream(closingBytes(m, 'standard', part, undefined)), 'B')
+  const closed = parseMultipart(laidOut('standard', m, [part]), 'B')
   t.equal(closed.closed, true)
   t.same(closed.parts.map((p) => p.body.toString()), ['last', 'last'])
   t.equal(closed.epilogue.toString(), '\r\n', 'the close delimiter line ends in CRLF')
 
   for (const framing of ['standard', 'advance'] as const) {
-    const empty = parseMultipart(Buffer.concat([m.opening, ...closingBytes(m, framing, undefined, undefined)]), 'B')
+    const empty = parseMultipart(laidOut(framing, m, []), 'B')
     t.equal(empty.closed, true)
     t.same(empty.parts.map((p) => [p.rawHeaders, p.body.length]), [[[], 0]], `${framing}: an empty part`)
   }
 })
 
-t.test('closingBytes in advance framing: the body alone when its type is announced, else its header block first', async (t) => {
+t.test('advance framing closes with the body alone when its type is announced, else its header block first', async (t) => {
   const m = multipart('B')
   const text = m.announce('text/plain')
   const part = encodePart('text/plain', Buffer.from('last'), [['X-Frame', '1']], text)
-  const announced = parseMultipart(Buffer.concat([m.opening, text.head, part.body, text.next, ...closingBytes(m, 'advance', part, text)]), 'B')
+  const announced = parseMultipart(laidOut('advance', m, [part]), 'B')
   t.equal(announced.closed, true)
   t.same(announced.parts.map((p) => [p.rawHeaders, p.body.toString()]), [[['Content-Type: text/plain'], 'last'], [['Content-Type: text/plain'], 'last']],
     'every part has the announced Content-Type only')
 
   const html = m.announce('text/html')
-  const other = parseMultipart(Buffer.concat([m.opening, html.head, Buffer.from('<p>'), html.next, ...closingBytes(m, 'advance', part, html)]), 'B')
+  const page = encodePart('text/html', Buffer.from('<p>'), [], html)
+  const other = parseMultipart(laidOut('advance', m, [page], part), 'B')
   t.same(other.parts.map((p) => [p.rawHeaders, p.body.toString()]), [
     [['Content-Type: text/html'], '<p>'],
     [['Content-Type: text/html'], ''],
     [['Content-Type: text/plain'], 'last']
   ], 'a part of another type: the announced part ends empty')
 
-  const first = parseMultipart(Buffer.concat([m.opening, ...closingBytes(m, 'advance', part, undefined)]), 'B')
+  const first = parseMultipart(laidOut('advance', m, [], part), 'B')
   t.same(first.parts.map((p) => [p.rawHeaders, p.body.toString()]), [[['Content-Type: text/plain'], 'last']], 'nothing announced yet: its own header block')
 })
 

@@ -3,9 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import type { Socket } from 'node:net'
 import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
 import { chromium } from 'playwright-core'
 import type * as Puppeteer from 'puppeteer-core'
 import type { Test } from 'tap'
@@ -125,20 +123,6 @@ export const browsers: Browser[] = [
     }
   }
 ]
-
-/**
- * Chromium opens a spare connection that may never carry a request, and server.close() waits for such a
- * socket until Node's 30 s connection check: this drops them when `app` closes.
- */
-export function dropUnusedSockets (app: FastifyInstance): void {
-  const unused = new Set<Socket>()
-  app.server.on('connection', (socket: Socket) => {
-    unused.add(socket)
-    socket.once('close', () => unused.delete(socket))
-  })
-  app.server.on('request', (request: { socket: Socket }) => unused.delete(request.socket))
-  app.addHook('preClose', async () => { for (const socket of unused) socket.destroy() })
-}
 
 // The few page globals the probe below uses (this project compiles without the DOM library).
 interface Bitmap { width: number, height: number, close (): void }

@@ -1,14 +1,14 @@
 // A socket the client stopped reading, seen full from the server's side: how tests make one full whatever the
 // kernel buffers, which differ from machine to machine by tens of MiB.
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyInstance } from 'fastify'
 import type { LiveSource } from '../../lib/index.js'
 
 /** Remembers the server's side of the socket of the request with header `X-Pause`: there a test sees it full. */
-export function pausedSocketOf (): { setup: (app: FastifyInstance) => void, came: () => boolean, socket: () => Socket } {
+export function pausedSocketOf (): { before: (req: IncomingMessage) => void, came: () => boolean, socket: () => Socket } {
   let socket: Socket | undefined
   return {
-    setup: (app) => { app.addHook('onRequest', async (request) => { if (request.headers['x-pause'] !== undefined) socket = request.raw.socket }) },
+    before: (req) => { if (req.headers['x-pause'] !== undefined) socket = req.socket },
     came: () => socket !== undefined,
     socket: () => {
       if (socket === undefined) throw new Error('no request with X-Pause came')

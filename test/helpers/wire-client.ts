@@ -213,3 +213,13 @@ export function parseMultipart (body: Buffer, boundary: string): ParsedMultipart
     }
   }
 }
+
+/** The bodies of `parts` as text. */
+export function bodies (parts: readonly ParsedPart[]): string[] {
+  return parts.map((part) => part.body.toString())
+}
+
+/** The complete parts `client` has received so far. */
+export function partsOf (client: RawClient): ParsedPart[] {
+  return client.response()?.multipart.parts ?? []
+}

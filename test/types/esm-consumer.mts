@@ -27,6 +27,10 @@ await app.register(serverPush, {
   framing: 'auto',
   routes: [{ path: '/live', source: live, snapshot: '/live.jpg', maxClients: 5, stallTimeoutMs: 0, idleRepeatMs: 0 }, { path: '/cam', source: camera, framing: 'standard' }]
 })
+app.get('/route-option.mjpg', { serverPush: { source: live, maxFps: 5 }, schema: { querystring: { type: 'object' } } }, async () => {})
+app.get('/route-option.jpg', { serverPushSnapshot: { source: live, snapshotTimeoutMs: 100 } }, async (request, reply) => {
+  if (request.headers.authorization === undefined) return reply.code(401).send()
+})
 const stats: RouteStats | undefined = app.serverPush.stats()['/live']
 const repeated: number | undefined = stats?.partsRepeated
 const framing: FramingChoice = 'advance'

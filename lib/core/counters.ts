@@ -1,0 +1,47 @@
+// Per-route counters, kept by the streams as they write and read by `stats()`.
+
+/** What `stats()` reports for one route. */
+export interface RouteStats {
+  /** Streams open now. */
+  viewers: number
+  /** Frames the route's live source has published; 0 for other sources. */
+  framesPublished: number
+  /** Frames the route's live source's producer made that were not fit to publish, skipped; 0 for other sources. */
+  framesRefused: number
+  /** Parts written to clients (the last part repeated at the end is not counted). */
+  partsSent: number
+  /** Of partsSent, how many repeated the last part to a viewer whose source was quiet for idleRepeatMs. */
+  partsRepeated: number
+  /** Frames a live viewer never got: it was still busy with an earlier one, or held back by maxFps/intervalMs. */
+  framesSkipped: number
+  /** Bytes written for those parts: headers, bodies and delimiters. */
+  bytesSent: number
+  /** Requests answered 503 because the route already had `maxClients` viewers. */
+  viewersRefused: number
+}
+
+export class RouteCounters {
+  viewers = 0
+  partsSent = 0
+  partsRepeated = 0
+  framesSkipped = 0
+  bytesSent = 0
+  viewersRefused = 0
+
+  /** The route's live source, whose frame counts the route reports; none for other sources. */
+  source: { readonly published: number, readonly framesRefused: number } | undefined
+
+  read (): RouteStats {
+    const { viewers, partsSent, partsRepeated, framesSkipped, bytesSent, viewersRefused, source } = this
+    return {
+      viewers,
+      framesPublished: source?.published ?? 0,
+      framesRefused: source?.framesRefused ?? 0,
+      partsSent,
+      partsRepeated,
+      framesSkipped,
+      bytesSent,
+      viewersRefused
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// The one place where a route's source is told apart by kind: whatever it is, it becomes a Feed, which makes
+// each viewer's stream and says whether the route's parts are pages.
+import { LiveChannel } from './live/channel.js'
+import { LiveStream } from './live/live-stream.js'
+import { isLiveSource, type LiveSource } from './live/source.js'
+import { PullStream } from './pull-stream.js'
+import { toPart } from './frame.js'
+import { cycle, isFileSource, loadParts, type FileSource } from './sources/files.js'
+import { functionFrames, type SourceFunction } from './sources/function.js'
+import type { PushStream, StreamContext } from './stream.js'
+import { isHtml } from './syntax.js'
+import type { EncodedPart, Multipart } from './wire.js'
+
+/**
+ * Where a route's frames come from: a function (see `SourceFunction`), `fromFiles()` / `fromDirectory()`, or a
+ * live source (`createLiveSource()`, `liveFrom()`, `fromCommand()`, `relay()`) that every viewer of the route
+ * shares. `Request` is what a source function gets as `request`.
+ */
+export type Source<Request = unknown> = SourceFunction<Request> | FileSource | LiveSource
+
+/** Why `source` is not a source, or undefined when it is one. */
+export function sourceProblem (source: unknown): string | undefined {
+  if (typeof source === 'function' || isFileSource(source) || isLiveSource(source)) return undefined
+  return 'source must be a function, fromFiles(), fromDirectory() or a live source (createLiveSource(), liveFrom(), ' +
+    `fromCommand(), relay()), got ${source === null ? 'null' : typeof source}`
+}
+
+/** A route's source made ready for its viewers. */
+export interface Feed<Request> {
+  /** The route's parts are HTML pages. */
+  readonly html: boolean
+  /** The live source every viewer shares; undefined when each viewer has its own frames. */
+  readonly live: LiveSource | undefined
+  /** Makes one viewer's stream; `request` is handed to a source function. */
+  stream (context: StreamContext, request: Request): PushStream
+  /** The route is gone: a live source stops feeding it; settles once a producer it stopped has stopped. */
+  detach (): Promise<void>
+}
+
+/** The part bytes settings of a route, which every source kind encodes its frames with. */
+interface Encoding {
+  readonly contentType: string
+  readonly multipart: Multipart
+}
+
+const NOTHING_TO_DETACH = async (): Promise<void> => {}
+
+/**
+ * Makes a route's feed. Files are read and encoded now, once for every viewer (rejects with
+ * FST_SERVER_PUSH_INVALID_SOURCE naming `path`); a live source starts feeding the route now.
+ */
+export async function openFeed<Request> (source: Source<Request>, path: string, encoding: Encoding): Promise<Feed<Request>> {
+  const { contentType, multipart } = encoding
+  if (isLiveSource(source)) {
+    const channel = new LiveChannel(encoding, source)
+    return {
+      html: isHtml(contentType),
+      live: source,
+      stream: (context) => new LiveStream(context, channel),
+      detach: () => channel.detach()
+    }
+  }
+  if (isFileSource(source)) {
+    const parts = await loadParts(source, path, contentType, multipart)
+    const encoded = { open: () => cycle(parts), encode: (part: unknown) => part as EncodedPart }
+    return {
+      html: parts.every((part) => isHtml(part.announce.type)),
+      live: undefined,
+      stream: (context) => new PullStream(context, encoded),
+      detach: NOTHING_TO_DETACH
+    }
+  }
+  const encode = (frame: unknown): EncodedPart => toPart(frame, contentType, multipart)
+  return {
+    html: isHtml(contentType),
+    live: undefined,
+    stream: (context, request) => new PullStream(context, { open: (signal) => functionFrames(source, { request, signal }), encode }),
+    detach: NOTHING_TO_DETACH
+  }
+}

@@ -1,0 +1,82 @@
+// What a source yields, and how one frame becomes the bytes of one part.
+import { FST_SERVER_PUSH_BAD_FRAME } from './errors.js'
+import { PART_RESERVED, reservedNames, toHeaderList, type HeaderList, type HeaderRecord } from './headers.js'
+import { isMediaType } from './syntax.js'
+import { encodePart, type EncodedPart, type Multipart } from './wire.js'
+
+/** A part's body: bytes as they are, or a string sent as UTF-8. */
+export type FrameBody = Buffer | Uint8Array | string
+
+/** A part's body with its own Content-Type and extra part headers. */
+export interface FrameObject {
+  body: FrameBody
+  /** Overrides the route's `contentType` for this part, e.g. `image/png`. */
+  contentType?: string
+  /** Extra part headers, e.g. `{ 'X-Frame': '12' }`; Content-Type and Content-Length are the plugin's. */
+  headers?: HeaderRecord
+}
+
+/** One part of the stream. */
+export type Frame = FrameBody | FrameObject
+
+function badFrame (problem: string): Error {
+  return new FST_SERVER_PUSH_BAD_FRAME(problem)
+}
+
+function toBody (body: unknown): Buffer {
+  if (typeof body === 'string') return Buffer.from(body, 'utf8')
+  if (Buffer.isBuffer(body)) return body
+  // A view on the same memory: a frame is never copied.
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  throw badFrame(`a frame must be a Buffer, Uint8Array, string or { body }, got ${describe(body)}`)
+}
+
+function describe (value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? `an object without body (keys: ${Object.keys(value).join(', ') || 'none'})` : typeof value
+}
+
+/** A frame checked and taken apart; the part bytes for a route are made from it by `encodeFrame`. */
+export interface CheckedFrame {
+  readonly body: Buffer
+  readonly contentType: string | undefined
+  readonly headers: HeaderList
+}
+
+/** Checks what a source produced; throws FST_SERVER_PUSH_BAD_FRAME when it is not a frame. */
+export function checkFrame (frame: unknown): CheckedFrame {
+  if (typeof frame !== 'object' || frame === null || frame instanceof Uint8Array || !('body' in frame)) {
+    return { body: toBody(frame), contentType: undefined, headers: [] }
+  }
+  const object = frame as FrameObject
+  const body = toBody(object.body)
+  const { contentType } = object
+  if (contentType !== undefined && (typeof contentType !== 'string' || !isMediaType(contentType))) {
+    throw badFrame(`contentType ${JSON.stringify(contentType)} is not a media type like image/jpeg`)
+  }
+  let headers: HeaderList = []
+  if (object.headers !== undefined) {
+    headers = toHeaderList(object.headers, badFrame)
+    const reserved = reservedNames(headers, PART_RESERVED)
+    if (reserved.length > 0) throw badFrame(`part header ${reserved[0]} is set by the plugin; use contentType`)
+  }
+  return { body, contentType, headers }
+}
+
+/**
+ * The part bytes of a checked frame for one route: `contentType` when the frame carries none, `extra` headers
+ * after the frame's own. Throws FST_SERVER_PUSH_BAD_FRAME when the body holds the route's delimiter.
+ */
+export function encodeFrame (frame: CheckedFrame, contentType: string, m: Multipart, extra: HeaderList = []): EncodedPart {
+  if (frame.body.indexOf(m.forbidden) !== -1) {
+    throw badFrame(`the body contains the boundary delimiter --${m.boundary}; use the default random boundary or another one`)
+  }
+  const type = frame.contentType ?? contentType
+  return encodePart(type, frame.body, extra.length === 0 ? frame.headers : [...frame.headers, ...extra], m.announce(type))
+}
+
+/** Checks and encodes one frame for a route's boundary; throws FST_SERVER_PUSH_BAD_FRAME. */
+export function toPart (frame: unknown, contentType: string, m: Multipart): EncodedPart {
+  return encodeFrame(checkFrame(frame), contentType, m)
+}

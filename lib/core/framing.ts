@@ -1,0 +1,119 @@
+// How parts are laid out for one viewer, in one place: which framing a request gets, and the bytes of each part
+// and of the close in that framing.
+import type { IncomingHttpHeaders } from 'node:http'
+import { FST_SERVER_PUSH_BAD_FRAMING } from './errors.js'
+import type { Sink } from './sink.js'
+import type { Announce, EncodedPart, Multipart } from './wire.js'
+
+/**
+ * How parts are laid out for one viewer. `standard`: each part has its own header block with Content-Length,
+ * as cameras send it and ffmpeg, VLC or go2rtc expect. `advance`: each body is followed, in the same write, by
+ * the delimiter and the next part's header block, because Chromium and WebKit paint a part only once the next
+ * part's headers have arrived. That block can only carry a Content-Type, the one of the part just sent; a part
+ * of another type first ends the announced one empty and announces its own.
+ */
+export type FramingName = 'standard' | 'advance'
+
+/** `auto`: per request, by the kind of client; or one framing for every request. */
+export type FramingChoice = 'auto' | FramingName
+
+export const FRAMING_CHOICES: readonly FramingChoice[] = ['auto', 'standard', 'advance']
+
+// What a browser paints itself; `empty` (fetch, XHR) is a script that may well count on Content-Length.
+export const RENDERED: ReadonlySet<string> = new Set(['image', 'document', 'iframe', 'frame', 'embed', 'object'])
+
+/**
+ * Whether a browser will render the response. Browsers send Sec-Fetch-Dest (Chromium 76+, Firefox 90+, Safari
+ * 16.4+); older ones still start their User-Agent with `Mozilla/`, which ffmpeg, VLC, go2rtc and curl do not.
+ */
+export function rendersItself (headers: IncomingHttpHeaders): boolean {
+  const dest = headers['sec-fetch-dest']
+  return dest === undefined ? headers['user-agent']?.startsWith('Mozilla/') === true : RENDERED.has(dest)
+}
+
+/** The framing of one request: its `?framing=` query value, else the route's choice. Throws FST_SERVER_PUSH_BAD_FRAMING. */
+export function chooseFraming (choice: FramingChoice, asked: unknown, headers: IncomingHttpHeaders): FramingName {
+  if (asked === 'standard' || asked === 'advance') return asked
+  if (asked !== undefined) throw new FST_SERVER_PUSH_BAD_FRAMING(JSON.stringify(asked))
+  if (choice !== 'auto') return choice
+  return rendersItself(headers) ? 'advance' : 'standard'
+}
+
+/** One viewer's layout: writes its parts and says how its stream ends. */
+export interface Framing {
+  readonly name: FramingName
+  /** Writes one part in one corked write, complete on arrival; returns the number of bytes written. */
+  write (sink: Sink, part: EncodedPart): number
+  /**
+   * What ends the stream after `lastPart` (or after the opening when no part was sent): the last part once more,
+   * closed by the close delimiter, so that a client that shows a part only once the next one has begun is left
+   * showing the last frame; with no part sent, an empty part keeps the body well-formed.
+   */
+  closing (lastPart: EncodedPart | undefined): Buffer[]
+}
+
+const EMPTY_HEADER_BLOCK = Buffer.from('\r\n', 'latin1')
+
+/** Header block, body, delimiter. */
+class StandardFraming implements Framing {
+  readonly name = 'standard'
+  constructor (private readonly multipart: Multipart) {}
+
+  write (sink: Sink, part: EncodedPart): number {
+    const { delimiter } = this.multipart
+    sink.cork()
+    sink.write(part.head)
+    sink.write(part.body)
+    sink.write(delimiter)
+    sink.uncork()
+    return part.byteLength + delimiter.length
+  }
+
+  closing (lastPart: EncodedPart | undefined): Buffer[] {
+    if (lastPart === undefined) return [EMPTY_HEADER_BLOCK, this.multipart.close]
+    return [lastPart.head, lastPart.body, this.multipart.close]
+  }
+}
+
+/**
+ * Body, then the delimiter with the next header block. Before the body: the stream's first header block, or,
+ * when the last block sent announced another type, that part ended empty and this one announced.
+ */
+class AdvanceFraming implements Framing {
+  readonly name = 'advance'
+  /** The type the last header block sent announced. */
+  private announced: Announce | undefined
+  constructor (private readonly multipart: Multipart) {}
+
+  write (sink: Sink, part: EncodedPart): number {
+    const { announce } = part
+    const { announced } = this
+    let bytes = part.body.length + announce.next.length
+    sink.cork()
+    if (announced !== announce) {
+      const opener = announced === undefined ? announce.head : announce.next
+      sink.write(opener)
+      bytes += opener.length
+      this.announced = announce
+    }
+    sink.write(part.body)
+    sink.write(announce.next)
+    sink.uncork()
+    return bytes
+  }
+
+  closing (lastPart: EncodedPart | undefined): Buffer[] {
+    const { close } = this.multipart
+    if (lastPart === undefined) return [EMPTY_HEADER_BLOCK, close]
+    const { announce } = lastPart
+    const { announced } = this
+    // The part's header block is out already when it announced this type.
+    if (announced === announce) return [lastPart.body, close]
+    return [announced === undefined ? announce.head : announce.next, lastPart.body, close]
+  }
+}
+
+/** A new viewer's layout in framing `name` for a route's boundary. */
+export function framing (name: FramingName, multipart: Multipart): Framing {
+  return name === 'standard' ? new StandardFraming(multipart) : new AdvanceFraming(multipart)
+}

@@ -1,0 +1,87 @@
+// Header records from options, hooks and frames, checked and merged into the ordered lists that wire.ts writes;
+// the lists the plugin writes itself, and the names no one else may set.
+import { isFieldValue, isToken } from './syntax.js'
+
+/** Header lines in the order they are written. */
+export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>
+
+/** Header fields by name; an array writes one line per value. */
+export type HeaderRecord = Readonly<Record<string, string | number | readonly string[]>>
+
+/**
+ * Turns a record into header lines, calling `invalid` (which throws) on a name that is not a token or a value
+ * with CR, LF or another control character: these are written to the socket as they are.
+ */
+export function toHeaderList (record: unknown, invalid: (problem: string) => Error): HeaderList {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    throw invalid('headers must be an object of header names to values')
+  }
+  const list: Array<[string, string]> = []
+  for (const [name, raw] of Object.entries(record)) {
+    if (!isToken(name)) throw invalid(`header name ${JSON.stringify(name)} is not a valid HTTP token`)
+    for (const item of Array.isArray(raw) ? raw : [raw]) {
+      const value = typeof item === 'number' ? String(item) : item
+      if (typeof value !== 'string' || !isFieldValue(value)) {
+        throw invalid(`header ${name} has an invalid value (a string without CR, LF or other control characters is expected)`)
+      }
+      list.push([name, value])
+    }
+  }
+  return list
+}
+
+/** The names in `list` that appear in `reserved` (lower case). */
+export function reservedNames (list: HeaderList, reserved: ReadonlySet<string>): string[] {
+  return list.filter(([name]) => reserved.has(name.toLowerCase())).map(([name]) => name)
+}
+
+/**
+ * Later lists override earlier ones by case-insensitive name (all lines of that name), keeping the place and
+ * spelling of the first; new names are appended in order.
+ */
+export function mergeHeaders (...lists: HeaderList[]): HeaderList {
+  const merged = new Map<string, { name: string, values: string[] }>()
+  for (const list of lists) {
+    const replaced = new Set<string>()
+    for (const [name, value] of list) {
+      const key = name.toLowerCase()
+      let entry = merged.get(key)
+      if (entry === undefined) {
+        entry = { name, values: [] }
+        merged.set(key, entry)
+      } else if (!replaced.has(key)) {
+        entry.values = []
+      }
+      replaced.add(key)
+      entry.values.push(value)
+    }
+  }
+  const out: Array<[string, string]> = []
+  for (const { name, values } of merged.values()) for (const value of values) out.push([name, value])
+  return out
+}
+
+/**
+ * Headers every response of a push route carries, streams, snapshots and reader pages alike: no cache, the
+ * browser's or a proxy's, keeps a live image, and no browser takes the bytes for another type than the one
+ * given (a part relayed from a camera is shown as the image it says it is, or not at all).
+ */
+export const PLAIN_HEADERS: HeaderList = [
+  ['Cache-Control', 'no-cache, no-store, must-revalidate, no-transform'],
+  ['Pragma', 'no-cache'],
+  ['Expires', '0'],
+  ['X-Content-Type-Options', 'nosniff']
+]
+
+/** Headers every push response carries, before any the user adds: nothing may cache or buffer a live stream. */
+export const STREAM_HEADERS: HeaderList = [
+  ...PLAIN_HEADERS,
+  ['X-Accel-Buffering', 'no'],
+  ['Connection', 'close']
+]
+
+/** Response headers the plugin writes itself, which neither options nor hooks may set (lower case). */
+export const RESPONSE_RESERVED: ReadonlySet<string> = new Set(['content-type', 'content-length', 'transfer-encoding', 'connection'])
+
+/** Part headers the plugin writes itself, which no frame may set (lower case). */
+export const PART_RESERVED: ReadonlySet<string> = new Set(['content-type', 'content-length'])

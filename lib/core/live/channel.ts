@@ -1,0 +1,57 @@
+// One route showing a live source: encodes each frame once for the route's boundary and hands the same part to
+// every viewer of the route, whatever its framing.
+import { encodeFrame } from '../frame.js'
+import type { EndReason } from '../stream.js'
+import type { EncodedPart, Multipart } from '../wire.js'
+import type { LiveSource, LiveSubscriber, PublishedFrame } from './source.js'
+
+/** A viewer of the channel: takes the newest part, and ends with the source. */
+export interface LiveReceiver {
+  offer (part: EncodedPart): void
+  end (reason: EndReason): void
+}
+
+export class LiveChannel implements LiveSubscriber {
+  private readonly viewers = new Set<LiveReceiver>()
+  private cached: { seq: number, part: EncodedPart } | undefined
+
+  constructor (private readonly route: { readonly contentType: string, readonly multipart: Multipart }, private readonly source: LiveSource) {
+    source.subscribe(this)
+  }
+
+  encode (frame: PublishedFrame): EncodedPart {
+    if (this.cached?.seq !== frame.seq) {
+      const { route } = this
+      this.cached = { seq: frame.seq, part: encodeFrame(frame, route.contentType, route.multipart, frame.extra) }
+    }
+    return this.cached.part
+  }
+
+  deliver (part: EncodedPart): void {
+    for (const viewer of this.viewers) viewer.offer(part)
+  }
+
+  end (reason: EndReason): void {
+    for (const viewer of this.viewers) viewer.end(reason)
+  }
+
+  /** The route's app is closing: the source stops feeding it; settles once a producer it stopped has stopped. */
+  detach (): Promise<void> {
+    this.source.unsubscribe(this)
+    return this.source.stopped()
+  }
+
+  /** Adds a viewer and gives it the latest frame at once; on a closed source, that frame ends its stream. */
+  join (viewer: LiveReceiver): void {
+    this.viewers.add(viewer)
+    this.source.acquire()
+    const { latest, closed } = this.source
+    if (latest !== undefined) viewer.offer(this.encode(latest))
+    if (closed) viewer.end('source-ended')
+  }
+
+  /** Removes a viewer; one that never joined (gone before its stream started) holds no demand to give back. */
+  leave (viewer: LiveReceiver): void {
+    if (this.viewers.delete(viewer)) this.source.release()
+  }
+}

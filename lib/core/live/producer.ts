@@ -1,0 +1,139 @@
+// A live source fed by a producer that runs only while someone watches: a camera is not read for nobody.
+import { nextTurn, noop, settle, stopIterator, waitFor } from '../async.js'
+import { checkNumber } from '../check.js'
+import type { Frame } from '../frame.js'
+import type { Logger } from '../logger.js'
+import { LiveSource, type LiveSourceOptions } from './source.js'
+
+export interface LiveFromOptions extends LiveSourceOptions {
+  /** How long the producer keeps running after the last viewer left, in ms (a viewer that reloads finds it
+   * still running). Default 0. */
+  lingerMs?: number
+}
+
+/** What a producer is started with. */
+export interface ProducerContext {
+  /** Aborts when the producer is stopped: pass it on to what the producer awaits. */
+  signal: AbortSignal
+  /** The logger of the app whose route shows the source. */
+  log: Logger
+}
+
+/** Makes the producer's frames. Called again each time viewers return. */
+export type ProducerFactory = (context: ProducerContext) => AsyncIterable<Frame>
+
+// A producer whose frames are refused this many times in a row has failed: its streams end. Fewer are skipped,
+// so that one bad frame from a camera that runs for days does not cut every viewer.
+const MAX_REFUSED_IN_A_ROW = 10
+
+interface Producer {
+  readonly controller: AbortController
+  iterator: AsyncIterator<Frame> | undefined
+}
+
+class ProducedSource extends LiveSource {
+  private running: Producer | undefined
+  private lingerTimer: NodeJS.Timeout | undefined
+  /** Settles once the last producer stopped has finished stopping: a camera is opened by one producer at a time. */
+  private stopping: Promise<void> = Promise.resolve()
+
+  constructor (private readonly factory: ProducerFactory, private readonly lingerMs: number, options: LiveSourceOptions) {
+    super(options)
+  }
+
+  override stopped (): Promise<void> {
+    return this.stopping
+  }
+
+  override close (): void {
+    super.close()
+    this.halt()
+  }
+
+  protected override wanted (on: boolean): void {
+    clearTimeout(this.lingerTimer)
+    this.lingerTimer = undefined
+    if (on) {
+      if (this.running === undefined && !this.closed) this.produce()
+    } else if (this.lingerMs > 0) {
+      // unref: a producer lingering for viewers that may come back must not keep the process alive.
+      this.lingerTimer = setTimeout(() => this.halt(), this.lingerMs).unref()
+    } else {
+      this.halt()
+    }
+  }
+
+  protected override unwatched (): void {
+    clearTimeout(this.lingerTimer)
+    this.halt()
+  }
+
+  /** Stops the producer (its iterator's return() runs, so its finally blocks do) and forgets its last frame. */
+  private halt (): void {
+    const running = this.running
+    this.running = undefined
+    this.forget()
+    if (running === undefined) return
+    running.controller.abort(new Error('server push producer stopped'))
+    // Chained: a producer halted before it even started must not let the next one past an earlier one closing.
+    const stopped = stopIterator(running.iterator, (err) => this.log?.warn({ err }, 'server push producer failed to stop'))
+    this.stopping = Promise.all([this.stopping, stopped]).then(noop)
+  }
+
+  private async produce (): Promise<void> {
+    const running: Producer = { controller: new AbortController(), iterator: undefined }
+    this.running = running
+    const { signal } = running.controller
+    try {
+      await this.stopping
+      if (signal.aborted) return
+      // A producer starts only for a viewer or a snapshot of a route, which has set the log by then.
+      const iterable: unknown = this.factory({ signal, log: this.log as Logger })
+      if (typeof iterable !== 'object' || iterable === null || !(Symbol.asyncIterator in iterable)) {
+        throw new TypeError('liveFrom(): the factory must return an async iterable, such as an async generator')
+      }
+      const iterator = running.iterator = (iterable as AsyncIterable<Frame>)[Symbol.asyncIterator]()
+      let refusedInARow = 0
+      for (;;) {
+        const outcome = await settle(iterator.next(), signal)
+        // Stopped meanwhile: whatever the producer had ready belongs to no one now.
+        if (outcome === undefined || signal.aborted) return
+        if ('error' in outcome) throw outcome.error
+        if (outcome.value.done === true) break
+        try {
+          this.publish(outcome.value.value)
+          refusedInARow = 0
+        } catch (error) {
+          // Not a frame, or not one every route can carry (FST_SERVER_PUSH_BAD_FRAME): the loop has returned
+          // before publishing to a closed source.
+          this.framesRefused++
+          if (++refusedInARow === MAX_REFUSED_IN_A_ROW) throw error
+          // One line per run of refused frames.
+          if (refusedInARow === 1) this.log?.warn({ err: error }, 'server push producer frame refused, skipped')
+        }
+        // A producer that never waits on I/O would otherwise keep the event loop to itself.
+        await waitFor(signal, nextTurn)
+        if (signal.aborted) return
+      }
+      // Over by itself: its viewers' streams end, and the next viewer starts a new producer.
+      this.running = undefined
+      this.endStreams('source-ended')
+    } catch (error) {
+      this.log?.error({ err: error }, 'server push producer failed')
+      this.halt()
+      this.endStreams('source-error')
+    }
+  }
+}
+
+/**
+ * A live source whose frames come from `factory`'s iterable (an async generator reading a camera, say): it is
+ * started when the first viewer (or snapshot request) arrives and stopped with `return()` when the last one has
+ * left and `lingerMs` has passed. If it ends or fails, its streams end (with the error logged) and the next viewer
+ * starts it again.
+ */
+export function liveFrom (factory: ProducerFactory, { lingerMs = 0, ...options }: LiveFromOptions = {}): LiveSource {
+  if (typeof factory !== 'function') throw new TypeError('liveFrom() needs a function that returns an iterable of frames')
+  checkNumber('liveFrom()', 'lingerMs', lingerMs, 0)
+  return new ProducedSource(factory, lingerMs, options)
+}

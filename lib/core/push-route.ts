@@ -1,0 +1,153 @@
+// One push route, on whatever server: answers each request with a stream, or with the plain response that stands
+// in for one, and ends its streams when it closes. A server adapter (Fastify, node:http) hands each request over
+// as a PushExchange.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { noop } from './async.js'
+import { carriesStream } from './connection.js'
+import { RouteCounters } from './counters.js'
+import { FST_SERVER_PUSH_HTTP2_UNSUPPORTED, FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
+import { openFeed, type Feed, type Source } from './feed.js'
+import { chooseFraming, framing } from './framing.js'
+import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
+import type { Logger } from './logger.js'
+import { OpenStreams } from './open-streams.js'
+import { errorResponse, unavailable, type PlainResponse } from './plain-response.js'
+import { READER_PAGE, wantsReaderPage } from './reader-page.js'
+import { idleRepeatFor, type PushSettings, type RouteSettings } from './settings.js'
+import { endSink } from './sink.js'
+import type { PushStream, StreamRoute } from './stream.js'
+import { responseHead } from './wire.js'
+
+/** One push route's options: where its frames come from, and its settings. */
+export interface PushOptions<Request = unknown> extends PushSettings {
+  source: Source<Request>
+}
+
+/** One request to a push route, as a server adapter hands it over. */
+export interface PushExchange<Request> {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  /** What a source function gets as `request`. */
+  readonly request: Request
+  readonly log: Logger
+  /** The request's `?framing=` value, if any. */
+  readonly framing: unknown
+  /** Response headers set before the route answers (hooks, middleware): they override the route's own. */
+  presetHeaders (): Readonly<Record<string, unknown>>
+  /** Sends a plain response. */
+  answer (response: PlainResponse): void
+  /** Takes the connection from the framework: nothing else writes this response from now on. */
+  takeOver (): void
+}
+
+function invalidHeader (problem: string): Error {
+  return new FST_SERVER_PUSH_INVALID_HEADER(problem)
+}
+
+/** A route's stream settings once its source is known. */
+interface ReadyRoute<Request> {
+  readonly feed: Feed<Request>
+  readonly route: StreamRoute
+}
+
+export class PushRoute<Request> {
+  readonly counters = new RouteCounters()
+  /** Settles once the source is ready (files read); rejects with FST_SERVER_PUSH_INVALID_SOURCE. */
+  readonly ready: Promise<void>
+  private opened: ReadyRoute<Request> | undefined
+  private streams = new OpenStreams(0)
+  private closing = false
+
+  constructor (readonly path: string, source: Source<Request>, private readonly settings: RouteSettings, log: Logger) {
+    this.ready = openFeed(source, path, settings).then((feed) => this.open(feed, log))
+    // Whoever serves the route awaits `ready`; a request that comes first gets the error then.
+    this.ready.catch(noop)
+  }
+
+  private open (feed: Feed<Request>, log: Logger): void {
+    const { settings } = this
+    const idleRepeatMs = idleRepeatFor(settings, feed.html)
+    const route: StreamRoute = { ...settings, path: this.path, idleRepeatMs, counters: this.counters }
+    this.counters.source = feed.live
+    if (feed.live !== undefined) feed.live.log = log
+    // Streams are watched twice per stall timeout and four times per idle repeat, at least every second and at
+    // most every 25 ms.
+    const periods = [route.stallTimeoutMs / 2, idleRepeatMs / 4].filter((ms) => ms > 0)
+    this.streams = new OpenStreams(periods.length === 0 ? 0 : Math.max(25, Math.min(1000, ...periods)))
+    this.opened = { feed, route }
+    if (this.closing) feed.detach().catch(noop)
+  }
+
+  /**
+   * Answers one request: a stream, or a plain response. Throws coded errors (bad `?framing=`, bad headers); when
+   * the request must wait (for its turn on the connection, or for the route's files), returns a promise that
+   * settles once it is answered, and rejects with those errors.
+   */
+  handle (exchange: PushExchange<Request>): Promise<void> | undefined {
+    const { req, res } = exchange
+    if (req.httpVersionMajor === 2) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
+    // HTTP/0.9 (a bare `GET /path` line): the client's mistake, answered as such and logged as a request, not
+    // as a server error.
+    if (req.httpVersionMajor !== 1) {
+      exchange.answer(errorResponse(505, 'HTTP Version Not Supported', `Server push needs HTTP/1.0 or HTTP/1.1, got HTTP/${req.httpVersion}`))
+      return undefined
+    }
+    // A request pipelined behind one whose response is still going out gets the socket only once that response
+    // has ended: HTTP/1.1 answers in order, and a stream written now would land in the middle of it. A route
+    // whose files are still being read waits for them.
+    if (res.socket === null || this.opened === undefined) {
+      const turn = res.socket === null ? new Promise((resolve) => res.once('socket', resolve)) : undefined
+      return Promise.all([turn, this.ready]).then(() => this.serve(exchange))
+    }
+    this.serve(exchange)
+    return undefined
+  }
+
+  /** Answers an HTTP/1 request whose turn on its connection has come. */
+  private serve (exchange: PushExchange<Request>): void {
+    const { req } = exchange
+    const { feed, route } = this.opened as ReadyRoute<Request>
+    const { settings, counters } = this
+    if (this.closing) return exchange.answer(unavailable('Server is closing'))
+    const viewerFraming = chooseFraming(settings.framing, exchange.framing, req.headers)
+    if (feed.html && wantsReaderPage(req.headers)) {
+      return exchange.answer({ status: 200, headers: settings.plainHeaders, type: 'text/html; charset=utf-8', body: READER_PAGE })
+    }
+    if (req.method !== 'HEAD' && counters.viewers >= settings.maxClients) {
+      counters.viewersRefused++
+      return exchange.answer(unavailable(`This stream has its maximum of ${settings.maxClients} viewers`))
+    }
+    // Headers set earlier (CORS, auth) are checked before the socket is taken, so a bad one is still a plain 500.
+    const preset = toHeaderList(exchange.presetHeaders(), invalidHeader)
+      .filter(([name]) => !RESPONSE_RESERVED.has(name.toLowerCase()))
+    const head = Buffer.from(responseHead(req.httpVersion === '1.0' ? '1.0' : '1.1', settings.multipart.contentType,
+      mergeHeaders(settings.headers, preset)), 'latin1')
+    exchange.takeOver()
+    const socket = req.socket as Socket
+    if (req.method === 'HEAD') return endSink(socket, [head])
+    if (!carriesStream(req)) {
+      exchange.log.debug({ route: this.path }, 'server push request with another pipelined behind it: connection closed')
+      return
+    }
+    socket.cork()
+    socket.write(head)
+    socket.write(settings.multipart.opening)
+    socket.uncork()
+    const stream = feed.stream({ sink: socket, route, framing: framing(viewerFraming, settings.multipart), log: exchange.log, onEnd: this.ended }, exchange.request)
+    this.streams.add(stream)
+    stream.start()
+  }
+
+  /**
+   * Ends every stream well-formed and refuses new ones with 503; the source stops feeding the route. Settles once
+   * a producer it stopped has stopped (a process exited).
+   */
+  close (): Promise<void> {
+    this.closing = true
+    this.streams.close()
+    return this.opened?.feed.detach() ?? Promise.resolve()
+  }
+
+  private readonly ended = (stream: PushStream): void => this.streams.delete(stream)
+}

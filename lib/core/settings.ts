@@ -1,0 +1,134 @@
+// The settings of a push route: their types (the documentation users read), their checks, and how a route's
+// own settings and its defaults make the values its streams use. Done once, when the route is made.
+import { checkNumber, invalidOption, type NumberRule } from './check.js'
+import { FRAMING_CHOICES, type FramingChoice } from './framing.js'
+import { mergeHeaders, PLAIN_HEADERS, reservedNames, RESPONSE_RESERVED, STREAM_HEADERS, toHeaderList, type HeaderList, type HeaderRecord } from './headers.js'
+import { boundaryProblem, isMediaType } from './syntax.js'
+import { multipart, randomBoundary, type Multipart } from './wire.js'
+
+/** Settings a route may set, and a plugin (or any set of routes) may set for all its routes. */
+export interface PushSettings {
+  /** At most one part per `intervalMs` milliseconds on each stream; 0 (the default) = as fast as the source and the client go. */
+  intervalMs?: number
+  /** At most this many parts per second to each viewer; a live viewer skips the frames in between. Default: no limit. */
+  maxFps?: number
+  /** More viewers than this at once are answered 503 with Retry-After. Default: no limit. */
+  maxClients?: number
+  /**
+   * When nothing was sent to a viewer for this long, its last part is sent again, and again at this period while
+   * the source stays quiet: a client that shows a part only once more data arrives (a browser given standard
+   * framing, WebKit) keeps showing it, and proxies see traffic. Raised to twice the gap intervalMs and maxFps
+   * set, so that a source keeping its pace is never repeated. 0 = off, else at least 100. Default 1000, and 0
+   * for routes of HTML pages: each pushed page is a new document, which a repeat would reload.
+   */
+  idleRepeatMs?: number
+  /**
+   * How parts are laid out (see `FramingName`). `auto` (the default) gives `advance` to what a browser renders
+   * (an image, a page, a frame, an embed: told by `Sec-Fetch-Dest`, or by a `Mozilla/` User-Agent from browsers
+   * too old to send it) and `standard` to every other client, `fetch()` included. A request's
+   * `?framing=standard` or `?framing=advance` overrides it.
+   */
+  framing?: FramingChoice
+  /** A viewer whose connection is full and makes no progress this long (no part written, no byte taken by the
+   * kernel) is cut off, logged as `stalled`; 0 = never. A slow reader is not stalled. Default 30000. */
+  stallTimeoutMs?: number
+  /** Content-Type of parts whose frame carries none. Default `image/jpeg`. */
+  contentType?: string
+  /**
+   * The multipart boundary: 1 to 70 letters, digits or `'+_-.`, without the leading `--`.
+   * Default: random per route, the same for all its clients.
+   */
+  boundary?: string
+  /** Extra response headers (a route's override the defaults' by name). Content-Type, Content-Length,
+   * Transfer-Encoding and Connection are the plugin's. Headers set before the route answers (hooks, middleware)
+   * override these. */
+  headers?: HeaderRecord
+}
+
+export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'headers']
+
+type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'idleRepeatMs' | 'stallTimeoutMs'
+
+const NUMBER_RULES: Record<NumberSetting, NumberRule> = {
+  intervalMs: { test: (n) => n >= 0, text: 'a finite number >= 0' },
+  maxFps: { test: (n) => n > 0, text: 'a finite number > 0' },
+  maxClients: { test: (n) => Number.isInteger(n) && n >= 1, text: 'a whole number >= 1' },
+  idleRepeatMs: { test: (n) => n === 0 || n >= 100, text: '0 (off) or a finite number >= 100' },
+  stallTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0 (0 = never)' }
+}
+
+/** PushSettings once checked: headers as the lines to write. */
+export type CheckedSettings = { readonly [K in keyof Omit<PushSettings, 'headers'>]?: PushSettings[K] | undefined } & { readonly headers?: HeaderList }
+
+/** Checks the settings among `value`'s keys; throws FST_SERVER_PUSH_INVALID_OPTION naming `where` and the field. */
+export function checkSettings (where: string, value: Record<string, unknown>): CheckedSettings {
+  const number = (name: NumberSetting): number | undefined => checkNumber(where, name, value[name], NUMBER_RULES[name])
+  const { framing, contentType, boundary, headers } = value
+  if (framing !== undefined && !FRAMING_CHOICES.includes(framing as FramingChoice)) {
+    throw invalidOption(where, `framing must be "auto", "standard" or "advance", got ${JSON.stringify(framing)}`)
+  }
+  if (contentType !== undefined && (typeof contentType !== 'string' || !isMediaType(contentType))) {
+    throw invalidOption(where, `contentType must be a media type like image/jpeg or text/html, got ${JSON.stringify(contentType)}`)
+  }
+  if (boundary !== undefined) {
+    const problem = typeof boundary === 'string' ? boundaryProblem(boundary) : 'must be a string'
+    if (problem !== undefined) throw invalidOption(where, `boundary ${problem}, got ${JSON.stringify(boundary)}`)
+  }
+  let headerList: HeaderList | undefined
+  if (headers !== undefined) {
+    headerList = toHeaderList(headers, (problem) => invalidOption(where, problem))
+    const reserved = reservedNames(headerList, RESPONSE_RESERVED)
+    if (reserved.length > 0) throw invalidOption(where, `header ${reserved[0]} is set by the plugin and cannot be changed`)
+  }
+  return {
+    intervalMs: number('intervalMs'),
+    maxFps: number('maxFps'),
+    maxClients: number('maxClients'),
+    idleRepeatMs: number('idleRepeatMs'),
+    stallTimeoutMs: number('stallTimeoutMs'),
+    framing: framing as FramingChoice | undefined,
+    contentType: contentType as string | undefined,
+    boundary: boundary as string | undefined,
+    headers: headerList
+  }
+}
+
+/** A route's settings with every default applied, but for the idle repeat, which waits to know what the source is. */
+export interface RouteSettings {
+  readonly contentType: string
+  readonly multipart: Multipart
+  readonly framing: FramingChoice
+  /** Least time between two parts to one viewer: from intervalMs and maxFps. */
+  readonly minGapMs: number
+  readonly maxClients: number
+  readonly stallTimeoutMs: number
+  /** As set; undefined = by the kind of parts (see `idleRepeatFor`). */
+  readonly idleRepeatMs: number | undefined
+  /** The stream's response headers after Content-Type: the plugin's, then the defaults' and the route's own. */
+  readonly headers: HeaderList
+  /** The headers of the route's plain responses (snapshot, reader page): no-cache, then the user's. */
+  readonly plainHeaders: HeaderList
+}
+
+/** A route's own checked settings over `defaults`. */
+export function resolveSettings (own: CheckedSettings, defaults: CheckedSettings): RouteSettings {
+  const maxFps = own.maxFps ?? defaults.maxFps
+  const userHeaders = mergeHeaders(defaults.headers ?? [], own.headers ?? [])
+  return {
+    contentType: own.contentType ?? defaults.contentType ?? 'image/jpeg',
+    multipart: multipart(own.boundary ?? defaults.boundary ?? randomBoundary()),
+    framing: own.framing ?? defaults.framing ?? 'auto',
+    minGapMs: Math.max(own.intervalMs ?? defaults.intervalMs ?? 0, maxFps === undefined ? 0 : 1000 / maxFps),
+    maxClients: own.maxClients ?? defaults.maxClients ?? Infinity,
+    stallTimeoutMs: own.stallTimeoutMs ?? defaults.stallTimeoutMs ?? 30_000,
+    idleRepeatMs: own.idleRepeatMs ?? defaults.idleRepeatMs,
+    headers: mergeHeaders(STREAM_HEADERS, userHeaders),
+    plainHeaders: mergeHeaders(PLAIN_HEADERS, userHeaders)
+  }
+}
+
+/** The idle repeat of a route whose parts are (or are not) HTML pages: 0 = off, else at least twice minGapMs. */
+export function idleRepeatFor (settings: RouteSettings, html: boolean): number {
+  const ms = settings.idleRepeatMs ?? (html ? 0 : 1000)
+  return ms === 0 ? 0 : Math.max(ms, 2 * settings.minGapMs)
+}

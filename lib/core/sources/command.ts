@@ -1,0 +1,190 @@
+// A live source fed by a program that writes concatenated JPEGs to its stdout (ffmpeg reading a camera, say):
+// started for the first viewer, started again with backoff when it exits while viewers remain, and killed,
+// and waited for, when the last one has left or the app closes.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
+import type { Readable } from 'node:stream'
+import { sleep, waitFor } from '../async.js'
+import { checkNumber } from '../check.js'
+import { liveFrom, type LiveFromOptions } from '../live/producer.js'
+import type { LiveSource } from '../live/source.js'
+import { splitJpegs, type JpegSplitterOptions } from '../read/jpeg.js'
+
+export interface CommandOptions extends LiveFromOptions, JpegSplitterOptions {
+  /** The process's working directory. Default: this process's. */
+  cwd?: string
+  /** The process's environment. Default: this process's. */
+  env?: NodeJS.ProcessEnv
+  /** How long to wait before starting the process again after it exited, in ms; doubles after each run that
+   * produced no frame, up to maxRestartDelayMs. Default 1000. */
+  restartDelayMs?: number
+  /** Default 30000. */
+  maxRestartDelayMs?: number
+  /** How long the process has to exit after SIGTERM before it gets SIGKILL, in ms; also how long its stdout may
+   * stay open after it exited (held by a process it started) before it is cut. Default 2000. */
+  killTimeoutMs?: number
+}
+
+interface Exit { code: number | null, signal: NodeJS.Signals | null, error?: Error }
+
+// The longest stderr line logged; the rest of a longer one is left out.
+const MAX_LINE = 4096
+// At most this many stderr lines are logged a second; the rest is read, measured and dropped.
+const LINES_PER_SECOND = 100
+
+/** A started process and what ends it. */
+interface Run {
+  readonly child: ChildProcess
+  /** Settles when the process has exited (or could not start). */
+  readonly exited: Promise<Exit>
+  /** SIGTERM to its whole process group now, SIGKILL to what is left of it after the kill timeout. */
+  stop (): void
+}
+
+/**
+ * The process's own exit ends its run, not the end of its stdout: what it started is stopped with it, and a
+ * stdout still held open after the kill timeout (by a process that left its group) is cut, so that the
+ * command is restarted, or close() goes on, all the same.
+ */
+function endWithProcess ({ child, exited, stop }: Run, killTimeoutMs: number): void {
+  const stdout = child.stdout as Readable
+  // Time for the last bytes in the pipe to be read, even with killTimeoutMs 0.
+  const grace = Math.max(killTimeoutMs, 100)
+  exited.then(() => {
+    stop()
+    if (stdout.closed) return
+    const timer = setTimeout(() => {
+      stdout.destroy(new Error(`the command exited, and its stdout was still open ${grace} ms later, held by a process it started`))
+    }, grace)
+    stdout.once('close', () => clearTimeout(timer))
+  })
+}
+
+/**
+ * Starts `command` as the leader of its own process group, so that what it starts in turn (a shell's
+ * pipeline, a wrapper's ffmpeg) is stopped with it and cannot hold its pipes open; its exit ends the run.
+ */
+function start (command: string, args: string[], cwd: string | undefined, env: NodeJS.ProcessEnv | undefined, killTimeoutMs: number): Run {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const exited = new Promise<Exit>((resolve) => {
+    // A program that cannot be started reports an error and never exits.
+    child.once('error', (error) => resolve({ code: null, signal: null, error }))
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+  })
+  const group = (signal: NodeJS.Signals | 0): boolean => {
+    try {
+      process.kill(-(child.pid as number), signal)
+      return true
+    } catch {
+      return false // no process left in the group
+    }
+  }
+  let stopping = false
+  const run: Run = {
+    child,
+    exited,
+    stop () {
+      if (stopping || child.pid === undefined) return
+      stopping = true
+      group('SIGTERM')
+      const timer = setTimeout(() => group('SIGKILL'), killTimeoutMs)
+      // The leader gone, the timer stays only for what is left of its group.
+      exited.then(() => { if (!group(0)) clearTimeout(timer) })
+    }
+  }
+  endWithProcess(run, killTimeoutMs)
+  return run
+}
+
+/**
+ * Logs the lines `stream` writes, each cut to MAX_LINE characters, up to LINES_PER_SECOND of them: a command
+ * that floods its stderr costs a sum, not a log line each (at debug level, a logger would buffer them all).
+ * Once over the budget a chunk is only measured, never split. How many characters were dropped is logged with
+ * the first output of the next second, and when the stream ends.
+ */
+function logLines (stream: Readable, log: (line: string) => void, dropped: (characters: number) => void): void {
+  let line = ''
+  let secondAt = -Infinity
+  let logged = 0
+  let over = 0
+  const report = (): void => {
+    if (over > 0) dropped(over)
+    over = 0
+  }
+  stream.setEncoding('utf8')
+  stream.on('data', (text: string) => {
+    const now = performance.now()
+    if (now - secondAt >= 1000) {
+      report()
+      secondAt = now
+      logged = 0
+    }
+    if (logged >= LINES_PER_SECOND) {
+      over += text.length
+      // The next second's first line starts after the last line end dropped.
+      const end = text.lastIndexOf('\n')
+      line = (end === -1 ? line + text : text.slice(end + 1)).slice(0, MAX_LINE)
+      return
+    }
+    const lines = (line + text).split(/\r\n|\r|\n/)
+    line = (lines.pop() as string).slice(0, MAX_LINE)
+    for (const done of lines) {
+      if (done === '') continue
+      if (logged < LINES_PER_SECOND) {
+        logged++
+        log(done.slice(0, MAX_LINE))
+      } else {
+        over += done.length + 1
+      }
+    }
+  })
+  stream.once('close', report)
+}
+
+/**
+ * A live source whose frames are the JPEGs that `command` writes to its stdout, one after the other (for
+ * ffmpeg: `-f mjpeg -` or `-f image2pipe -`). Its stderr is logged at debug level. It runs while the route has
+ * viewers (plus `lingerMs`); when it exits meanwhile it is started again after `restartDelayMs`.
+ */
+export function fromCommand (command: string, args: readonly string[] = [], options: CommandOptions = {}): LiveSource {
+  if (typeof command !== 'string' || command === '') throw new TypeError('fromCommand() needs a command, such as \'ffmpeg\'')
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) throw new TypeError('fromCommand(): args must be an array of strings')
+  const { cwd, env, restartDelayMs = 1000, maxRestartDelayMs = 30_000, killTimeoutMs = 2000, maxFrameBytes, ...live } = options
+  checkNumber('fromCommand()', 'restartDelayMs', restartDelayMs, 1)
+  checkNumber('fromCommand()', 'maxRestartDelayMs', maxRestartDelayMs, restartDelayMs)
+  checkNumber('fromCommand()', 'killTimeoutMs', killTimeoutMs, 0)
+  checkNumber('fromCommand()', 'maxFrameBytes', maxFrameBytes, 1)
+  const argv = [...args]
+  return liveFrom(async function * ({ signal, log }) {
+    let delay = restartDelayMs
+    while (!signal.aborted) {
+      const { child, exited, stop } = start(command, argv, cwd, env, killTimeoutMs)
+      // The generator may be waiting for a frame that never comes: the abort, not return(), must end the process.
+      signal.addEventListener('abort', stop)
+      logLines(child.stderr as Readable, (line) => log.debug({ command, line }, 'server push command stderr'),
+        (characters) => log.debug({ command, characters, linesPerSecond: LINES_PER_SECOND }, 'server push command stderr: over the line budget, dropped'))
+      let frames = 0
+      try {
+        for await (const frame of splitJpegs(child.stdout as Readable, { maxFrameBytes })) {
+          frames++
+          yield frame
+        }
+      } catch (err) {
+        log.error({ err, command }, 'server push command output failed')
+      } finally {
+        signal.removeEventListener('abort', stop)
+        stop()
+        const { code, signal: killedBy, error } = await exited
+        // Whatever is left of its group must not keep these open.
+        child.stdout?.destroy()
+        child.stderr?.destroy()
+        if (!signal.aborted) {
+          if (frames > 0) delay = restartDelayMs
+          log.warn({ command, code, signal: killedBy, err: error, frames, restartInMs: delay }, 'server push command exited')
+        }
+      }
+      await waitFor(signal, sleep(delay))
+      delay = Math.min(delay * 2, maxRestartDelayMs)
+    }
+  }, live)
+}

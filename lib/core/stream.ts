@@ -1,0 +1,159 @@
+// What every push stream shares, whatever feeds it: noticing the client leave, writing parts in its framing,
+// repeating the last one while the source is quiet, cutting off a client that stopped reading, and ending once,
+// well-formed, with one log line.
+import { performance } from 'node:perf_hooks'
+import type { RouteCounters } from './counters.js'
+import type { Framing } from './framing.js'
+import type { Logger } from './logger.js'
+import { endSink, queuedBytes, type Sink } from './sink.js'
+import type { EncodedPart, Multipart } from './wire.js'
+
+/** Why a stream ended, as logged in its last line. */
+export type EndReason = 'client-gone' | 'source-ended' | 'source-error' | 'server-closing' | 'stalled'
+
+/** What a stream needs to know of its route. */
+export interface StreamRoute {
+  /** The route's URL, as logged and as stats() reports it. */
+  readonly path: string
+  readonly multipart: Multipart
+  /** 0 = never cut off. */
+  readonly stallTimeoutMs: number
+  /** 0 = never repeat. */
+  readonly idleRepeatMs: number
+  /** Least time between two parts to one viewer: from intervalMs and maxFps. */
+  readonly minGapMs: number
+  /** For frames that carry none. */
+  readonly contentType: string
+  readonly counters: RouteCounters
+}
+
+/** What a stream is made with, whatever feeds it: where its bytes go, the route, the viewer's framing, the
+ * request's logger, and what to call once it has ended. */
+export interface StreamContext {
+  readonly sink: Sink
+  readonly route: StreamRoute
+  readonly framing: Framing
+  readonly log: Logger
+  readonly onEnd: (stream: PushStream) => void
+}
+
+export abstract class PushStream {
+  protected readonly sink: Sink
+  protected readonly route: StreamRoute
+  protected readonly framing: Framing
+  protected readonly log: Logger
+  private readonly onEnd: (stream: PushStream) => void
+  protected ended = false
+  private readonly startedAt = performance.now()
+  private lastPart: EncodedPart | undefined
+  private parts = 0
+  private bytes = 0
+  /** What the watchdog last saw of the stream's progress (parts, and bytes still queued), and when it first saw it. */
+  private markParts = -1
+  private markLength = -1
+  private markQueued = -1
+  private markAt = 0
+
+  constructor ({ sink, route, framing, log, onEnd }: StreamContext) {
+    this.sink = sink
+    this.route = route
+    this.framing = framing
+    this.log = log
+    this.onEnd = onEnd
+  }
+
+  start (): void {
+    this.route.counters.viewers++
+    this.sink.on('close', this.clientGone)
+    this.sink.on('end', this.clientGone)
+    if (this.sink.destroyed) return this.end('client-gone')
+    this.run()
+  }
+
+  /** Ends the stream once; later calls do nothing. A failed source ends it through `fail()`, which logs why. */
+  end (reason: EndReason): void {
+    // Every caller today ends a stream at most once; the guard keeps the next one from counting a viewer twice.
+    /* c8 ignore next */
+    if (this.ended) return
+    this.ended = true
+    const { sink, log, route } = this
+    sink.off('close', this.clientGone)
+    sink.off('end', this.clientGone)
+    this.stop(reason)
+    route.counters.viewers--
+    if (reason === 'client-gone' || reason === 'stalled') {
+      sink.destroy()
+    } else {
+      endSink(sink, this.framing.closing(this.closingPart()))
+    }
+    log.info({
+      route: route.path,
+      reason,
+      framing: this.framing.name,
+      parts: this.parts,
+      bytes: this.bytes,
+      durationMs: Math.round(performance.now() - this.startedAt)
+    }, 'server push stream ended')
+    this.onEnd(this)
+  }
+
+  /** Ends the stream because its source failed, logged with the route through the request's logger. */
+  protected fail (error: unknown): void {
+    this.log.error({ err: error, route: this.route.path }, 'server push source failed')
+    this.end('source-error')
+  }
+
+  /** Starts delivering; called once the sink is known to be open. */
+  protected abstract run (): void
+
+  /** Lets go of the source; `reason` says why the stream ends. */
+  protected abstract stop (reason: EndReason): void
+
+  /**
+   * Called now and then by OpenStreams, which is how neither check costs anything per part. Progress is a part
+   * written or bytes taken by the kernel: the stream's buffered length, or libuv's queue of what it could not
+   * write yet, changed. A full sink with neither since an earlier look has made no progress all along, and
+   * is cut off after stallTimeoutMs; a slow reader taking a big part bit by bit is not. A sink not full has had
+   * nothing to send, and gets its last part again after idleRepeatMs.
+   */
+  watch (now: number): void {
+    const { route, sink } = this
+    if (this.parts !== this.markParts || sink.writableLength !== this.markLength || queuedBytes(sink) !== this.markQueued) {
+      return this.mark(now)
+    }
+    const quiet = now - this.markAt
+    if (sink.writableNeedDrain) {
+      if (route.stallTimeoutMs > 0 && quiet >= route.stallTimeoutMs) this.end('stalled')
+    } else if (route.idleRepeatMs > 0 && quiet >= route.idleRepeatMs && this.lastPart !== undefined) {
+      this.send(this.lastPart)
+      route.counters.partsRepeated++
+      this.mark(now)
+    }
+  }
+
+  /** Notes the stream's progress as of `now`. */
+  private mark (now: number): void {
+    this.markParts = this.parts
+    this.markLength = this.sink.writableLength
+    this.markQueued = queuedBytes(this.sink)
+    this.markAt = now
+  }
+
+  /** The part to repeat before the close delimiter: the client is left showing it. */
+  protected closingPart (): EncodedPart | undefined {
+    return this.lastPart
+  }
+
+  /** Writes one part in the viewer's framing, complete on arrival. */
+  protected send (part: EncodedPart): void {
+    const bytes = this.framing.write(this.sink, part)
+    this.lastPart = part
+    this.parts++
+    this.bytes += bytes
+    const { counters } = this.route
+    counters.partsSent++
+    counters.bytesSent += bytes
+  }
+
+  private readonly clientGone = (): void => this.end('client-gone')
+}

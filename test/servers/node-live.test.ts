@@ -1,0 +1,3 @@
+// test/live.test.ts against a node:http server serving the routes with fastify-server-push/node.
+process.env.PUSH_SERVER = 'node'
+await import('../live.test.js')
