@@ -1,0 +1,44 @@
+// The same demo as server.js on Express 5, with fastify-server-push/node: each push route is an Express route
+// handler. Run it with `node example-app/express.js` (after `npm run build`); PORT and HOST as for server.js.
+import { once } from 'node:events'
+import express from 'express'
+import { createPushHandler, createSnapshotHandler } from 'fastify-server-push/node'
+import { closeOnSignals, here, ready, routes } from './demo.js'
+
+// The handlers log warnings and errors; this is where they go.
+const log = {
+  debug () {},
+  info: (obj, msg) => console.log(JSON.stringify({ msg: msg ?? obj, ...(typeof obj === 'object' ? obj : {}) })),
+  warn: (obj, msg) => console.warn(msg ?? obj, obj),
+  error: (obj, msg) => console.error(msg ?? obj, obj)
+}
+const app = express()
+app.use(express.static(here('./public')))
+const handlers = []
+const pushHandlers = {}
+for (const { path, snapshot, ...options } of routes) {
+  const push = createPushHandler({ ...options, name: path, log })
+  await push.ready
+  handlers.push(push)
+  pushHandlers[path] = push
+  app.get(path, push)
+  if (snapshot !== undefined) {
+    const still = createSnapshotHandler({ source: options.source, name: snapshot, log })
+    handlers.push(still)
+    app.get(snapshot, still)
+  }
+}
+app.get('/push-status', (_req, res) => {
+  res.json(Object.fromEntries(Object.entries(pushHandlers).map(([path, push]) => [path, push.stats()])))
+})
+
+const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1')
+await once(server, 'listening')
+const { address, port } = server.address()
+log.info(ready, 'live route ready')
+log.info(`Server listening at http://${address}:${port}`)
+// Streams never end by themselves: end them well-formed first, then the server can close.
+closeOnSignals(log, async () => {
+  await Promise.all(handlers.map((handler) => handler.close()))
+  await new Promise((resolve) => server.close(resolve))
+})
