@@ -8,7 +8,7 @@ import { closeOnSignals, here, ready, routes } from './demo.js'
 // The handlers log warnings and errors; this is where they go.
 const log = {
   debug () {},
-  info: (obj, msg) => console.log(JSON.stringify({ msg: msg ?? obj, ...(typeof obj === 'object' ? obj : {}) })),
+  info: (obj, msg) => console.log(JSON.stringify(typeof obj === 'object' ? { ...obj, msg } : { msg: obj })),
   warn: (obj, msg) => console.warn(msg ?? obj, obj),
   error: (obj, msg) => console.error(msg ?? obj, obj)
 }

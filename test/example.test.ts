@@ -1,4 +1,5 @@
-// The example app as `npm start` runs it: viewer page, cycling thumbnails, HTML clock, clean shutdown.
+// The example app as `npm start` runs it, and its Express twin: viewer page, cycling thumbnails, HTML clock,
+// live camera, clean shutdown.
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import type { ChildProcess } from 'node:child_process'
@@ -6,56 +7,58 @@ import t, { type Test } from 'tap'
 import { plainEnv, startChild } from './helpers/child.js'
 import { RawClient } from './helpers/wire-client.js'
 
-/** Starts the example app as `npm start` does, on a free port; killed at the end of `t`. */
-async function exampleApp (t: Test, env: Record<string, string> = {}): Promise<{ child: ChildProcess, port: number, output: () => string }> {
-  const { child, match, output } = await startChild(process.execPath, ['example-app/server.js'],
+/** Starts the example app as `npm start` does (or its Express twin), on a free port; killed at the end of `t`. */
+async function exampleApp (t: Test, env: Record<string, string> = {}, script = 'server.js'): Promise<{ child: ChildProcess, port: number, output: () => string }> {
+  const { child, match, output } = await startChild(process.execPath, [`example-app/${script}`],
     /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, plainEnv({ PORT: '0', HOST: '127.0.0.1', ...env }))
   t.teardown(() => { child.kill('SIGKILL') })
   return { child, port: Number(match[1]), output }
 }
 
-t.test('example app', async (t) => {
-  const { child, port, output } = await exampleApp(t)
-  t.match(output(), /"camera":"ffmpeg testsrc2".*"msg":"live route ready"/, 'with ffmpeg on the PATH, the live route is its test pattern')
+for (const script of ['server.js', 'express.js']) {
+  t.test(`example app: ${script}`, async (t) => {
+    const { child, port, output } = await exampleApp(t, {}, script)
+    t.match(output(), /"camera":"ffmpeg testsrc2".*"msg":"live route ready"/, 'with ffmpeg on the PATH, the live route is its test pattern')
 
-  const page = await fetch(`http://127.0.0.1:${port}/`)
-  t.equal(page.status, 200)
-  const html = await page.text()
-  t.match(html, /<img id="video" src="\/video\.mjpg"/)
-  t.match(html, /<iframe id="clock" src="\/clock"/)
+    const page = await fetch(`http://127.0.0.1:${port}/`)
+    t.equal(page.status, 200)
+    const html = await page.text()
+    t.match(html, /<img id="video" src="\/video\.mjpg"/)
+    t.match(html, /<iframe id="clock" src="\/clock"/)
 
-  const video = await RawClient.get(port, '/video.mjpg')
-  const clock = await RawClient.get(port, '/clock')
-  const frames = (await video.parts(2)).multipart.parts
-  for (const [i, part] of frames.slice(0, 2).entries()) {
-    const thumb = readFileSync(new URL(`../example-app/frames/thumb_${i + 1}.jpg`, import.meta.url))
-    t.ok(part.body.equals(thumb), `part ${i + 1} is thumb_${i + 1}.jpg`)
-    t.equal(part.headers['content-type'], 'image/jpeg')
-  }
-  const ticks = (await clock.parts(2)).multipart.parts.slice(0, 2)
-  const times = ticks.map((part) => /<h3>([^<]+)<\/h3>/.exec(part.body.toString())?.[1] ?? '')
-  t.ok(ticks.every((part) => part.headers['content-type'] === 'text/html; charset=utf-8'))
-  t.ok(Date.parse(times[1] as string) > Date.parse(times[0] as string), `the clock ticks: ${times.join(' -> ')}`)
+    const video = await RawClient.get(port, '/video.mjpg')
+    const clock = await RawClient.get(port, '/clock')
+    const frames = (await video.parts(2)).multipart.parts
+    for (const [i, part] of frames.slice(0, 2).entries()) {
+      const thumb = readFileSync(new URL(`../example-app/frames/thumb_${i + 1}.jpg`, import.meta.url))
+      t.ok(part.body.equals(thumb), `part ${i + 1} is thumb_${i + 1}.jpg`)
+      t.equal(part.headers['content-type'], 'image/jpeg')
+    }
+    const ticks = (await clock.parts(2)).multipart.parts.slice(0, 2)
+    const times = ticks.map((part) => /<h3>([^<]+)<\/h3>/.exec(part.body.toString())?.[1] ?? '')
+    t.ok(ticks.every((part) => part.headers['content-type'] === 'text/html; charset=utf-8'))
+    t.ok(Date.parse(times[1] as string) > Date.parse(times[0] as string), `the clock ticks: ${times.join(' -> ')}`)
 
-  t.match(html, /<img id="live" src="\/live\.mjpg"/)
-  const live = await RawClient.get(port, '/live.mjpg')
-  const liveParts = (await live.parts(3)).multipart.parts.slice(0, 3)
-  t.ok(liveParts.every((part) => part.body[0] === 0xff && part.body[1] === 0xd8), 'the live route streams JPEGs')
-  t.match(liveParts[0]?.headers['x-timestamp'], /^\d+\.\d{6}$/)
-  const snapshot = await fetch(`http://127.0.0.1:${port}/live.jpg`)
-  t.equal(snapshot.headers.get('content-type'), 'image/jpeg')
-  t.equal(Buffer.from(await snapshot.arrayBuffer())[0], 0xff)
-  const status = await (await fetch(`http://127.0.0.1:${port}/push-status`)).json() as Record<string, { viewers: number }>
-  t.equal(status['/live.mjpg']?.viewers, 1)
-  t.equal(status['/video.mjpg']?.viewers, 1)
+    t.match(html, /<img id="live" src="\/live\.mjpg"/)
+    const live = await RawClient.get(port, '/live.mjpg')
+    const liveParts = (await live.parts(3)).multipart.parts.slice(0, 3)
+    t.ok(liveParts.every((part) => part.body[0] === 0xff && part.body[1] === 0xd8), 'the live route streams JPEGs')
+    t.match(liveParts[0]?.headers['x-timestamp'], /^\d+\.\d{6}$/)
+    const snapshot = await fetch(`http://127.0.0.1:${port}/live.jpg`)
+    t.equal(snapshot.headers.get('content-type'), 'image/jpeg')
+    t.equal(Buffer.from(await snapshot.arrayBuffer())[0], 0xff)
+    const status = await (await fetch(`http://127.0.0.1:${port}/push-status`)).json() as Record<string, { viewers: number }>
+    t.equal(status['/live.mjpg']?.viewers, 1)
+    t.equal(status['/video.mjpg']?.viewers, 1)
 
-  child.kill('SIGTERM')
-  const [code] = await once(child, 'exit')
-  t.equal(code, 0, 'SIGTERM closes the app cleanly')
-  t.ok((await video.end()).multipart.closed, 'open streams end with the close delimiter')
-  t.ok((await clock.end()).multipart.closed)
-  t.ok((await live.end()).multipart.closed)
-})
+    child.kill('SIGTERM')
+    const [code] = await once(child, 'exit')
+    t.equal(code, 0, 'SIGTERM closes the app cleanly')
+    t.ok((await video.end()).multipart.closed, 'open streams end with the close delimiter')
+    t.ok((await clock.end()).multipart.closed)
+    t.ok((await live.end()).multipart.closed)
+  })
+}
 
 t.test('example app without ffmpeg on the PATH: the live route falls back to the built-in frames', async (t) => {
   const { port, output } = await exampleApp(t, { PATH: '/nonexistent' })
