@@ -102,14 +102,71 @@ t.test('the serverPushSnapshot route option answers a live source\'s latest fram
   t.equal(await res.text(), 'png')
 })
 
-t.test('a second registration leaves routes to the first: one route, counted once', async (t) => {
-  const { app, port } = await listening(t, {}, async (app) => {
+t.test('a route takes the settings of the nearest registration: a child context\'s own, else the latest', async (t) => {
+  const option = { source: text('x'), contentType: 'text/plain' }
+  const { app, port } = await listening(t, { boundary: 'first' }, async (app) => {
+    app.get('/first', { serverPush: option }, async () => {})
     await app.register(serverPush, { boundary: 'second' })
-    app.get('/cam', { serverPush: { source: text('x'), contentType: 'text/plain' } }, async () => {})
+    app.get('/second', { serverPush: option }, async () => {})
+    await app.register(async (child) => {
+      await child.register(serverPush, { boundary: 'child' })
+      child.get('/child', { serverPush: option }, async () => {})
+    })
   })
-  const res = await (await RawClient.get(port, '/cam')).end()
-  t.not(res.boundary, 'second', 'the first registration\'s defaults')
-  t.same(Object.keys(app.serverPush.stats()), ['/cam'])
+  for (const [path, boundary] of [['/first', 'first'], ['/second', 'second'], ['/child', 'child']]) {
+    t.equal((await (await RawClient.get(port, path as string)).end()).boundary, boundary, `${path}: one option object, ${boundary}'s settings`)
+  }
+  t.same(Object.keys(app.serverPush.stats()).sort(), ['/child', '/first', '/second'], 'each counted once')
+})
+
+t.test('one option object in two apps: each app serves its own route', async (t) => {
+  const option = { source: text('shared'), contentType: 'text/plain' }
+  for (const name of ['one', 'two']) {
+    const { app, port } = await listening(t, {}, (app) => { app.get('/cam', { serverPush: option }, async () => {}) })
+    t.equal((await (await RawClient.get(port, '/cam')).end()).multipart.parts[0]?.body.toString(), 'shared', name)
+    t.same(Object.keys(app.serverPush.stats()), ['/cam'])
+  }
+})
+
+t.test('a route on a prefix\'s root: its GET and Fastify\'s HEAD twin (at the prefix plus /) are one route', async (t) => {
+  let scope: FastifyInstance | undefined
+  const { port } = await listening(t, {}, async (app) => {
+    await app.register(async (child) => {
+      scope = child
+      child.get('/', { serverPush: { source: text('root'), contentType: 'text/plain' } }, async () => {})
+    }, { prefix: '/cam' })
+  })
+  t.equal((await (await RawClient.get(port, '/cam')).end()).multipart.parts[0]?.body.toString(), 'root')
+  t.equal((await (await RawClient.get(port, '/cam/', { method: 'HEAD' })).end()).statusLine, 'HTTP/1.1 200 OK')
+  t.same(Object.keys(scope?.serverPush.stats() ?? {}), ['/cam'])
+})
+
+t.test('a handler that answers is never followed by a stream, even while an async onSend hook runs', async (t) => {
+  let calls = 0
+  const source = (): string[] => { calls++; return ['secret'] }
+  const { port } = await listening(t, {}, (app) => {
+    app.addHook('onSend', async (_request, _reply, payload) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      return payload
+    })
+    app.get('/async', { serverPush: { source } }, async (_request, reply) => { reply.code(403).send('denied') })
+    app.get('/sync', { serverPush: { source } }, (_request, reply) => { reply.code(403).send('denied') })
+    app.get('/later', { serverPush: { source } }, async (_request, reply) => {
+      setImmediate(() => reply.code(401).send('later'))
+      return reply
+    })
+    app.get('/open', { serverPush: { source, contentType: 'text/plain' } }, async () => {})
+  })
+  for (const [path, status, body] of [['/async', 403, 'denied'], ['/sync', 403, 'denied'], ['/later', 401, 'later']]) {
+    const client = await RawClient.get(port, path as string)
+    await client.until((data) => data.includes(body as string))
+    const text = client.data.toString('latin1')
+    t.match(text, new RegExp(`^HTTP/1.1 ${status as number} `), `${path}: answered ${status as number}`)
+    t.notMatch(text, /multipart|secret/, `${path}: and no stream`)
+    client.destroy()
+  }
+  t.equal(calls, 0)
+  t.equal((await (await RawClient.get(port, '/open')).end()).multipart.parts[0]?.body.toString(), 'secret', 'the onSend hook is no obstacle to a stream')
 })
 
 t.test('a bad route option fails where the route is added, naming it', async (t) => {
@@ -128,6 +185,7 @@ t.test('a bad route option fails where the route is added, naming it', async (t)
   t.throws(() => app.get('/g', { serverPushSnapshot: 'live' as never }, noop), { code, message: /GET \/g: must be an object with a live source/ })
   t.throws(() => app.get('/h', { serverPushSnapshot: { source: live, snapshotTimeoutMs: -1 } }, noop), { code, message: /GET \/h: snapshotTimeoutMs must be/ })
   t.throws(() => app.get('/i', { serverPushSnapshot: { source: live, timeoutMs: 5 } as never }, noop), { code, message: /GET \/i: unknown option "timeoutMs"/ })
+  t.throws(() => app.post('/j', { serverPush: { source: text('x') } }, noop), { code, message: /POST \/j: a push or snapshot route answers GET and HEAD only/ })
 })
 
 t.test('a route\'s missing files fail ready(), before any viewer', async (t) => {

@@ -83,6 +83,15 @@ t.test('files: a request before they are read waits for them; files that cannot 
   t.match(errors, [{ err: { code: 'FST_SERVER_PUSH_INVALID_SOURCE' } }], 'a server error is logged')
 })
 
+t.test('a request target that is no URL (//[) is served, not a crash', async (t) => {
+  const push = createPushHandler({ source: text('x'), contentType: 'text/plain', log: quiet })
+  const port = await serve(t, push)
+  const res = await (await RawClient.open(port, 'GET //[?framing=advance HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')).end()
+  t.equal(res.statusLine, 'HTTP/1.1 200 OK')
+  t.same(res.multipart.parts.map((part) => part.body.toString()), ['x', 'x'])
+  t.same(res.multipart.parts[0]?.rawHeaders, ['Content-Type: text/plain'], 'its ?framing= was read')
+})
+
 t.test('under HTTP/2 the handler answers 501 and starts no source', async (t) => {
   let calls = 0
   const push = createPushHandler({ source: () => { calls++; return 'x' }, log: quiet })

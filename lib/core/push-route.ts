@@ -37,7 +37,7 @@ export interface PushExchange<Request> {
   presetHeaders (): Readonly<Record<string, unknown>>
   /** Sends a plain response. */
   answer (response: PlainResponse): void
-  /** Takes the connection from the framework: nothing else writes this response from now on. */
+  /** Tells the framework the route writes this response itself from now on (Fastify: `reply.hijack()`). */
   takeOver (): void
 }
 
@@ -70,7 +70,8 @@ export class PushRoute<Request> {
     const idleRepeatMs = idleRepeatFor(settings, feed.html)
     const route: StreamRoute = { ...settings, path: this.path, idleRepeatMs, counters: this.counters }
     this.counters.source = feed.live
-    if (feed.live !== undefined) feed.live.log = log
+    // The first route to show a live source gives it the logger its producer logs through.
+    if (feed.live !== undefined) feed.live.log ??= log
     // Streams are watched twice per stall timeout and four times per idle repeat, at least every second and at
     // most every 25 ms.
     const periods = [route.stallTimeoutMs / 2, idleRepeatMs / 4].filter((ms) => ms > 0)

@@ -21,6 +21,7 @@ export class SnapshotRoute {
     log: Logger
   ) {
     this.timeoutMs = checkNumber(where, 'snapshotTimeoutMs', timeoutMs, 0) ?? 5000
+    // The first route to show a live source gives it the logger its producer logs through.
     source.log ??= log
   }
 

@@ -13,7 +13,7 @@ export type EndReason = 'client-gone' | 'source-ended' | 'source-error' | 'serve
 
 /** What a stream needs to know of its route. */
 export interface StreamRoute {
-  /** The route's URL, as logged and as stats() reports it. */
+  /** How log lines name the route: its URL under Fastify, the handler's name under node:http. */
   readonly path: string
   readonly multipart: Multipart
   /** 0 = never cut off. */

@@ -86,12 +86,11 @@ export function checkRouteOption (where: string, option: unknown, known: Readonl
   return checkSettings(where, option)
 }
 
-/** Checks a `serverPushSnapshot` route option; returns its own settings. */
+/** Checks a `serverPushSnapshot` route option but its timeout (the snapshot route's own); returns its own settings. */
 export function checkSnapshotOption (where: string, option: unknown): CheckedSettings {
   if (!isObject(option)) throw invalidOption(where, 'must be an object with a live source')
   checkKeys(where, option, SNAPSHOT_KEYS)
   if (!isLiveSource(option.source)) throw invalidOption(where, 'snapshot needs a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
-  checkNumber(where, 'snapshotTimeoutMs', option.snapshotTimeoutMs, 0)
   return checkSettings(where, { contentType: option.contentType, headers: option.headers })
 }
 

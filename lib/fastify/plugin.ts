@@ -4,11 +4,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { isThenable, settlesWithin } from '../core/async.js'
-import { invalidOption, isObject } from '../core/check.js'
+import { invalidOption } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
 import { PushRoute } from '../core/push-route.js'
-import { resolveSettings, type CheckedSettings } from '../core/settings.js'
+import { resolveSettings } from '../core/settings.js'
 import { SnapshotRoute } from '../core/snapshot-route.js'
 import { fastifyExchange, sendPlain } from './exchange.js'
 import { checkOptions, checkRouteOption, checkSnapshotOption, type ServerPushOptions, type ServerPushRouteOption, type ServerPushSnapshotOption } from './options.js'
@@ -49,21 +49,51 @@ class Registry implements ServerPushDecorator {
   }
 }
 
-/** Which registration made each route option a route, so that a second registration leaves it alone. */
-const owners = new WeakMap<object, symbol>()
+/** The registration whose settings a context's routes take: the nearest one, as child contexts inherit. */
+const REGISTRATION = Symbol('fastify-server-push registration')
+type Registered = FastifyInstance & { [REGISTRATION]?: symbol }
 
-/** Runs the user's handler, then, unless it answered, hands the request to `serve`. */
-function runFirst (handler: RouteHandlerMethod, serve: (request: FastifyRequest, reply: FastifyReply) => unknown): RouteHandlerMethod {
+/** One route per option object and URL: Fastify's HEAD twin of a GET shares it (`/p/` for `/p` under a prefix). */
+function routeKey (url: string): string {
+  return url.length > 1 ? url.replace(/\/$/, '') : url
+}
+
+/** The route made for `option` at `url`, made by `make` the first time. */
+function once<R> (made: Map<object, Map<string, R>>, option: object, url: string, make: () => R): R {
+  let byUrl = made.get(option)
+  if (byUrl === undefined) made.set(option, byUrl = new Map())
+  let route = byUrl.get(routeKey(url))
+  if (route === undefined) byUrl.set(routeKey(url), route = make())
+  return route
+}
+
+/**
+ * Runs the user's handler, then, unless it answered, hands the request to `serve`. Whether it answered is told by
+ * its call to send: `reply.sent` stays false while async onSend hooks run. Returns what Fastify expects of a
+ * handler: nothing when done at once, else a promise of the reply.
+ */
+function runFirst (handler: RouteHandlerMethod, serve: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | undefined): RouteHandlerMethod {
   return function serverPushHandler (this: FastifyInstance, request, reply) {
-    const proceed = (value: unknown): unknown => {
-      if (reply.sent) return undefined
+    let answered = false
+    const send = reply.send
+    reply.send = function (payload) {
+      answered = true
+      return send.call(this, payload)
+    }
+    const proceed = (value: unknown): FastifyReply | Promise<FastifyReply> => {
+      reply.send = send
+      if (answered || value === reply) return reply
       if (value !== undefined) return reply.send(value)
-      return serve(request, reply)
+      return serve(request, reply)?.then(() => reply) ?? reply
     }
     const first: unknown = handler.call(this, request, reply)
-    return isThenable(first) ? Promise.resolve(first).then(proceed) : proceed(first)
+    if (isThenable(first)) return Promise.resolve(first).then(proceed)
+    const done = proceed(first)
+    return done === reply ? undefined : done
   } as RouteHandlerMethod
 }
+
+const PUSH_METHODS = new Set(['GET', 'HEAD'])
 
 async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOptions): Promise<void> {
   const { defaults, statusPath, routes, producerStopTimeoutMs } = checkOptions(options)
@@ -71,52 +101,37 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   const registry = fastify.serverPush as Registry
   guardStreamConnections(fastify.server)
   const me = Symbol('fastify-server-push registration')
+  ;(fastify as Registered)[REGISTRATION] = me
   const pushRoutes = new Map<object, Map<string, PushRoute<FastifyRequest>>>()
-  const snapshots: SnapshotRoute[] = []
+  const snapshots = new Map<object, Map<string, SnapshotRoute>>()
 
-  /** The push route of `option` at `url`: one for GET and its HEAD twin, a new one for another URL. */
-  const pushRoute = (option: ServerPushRouteOption, url: string, constraints: unknown, own: CheckedSettings): PushRoute<FastifyRequest> => {
-    let byUrl = pushRoutes.get(option)
-    if (byUrl === undefined) pushRoutes.set(option, byUrl = new Map())
-    let route = byUrl.get(url)
-    if (route === undefined) {
-      route = new PushRoute(url, option.source, resolveSettings(own, defaults), fastify.log)
-      byUrl.set(url, route)
-      registry.add(url, constraints, route)
-    }
-    return route
-  }
-
-  fastify.addHook('onRoute', (routeOptions: RouteOptions) => {
-    const { serverPush: push, serverPushSnapshot: snapshot, url, handler } = routeOptions
-    if (push === undefined && snapshot === undefined) return
-    const where = `${String(routeOptions.method)} ${url}`
+  fastify.addHook('onRoute', function (this: Registered, routeOptions: RouteOptions) {
+    const { serverPush: push, serverPushSnapshot: snapshot, url, handler, method } = routeOptions
+    if ((push === undefined && snapshot === undefined) || this[REGISTRATION] !== me) return
+    const where = `${String(method)} ${url}`
     if (push !== undefined && snapshot !== undefined) throw invalidOption(where, 'serverPush and serverPushSnapshot cannot both be set on one route')
-    const option: unknown = push !== undefined ? push : snapshot
-    if (isObject(option)) {
-      const owner = owners.get(option)
-      if (owner !== undefined && owner !== me) return
-      owners.set(option, me)
-    }
+    if (![method].flat().every((name) => PUSH_METHODS.has(name))) throw invalidOption(where, 'a push or snapshot route answers GET and HEAD only')
     if (push !== undefined) {
-      const route = pushRoute(push, url, routeOptions.constraints, checkRouteOption(where, push))
+      const own = checkRouteOption(where, push)
+      const route = once(pushRoutes, push, url, () => {
+        const made = new PushRoute(url, push.source, resolveSettings(own, defaults), fastify.log)
+        registry.add(url, routeOptions.constraints, made)
+        return made
+      })
       routeOptions.handler = runFirst(handler, (request, reply) => route.handle(fastifyExchange(request, reply)))
     } else {
       const own = checkSnapshotOption(where, snapshot)
       const { source, snapshotTimeoutMs } = snapshot as ServerPushSnapshotOption
-      const route = new SnapshotRoute(source, resolveSettings(own, defaults), where, snapshotTimeoutMs, fastify.log)
-      snapshots.push(route)
+      const route = once(snapshots, snapshot as object, url, () => new SnapshotRoute(source, resolveSettings(own, defaults), where, snapshotTimeoutMs, fastify.log))
       routeOptions.handler = runFirst(handler, async (_request, reply) => sendPlain(reply, await route.answer()))
     }
   })
 
   const pass = (): void => {}
   for (const { path, snapshot, snapshotTimeoutMs, ...push } of routes) {
-    owners.set(push, me)
     fastify.route({ method: ['GET', 'HEAD'], url: path, serverPush: push, handler: pass })
     if (snapshot !== undefined) {
       const option: ServerPushSnapshotOption = { source: push.source as ServerPushSnapshotOption['source'], snapshotTimeoutMs, contentType: push.contentType, headers: push.headers }
-      owners.set(option, me)
       fastify.get(snapshot, { serverPushSnapshot: option }, pass)
     }
   }
@@ -132,7 +147,7 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   // waits for it to be stopped (a process exited), up to producerStopTimeoutMs.
   let producersStopped: Promise<unknown> = Promise.resolve()
   fastify.addHook('preClose', (done) => {
-    for (const snapshot of snapshots) snapshot.close()
+    for (const byUrl of snapshots.values()) for (const snapshot of byUrl.values()) snapshot.close()
     producersStopped = Promise.all(allRoutes().map((route) => route.close()))
     done()
   })

@@ -19,14 +19,17 @@ export type Next = (error?: unknown) => void
 
 /** What both handlers take besides their route's settings. */
 export interface HandlerOptions {
-  /** The route's name in log lines (`route`). Default `server-push`. */
-  name?: string
   /** Where the route logs (pino, or any object with debug/info/warn/error). Default: warnings and errors to the console. */
   log?: Logger
 }
 
-/** `createPushHandler()`'s options: a push route's source and settings. */
-export interface PushHandlerOptions extends PushOptions<IncomingMessage>, HandlerOptions {
+/**
+ * `createPushHandler()`'s options: a push route's source and settings. `Request` is what a source function
+ * gets: Node's request, or your framework's (`express.Request`).
+ */
+export interface PushHandlerOptions<Request extends IncomingMessage = IncomingMessage> extends PushOptions<Request>, HandlerOptions {
+  /** The route's name in log lines (`route`) and in `stats()`. Default `server-push`. */
+  name?: string
   /** How long `close()` waits for a live producer to stop (a process to exit), in ms. Default 5000. */
   producerStopTimeoutMs?: number
 }
@@ -44,23 +47,22 @@ export interface SnapshotHandlerOptions extends HandlerOptions {
 }
 
 /** A request handler for Express 5 or node:http, with its route's lifecycle. */
-export interface RouteHandler {
-  (req: IncomingMessage, res: ServerResponse, next?: Next): void
+export interface RouteHandler<Request extends IncomingMessage = IncomingMessage> {
+  (req: Request, res: ServerResponse, next?: Next): void
   /** Ends the route's streams well-formed (and wakes waiting snapshot requests); call it before server.close(). */
   close (): Promise<void>
 }
 
 /** `createPushHandler()`'s handler. */
-export interface PushHandler extends RouteHandler {
+export interface PushHandler<Request extends IncomingMessage = IncomingMessage> extends RouteHandler<Request> {
   /** Settles once the source is ready (files read); rejects with FST_SERVER_PUSH_INVALID_SOURCE. */
   readonly ready: Promise<void>
   /** The route's counters. */
   stats (): RouteStats
 }
 
-const HANDLER_KEYS = ['name', 'log']
-const PUSH_KEYS = new Set([...SETTING_KEYS, ...HANDLER_KEYS, 'source', 'producerStopTimeoutMs'])
-const SNAPSHOT_KEYS = new Set([...HANDLER_KEYS, 'source', 'snapshotTimeoutMs', 'contentType', 'headers'])
+const PUSH_KEYS = new Set([...SETTING_KEYS, 'log', 'name', 'source', 'producerStopTimeoutMs'])
+const SNAPSHOT_KEYS = new Set(['log', 'source', 'snapshotTimeoutMs', 'contentType', 'headers'])
 
 /** A log call that writes the message, then the fields, with the console's method of that name at the time. */
 function toConsole (level: 'warn' | 'error'): LogCall {
@@ -77,24 +79,29 @@ function sendPlain (res: ServerResponse, response: PlainResponse): void {
 }
 
 /**
- * What a request that failed gets: Express's error handlers when there is a `next`, else a JSON answer. Every
- * error a route throws is one of the plugin's coded errors, which carry their status.
+ * What a request that failed gets: Express's error handlers when there is a `next`, else a JSON answer (500
+ * for an error that carries no status). Never throws: it runs where nothing would catch it.
  */
 function failed (res: ServerResponse, next: Next | undefined, log: Logger, error: unknown): void {
   if (next !== undefined) return next(error)
-  const { statusCode, code, message } = error as { statusCode: number, code: string, message: string }
-  if (statusCode >= 500) log.error({ err: error }, 'server push request failed')
-  sendPlain(res, { status: statusCode, headers: [], type: 'application/json; charset=utf-8', body: JSON.stringify({ statusCode, code, error: STATUS_CODES[statusCode], message }) })
+  const { statusCode, code, message } = error as { statusCode?: unknown, code?: string, message?: string }
+  // Every error a route raises is a coded one with its status; the fallback keeps a future one from throwing here.
+  /* c8 ignore next */
+  const status = typeof statusCode === 'number' && statusCode >= 400 && statusCode < 600 ? statusCode : 500
+  if (status >= 500) log.error({ err: error }, 'server push request failed')
+  sendPlain(res, { status, headers: [], type: 'application/json; charset=utf-8', body: JSON.stringify({ statusCode: status, code, error: STATUS_CODES[status], message }) })
 }
 
 /** The request's `?framing=` values: one as it is, several as an array (which the route refuses). */
 function framingAsked (req: IncomingMessage): unknown {
-  // A server's request always has its url.
-  const values = new URL(req.url as string, 'http://localhost').searchParams.getAll('framing')
+  // The query alone: the rest of a request target need not parse as a URL (`//[`).
+  const url = req.url as string
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''
+  const values = new URLSearchParams(query).getAll('framing')
   return values.length > 1 ? values : values[0]
 }
 
-function checkOptions (where: string, options: unknown, known: ReadonlySet<string>): Record<string, unknown> {
+function checkHandlerOptions (where: string, options: unknown, known: ReadonlySet<string>): Record<string, unknown> {
   if (!isObject(options)) throw invalidOption(where, 'options must be an object with a source')
   checkKeys(where, options, known)
   if (options.log !== undefined && !isObject(options.log)) throw invalidOption(where, 'log must be a logger, such as pino')
@@ -108,16 +115,16 @@ function checkOptions (where: string, options: unknown, known: ReadonlySet<strin
  * front of it (auth, CORS) runs first, and headers it set are sent with the stream. Throws
  * FST_SERVER_PUSH_INVALID_OPTION.
  */
-export function createPushHandler (options: PushHandlerOptions): PushHandler {
+export function createPushHandler<Request extends IncomingMessage = IncomingMessage> (options: PushHandlerOptions<Request>): PushHandler<Request> {
   const where = 'createPushHandler()'
-  const checked = checkOptions(where, options, PUSH_KEYS)
+  const checked = checkHandlerOptions(where, options, PUSH_KEYS)
   const problem = sourceProblem(checked.source)
   if (problem !== undefined) throw invalidOption(where, problem)
   const settings = resolveSettings(checkSettings(where, checked), {})
   const producerStopTimeoutMs = checkNumber(where, 'producerStopTimeoutMs', checked.producerStopTimeoutMs, 0) ?? 5000
   const log = options.log ?? CONSOLE_LOG
-  const route = new PushRoute<IncomingMessage>(options.name ?? 'server-push', options.source, settings, log)
-  const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
+  const route = new PushRoute<Request>(options.name ?? 'server-push', options.source, settings, log)
+  const handler = (req: Request, res: ServerResponse, next?: Next): void => {
     // The server's requests are watched from now on, so that a stream's connection carries nothing else.
     guardStreamConnections((req.socket as { server?: Server }).server)
     try {
@@ -152,14 +159,17 @@ export function createPushHandler (options: PushHandlerOptions): PushHandler {
  */
 export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHandler {
   const where = 'createSnapshotHandler()'
-  const checked = checkOptions(where, options, SNAPSHOT_KEYS)
+  const checked = checkHandlerOptions(where, options, SNAPSHOT_KEYS)
   if (!isLiveSource(checked.source)) throw invalidOption(where, 'source must be a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
   const settings = resolveSettings(checkSettings(where, { contentType: checked.contentType, headers: checked.headers }), {})
   const log = options.log ?? CONSOLE_LOG
   const route = new SnapshotRoute(options.source, settings, where, options.snapshotTimeoutMs, log)
-  const handler = (_req: IncomingMessage, res: ServerResponse): void => {
-    // answer() does not reject: it waits for a frame, a timeout or the close, and answers each.
-    route.answer().then((response) => sendPlain(res, response), noop)
+  const handler = (_req: IncomingMessage, res: ServerResponse, next?: Next): void => {
+    route.answer().then((response) => sendPlain(res, response),
+      // answer() does not reject (it answers a frame, a timeout and the close alike); were it to, the client
+      // still gets an answer.
+      /* c8 ignore next */
+      (error: unknown) => failed(res, next, log, error))
   }
   return Object.assign(handler, {
     async close () {

@@ -169,9 +169,11 @@ async function nodeServer (options: ServerPushOptions, { setup, after, fastify, 
     server = http.createServer(app)
   } else {
     server = http.createServer((req, res) => {
-      const handler = routes.get(new URL(req.url ?? '/', 'http://localhost').pathname)
-      if (handler === undefined) return res.writeHead(404).end()
-      Promise.resolve(before?.(req)).then(() => handler(req, res), (error: unknown) => res.destroy(error as Error))
+      Promise.resolve(before?.(req)).then(() => {
+        const handler = routes.get(new URL(req.url ?? '/', 'http://localhost').pathname)
+        if (handler === undefined) return res.writeHead(404).end()
+        handler(req, res)
+      }, (error: unknown) => res.destroy(error as Error))
     })
   }
   if (onConnection !== undefined) server.on('connection', onConnection)

@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import { createLiveSource, type SourceContext } from '../../lib/index.js'
-import { eventually, startApp } from '../helpers/app.js'
+import { eventually, fastifyOnly, startApp } from '../helpers/app.js'
 import { RawClient } from '../helpers/wire-client.js'
 
 setFlagsFromString('--expose-gc')
@@ -27,14 +27,14 @@ t.test('many snapshot requests waiting at once add no listener each to anything 
   process.on('warning', onWarning)
   t.teardown(() => { process.off('warning', onWarning) })
   const live = createLiveSource()
-  const { app, port } = await startApp(t, { routes: [{ path: '/v', source: live, snapshot: '/v.jpg', snapshotTimeoutMs: 60_000 }] })
+  const { close, port } = await startApp(t, { routes: [{ path: '/v', source: live, snapshot: '/v.jpg', snapshotTimeoutMs: 60_000 }] })
   const waiting = Array.from({ length: 30 }, () => fetch(`http://127.0.0.1:${port}/v.jpg`))
   // Every request is in the handler, waiting, once each holds the source.
   await eventually(() => (live as unknown as { demand: number }).demand === 30)
   live.publish('the frame')
   const bodies = await Promise.all(waiting.map(async (response) => await (await response).text()))
   t.ok(bodies.every((body) => body === 'the frame'), 'every waiting request gets the frame')
-  await app.close()
+  await close()
   t.same(warnings.map((warning) => warning.name), [], 'no MaxListenersExceededWarning')
 })
 
@@ -42,7 +42,7 @@ t.test('viewers that left while their frame function never settles are collectab
   const requests: Array<WeakRef<object>> = []
   // One promise every viewer waits on, as on a camera's next frame that never comes: it outlives them all.
   const stuck = new Promise<never>(() => {})
-  const { app, port } = await startApp(t, {
+  const { stats, port } = await startApp(t, {
     routes: [{
       path: '/stuck',
       contentType: 'text/plain',
@@ -58,7 +58,7 @@ t.test('viewers that left while their frame function never settles are collectab
   await Promise.all(viewers.map((viewer) => viewer.parts(1)))
   t.equal(requests.length, 200)
   for (const viewer of viewers) viewer.destroy()
-  await eventually(() => app.serverPush.stats()['/stuck']?.viewers === 0)
+  await eventually(() => stats()['/stuck']?.viewers === 0)
   const alive = (): number => requests.filter((ref) => ref.deref() !== undefined).length
   await eventually(() => {
     gc()
@@ -71,7 +71,7 @@ t.test('requests pipelined behind a stream close its connection: a flood of them
   const live = createLiveSource()
   let requests = 0
   const { port, logged } = await startApp(t, { routes: [{ path: '/live', source: live }] }, {
-    setup: (app) => { app.addHook('onRequest', async () => { requests++ }) }
+    before: () => { requests++ }
   })
   const client = await RawClient.get(port, '/live')
   await client.opened()
@@ -101,7 +101,7 @@ t.test('bytes that are not HTTP, sent on a stream\'s connection, close it: no 40
   t.equal(text.match(/HTTP\/1\.1 /g)?.length, 1)
 })
 
-t.test('a push request pipelined behind a slow one is answered after it, in order', async (t) => {
+fastifyOnly('a push request pipelined behind a slow one is answered after it, in order', async (t) => {
   let entered: () => void = () => {}
   const inSlow = new Promise<void>((resolve) => { entered = resolve })
   let release: () => void = () => {}
@@ -137,8 +137,15 @@ t.test('a push request with another pipelined behind it before it starts gets no
   const parsed = new Promise<void>((resolve) => { bothParsed = resolve })
   const { port, logged } = await startApp(t, { routes: [{ path: '/live', source: createLiveSource() }] }, {
     // An auth check that lets the push request on only once the request behind it has been parsed too.
-    setup: (app) => { app.addHook('onRequest', async () => { if (++hooks === 2) bothParsed(); await parsed }) }
+    before: async () => {
+      if (++hooks === 1) return
+      if (hooks === 3) bothParsed()
+      await parsed
+    }
   })
+  // A first request, on its own connection: a node:http server is watched from the first request a push handler
+  // sees, and only requests Node parses after that can be seen arriving.
+  await (await RawClient.get(port, '/live', { method: 'HEAD' })).closed
   const client = await RawClient.open(port, 'GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /other HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
   await client.until(() => client.ended)
   t.equal(client.data.toString('latin1').match(/HTTP\/1\.1 /g), null, 'no response head at all')

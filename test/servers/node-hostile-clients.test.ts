@@ -1,0 +1,3 @@
+// test/hostile/clients.test.ts against a node:http server serving the routes with fastify-server-push/node.
+process.env.PUSH_SERVER = 'node'
+await import('../hostile/clients.test.js')
