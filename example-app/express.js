@@ -23,7 +23,7 @@ for (const { path, snapshot, ...options } of routes) {
   pushHandlers[path] = push
   app.get(path, push)
   if (snapshot !== undefined) {
-    const still = createSnapshotHandler({ source: options.source, name: snapshot, log })
+    const still = createSnapshotHandler({ source: options.source, log })
     handlers.push(still)
     app.get(snapshot, still)
   }

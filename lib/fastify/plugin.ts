@@ -55,7 +55,7 @@ type Registered = FastifyInstance & { [REGISTRATION]?: symbol }
 
 /** One route per option object and URL: Fastify's HEAD twin of a GET shares it (`/p/` for `/p` under a prefix). */
 function routeKey (url: string): string {
-  return url.length > 1 ? url.replace(/\/$/, '') : url
+  return url.replace(/(.)\/$/, '$1')
 }
 
 /** The route made for `option` at `url`, made by `make` the first time. */
