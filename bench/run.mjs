@@ -10,7 +10,7 @@ const SCENARIOS = [
   { name: '20 reading + 20 stalled, 30 fps, 200 KB', readers: 20, stalled: 20, fps: 30, size: 200_000, seconds: 15 },
   { name: '10 viewers, 200 fps, 20 KB', readers: 10, stalled: 0, fps: 200, size: 20_000, seconds: 8 }
 ]
-const SERVERS = ['plugin', 'raw', 'tutorial']
+const SERVERS = process.env.SERVERS?.split(',') ?? ['plugin', 'raw', 'tutorial']
 const WARMUP_MS = 2000
 // Each server runs ROUNDS times per scenario, the three in turn, and every figure is the median; "vs raw" is the
 // median of each round's ratio to the raw server run next to it. One run alone swings by 10-30% here.
