@@ -2,8 +2,7 @@
 // Express or answered by the handler, its options, and close() on shutdown. (The stream, framing, lifecycle
 // and live tests run against these handlers too: see test/servers/.)
 import { once } from 'node:events'
-import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http'
-import http2 from 'node:http2'
+import http, { type RequestListener } from 'node:http'
 import express from 'express'
 import t, { type Test } from 'tap'
 import { createLiveSource, createPushHandler, createSnapshotHandler, fromFiles, liveFrom, type PushHandler } from '../lib/node.js'
@@ -90,22 +89,6 @@ t.test('a request target that is no URL (//[) is served, not a crash', async (t)
   t.equal(res.statusLine, 'HTTP/1.1 200 OK')
   t.same(res.multipart.parts.map((part) => part.body.toString()), ['x', 'x'])
   t.same(res.multipart.parts[0]?.rawHeaders, ['Content-Type: text/plain'], 'its ?framing= was read')
-})
-
-t.test('under HTTP/2 the handler answers 501 and starts no source', async (t) => {
-  let calls = 0
-  const push = createPushHandler({ source: () => { calls++; return 'x' }, log: quiet })
-  const server = http2.createServer((req, res) => push(req as unknown as IncomingMessage, res as unknown as ServerResponse))
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  const session = http2.connect(`http://127.0.0.1:${(server.address() as { port: number }).port}`)
-  t.teardown(() => session.close())
-  const stream = session.request({ ':path': '/' })
-  const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders]
-  stream.resume()
-  t.equal(headers[':status'], 501)
-  t.equal(calls, 0)
 })
 
 t.test('close(): streams end well-formed, new requests get 503, snapshot requests stop waiting', async (t) => {

@@ -1,6 +1,4 @@
 // What a push route writes on the wire, byte for byte, read back over real sockets.
-import { once } from 'node:events'
-import http2 from 'node:http2'
 import { readFileSync } from 'node:fs'
 import basicAuth from '@fastify/basic-auth'
 import t from 'tap'
@@ -124,20 +122,6 @@ t.test('HEAD gets the head only and starts no source', async (t) => {
   await client.closed
   t.equal(client.data.toString('latin1'),
     ['HTTP/1.1 200 OK', 'Content-Type: multipart/x-mixed-replace;boundary=B', ...HEAD_LINES, '', ''].join('\r\n'))
-  t.equal(calls, 0)
-})
-
-fastifyOnly('under HTTP/2 the route answers 501 with a message and starts no source', async (t) => {
-  let calls = 0
-  const { port } = await startApp(t, { routes: [{ path: '/x', source: () => { calls++; return 'a' } }] }, { fastify: { http2: true } })
-  const session = http2.connect(`http://127.0.0.1:${port}`)
-  t.teardown(() => session.close())
-  const stream = session.request({ ':path': '/x' })
-  const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders]
-  let body = ''
-  for await (const chunk of stream) body += String(chunk)
-  t.equal(headers[':status'], 501)
-  t.match(JSON.parse(body), { code: 'FST_SERVER_PUSH_HTTP2_UNSUPPORTED', message: /not supported over HTTP\/2/ })
   t.equal(calls, 0)
 })
 

@@ -11,7 +11,9 @@ const NEEDS = [
   { pkg: 'ffmpeg', program: 'ffmpeg' },
   // The browser tests launch these paths (test/helpers/browsers.ts).
   { pkg: 'chromium', program: '/usr/bin/chromium' },
-  { pkg: 'firefox-esr', program: '/usr/bin/firefox-esr' }
+  { pkg: 'firefox-esr', program: '/usr/bin/firefox-esr' },
+  // The HTTP/2 and TLS tests make their own self-signed certificate with it (test/helpers/tls.ts).
+  { pkg: 'openssl', program: 'openssl' }
 ]
 
 function executable (file) {

@@ -29,13 +29,6 @@ export const FST_SERVER_PUSH_INVALID_HEADER = createError<'FST_SERVER_PUSH_INVAL
   500
 )
 
-/** Server push is served over HTTP/1.x only; an HTTP/2 request is answered 501 with this error. */
-export const FST_SERVER_PUSH_HTTP2_UNSUPPORTED = createError<'FST_SERVER_PUSH_HTTP2_UNSUPPORTED', []>(
-  'FST_SERVER_PUSH_HTTP2_UNSUPPORTED',
-  'Server push (multipart/x-mixed-replace) is not supported over HTTP/2 yet; use HTTP/1.1',
-  501
-)
-
 /** `publish()` was called on a live source after `close()`. */
 export const FST_SERVER_PUSH_SOURCE_CLOSED = createError<'FST_SERVER_PUSH_SOURCE_CLOSED', []>(
   'FST_SERVER_PUSH_SOURCE_CLOSED',

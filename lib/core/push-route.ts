@@ -2,22 +2,19 @@
 // in for one, and ends its streams when it closes. A server adapter (Fastify, node:http) hands each request over
 // as a PushExchange.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
 import { noop } from './async.js'
-import { carriesStream } from './connection.js'
 import { RouteCounters } from './counters.js'
-import { FST_SERVER_PUSH_HTTP2_UNSUPPORTED, FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
+import { FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
 import { openFeed, type Feed, type Source } from './feed.js'
 import { chooseFraming, framing } from './framing.js'
 import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
 import type { Logger } from './logger.js'
 import { OpenStreams } from './open-streams.js'
-import { errorResponse, unavailable, type PlainResponse } from './plain-response.js'
+import { errorResponse, forProtocol, unavailable, type PlainResponse } from './plain-response.js'
 import { READER_PAGE, wantsReaderPage } from './reader-page.js'
+import { startResponse } from './response-start.js'
 import { idleRepeatFor, type PushSettings, type RouteSettings } from './settings.js'
-import { endSink } from './sink.js'
 import type { PushStream, StreamRoute } from './stream.js'
-import { responseHead } from './wire.js'
 
 /** One push route's options: where its frames come from, and its settings. */
 export interface PushOptions<Request = unknown> extends PushSettings {
@@ -87,16 +84,15 @@ export class PushRoute<Request> {
    */
   handle (exchange: PushExchange<Request>): Promise<void> | undefined {
     const { req, res } = exchange
-    if (req.httpVersionMajor === 2) throw new FST_SERVER_PUSH_HTTP2_UNSUPPORTED()
     // HTTP/0.9 (a bare `GET /path` line): the client's mistake, answered as such and logged as a request, not
     // as a server error.
-    if (req.httpVersionMajor !== 1) {
-      exchange.answer(errorResponse(505, 'HTTP Version Not Supported', `Server push needs HTTP/1.0 or HTTP/1.1, got HTTP/${req.httpVersion}`))
+    if (req.httpVersionMajor !== 1 && req.httpVersionMajor !== 2) {
+      exchange.answer(errorResponse(505, 'HTTP Version Not Supported', `Server push needs HTTP/1.0, HTTP/1.1 or HTTP/2, got HTTP/${req.httpVersion}`))
       return undefined
     }
-    // A request pipelined behind one whose response is still going out gets the socket only once that response
-    // has ended: HTTP/1.1 answers in order, and a stream written now would land in the middle of it. A route
-    // whose files are still being read waits for them.
+    // An HTTP/1.1 request pipelined behind one whose response is still going out gets the socket only once that
+    // response has ended: HTTP/1.1 answers in order, and a stream written now would land in the middle of it. A
+    // route whose files are still being read waits for them.
     if (res.socket === null || this.opened === undefined) {
       const turn = res.socket === null ? new Promise((resolve) => res.once('socket', resolve)) : undefined
       return Promise.all([turn, this.ready]).then(() => this.serve(exchange))
@@ -105,37 +101,34 @@ export class PushRoute<Request> {
     return undefined
   }
 
-  /** Answers an HTTP/1 request whose turn on its connection has come. */
+  /** Answers a request whose turn on its connection has come. */
   private serve (exchange: PushExchange<Request>): void {
     const { req } = exchange
     const { feed, route } = this.opened as ReadyRoute<Request>
     const { settings, counters } = this
-    if (this.closing) return exchange.answer(unavailable('Server is closing'))
+    const answer = (response: PlainResponse): void => exchange.answer(forProtocol(response, req.httpVersionMajor))
+    if (this.closing) return answer(unavailable('Server is closing'))
     const viewerFraming = chooseFraming(settings.framing, exchange.framing, req.headers)
     if (feed.html && wantsReaderPage(req.headers)) {
-      return exchange.answer({ status: 200, headers: settings.plainHeaders, type: 'text/html; charset=utf-8', body: READER_PAGE })
+      return answer({ status: 200, headers: settings.plainHeaders, type: 'text/html; charset=utf-8', body: READER_PAGE })
     }
     if (req.method !== 'HEAD' && counters.viewers >= settings.maxClients) {
       counters.viewersRefused++
-      return exchange.answer(unavailable(`This stream has its maximum of ${settings.maxClients} viewers`))
+      return answer(unavailable(`This stream has its maximum of ${settings.maxClients} viewers`))
     }
     // Headers set earlier (CORS, auth) are checked before the socket is taken, so a bad one is still a plain 500.
     const preset = toHeaderList(exchange.presetHeaders(), invalidHeader)
       .filter(([name]) => !RESPONSE_RESERVED.has(name.toLowerCase()))
-    const head = Buffer.from(responseHead(req.httpVersion === '1.0' ? '1.0' : '1.1', settings.multipart.contentType,
-      mergeHeaders(settings.headers, preset)), 'latin1')
     exchange.takeOver()
-    const socket = req.socket as Socket
-    if (req.method === 'HEAD') return endSink(socket, [head])
-    if (!carriesStream(req)) {
-      exchange.log.debug({ route: this.path }, 'server push request with another pipelined behind it: connection closed')
-      return
-    }
-    socket.cork()
-    socket.write(head)
-    socket.write(settings.multipart.opening)
-    socket.uncork()
-    const stream = feed.stream({ sink: socket, route, framing: framing(viewerFraming, settings.multipart), log: exchange.log, onEnd: this.ended }, exchange.request)
+    const sink = startResponse(req, exchange.res, {
+      route: this.path,
+      log: exchange.log,
+      contentType: settings.multipart.contentType,
+      headers: mergeHeaders(settings.headers, preset),
+      opening: settings.multipart.opening
+    })
+    if (sink === undefined) return
+    const stream = feed.stream({ sink, route, framing: framing(viewerFraming, settings.multipart), log: exchange.log, onEnd: this.ended }, exchange.request)
     this.streams.add(stream)
     stream.start()
   }

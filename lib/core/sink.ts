@@ -1,9 +1,41 @@
-// Where a stream's bytes go: today the socket taken over from Node's HTTP server; any Duplex that reports
-// backpressure the same way (an HTTP/2 stream) will do.
+// Where a stream's bytes go: the socket taken over from Node's HTTP/1 server, or the request's own HTTP/2 stream.
+// Both are Duplexes that report backpressure alike; what differs is how each is cut, ended and let go, here.
+import { constants, type ServerHttp2Stream } from 'node:http2'
 import type { Duplex } from 'node:stream'
 
-/** A stream's destination: written to, corked, drained and destroyed like a socket. */
+/** A stream's destination: a socket or an HTTP/2 stream, written to, corked and drained alike. */
 export type Sink = Duplex
+
+/**
+ * Cuts the client off, mid-part if need be: a socket is destroyed; an HTTP/2 stream is reset (RST_STREAM with
+ * CANCEL, so the client can tell it from a stream that ended), and its connection carries on.
+ */
+export function cutSink (sink: Sink): void {
+  if (isHttp2Stream(sink)) sink.close(constants.NGHTTP2_CANCEL)
+  else sink.destroy()
+}
+
+/**
+ * Whether the end of what the client sends means it has left: a socket's does (it half-closed), while an HTTP/2
+ * stream's comes with the request itself.
+ */
+export function endMeansGone (sink: Sink): boolean {
+  return !isHttp2Stream(sink)
+}
+
+/**
+ * Lets the sink's connection close once what it carries is done, as the server closes: a socket is closed by
+ * `endSink` already; an HTTP/2 session is told to go away (GOAWAY), or a server's close() would wait for it until
+ * the session times out (Fastify closes sessions itself only with forceCloseConnections, on Node before 24).
+ */
+export function closeConnection (sink: Sink): void {
+  if (isHttp2Stream(sink)) sink.session?.close()
+}
+
+/** Whether the sink is an HTTP/2 stream (else a socket). */
+function isHttp2Stream (sink: Sink): sink is ServerHttp2Stream {
+  return 'respond' in sink
+}
 
 /** How long a client that has stopped reading may take to receive the last bytes before it is cut off. */
 const END_GRACE_MS = 2000
@@ -20,7 +52,7 @@ export function endSink (sink: Sink, chunks: readonly Buffer[]): void {
   sink.uncork()
   sink.end()
   sink.once('finish', () => sink.destroy())
-  const timer = setTimeout(() => sink.destroy(), END_GRACE_MS)
+  const timer = setTimeout(() => cutSink(sink), END_GRACE_MS)
   sink.once('close', () => clearTimeout(timer))
 }
 

@@ -3,7 +3,7 @@ import { noop } from './async.js'
 import { checkNumber } from './check.js'
 import type { LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
-import { unavailable, type PlainResponse } from './plain-response.js'
+import { forProtocol, unavailable, type PlainResponse } from './plain-response.js'
 import type { RouteSettings } from './settings.js'
 
 export class SnapshotRoute {
@@ -25,22 +25,22 @@ export class SnapshotRoute {
     source.log ??= log
   }
 
-  /** The latest frame, or the next one within the timeout, or 503. */
-  async answer (): Promise<PlainResponse> {
+  /** The latest frame, or the next one within the timeout, or 503; for a request over HTTP/`httpVersionMajor`. */
+  async answer (httpVersionMajor: number): Promise<PlainResponse> {
     const { source, settings } = this
     // Holding the source while waiting starts a liveFrom() producer that nobody is watching yet.
     source.acquire()
     try {
       const frame = source.latest ?? await source.nextFrame(this.timeoutMs, this.whenClosing)
-      if (frame === undefined) return unavailable('No frame has been published yet')
+      if (frame === undefined) return forProtocol(unavailable('No frame has been published yet'), httpVersionMajor)
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       const closing: PlainResponse['headers'] = this.closing ? [['Connection', 'close']] : []
-      return {
+      return forProtocol({
         status: 200,
         headers: [...settings.plainHeaders, ...frame.headers, ...frame.extra, ...closing],
         type: frame.contentType ?? settings.contentType,
         body: frame.body
-      }
+      }, httpVersionMajor)
     } finally {
       source.release()
     }

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks'
 import type { RouteCounters } from './counters.js'
 import type { Framing } from './framing.js'
 import type { Logger } from './logger.js'
-import { endSink, queuedBytes, type Sink } from './sink.js'
+import { closeConnection, cutSink, endMeansGone, endSink, queuedBytes, type Sink } from './sink.js'
 import type { EncodedPart, Multipart } from './wire.js'
 
 /** Why a stream ended, as logged in its last line. */
@@ -65,7 +65,7 @@ export abstract class PushStream {
   start (): void {
     this.route.counters.viewers++
     this.sink.on('close', this.clientGone)
-    this.sink.on('end', this.clientGone)
+    if (endMeansGone(this.sink)) this.sink.on('end', this.clientGone)
     if (this.sink.destroyed) return this.end('client-gone')
     this.run()
   }
@@ -82,9 +82,10 @@ export abstract class PushStream {
     this.stop(reason)
     route.counters.viewers--
     if (reason === 'client-gone' || reason === 'stalled') {
-      sink.destroy()
+      cutSink(sink)
     } else {
       endSink(sink, this.framing.closing(this.closingPart()))
+      if (reason === 'server-closing') closeConnection(sink)
     }
     log.info({
       route: route.path,

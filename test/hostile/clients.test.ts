@@ -17,7 +17,7 @@ t.test('an HTTP/0.9 request line is answered 505 and logged as a request, not as
   await client.until(() => client.ended)
   const text = client.data.toString('latin1')
   t.match(text, /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/)
-  t.match(text, /Server push needs HTTP\/1\.0 or HTTP\/1\.1, got HTTP\/0\.9/)
+  t.match(text, /Server push needs HTTP\/1\.0, HTTP\/1\.1 or HTTP\/2, got HTTP\/0\.9/)
   t.same(logs.filter((line) => line.level >= 50), [], 'nothing logged at error level')
 })
 

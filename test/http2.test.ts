@@ -1,0 +1,228 @@
+// Push routes over HTTP/2 (h2c and h2 over TLS), over HTTP/1.1 on the same TLS port, and over plain HTTPS:
+// the same bytes as over HTTP/1.1, one stream per viewer on a shared connection, each stream ended, reset or cut
+// on its own, and close() that lets the sessions go.
+import { once } from 'node:events'
+import https from 'node:https'
+import http2 from 'node:http2'
+import Fastify, { type FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
+import serverPush, { createLiveSource, type ServerPushOptions } from '../lib/index.js'
+import { createPushHandler } from '../lib/node.js'
+import { aborted, eventually } from './helpers/app.js'
+import { certificate } from './helpers/tls.js'
+import { parseMultipart, type ParsedMultipart } from './helpers/wire-client.js'
+
+type Serving = 'h2c' | 'h2' | 'h2+http1' | 'https'
+
+async function app (t: Test, serving: Serving, options: ServerPushOptions, setup?: (app: FastifyInstance) => void): Promise<{ app: FastifyInstance, origin: string }> {
+  const tls = certificate()
+  const fastify = (serving === 'h2c'
+    ? Fastify({ http2: true })
+    : serving === 'https'
+      ? Fastify({ https: tls })
+      : Fastify({ http2: true, https: { ...tls, allowHTTP1: serving === 'h2+http1' } })) as unknown as FastifyInstance
+  t.teardown(() => fastify.close())
+  setup?.(fastify)
+  await fastify.register(serverPush, options)
+  await fastify.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = fastify.server.address() as { port: number }
+  return { app: fastify, origin: `${serving === 'h2c' ? 'http' : 'https'}://127.0.0.1:${port}` }
+}
+
+function connect (t: Test, origin: string): http2.ClientHttp2Session {
+  const session = http2.connect(origin, origin.startsWith('https') ? { ca: certificate().cert } : {})
+  session.on('error', () => {})
+  t.teardown(() => session.destroy())
+  return session
+}
+
+/** One HTTP/2 request: its response headers, and its body as it grows. */
+interface H2Response {
+  stream: http2.ClientHttp2Stream
+  headers: http2.IncomingHttpHeaders
+  body: () => Buffer
+  /** The body parsed as multipart with boundary B. */
+  parts: () => ParsedMultipart
+  ended: Promise<void>
+}
+
+async function request (session: http2.ClientHttp2Session, path: string, method = 'GET'): Promise<H2Response> {
+  const stream = session.request({ ':path': path, ':method': method })
+  const chunks: Buffer[] = []
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+  stream.on('error', () => {})
+  const ended = new Promise<void>((resolve) => stream.once('close', resolve))
+  const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders]
+  const body = (): Buffer => Buffer.concat(chunks)
+  return { stream, headers, body, parts: () => parseMultipart(body(), 'B'), ended }
+}
+
+const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade']
+
+for (const serving of ['h2c', 'h2'] as const) {
+  t.test(`${serving}: the same head and part bytes as over HTTP/1.1, in either framing, ended with END_STREAM`, async (t) => {
+    let headCalls = 0
+    const { origin } = await app(t, serving, {
+      boundary: 'B',
+      contentType: 'text/plain',
+      headers: { 'X-Camera': 'porch', 'X-Lens': ['wide', 'tele'] },
+      routes: [{ path: '/x', source: ({ request }) => { if (request.method === 'HEAD') headCalls++; return ['one', 'two'] } }]
+    })
+    const session = connect(t, origin)
+    const standard = await request(session, '/x')
+    await standard.ended
+    t.equal(standard.headers[':status'], 200)
+    t.equal(standard.headers['content-type'], 'multipart/x-mixed-replace;boundary=B')
+    t.equal(standard.headers['cache-control'], 'no-cache, no-store, must-revalidate, no-transform')
+    t.equal(standard.headers['x-camera'], 'porch')
+    t.equal(standard.headers['x-lens'], 'wide, tele', 'a header given twice, as two fields')
+    t.same(CONNECTION_SPECIFIC.filter((name) => name in standard.headers), [], 'no connection-specific field')
+    const part = (body: string): string => `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+    t.equal(standard.body().toString(), `--B\r\n${part('one')}\r\n--B\r\n${part('two')}\r\n--B\r\n${part('two')}\r\n--B--\r\n`)
+    t.equal(standard.stream.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'closed by END_STREAM, not reset')
+    const advance = await request(session, '/x?framing=advance')
+    await advance.ended
+    t.same(advance.parts().parts.map((p) => [p.rawHeaders, p.body.toString()]),
+      [[['Content-Type: text/plain'], 'one'], [['Content-Type: text/plain'], 'two'], [['Content-Type: text/plain'], 'two']])
+    t.ok(advance.parts().closed)
+    const head = await request(session, '/x', 'HEAD')
+    await head.ended
+    t.equal(head.headers['content-type'], 'multipart/x-mixed-replace;boundary=B')
+    t.equal(head.body().length, 0, 'HEAD: headers only')
+    t.equal(headCalls, 0)
+  })
+}
+
+t.test('h2+http1: HTTP/2 and HTTP/1.1 on one TLS port, each request served by its own protocol; plain https too', async (t) => {
+  for (const serving of ['h2+http1', 'https'] as const) {
+    const { origin } = await app(t, serving, { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/x', source: () => ['one'] }] })
+    const { res, body } = await new Promise<{ res: import('node:http').IncomingMessage, body: string }>((resolve, reject) => {
+      https.get(`${origin}/x`, { ca: certificate().cert }, (res) => {
+        let text = ''
+        res.on('data', (chunk: Buffer) => { text += chunk.toString() })
+        res.on('end', () => resolve({ res, body: text }))
+      }).on('error', reject)
+    })
+    t.equal(res.httpVersion, '1.1', `${serving}: HTTP/1.1 over TLS`)
+    t.equal(res.headers.connection, 'close')
+    t.ok(parseMultipart(Buffer.from(body), 'B').closed)
+    if (serving === 'h2+http1') {
+      const h2 = await request(connect(t, origin), '/x')
+      await h2.ended
+      t.equal(h2.parts().parts[0]?.body.toString(), 'one', 'and HTTP/2 on the same port')
+    }
+  }
+})
+
+t.test('a reset stream ends at once, alone: its source stops, the other streams of its session carry on', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  let stopped = 0
+  const { app: fastify, origin } = await app(t, 'h2c', {
+    boundary: 'B',
+    contentType: 'text/plain',
+    routes: [
+      { path: '/live', source: live },
+      { path: '/pull', source: async function * ({ signal }) { try { yield 'held'; await aborted(signal) } finally { stopped++ } } }
+    ]
+  })
+  const session = connect(t, origin)
+  const [kept, reset, pulled] = await Promise.all([request(session, '/live'), request(session, '/live'), request(session, '/pull')])
+  await eventually(() => pulled.parts().parts.length === 1, 'the pull stream\'s first part')
+  reset.stream.close(http2.constants.NGHTTP2_CANCEL)
+  pulled.stream.close(http2.constants.NGHTTP2_CANCEL)
+  await eventually(() => stopped === 1, 'the pull source stopped')
+  await eventually(() => fastify.serverPush.stats()['/live']?.viewers === 1, 'one live viewer left')
+  live.publish('after')
+  await eventually(() => kept.parts().parts.some((p) => p.body.toString() === 'after'), 'the kept stream got the next frame')
+  t.equal(session.closed, false, 'the session is still open')
+})
+
+t.test('a stream reset while its request is still in hooks starts nothing', async (t) => {
+  let calls = 0
+  let handled = 0
+  let inHook: () => void = () => {}
+  const reached = new Promise<void>((resolve) => { inHook = resolve })
+  let reset: () => void = () => {}
+  const wasReset = new Promise<void>((resolve) => { reset = resolve })
+  const { app: fastify, origin } = await app(t, 'h2c', { routes: [{ path: '/x', source: () => { calls++; return 'x' } }] }, (fastify) => {
+    fastify.addHook('preHandler', async (request) => {
+      (request.raw as unknown as http2.Http2ServerRequest).stream.once('close', reset)
+      inHook()
+      await wasReset
+    })
+    fastify.addHook('onRoute', (route) => {
+      const { handler } = route
+      route.handler = function (request, reply) {
+        handled++
+        return handler.call(this, request, reply)
+      }
+    })
+  })
+  const stream = connect(t, origin).request({ ':path': '/x' })
+  stream.on('error', () => {})
+  await reached
+  stream.close(http2.constants.NGHTTP2_CANCEL)
+  await wasReset
+  await eventually(() => handled === 1, 'the push handler ran')
+  t.equal(calls, 0, 'and started no source')
+  t.equal(fastify.serverPush.stats()['/x']?.viewers, 0)
+})
+
+t.test('a stream whose client stops reading is cut off (RST_STREAM) after stallTimeoutMs; a new one on its session is served', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { app: fastify, origin } = await app(t, 'h2c', { boundary: 'B', routes: [{ path: '/live', source: live, stallTimeoutMs: 300, idleRepeatMs: 0 }] })
+  const session = connect(t, origin)
+  const stalled = await request(session, '/live')
+  stalled.stream.pause()
+  // A frame bigger than the stream's flow-control window and the server's buffer: the stream makes no progress.
+  live.publish(Buffer.alloc(256 * 1024, 1))
+  await eventually(() => fastify.serverPush.stats()['/live']?.viewers === 0, 'the stalled stream cut off')
+  // A paused client stream sees the reset only once it reads again.
+  stalled.stream.resume()
+  await stalled.ended
+  t.equal(stalled.stream.rstCode, http2.constants.NGHTTP2_CANCEL, 'reset by the server')
+  const next = await request(session, '/live')
+  live.publish(Buffer.from('fresh'))
+  await eventually(() => next.parts().parts.some((p) => p.body.toString() === 'fresh'), 'the new stream got a frame')
+})
+
+t.test('100 streams on one session, maxClients counting streams, and close() ending them all well-formed', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { app: fastify, origin } = await app(t, 'h2c', {
+    boundary: 'B',
+    contentType: 'text/plain',
+    routes: [{ path: '/live', source: live, maxClients: 100, snapshot: '/live.txt' }]
+  })
+  const session = connect(t, origin)
+  const viewers = await Promise.all(Array.from({ length: 100 }, () => request(session, '/live')))
+  t.equal(fastify.serverPush.stats()['/live']?.viewers, 100)
+  const refused = await request(session, '/live')
+  await refused.ended
+  t.equal(refused.headers[':status'], 503, 'the 101st stream of the same session')
+  t.equal(refused.headers['retry-after'], '1')
+  t.same(CONNECTION_SPECIFIC.filter((name) => name in refused.headers), [], 'and no connection-specific field')
+  live.publish('frame')
+  await eventually(() => viewers.every((viewer) => viewer.parts().parts.length === 1), 'every stream got the frame')
+  const snapshot = await request(session, '/live.txt')
+  await snapshot.ended
+  t.equal(snapshot.body().toString(), 'frame')
+  const sessionClosed = once(session, 'close')
+  await fastify.close()
+  for (const viewer of viewers) await viewer.ended
+  t.ok(viewers.every((viewer) => viewer.parts().closed && viewer.stream.rstCode === http2.constants.NGHTTP2_NO_ERROR),
+    'every stream: the close delimiter, then END_STREAM')
+  await sessionClosed
+  t.pass('the session was told to go away, so close() did not wait for it to time out')
+})
+
+t.test('createPushHandler() serves HTTP/2 through node:http2\'s compatibility API', async (t) => {
+  const push = createPushHandler({ source: () => ['over h2'], contentType: 'text/plain', boundary: 'B' })
+  const server = http2.createServer((req, res) => push(req as never, res as never))
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const response = await request(connect(t, `http://127.0.0.1:${(server.address() as { port: number }).port}`), '/')
+  await response.ended
+  t.equal(response.headers['content-type'], 'multipart/x-mixed-replace;boundary=B')
+  t.equal(response.parts().parts[0]?.body.toString(), 'over h2')
+})
