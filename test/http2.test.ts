@@ -9,6 +9,7 @@ import t, { type Test } from 'tap'
 import serverPush, { createLiveSource, type ServerPushOptions } from '../lib/index.js'
 import { createPushHandler } from '../lib/node.js'
 import { aborted, eventually } from './helpers/app.js'
+import { run } from './helpers/child.js'
 import { certificate } from './helpers/tls.js'
 import { parseMultipart, type ParsedMultipart } from './helpers/wire-client.js'
 
@@ -213,6 +214,15 @@ t.test('100 streams on one session, maxClients counting streams, and close() end
     'every stream: the close delimiter, then END_STREAM')
   await sessionClosed
   t.pass('the session was told to go away, so close() did not wait for it to time out')
+})
+
+t.test('curl --http2-prior-knowledge reads the stream', async (t) => {
+  const { origin } = await app(t, 'h2c', { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/x', source: () => ['one', 'two'] }] })
+  const { code, stdout, stderr } = await run('curl', ['--silent', '--show-error', '--http2-prior-knowledge', '--include', `${origin}/x`])
+  t.equal(code, 0, stderr)
+  t.match(stdout, /^HTTP\/2 200 ?\r\ncontent-type: multipart\/x-mixed-replace;boundary=B\r\n/)
+  const body = stdout.slice(stdout.indexOf('\r\n\r\n') + 4)
+  t.same(parseMultipart(Buffer.from(body, 'latin1'), 'B').parts.map((part) => part.body.toString()), ['one', 'two', 'two'])
 })
 
 t.test('createPushHandler() serves HTTP/2 through node:http2\'s compatibility API', async (t) => {

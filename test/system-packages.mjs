@@ -12,8 +12,10 @@ const NEEDS = [
   // The browser tests launch these paths (test/helpers/browsers.ts).
   { pkg: 'chromium', program: '/usr/bin/chromium' },
   { pkg: 'firefox-esr', program: '/usr/bin/firefox-esr' },
-  // The HTTP/2 and TLS tests make their own self-signed certificate with it (test/helpers/tls.ts).
-  { pkg: 'openssl', program: 'openssl' }
+  // The HTTP/2 and TLS tests make their own self-signed certificate with it (test/helpers/tls.ts), and read a
+  // stream with curl as a user would.
+  { pkg: 'openssl', program: 'openssl' },
+  { pkg: 'curl', program: 'curl' }
 ]
 
 function executable (file) {
