@@ -5,7 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { noop } from './async.js'
 import { RouteCounters } from './counters.js'
 import { FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
-import { openFeed, type Feed, type Source } from './feed.js'
+import { checkKeys, invalidOption } from './check.js'
+import { openFeed, sourceProblem, type Feed, type Source } from './feed.js'
 import { chooseFraming, framing } from './framing.js'
 import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
 import type { Logger } from './logger.js'
@@ -13,12 +14,23 @@ import { OpenStreams } from './open-streams.js'
 import { errorResponse, forProtocol, unavailable, type PlainResponse } from './plain-response.js'
 import { READER_PAGE, wantsReaderPage } from './reader-page.js'
 import { startResponse } from './response-start.js'
-import { idleRepeatFor, type PushSettings, type RouteSettings } from './settings.js'
+import { checkSettings, idleRepeatFor, type CheckedSettings, type PushSettings, type RouteSettings } from './settings.js'
 import type { PushStream, StreamRoute } from './stream.js'
 
 /** One push route's options: where its frames come from, and its settings. */
 export interface PushOptions<Request = unknown> extends PushSettings {
   source: Source<Request>
+}
+
+/**
+ * Checks a push route's options once the caller has checked it is an object: no key but `known`, a source, and
+ * the settings; returns its own settings. Throws FST_SERVER_PUSH_INVALID_OPTION naming `where`.
+ */
+export function checkPushOptions (where: string, options: Record<string, unknown>, known: ReadonlySet<string>): CheckedSettings {
+  checkKeys(where, options, known)
+  const problem = sourceProblem(options.source)
+  if (problem !== undefined) throw invalidOption(where, problem)
+  return checkSettings(where, options)
 }
 
 /** One request to a push route, as a server adapter hands it over. */
@@ -42,10 +54,11 @@ function invalidHeader (problem: string): Error {
   return new FST_SERVER_PUSH_INVALID_HEADER(problem)
 }
 
-/** A route's stream settings once its source is known. */
+/** A route once its source is known: its feed, its streams' settings, and its open streams. */
 interface ReadyRoute<Request> {
   readonly feed: Feed<Request>
   readonly route: StreamRoute
+  readonly streams: OpenStreams
 }
 
 export class PushRoute<Request> {
@@ -53,7 +66,6 @@ export class PushRoute<Request> {
   /** Settles once the source is ready (files read); rejects with FST_SERVER_PUSH_INVALID_SOURCE. */
   readonly ready: Promise<void>
   private opened: ReadyRoute<Request> | undefined
-  private streams = new OpenStreams(0)
   private closing = false
 
   constructor (readonly path: string, source: Source<Request>, private readonly settings: RouteSettings, log: Logger) {
@@ -67,13 +79,12 @@ export class PushRoute<Request> {
     const idleRepeatMs = idleRepeatFor(settings, feed.html)
     const route: StreamRoute = { ...settings, path: this.path, idleRepeatMs, counters: this.counters }
     this.counters.source = feed.live
-    // The first route to show a live source gives it the logger its producer logs through.
-    if (feed.live !== undefined) feed.live.log ??= log
+    feed.live?.adoptLog(log)
     // Streams are watched twice per stall timeout and four times per idle repeat, at least every second and at
     // most every 25 ms.
     const periods = [route.stallTimeoutMs / 2, idleRepeatMs / 4].filter((ms) => ms > 0)
-    this.streams = new OpenStreams(periods.length === 0 ? 0 : Math.max(25, Math.min(1000, ...periods)))
-    this.opened = { feed, route }
+    const streams = new OpenStreams(periods.length === 0 ? 0 : Math.max(25, Math.min(1000, ...periods)))
+    this.opened = { feed, route, streams }
     if (this.closing) feed.detach().catch(noop)
   }
 
@@ -104,7 +115,7 @@ export class PushRoute<Request> {
   /** Answers a request whose turn on its connection has come. */
   private serve (exchange: PushExchange<Request>): void {
     const { req } = exchange
-    const { feed, route } = this.opened as ReadyRoute<Request>
+    const { feed, route, streams } = this.opened as ReadyRoute<Request>
     const { settings, counters } = this
     const answer = (response: PlainResponse): void => exchange.answer(forProtocol(response, req.httpVersionMajor))
     if (this.closing) return answer(unavailable('Server is closing'))
@@ -129,7 +140,7 @@ export class PushRoute<Request> {
     })
     if (sink === undefined) return
     const stream = feed.stream({ sink, route, framing: framing(viewerFraming, settings.multipart), log: exchange.log, onEnd: this.ended }, exchange.request)
-    this.streams.add(stream)
+    streams.add(stream)
     stream.start()
   }
 
@@ -139,9 +150,11 @@ export class PushRoute<Request> {
    */
   close (): Promise<void> {
     this.closing = true
-    this.streams.close()
-    return this.opened?.feed.detach() ?? Promise.resolve()
+    if (this.opened === undefined) return Promise.resolve()
+    this.opened.streams.close()
+    return this.opened.feed.detach()
   }
 
-  private readonly ended = (stream: PushStream): void => this.streams.delete(stream)
+  /** A stream is only made once the route is open. */
+  private readonly ended = (stream: PushStream): void => { (this.opened as ReadyRoute<Request>).streams.delete(stream) }
 }

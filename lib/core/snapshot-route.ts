@@ -21,8 +21,7 @@ export class SnapshotRoute {
     log: Logger
   ) {
     this.timeoutMs = checkNumber(where, 'snapshotTimeoutMs', timeoutMs, 0) ?? 5000
-    // The first route to show a live source gives it the logger its producer logs through.
-    source.log ??= log
+    source.adoptLog(log)
   }
 
   /** The latest frame, or the next one within the timeout, or 503; for a request over HTTP/`httpVersionMajor`. */
@@ -35,12 +34,13 @@ export class SnapshotRoute {
       if (frame === undefined) return forProtocol(unavailable('No frame has been published yet'), httpVersionMajor)
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       const closing: PlainResponse['headers'] = this.closing ? [['Connection', 'close']] : []
-      return forProtocol({
+      const response: PlainResponse = {
         status: 200,
         headers: [...settings.plainHeaders, ...frame.headers, ...frame.extra, ...closing],
         type: frame.contentType ?? settings.contentType,
         body: frame.body
-      }, httpVersionMajor)
+      }
+      return forProtocol(response, httpVersionMajor)
     } finally {
       source.release()
     }

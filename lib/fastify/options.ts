@@ -2,10 +2,9 @@
 // (paths, prefix, the routes array, snapshots), done once at register or when a route is added.
 import type { FastifyRequest } from 'fastify'
 import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.js'
-import { sourceProblem } from '../core/feed.js'
 import type { HeaderRecord } from '../core/headers.js'
 import { isLiveSource, type LiveSource } from '../core/live/source.js'
-import type { PushOptions } from '../core/push-route.js'
+import { checkPushOptions, type PushOptions } from '../core/push-route.js'
 import { checkSettings, SETTING_KEYS, type CheckedSettings, type PushSettings } from '../core/settings.js'
 
 /** A push route's options as a Fastify route option: `app.get(url, { serverPush: { source, ... } }, handler)`. */
@@ -51,7 +50,6 @@ export interface ServerPushOptions extends PushSettings {
 /** The plugin's options, checked: the defaults of every route, and what the plugin registers itself. */
 export interface CheckedOptions {
   readonly defaults: CheckedSettings
-  readonly prefix: string
   readonly statusPath: string | undefined
   readonly routes: readonly PushRouteOptions[]
   readonly producerStopTimeoutMs: number
@@ -80,10 +78,7 @@ function checkPrefix (prefix: unknown): string {
 /** Checks a `serverPush` route option (or a `routes` entry without its own keys); returns its own settings. */
 export function checkRouteOption (where: string, option: unknown, known: ReadonlySet<string> = ROUTE_OPTION_KEYS): CheckedSettings {
   if (!isObject(option)) throw invalidOption(where, 'must be an object with a source')
-  checkKeys(where, option, known)
-  const problem = sourceProblem(option.source)
-  if (problem !== undefined) throw invalidOption(where, problem)
-  return checkSettings(where, option)
+  return checkPushOptions(where, option, known)
 }
 
 /** Checks a `serverPushSnapshot` route option but its timeout (the snapshot route's own); returns its own settings. */
@@ -128,5 +123,5 @@ export function checkOptions (options: unknown): CheckedOptions {
     return { ...(route as unknown as PushRouteOptions), path, snapshot }
   })
   const producerStopTimeoutMs = checkNumber('options', 'producerStopTimeoutMs', options.producerStopTimeoutMs, 0) ?? 5000
-  return { defaults, prefix, statusPath, routes: checked, producerStopTimeoutMs }
+  return { defaults, statusPath, routes: checked, producerStopTimeoutMs }
 }

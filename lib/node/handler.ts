@@ -5,12 +5,11 @@ import { noop, settlesWithin } from '../core/async.js'
 import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
-import { sourceProblem } from '../core/feed.js'
 import type { HeaderRecord } from '../core/headers.js'
 import { isLiveSource, type LiveSource } from '../core/live/source.js'
 import type { LogCall, Logger } from '../core/logger.js'
 import type { PlainResponse } from '../core/plain-response.js'
-import { PushRoute, type PushOptions } from '../core/push-route.js'
+import { checkPushOptions, PushRoute, type PushOptions } from '../core/push-route.js'
 import { checkSettings, resolveSettings, SETTING_KEYS } from '../core/settings.js'
 import { SnapshotRoute } from '../core/snapshot-route.js'
 
@@ -101,9 +100,9 @@ function framingAsked (req: IncomingMessage): unknown {
   return values.length > 1 ? values : values[0]
 }
 
-function checkHandlerOptions (where: string, options: unknown, known: ReadonlySet<string>): Record<string, unknown> {
+/** Checks what both handlers take: an object, with a logger if any. */
+function checkHandlerOptions (where: string, options: unknown): Record<string, unknown> {
   if (!isObject(options)) throw invalidOption(where, 'options must be an object with a source')
-  checkKeys(where, options, known)
   if (options.log !== undefined && !isObject(options.log)) throw invalidOption(where, 'log must be a logger, such as pino')
   if (options.name !== undefined && typeof options.name !== 'string') throw invalidOption(where, 'name must be a string')
   return options
@@ -117,10 +116,8 @@ function checkHandlerOptions (where: string, options: unknown, known: ReadonlySe
  */
 export function createPushHandler<Request extends IncomingMessage = IncomingMessage> (options: PushHandlerOptions<Request>): PushHandler<Request> {
   const where = 'createPushHandler()'
-  const checked = checkHandlerOptions(where, options, PUSH_KEYS)
-  const problem = sourceProblem(checked.source)
-  if (problem !== undefined) throw invalidOption(where, problem)
-  const settings = resolveSettings(checkSettings(where, checked), {})
+  const checked = checkHandlerOptions(where, options)
+  const settings = resolveSettings(checkPushOptions(where, checked, PUSH_KEYS), {})
   const producerStopTimeoutMs = checkNumber(where, 'producerStopTimeoutMs', checked.producerStopTimeoutMs, 0) ?? 5000
   const log = options.log ?? CONSOLE_LOG
   const route = new PushRoute<Request>(options.name ?? 'server-push', options.source, settings, log)
@@ -159,7 +156,8 @@ export function createPushHandler<Request extends IncomingMessage = IncomingMess
  */
 export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHandler {
   const where = 'createSnapshotHandler()'
-  const checked = checkHandlerOptions(where, options, SNAPSHOT_KEYS)
+  const checked = checkHandlerOptions(where, options)
+  checkKeys(where, checked, SNAPSHOT_KEYS)
   if (!isLiveSource(checked.source)) throw invalidOption(where, 'source must be a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
   const settings = resolveSettings(checkSettings(where, { contentType: checked.contentType, headers: checked.headers }), {})
   const log = options.log ?? CONSOLE_LOG

@@ -43,7 +43,7 @@ function timestamp (): string {
 /** Frames pushed by a producer with `publish()`; made by `createLiveSource()` or `liveFrom()`. */
 export class LiveSource {
   readonly [BRAND] = true
-  /** Where the source logs what no viewer reports; set when a route takes it. @internal */
+  /** Where the source logs what no viewer reports: the logger of the first route that shows it. @internal */
   log: Logger | undefined
   private current: PublishedFrame | undefined
   private seq = 0
@@ -100,6 +100,11 @@ export class LiveSource {
     this.isClosed = true
     for (const subscriber of this.subscribers) subscriber.end('source-ended')
     for (const wake of this.waiters) wake()
+  }
+
+  /** A route shows the source: the first one gives it its logger. @internal */
+  adoptLog (log: Logger): void {
+    this.log ??= log
   }
 
   /** @internal */
