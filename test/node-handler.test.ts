@@ -67,6 +67,19 @@ t.test('errors: handed to Express\'s error handlers with their code; answered as
   t.same(await res.json(), { statusCode: 400, code: 'FST_SERVER_PUSH_BAD_FRAMING', error: 'Bad Request', message: 'framing must be standard or advance, got ["standard","advance"]' })
 })
 
+t.test('Express: a text/html route opened as a page by Chromium gets the reader page; Firefox gets the stream', async (t) => {
+  const app = express()
+  app.get('/clock', createPushHandler({ source: () => '<p>tick</p>', contentType: 'text/html', intervalMs: 1000, log: quiet }))
+  const port = await serve(t, app)
+  const page = await RawClient.get(port, '/clock', { headers: ['Sec-Fetch-Dest: document', 'User-Agent: Mozilla/5.0 Chrome/140.0'] })
+  const reader = await page.end()
+  t.match(reader.head, /^HTTP\/1\.1 200 OK\r\n[^]*content-type: text\/html; charset=utf-8\r\n/i)
+  t.match(reader.body.toString(), /<script>[^]*fetch\(/, 'the reader page, which fetches the stream')
+  const firefox = await RawClient.get(port, '/clock', { headers: ['Sec-Fetch-Dest: document', 'User-Agent: Mozilla/5.0 Firefox/140.0'] })
+  t.equal((await firefox.parts(1)).multipart.parts[0]?.body.toString(), '<p>tick</p>', 'Firefox renders the stream itself')
+  firefox.destroy()
+})
+
 t.test('files: a request before they are read waits for them; files that cannot be read fail ready and every request', async (t) => {
   const good = createPushHandler({ source: fromFiles([new URL('./fixtures/colours/red.jpg', import.meta.url).pathname]), log: quiet })
   const errors: unknown[] = []
