@@ -236,3 +236,34 @@ t.test('createPushHandler() serves HTTP/2 through node:http2\'s compatibility AP
   t.equal(response.headers['content-type'], 'multipart/x-mixed-replace;boundary=B')
   t.equal(response.parts().parts[0]?.body.toString(), 'over h2')
 })
+
+t.test('12 streams of large frames on a connection that stops reading hold the session under Node\'s memory limit: a new stream is still served', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const frame = (n: number): Buffer => Buffer.alloc(1024 * 1024, n)
+  const { app: fastify, origin } = await app(t, 'h2c', {
+    boundary: 'B',
+    contentType: 'application/octet-stream',
+    idleRepeatMs: 0,
+    routes: [{ path: '/live', source: live, snapshot: '/live.bin' }, { path: '/pull', source: () => frame(3), intervalMs: 20 }]
+  })
+  const session = connect(t, origin)
+  // Half of them fed by the live source, half pulling their own frames.
+  const viewers = await Promise.all(Array.from({ length: 12 }, (_, i) => request(session, i % 2 === 0 ? '/live' : '/pull')))
+  for (const viewer of viewers) viewer.stream.pause()
+  // Twelve 1 MB frames unsent would be over Node's default maxSessionMemory of 10 MB, which refuses every new
+  // stream of the session (the page's next image, its API calls) until the memory is released.
+  live.publish(frame(1))
+  live.publish(frame(2))
+  const snapshot = await request(session, '/live.bin')
+  await snapshot.ended
+  t.equal(snapshot.headers[':status'], 200, 'a new stream of the session is served')
+  t.equal(snapshot.body().length, 1024 * 1024)
+  const viewerCount = (): number => (fastify.serverPush.stats()['/live']?.viewers ?? 0) + (fastify.serverPush.stats()['/pull']?.viewers ?? 0)
+  t.equal(viewerCount(), 12, 'no stream was refused or cut')
+  for (const viewer of viewers) viewer.stream.resume()
+  const liveViewers = viewers.filter((_, i) => i % 2 === 0)
+  await eventually(() => liveViewers.every((viewer) => viewer.parts().parts.at(-1)?.body[0] === 2), 'every live stream on the latest frame')
+  const pullViewers = viewers.filter((_, i) => i % 2 === 1)
+  await eventually(() => pullViewers.every((viewer) => viewer.parts().parts.length >= 2), 'every pull stream gets parts again')
+  t.ok(viewers.every((viewer) => viewer.parts().parts.every((part) => part.body.length === 1024 * 1024)), 'every part whole')
+})

@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks'
 import { isThenable, nextTurn, settle, sleep, stopIterator, waitFor } from './async.js'
 import type { FrameIterator } from './sources/function.js'
+import { sinkFull, stopWaitingForRoom, whenRoom } from './sink.js'
 import { PushStream, type EndReason, type StreamContext } from './stream.js'
 import type { EncodedPart } from './wire.js'
 
@@ -44,7 +45,7 @@ export class PullStream extends PushStream {
       const iterator = this.iterator = feed.open(signal)
       for (;;) {
         // The next frame is pulled only once the sink has taken the last part.
-        await this.drained(signal)
+        await this.room(signal)
         await this.pace(signal)
         if (this.ended) return
         this.lastPullAt = performance.now()
@@ -54,7 +55,7 @@ export class PullStream extends PushStream {
         if (step.done === true) return this.end('source-ended')
         const part = feed.encode(step.value)
         // An idle repeat may have filled the sink while the source was thinking.
-        await this.drained(signal)
+        await this.room(signal)
         if (this.ended) return
         this.send(part)
       }
@@ -63,12 +64,12 @@ export class PullStream extends PushStream {
     }
   }
 
-  private async drained (signal: AbortSignal): Promise<void> {
+  private async room (signal: AbortSignal): Promise<void> {
     const { sink } = this
-    if (!sink.writableNeedDrain) return
+    if (!sinkFull(sink)) return
     await waitFor(signal, (wake) => {
-      sink.once('drain', wake)
-      return () => sink.off('drain', wake)
+      whenRoom(sink, wake)
+      return () => stopWaitingForRoom(sink, wake)
     })
   }
 

@@ -2,6 +2,7 @@
 // Both are Duplexes that report backpressure alike; what differs is how each is cut, ended and let go, here.
 import { constants, type ServerHttp2Stream } from 'node:http2'
 import type { Duplex } from 'node:stream'
+import { sessionFull, stopWaitingForSession, whenSessionHasRoom } from './session-budget.js'
 
 /** A stream's destination: a socket or an HTTP/2 stream, written to, corked and drained alike. */
 export type Sink = Duplex
@@ -30,6 +31,26 @@ export function endMeansGone (sink: Sink): boolean {
  */
 export function closeConnection (sink: Sink): void {
   if (isHttp2Stream(sink)) sink.session?.close()
+}
+
+/**
+ * Whether the sink has no room for another part now: its own buffer is full, or, for an HTTP/2 stream, the push
+ * streams of its connection hold their budget between them (session-budget.ts).
+ */
+export function sinkFull (sink: Sink): boolean {
+  return sink.writableNeedDrain || (isHttp2Stream(sink) && sessionFull(sink))
+}
+
+/** Calls `wake` once, when a full sink may have room again. */
+export function whenRoom (sink: Sink, wake: () => void): void {
+  if (isHttp2Stream(sink) && !sink.writableNeedDrain) whenSessionHasRoom(sink, wake)
+  else sink.once('drain', wake)
+}
+
+/** Stops a `whenRoom` wait; nothing when there is none. */
+export function stopWaitingForRoom (sink: Sink, wake: () => void): void {
+  sink.off('drain', wake)
+  if (isHttp2Stream(sink)) stopWaitingForSession(sink, wake)
 }
 
 /** Whether the sink is an HTTP/2 stream (else a socket). */

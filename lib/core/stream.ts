@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks'
 import type { RouteCounters } from './counters.js'
 import type { Framing } from './framing.js'
 import type { Logger } from './logger.js'
-import { closeConnection, cutSink, endMeansGone, endSink, queuedBytes, type Sink } from './sink.js'
+import { closeConnection, cutSink, endMeansGone, endSink, queuedBytes, sinkFull, type Sink } from './sink.js'
 import type { EncodedPart, Multipart } from './wire.js'
 
 /** Why a stream ended, as logged in its last line. */
@@ -125,7 +125,7 @@ export abstract class PushStream {
     const quiet = now - this.markAt
     if (sink.writableNeedDrain) {
       if (route.stallTimeoutMs > 0 && quiet >= route.stallTimeoutMs) this.end('stalled')
-    } else if (route.idleRepeatMs > 0 && quiet >= route.idleRepeatMs && this.lastPart !== undefined) {
+    } else if (route.idleRepeatMs > 0 && quiet >= route.idleRepeatMs && this.lastPart !== undefined && !sinkFull(sink)) {
       this.send(this.lastPart)
       route.counters.partsRepeated++
       this.mark(now)

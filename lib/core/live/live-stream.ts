@@ -1,6 +1,7 @@
 // A stream fed by a live source: the source pushes, and a viewer that is still busy skips straight to the
 // newest frame once it can take one. At most one frame waits for it in user space, and that one is shared.
 import { performance } from 'node:perf_hooks'
+import { sinkFull, stopWaitingForRoom, whenRoom } from '../sink.js'
 import { PushStream, type StreamContext } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
 import type { LiveChannel, LiveReceiver } from './channel.js'
@@ -9,7 +10,7 @@ export class LiveStream extends PushStream implements LiveReceiver {
   private pending: EncodedPart | undefined
   private nextAt = 0
   private paceTimer: NodeJS.Timeout | undefined
-  private awaitingDrain = false
+  private awaitingRoom = false
 
   constructor (context: StreamContext, private readonly channel: LiveChannel) {
     super(context)
@@ -32,7 +33,7 @@ export class LiveStream extends PushStream implements LiveReceiver {
 
   protected stop (): void {
     clearTimeout(this.paceTimer)
-    this.sink.off('drain', this.drained)
+    stopWaitingForRoom(this.sink, this.roomMade)
     this.channel.leave(this)
   }
 
@@ -43,11 +44,11 @@ export class LiveStream extends PushStream implements LiveReceiver {
 
   private readonly flush = (): void => {
     const { pending, route, sink } = this
-    if (pending === undefined || this.paceTimer !== undefined || this.awaitingDrain) return
+    if (pending === undefined || this.paceTimer !== undefined || this.awaitingRoom) return
     // A listener only when a frame has to wait for the sink, not one per part.
-    if (sink.writableNeedDrain) {
-      this.awaitingDrain = true
-      sink.once('drain', this.drained)
+    if (sinkFull(sink)) {
+      this.awaitingRoom = true
+      whenRoom(sink, this.roomMade)
       return
     }
     if (route.minGapMs > 0) {
@@ -62,8 +63,8 @@ export class LiveStream extends PushStream implements LiveReceiver {
     this.send(pending)
   }
 
-  private readonly drained = (): void => {
-    this.awaitingDrain = false
+  private readonly roomMade = (): void => {
+    this.awaitingRoom = false
     this.flush()
   }
 
