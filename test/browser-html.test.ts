@@ -3,34 +3,7 @@
 import t from 'tap'
 import { createLiveSource } from '../lib/index.js'
 import { startApp } from './helpers/app.js'
-import { browsers, type BrowserPage } from './helpers/browsers.js'
-import { PATIENCE_MS } from './helpers/patience.js'
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** The page's text now; '' while a part replaces the document (Firefox swaps the whole document per part). */
-async function pageText (page: BrowserPage): Promise<string> {
-  try {
-    return await page.evaluate(() => (globalThis as unknown as { document: { body: { textContent: string } | null } }).document.body?.textContent ?? '', null)
-  } catch {
-    return ''
-  }
-}
-
-/**
- * Ms from this call until the page's text includes `text`, for the test to report, never to judge; rejects after
- * `timeoutMs`, a hang detector, with the text it last had.
- */
-async function waitForText (page: BrowserPage, text: string, timeoutMs = PATIENCE_MS): Promise<number> {
-  const start = performance.now()
-  let seen = ''
-  while (performance.now() - start < timeoutMs) {
-    seen = await pageText(page)
-    if (seen.includes(text)) return performance.now() - start
-    await sleep(5)
-  }
-  throw new Error(`the page did not show ${JSON.stringify(text)} in ${timeoutMs} ms; it showed ${JSON.stringify(seen)}`)
-}
+import { browsers, waitForText } from './helpers/browsers.js'
 
 for (const browser of browsers) {
   t.test(`${browser.name}: a text/html push route opened as a page shows each part before the next one is sent`, async (t) => {

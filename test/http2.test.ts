@@ -2,68 +2,24 @@
 // the same bytes as over HTTP/1.1, one stream per viewer on a shared connection, each stream ended, reset or cut
 // on its own, and close() that lets the sessions go.
 import { once } from 'node:events'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import https from 'node:https'
 import http2 from 'node:http2'
-import Fastify, { type FastifyInstance } from 'fastify'
-import t, { type Test } from 'tap'
-import serverPush, { createLiveSource, type ServerPushOptions } from '../lib/index.js'
+import t from 'tap'
+import { createLiveSource, fromDirectory } from '../lib/index.js'
 import { createPushHandler } from '../lib/node.js'
-import { aborted, eventually } from './helpers/app.js'
+import { aborted, eventually, tempDir } from './helpers/app.js'
 import { run } from './helpers/child.js'
-import { certificate } from './helpers/tls.js'
-import { parseMultipart, type ParsedMultipart } from './helpers/wire-client.js'
-
-type Serving = 'h2c' | 'h2' | 'h2+http1' | 'https'
-
-async function app (t: Test, serving: Serving, options: ServerPushOptions, setup?: (app: FastifyInstance) => void): Promise<{ app: FastifyInstance, origin: string }> {
-  const tls = certificate()
-  const fastify = (serving === 'h2c'
-    ? Fastify({ http2: true })
-    : serving === 'https'
-      ? Fastify({ https: tls })
-      : Fastify({ http2: true, https: { ...tls, allowHTTP1: serving === 'h2+http1' } })) as unknown as FastifyInstance
-  t.teardown(() => fastify.close())
-  setup?.(fastify)
-  await fastify.register(serverPush, options)
-  await fastify.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = fastify.server.address() as { port: number }
-  return { app: fastify, origin: `${serving === 'h2c' ? 'http' : 'https'}://127.0.0.1:${port}` }
-}
-
-function connect (t: Test, origin: string): http2.ClientHttp2Session {
-  const session = http2.connect(origin, origin.startsWith('https') ? { ca: certificate().cert } : {})
-  session.on('error', () => {})
-  t.teardown(() => session.destroy())
-  return session
-}
-
-/** One HTTP/2 request: its response headers, and its body as it grows. */
-interface H2Response {
-  stream: http2.ClientHttp2Stream
-  headers: http2.IncomingHttpHeaders
-  body: () => Buffer
-  /** The body parsed as multipart with boundary B. */
-  parts: () => ParsedMultipart
-  ended: Promise<void>
-}
-
-async function request (session: http2.ClientHttp2Session, path: string, method = 'GET'): Promise<H2Response> {
-  const stream = session.request({ ':path': path, ':method': method })
-  const chunks: Buffer[] = []
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-  stream.on('error', () => {})
-  const ended = new Promise<void>((resolve) => stream.once('close', resolve))
-  const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders]
-  const body = (): Buffer => Buffer.concat(chunks)
-  return { stream, headers, body, parts: () => parseMultipart(body(), 'B'), ended }
-}
+import { certificate, connect, request, serve } from './helpers/protocols.js'
+import { parseMultipart } from './helpers/wire-client.js'
 
 const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade']
 
 for (const serving of ['h2c', 'h2'] as const) {
   t.test(`${serving}: the same head and part bytes as over HTTP/1.1, in either framing, ended with END_STREAM`, async (t) => {
     let headCalls = 0
-    const { origin } = await app(t, serving, {
+    const { origin } = await serve(t, serving, {
       boundary: 'B',
       contentType: 'text/plain',
       headers: { 'X-Camera': 'porch', 'X-Lens': ['wide', 'tele'] },
@@ -96,7 +52,7 @@ for (const serving of ['h2c', 'h2'] as const) {
 
 t.test('h2+http1: HTTP/2 and HTTP/1.1 on one TLS port, each request served by its own protocol; plain https too', async (t) => {
   for (const serving of ['h2+http1', 'https'] as const) {
-    const { origin } = await app(t, serving, { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/x', source: () => ['one'] }] })
+    const { origin } = await serve(t, serving, { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/x', source: () => ['one'] }] })
     const { res, body } = await new Promise<{ res: import('node:http').IncomingMessage, body: string }>((resolve, reject) => {
       https.get(`${origin}/x`, { ca: certificate().cert }, (res) => {
         let text = ''
@@ -118,7 +74,7 @@ t.test('h2+http1: HTTP/2 and HTTP/1.1 on one TLS port, each request served by it
 t.test('a reset stream ends at once, alone: its source stops, the other streams of its session carry on', async (t) => {
   const live = createLiveSource({ timestamps: false })
   let stopped = 0
-  const { app: fastify, origin } = await app(t, 'h2c', {
+  const { app: fastify, origin } = await serve(t, 'h2c', {
     boundary: 'B',
     contentType: 'text/plain',
     routes: [
@@ -145,7 +101,7 @@ t.test('a stream reset while its request is still in hooks starts nothing', asyn
   const reached = new Promise<void>((resolve) => { inHook = resolve })
   let reset: () => void = () => {}
   const wasReset = new Promise<void>((resolve) => { reset = resolve })
-  const { app: fastify, origin } = await app(t, 'h2c', { routes: [{ path: '/x', source: () => { calls++; return 'x' } }] }, (fastify) => {
+  const { app: fastify, origin } = await serve(t, 'h2c', { routes: [{ path: '/x', source: () => { calls++; return 'x' } }] }, (fastify) => {
     fastify.addHook('preHandler', async (request) => {
       (request.raw as unknown as http2.Http2ServerRequest).stream.once('close', reset)
       inHook()
@@ -171,7 +127,7 @@ t.test('a stream reset while its request is still in hooks starts nothing', asyn
 
 t.test('a stream whose client stops reading is cut off (RST_STREAM) after stallTimeoutMs; a new one on its session is served', async (t) => {
   const live = createLiveSource({ timestamps: false })
-  const { app: fastify, origin } = await app(t, 'h2c', { boundary: 'B', routes: [{ path: '/live', source: live, stallTimeoutMs: 300, idleRepeatMs: 0 }] })
+  const { app: fastify, origin } = await serve(t, 'h2c', { boundary: 'B', routes: [{ path: '/live', source: live, stallTimeoutMs: 300, idleRepeatMs: 0 }] })
   const session = connect(t, origin)
   const stalled = await request(session, '/live')
   stalled.stream.pause()
@@ -189,7 +145,7 @@ t.test('a stream whose client stops reading is cut off (RST_STREAM) after stallT
 
 t.test('100 streams on one session, maxClients counting streams, and close() ending them all well-formed', async (t) => {
   const live = createLiveSource({ timestamps: false })
-  const { app: fastify, origin } = await app(t, 'h2c', {
+  const { app: fastify, origin } = await serve(t, 'h2c', {
     boundary: 'B',
     contentType: 'text/plain',
     routes: [{ path: '/live', source: live, maxClients: 100, snapshot: '/live.txt' }]
@@ -217,12 +173,22 @@ t.test('100 streams on one session, maxClients counting streams, and close() end
 })
 
 t.test('curl --http2-prior-knowledge reads the stream', async (t) => {
-  const { origin } = await app(t, 'h2c', { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/x', source: () => ['one', 'two'] }] })
+  const { origin } = await serve(t, 'h2c', { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/x', source: () => ['one', 'two'] }] })
   const { code, stdout, stderr } = await run('curl', ['--silent', '--show-error', '--http2-prior-knowledge', '--include', `${origin}/x`])
   t.equal(code, 0, stderr)
   t.match(stdout, /^HTTP\/2 200 ?\r\ncontent-type: multipart\/x-mixed-replace;boundary=B\r\n/)
   const body = stdout.slice(stdout.indexOf('\r\n\r\n') + 4)
   t.same(parseMultipart(Buffer.from(body, 'latin1'), 'B').parts.map((part) => part.body.toString()), ['one', 'two', 'two'])
+})
+
+t.test('ffmpeg, whose HTTP client speaks only HTTP/1.1, reads the stream over TLS from a port that serves both', async (t) => {
+  const frames = new URL('../example-app/frames/', import.meta.url).pathname
+  const { origin } = await serve(t, 'h2+http1', { routes: [{ path: '/video.mjpg', source: fromDirectory(frames), intervalMs: 50 }] })
+  const out = tempDir('ffmpeg-tls')
+  const { code, stderr } = await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-tls_verify', '1', '-ca_file', certificate().certPath,
+    '-i', `${origin}/video.mjpg`, '-frames:v', '3', join(out, 'frame%d.png')])
+  t.equal(code, 0, stderr)
+  t.same(readdirSync(out).sort(), ['frame1.png', 'frame2.png', 'frame3.png'], 'three frames decoded')
 })
 
 t.test('createPushHandler() serves HTTP/2 through node:http2\'s compatibility API', async (t) => {
@@ -240,7 +206,7 @@ t.test('createPushHandler() serves HTTP/2 through node:http2\'s compatibility AP
 t.test('12 streams of large frames on a connection that stops reading hold the session under Node\'s memory limit: a new stream is still served', async (t) => {
   const live = createLiveSource({ timestamps: false })
   const frame = (n: number): Buffer => Buffer.alloc(1024 * 1024, n)
-  const { app: fastify, origin } = await app(t, 'h2c', {
+  const { app: fastify, origin } = await serve(t, 'h2c', {
     boundary: 'B',
     contentType: 'application/octet-stream',
     idleRepeatMs: 0,

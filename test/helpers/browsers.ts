@@ -87,12 +87,19 @@ function wrap (page: DriverPage, consoleErrors: string[]): BrowserPage {
   }
 }
 
+// Both accept any certificate: the HTTPS tests serve a self-signed one made for the run (helpers/tls.ts), and the
+// browsers reach only 127.0.0.1.
 export const browsers: Browser[] = [
   {
     name: 'chromium',
     async open (t) {
       const profile = freshProfile(t, 'chromium')
-      const context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: PATIENCE_MS })
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: '/usr/bin/chromium',
+        args: CHROMIUM_ARGS,
+        timeout: PATIENCE_MS,
+        ignoreHTTPSErrors: true
+      })
       t.teardown(() => context.close())
       const page = context.pages()[0] ?? await context.newPage()
       const consoleErrors: string[] = []
@@ -110,6 +117,7 @@ export const browsers: Browser[] = [
         executablePath: '/usr/bin/firefox-esr',
         headless: true,
         timeout: PATIENCE_MS,
+        acceptInsecureCerts: true,
         userDataDir: profile,
         extraPrefsFirefox: JSON.parse(readFileSync(FIREFOX_PREFS_FILE, 'utf8')) as Record<string, unknown>,
         env: { ...process.env, MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1' }
@@ -201,4 +209,30 @@ export async function waitForColour (page: BrowserPage, selector: string, rgb: R
   const elapsed = performance.now() - start
   if (!matched) throw new Error(`${selector} did not paint ${rgb.join(',')} in ${timeoutMs} ms; last painted: ${colour?.join(',') ?? 'nothing'}`)
   return elapsed
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The page's text now; '' while a part replaces the document (Firefox swaps the whole document per part). */
+async function pageText (page: BrowserPage): Promise<string> {
+  try {
+    return await page.evaluate(() => (globalThis as unknown as { document: { body: { textContent: string } | null } }).document.body?.textContent ?? '', null)
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * Ms from this call until the page's text includes `text`, for the test to report, never to judge; rejects after
+ * `timeoutMs`, a hang detector, with the text it last had.
+ */
+export async function waitForText (page: BrowserPage, text: string, timeoutMs = PATIENCE_MS): Promise<number> {
+  const start = performance.now()
+  let seen = ''
+  while (performance.now() - start < timeoutMs) {
+    seen = await pageText(page)
+    if (seen.includes(text)) return performance.now() - start
+    await sleep(5)
+  }
+  throw new Error(`the page did not show ${JSON.stringify(text)} in ${timeoutMs} ms; it showed ${JSON.stringify(seen)}`)
 }
