@@ -1,13 +1,20 @@
 // The classic server-push demo on Fastify (see demo.js for what it shows): the thumbnails, the HTML clock (which
 // Chromium, unable to show pushed HTML itself, gets through the plugin's reader page) and the live camera, each
 // an ordinary Fastify route with the `serverPush` option. Run it with `npm start`; PORT and HOST choose where it
-// listens (default 127.0.0.1:3000). example-app/express.js is the same app on Express 5.
+// listens (default 127.0.0.1:3000). With TLS_CERT and TLS_KEY (PEM files) it serves HTTPS, HTTP/2 and HTTP/1.1 on
+// one port: /wall.html, twelve views of the live camera, needs HTTP/2 (browsers open at most 6 HTTP/1.1
+// connections to a host). example-app/express.js is the same app on Express 5, without TLS.
+import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 import fastifyStatic from '@fastify/static'
 import serverPush from 'fastify-server-push'
 import { closeOnSignals, here, ready, routes } from './demo.js'
 
-const app = Fastify({ logger: true })
+const { TLS_CERT, TLS_KEY } = process.env
+const tls = TLS_CERT !== undefined && TLS_KEY !== undefined
+  ? { http2: true, https: { cert: readFileSync(TLS_CERT), key: readFileSync(TLS_KEY), allowHTTP1: true } }
+  : {}
+const app = Fastify({ logger: true, ...tls })
 await app.register(fastifyStatic, { root: here('./public') })
 await app.register(serverPush, { statusPath: '/push-status' })
 for (const { path, snapshot, ...options } of routes) {

@@ -1,10 +1,12 @@
 // The example app's viewer page in real browsers: it loads without a console error, both images change frame,
 // the pushed HTML clock ticks (natively in Firefox, through the reader page in Chromium), and the stats fill in.
-// `SCREENSHOT=docs/example-page.png npx tap --disable-coverage test/browser-example.test.ts` refreshes the
-// README's screenshot.
+// Served over HTTPS, its wall page shows twelve views of the live camera over HTTP/2.
+// `SCREENSHOT=docs/example-page.png WALL_SCREENSHOT=docs/wall-http2.png npx tap --disable-coverage
+// test/browser-example.test.ts` refreshes the README's screenshots.
 import t from 'tap'
 import { browsers, paintedDigest, type BrowserPage } from './helpers/browsers.js'
 import { plainEnv, startChild } from './helpers/child.js'
+import { certificate } from './helpers/protocols.js'
 import { PATIENCE_MS } from './helpers/patience.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -66,3 +68,25 @@ for (const browser of browsers) {
     t.same(page.consoleErrors, [], page.consoleErrors.join(' | '))
   })
 }
+
+t.test('the wall page over HTTPS: twelve views of the live camera, all over one HTTP/2 connection, each changing frame', async (t) => {
+  const { certPath, keyPath } = certificate()
+  const { child, match } = await startChild(process.execPath, ['example-app/server.js'],
+    /Server listening at https:\/\/127\.0\.0\.1:(\d+)/, plainEnv({ PORT: '0', HOST: '127.0.0.1', TLS_CERT: certPath, TLS_KEY: keyPath }))
+  t.teardown(() => { child.kill('SIGKILL') })
+  for (const browser of browsers) {
+    const page = await browser.open(t)
+    await page.goto(`https://127.0.0.1:${match[1] as string}/wall.html`)
+    const views = Array.from({ length: 12 }, (_, i) => `#cam${i + 1}`)
+    for (const view of views) {
+      const first = await changes(`${view}'s first frame`, () => paintedDigest(page, view), null)
+      await changes(view, () => paintedDigest(page, view), first)
+    }
+    t.pass(`${browser.name}: all 12 views change frame`)
+    const protocol = await page.evaluate(() => (globalThis as unknown as { document: PageDocument }).document.querySelector('#protocol')?.textContent, null)
+    t.equal(protocol, 'h2', `${browser.name}: the page says it came over HTTP/2`)
+    const screenshot = process.env.WALL_SCREENSHOT
+    if (browser.name === 'chromium' && screenshot !== undefined) await page.screenshot(screenshot as `${string}.png`)
+    t.same(page.consoleErrors, [], page.consoleErrors.join(' | '))
+  }
+})

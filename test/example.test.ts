@@ -2,15 +2,19 @@
 // live camera, clean shutdown.
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
+import https from 'node:https'
 import type { ChildProcess } from 'node:child_process'
 import t, { type Test } from 'tap'
+import { eventually } from './helpers/app.js'
 import { plainEnv, startChild } from './helpers/child.js'
-import { RawClient } from './helpers/wire-client.js'
+import { certificate, connect, request, type H2Response } from './helpers/protocols.js'
+import { RawClient, type ParsedPart } from './helpers/wire-client.js'
 
 /** Starts the example app as `npm start` does (or its Express twin), on a free port; killed at the end of `t`. */
 async function exampleApp (t: Test, env: Record<string, string> = {}, script = 'server.js'): Promise<{ child: ChildProcess, port: number, output: () => string }> {
   const { child, match, output } = await startChild(process.execPath, [`example-app/${script}`],
-    /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, plainEnv({ PORT: '0', HOST: '127.0.0.1', ...env }))
+    /Server listening at https?:\/\/127\.0\.0\.1:(\d+)/, plainEnv({ PORT: '0', HOST: '127.0.0.1', ...env }))
   t.teardown(() => { child.kill('SIGKILL') })
   return { child, port: Number(match[1]), output }
 }
@@ -80,4 +84,26 @@ t.test('a second example app relays the first one\'s live route: many viewers, o
   const status = await (await fetch(`http://127.0.0.1:${first.port}/push-status`)).json() as Record<string, { viewers: number }>
   t.equal(status['/live.mjpg']?.viewers, 1, 'four viewers of the relay, one viewer of the first app')
   for (const viewer of viewers) viewer.destroy()
+})
+
+t.test('example app with TLS_CERT and TLS_KEY: HTTPS, with HTTP/2 and HTTP/1.1 on one port, and the wall page', async (t) => {
+  const { certPath, keyPath, cert } = certificate()
+  const { port, output } = await exampleApp(t, { TLS_CERT: certPath, TLS_KEY: keyPath })
+  t.match(output(), /Server listening at https:\/\/127\.0\.0\.1:/)
+  const session = connect(t, `https://127.0.0.1:${port}`)
+  const [video, live, wall] = await Promise.all([request(session, '/video.mjpg'), request(session, '/live.mjpg?view=1'), request(session, '/wall.html')])
+  t.match(video.headers['content-type'], /^multipart\/x-mixed-replace;boundary=/)
+  // Each route has its own boundary.
+  const parts = (response: H2Response): ParsedPart[] => response.parts(/boundary=(.+)$/.exec(String(response.headers['content-type']))?.[1]).parts
+  await eventually(() => parts(video).length >= 1 && parts(live).length >= 1, 'a part of each stream over HTTP/2')
+  t.ok(parts(video)[0]?.body.equals(readFileSync(new URL('../example-app/frames/thumb_1.jpg', import.meta.url))), 'thumb_1.jpg')
+  t.equal(parts(live)[0]?.body[0], 0xff, 'a JPEG from the live route')
+  await wall.ended
+  t.match(wall.body().toString(), /img\.src = `\/live\.mjpg\?view=\$\{i\}`/, 'the wall page: twelve views of the live route')
+  const http1 = await new Promise<IncomingMessage>((resolve, reject) => {
+    https.get(`https://127.0.0.1:${port}/live.jpg`, { ca: cert }, resolve).on('error', reject)
+  })
+  t.equal(http1.httpVersion, '1.1', 'and HTTP/1.1 on the same port')
+  t.equal(http1.headers['content-type'], 'image/jpeg')
+  http1.resume()
 })
