@@ -1,9 +1,11 @@
 // The load generator, in its own process: N raw TCP viewers that parse every part and check each JPEG byte for
-// byte against the frames the server was given, plus M viewers that connect and never read.
+// byte against the frames the server was given, plus M viewers that connect and never read. With `sessions`, the
+// N viewers are HTTP/2 streams spread evenly over that many connections (h2c), parsed the same way.
+import http2 from 'node:http2'
 import net from 'node:net'
 import { makeFrames, settings } from './common.mjs'
 
-const { port, readers, stalled, size, count } = settings()
+const { port, readers, stalled, size, count, sessions } = settings()
 const frames = makeFrames(size, count)
 const CRLF2 = Buffer.from('\r\n\r\n')
 const DELIMITER = Buffer.from('\r\n--bench\r\n')
@@ -14,10 +16,12 @@ const REQUEST = 'GET /live HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n'
 let counting = false
 const result = { parts: 0, corrupt: 0, latenciesUs: [], closed: 0, perViewer: [] }
 
-/** Parses one viewer's bytes: response head, opening delimiter, then parts by Content-Length. */
-function viewer (socket, index) {
+/**
+ * Parses one viewer's bytes: response head (over HTTP/1; an HTTP/2 stream's comes as a HEADERS frame), opening
+ * delimiter, then parts by Content-Length.
+ */
+function viewer (socket, index, state = 'response') {
   let text = Buffer.alloc(0) // bytes of a head, a part's headers or a delimiter, never of a body
-  let state = 'response'
   let body
   let filled = 0
   let stamp = 0
@@ -96,8 +100,27 @@ function open (read, index) {
   if (read) viewer(socket, index)
   else socket.pause()
 }
-for (let i = 0; i < readers; i++) open(true, i)
-for (let i = 0; i < stalled; i++) open(false)
+// Windows as Chromium sets them (6 MB a stream, 15 MB a connection), not Node's 64 KB, which would bound the
+// throughput of a connection by its round trips.
+function openHttp2 () {
+  for (let s = 0; s < sessions; s++) {
+    const session = http2.connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 6 * 2 ** 20 } })
+    session.on('connect', () => session.setLocalWindowSize(15 * 2 ** 20))
+    session.on('error', () => {})
+    sockets.push(session)
+    for (let i = s; i < readers; i += sessions) {
+      const stream = session.request({ ':path': '/live' })
+      stream.on('response', (headers) => { if (headers[':status'] !== 200) result.corrupt++ })
+      viewer(stream, i, 'opening')
+    }
+  }
+}
+if (sessions > 0) {
+  openHttp2()
+} else {
+  for (let i = 0; i < readers; i++) open(true, i)
+  for (let i = 0; i < stalled; i++) open(false)
+}
 
 process.on('message', (message) => {
   if (message === 'start') {

@@ -8,9 +8,26 @@ const SCENARIOS = [
   { name: '100 viewers, 30 fps, 50 KB', readers: 100, stalled: 0, fps: 30, size: 50_000, seconds: 8 },
   { name: '500 viewers, 10 fps, 20 KB', readers: 500, stalled: 0, fps: 10, size: 20_000, seconds: 8 },
   { name: '20 reading + 20 stalled, 30 fps, 200 KB', readers: 20, stalled: 20, fps: 30, size: 200_000, seconds: 15 },
-  { name: '10 viewers, 200 fps, 20 KB', readers: 10, stalled: 0, fps: 200, size: 20_000, seconds: 8 }
+  { name: '10 viewers, 200 fps, 20 KB', readers: 10, stalled: 0, fps: 200, size: 20_000, seconds: 8 },
+  // The plugin over HTTP/1.1 against itself over h2c, the 100 viewers as streams on 10 connections and on 100.
+  {
+    name: '100 viewers, 30 fps, 50 KB, HTTP/2',
+    readers: 100,
+    stalled: 0,
+    fps: 30,
+    size: 50_000,
+    seconds: 8,
+    servers: ['plugin', 'plugin h2 × 10', 'plugin h2 × 100'],
+    baseline: 'plugin'
+  }
 ]
 const SERVERS = process.env.SERVERS?.split(',') ?? ['plugin', 'raw', 'tutorial']
+
+/** What runs for a server's name: its script, and how many HTTP/2 connections the viewers share (0: HTTP/1.1). */
+function variant (server) {
+  const [script, http2, sessions] = server.split(' ')
+  return { script, sessions: http2 === 'h2' ? Number(sessions.slice(2)) : 0 }
+}
 const WARMUP_MS = 2000
 // Each server runs ROUNDS times per scenario, the three in turn, and every figure is the median; "vs raw" is the
 // median of each round's ratio to the raw server run next to it. One run alone swings by 10-30% here.
@@ -27,11 +44,12 @@ function pin (child, core) {
 }
 
 async function measure (server, scenario) {
+  const { script, sessions } = variant(server)
   const config = { fps: scenario.fps, size: scenario.size, count: 30 }
-  const serverProcess = fork(new URL(`./servers/${server}.mjs`, import.meta.url), [JSON.stringify(config)], { stdio: 'inherit', execArgv: ['--expose-gc'] })
+  const serverProcess = fork(new URL(`./servers/${script}.mjs`, import.meta.url), [JSON.stringify({ ...config, http2: sessions > 0 })], { stdio: 'inherit', execArgv: ['--expose-gc'] })
   pin(serverProcess, 0)
   const [{ port }] = await once(serverProcess, 'message')
-  const load = fork(new URL('./load.mjs', import.meta.url), [JSON.stringify({ ...config, port, readers: scenario.readers, stalled: scenario.stalled })], { stdio: 'inherit' })
+  const load = fork(new URL('./load.mjs', import.meta.url), [JSON.stringify({ ...config, port, readers: scenario.readers, stalled: scenario.stalled, sessions })], { stdio: 'inherit' })
   pin(load, 1)
   await once(load, 'message')
   await sleep(WARMUP_MS)
@@ -58,7 +76,7 @@ async function measure (server, scenario) {
 const pct = (x) => `${(x * 100).toFixed(1)}%`
 const num = (x, digits = 1) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits))
 console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, median of ${ROUNDS} rounds per server\n`)
-console.log('| scenario | server | delivered (% of ideal) | slowest reader | CPU ms / 1000 parts | vs raw | peak RSS MB | RSS growth MB: whole run / window | latency p50 / p99 ms | corrupt |')
+console.log('| scenario | server | delivered (% of ideal) | slowest reader | CPU ms / 1000 parts | vs baseline | peak RSS MB | RSS growth MB: whole run / window | latency p50 / p99 ms | corrupt |')
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 function median (values) {
   const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b)
@@ -66,19 +84,22 @@ function median (values) {
 }
 
 for (const scenario of SCENARIOS.filter((s, i) => only === undefined || String(i + 1) === only)) {
-  const runs = Object.fromEntries(SERVERS.map((server) => [server, []]))
+  // A scenario may name its own servers, and the one the others are compared with; else SERVERS, against raw.
+  const servers = scenario.servers ?? SERVERS
+  const baseline = scenario.baseline ?? 'raw'
+  const runs = Object.fromEntries(servers.map((server) => [server, []]))
   for (let round = 0; round < ROUNDS; round++) {
-    for (const server of SERVERS) runs[server].push(await measure(server, scenario))
-    for (const server of SERVERS) runs[server][round].vsRaw = runs[server][round].cpuPer1000 / runs.raw[round].cpuPer1000
+    for (const server of servers) runs[server].push(await measure(server, scenario))
+    for (const server of servers) runs[server][round].vsBaseline = runs[server][round].cpuPer1000 / runs[baseline]?.[round].cpuPer1000
   }
   const results = {}
-  for (const server of SERVERS) {
+  for (const server of servers) {
     results[server] = Object.fromEntries(Object.keys(runs[server][0]).map((key) =>
       [key, key === 'corrupt' ? runs[server].reduce((sum, r) => sum + r.corrupt, 0) : median(runs[server].map((r) => r[key]))]))
   }
-  for (const server of SERVERS) {
+  for (const server of servers) {
     const r = results[server]
-    console.log(`| ${scenario.name} | ${server} | ${pct(r.delivered)} | ${pct(r.minPerViewer)} | ${num(r.cpuPer1000)} | ${num(r.vsRaw, 2)}x | ` +
+    console.log(`| ${scenario.name} | ${server} | ${pct(r.delivered)} | ${pct(r.minPerViewer)} | ${num(r.cpuPer1000)} | ${num(r.vsBaseline, 2)}x vs ${baseline} | ` +
       `${num(r.rssPeakMb)} | ${num(r.rssGrowthMb)} / ${num(r.rssWindowMb)} | ${num(r.p50Ms, 2)} / ${num(r.p99Ms, 2)} | ${r.corrupt} |`)
   }
 }
