@@ -69,7 +69,7 @@ for (const browser of browsers) {
   })
 }
 
-t.test('the wall page over HTTPS: twelve views of the live camera, all over one HTTP/2 connection, each changing frame', async (t) => {
+t.test('the wall page over HTTPS: a page that came over HTTP/2, and twelve views of the live camera, each changing frame', async (t) => {
   const { certPath, keyPath } = certificate()
   const { child, match } = await startChild(process.execPath, ['example-app/server.js'],
     /Server listening at https:\/\/127\.0\.0\.1:(\d+)/, plainEnv({ PORT: '0', HOST: '127.0.0.1', TLS_CERT: certPath, TLS_KEY: keyPath }))

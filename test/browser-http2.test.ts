@@ -99,6 +99,7 @@ for (const browser of browsers) {
         const deadline = performance.now() + PATIENCE_MS
         while (await showing(page, colour(i)) < 6) {
           if (performance.now() > deadline) throw new Error(`fewer than 6 views painted ${colour(i).name}`)
+          await new Promise((resolve) => setTimeout(resolve, 20))
         }
       }
       // Each of the 6 has painted 3 frames since the page opened: a 7th connection would have been opened by now.

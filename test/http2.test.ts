@@ -7,7 +7,9 @@ import { join } from 'node:path'
 import https from 'node:https'
 import http2 from 'node:http2'
 import t from 'tap'
+import type { FastifyInstance } from 'fastify'
 import { createLiveSource, fromDirectory } from '../lib/index.js'
+import { SESSION_BUDGET_BYTES } from '../lib/core/session-budget.js'
 import { createPushHandler } from '../lib/node.js'
 import { aborted, eventually, tempDir } from './helpers/app.js'
 import { run } from './helpers/child.js'
@@ -232,4 +234,128 @@ t.test('12 streams of large frames on a connection that stops reading hold the s
   const pullViewers = viewers.filter((_, i) => i % 2 === 1)
   await eventually(() => pullViewers.every((viewer) => viewer.parts().parts.length >= 2), 'every pull stream gets parts again')
   t.ok(viewers.every((viewer) => viewer.parts().parts.every((part) => part.body.length === 1024 * 1024)), 'every part whole')
+})
+
+/**
+ * The server's side of each HTTP/2 stream, in the order the requests came, watched at every write: the most bytes
+ * they held unsent together right after one, and writes to a stream already destroyed.
+ */
+function watchServerStreams (app: FastifyInstance): { streams: http2.ServerHttp2Stream[], mostHeld: () => number, writesAfterDestroy: () => number } {
+  const streams: http2.ServerHttp2Stream[] = []
+  let mostHeld = 0
+  let writesAfterDestroy = 0
+  app.addHook('onRequest', async (request) => {
+    const stream = (request.raw as unknown as http2.Http2ServerRequest).stream
+    streams.push(stream)
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean
+    stream.write = ((...args: unknown[]) => {
+      if (stream.destroyed) writesAfterDestroy++
+      const result = write(...args)
+      mostHeld = Math.max(mostHeld, streams.reduce((sum, each) => sum + each.writableLength, 0))
+      return result
+    }) as typeof stream.write
+  })
+  return { streams, mostHeld: () => mostHeld, writesAfterDestroy: () => writesAfterDestroy }
+}
+
+const MB = 1024 * 1024
+/** What one connection's push streams may hold unsent: the budget, one more part, and part headers. */
+const MOST_HELD = SESSION_BUDGET_BYTES + MB + 64 * 1024
+
+t.test('session budget: pull streams whose frames come in the same tick each check it right before writing', async (t) => {
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => { release = resolve })
+  let pulls = 0
+  let watch: ReturnType<typeof watchServerStreams> | undefined
+  const { origin } = await serve(t, 'h2c', {
+    boundary: 'B',
+    contentType: 'application/octet-stream',
+    idleRepeatMs: 0,
+    routes: [{ path: '/pull', source: async () => { pulls++; await released; return Buffer.alloc(MB, 3) } }]
+  }, (app) => { watch = watchServerStreams(app) })
+  const session = connect(t, origin)
+  const viewers = await Promise.all(Array.from({ length: 12 }, () => request(session, '/pull')))
+  for (const viewer of viewers) viewer.stream.pause()
+  await eventually(() => pulls === 12, 'every stream waiting for its frame')
+  release()
+  const next = await request(session, '/pull')
+  t.equal(next.headers[':status'], 200, 'a new stream of the session is served')
+  t.ok(watch!.mostHeld() <= MOST_HELD, `the session held at most the budget and one part (${(watch!.mostHeld() / MB).toFixed(1)} MB)`)
+  for (const viewer of viewers) viewer.stream.resume()
+  await eventually(() => viewers.every((viewer) => viewer.parts().parts.length >= 2), 'every stream gets parts')
+  t.ok(watch!.mostHeld() <= MOST_HELD, `and once reading again (${(watch!.mostHeld() / MB).toFixed(1)} MB)`)
+})
+
+t.test('session budget: streams waiting on a connection whose streams each hold less than their highWaterMark (no drain event) are woken', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { origin } = await serve(t, 'h2c', { boundary: 'B', contentType: 'application/octet-stream', idleRepeatMs: 0, routes: [{ path: '/live', source: live }] })
+  const session = connect(t, origin)
+  // 300 parts of 15 KB, each under a stream's highWaterMark, are over the budget together.
+  const viewers = await Promise.all(Array.from({ length: 300 }, () => request(session, '/live')))
+  for (const viewer of viewers) viewer.stream.pause()
+  live.publish(Buffer.alloc(15 * 1024, 1))
+  for (const viewer of viewers) viewer.stream.resume()
+  await eventually(() => viewers.every((viewer) => viewer.parts().parts.length === 1), 'every stream gets the frame')
+  t.pass('every stream got the frame')
+})
+
+t.test('session budget: a stream reset while it waits is never written to', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  let watch: ReturnType<typeof watchServerStreams> | undefined
+  const { app: fastify, origin } = await serve(t, 'h2c', { boundary: 'B', contentType: 'application/octet-stream', idleRepeatMs: 0, routes: [{ path: '/live', source: live }] },
+    (app) => { watch = watchServerStreams(app) })
+  const session = connect(t, origin)
+  const viewers = await Promise.all(Array.from({ length: 8 }, () => request(session, '/live')))
+  for (const viewer of viewers) viewer.stream.pause()
+  live.publish(Buffer.alloc(MB, 1))
+  const { streams } = watch!
+  // Those holding less than the frame never got it: they wait for the session.
+  const waiting = streams.map((stream, i) => stream.writableLength < MB ? i : -1).filter((i) => i >= 0)
+  t.ok(waiting.length > 0, `${waiting.length} streams wait for the session`)
+  for (const i of waiting) viewers[i]!.stream.close(http2.constants.NGHTTP2_CANCEL)
+  await eventually(() => fastify.serverPush.stats()['/live']?.viewers === 8 - waiting.length, 'the resets seen')
+  for (const viewer of viewers) viewer.stream.resume()
+  const kept = viewers.filter((_, i) => !waiting.includes(i))
+  await eventually(() => kept.every((viewer) => viewer.parts().parts.length === 1), 'the others read their frame')
+  live.publish(Buffer.alloc(MB, 2))
+  await eventually(() => kept.every((viewer) => viewer.parts().parts.length === 2), 'and the next one')
+  t.equal(watch!.writesAfterDestroy(), 0, 'nothing was written to a reset stream')
+  t.equal(fastify.serverPush.stats()['/live']?.partsSent, 2 * kept.length, 'and no part counted for one')
+})
+
+t.test('session budget: streams ending on a connection that holds it are reset, not sent one more part', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { origin } = await serve(t, 'h2c', {
+    boundary: 'B',
+    contentType: 'application/octet-stream',
+    idleRepeatMs: 0,
+    routes: [{ path: '/live', source: live }, { path: '/x', source: () => ['one'] }]
+  })
+  const session = connect(t, origin)
+  const viewers = await Promise.all(Array.from({ length: 12 }, () => request(session, '/live')))
+  for (const viewer of viewers) viewer.stream.pause()
+  live.publish(Buffer.alloc(MB, 1))
+  live.close()
+  const next = await request(session, '/live')
+  t.equal(next.headers[':status'], 200, 'a new stream of the session is served')
+  for (const viewer of viewers) viewer.stream.resume()
+  await Promise.all(viewers.map((viewer) => viewer.ended))
+  t.ok(viewers.every((viewer) => viewer.stream.rstCode === http2.constants.NGHTTP2_CANCEL), 'every stream reset')
+  // The control: on a connection under its budget the same end is well-formed.
+  const reading = await request(session, '/x')
+  await reading.ended
+  t.ok(reading.parts().closed, 'a stream ending on a connection under its budget gets the close delimiter')
+  t.equal(reading.stream.rstCode, http2.constants.NGHTTP2_NO_ERROR)
+})
+
+t.test('close() as the client goes away: the session that carried streams is let go after the grace, and close() resolves', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { app: fastify, origin } = await serve(t, 'h2c', { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/live', source: live }] })
+  const session = connect(t, origin)
+  const viewers = await Promise.all([request(session, '/live'), request(session, '/live')])
+  live.publish('frame')
+  await eventually(() => viewers.every((viewer) => viewer.parts().parts.length === 1), 'both streams got the frame')
+  session.destroy()
+  await fastify.close()
+  t.equal(fastify.serverPush.stats()['/live']?.viewers, 0)
 })

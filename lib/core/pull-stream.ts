@@ -54,9 +54,12 @@ export class PullStream extends PushStream {
         if (typeof step !== 'object' || step === null) throw new TypeError('the source iterator\'s next() returned a non-object')
         if (step.done === true) return this.end('source-ended')
         const part = feed.encode(step.value)
-        // An idle repeat may have filled the sink while the source was thinking.
-        await this.room(signal)
-        if (this.ended) return
+        // An idle repeat, or other streams of the connection, may have filled it while the source was thinking.
+        // The last check and the write are in one tick, so that streams woken together cannot all pass it.
+        while (sinkFull(this.sink)) {
+          await this.room(signal)
+          if (this.ended) return
+        }
         this.send(part)
       }
     } catch (error) {
@@ -64,6 +67,7 @@ export class PullStream extends PushStream {
     }
   }
 
+  /** Waits until the sink may have room (check it again). */
   private async room (signal: AbortSignal): Promise<void> {
     const { sink } = this
     if (!sinkFull(sink)) return

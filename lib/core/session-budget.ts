@@ -5,23 +5,31 @@
 import type { Http2Session, ServerHttp2Stream } from 'node:http2'
 
 /**
- * Unsent bytes the push streams of one session may hold before another part is written to any of them. Each
- * check lets one more part through, so a session holds at most this plus its largest part: under Node's default
+ * Unsent bytes the push streams of one session may hold before another part is written to any of them. A stream
+ * checks right before it writes, so a session holds at most this plus one part: under Node's default
  * maxSessionMemory with parts of up to 5 MB.
  */
 export const SESSION_BUDGET_BYTES = 4 * 1024 * 1024
 
+/**
+ * How often a session that holds its budget is looked at again while streams wait for it. Its streams' 'drain'
+ * and 'close' wake them sooner, but a stream holding less than its highWaterMark never emits 'drain'.
+ */
+const RECHECK_MS = 25
+
 class SessionBudget {
   private readonly streams = new Set<ServerHttp2Stream>()
-  private readonly waiting = new Set<() => void>()
+  /** At most one wait per stream: a stream writes one part at a time. */
+  private readonly waiting = new Map<ServerHttp2Stream, () => void>()
+  private recheck: NodeJS.Timeout | undefined
 
   /** Counts `stream` in from now until it closes. */
   join (stream: ServerHttp2Stream): void {
-    if (this.streams.has(stream)) return
     this.streams.add(stream)
     stream.on('drain', this.check)
     stream.once('close', () => {
       this.streams.delete(stream)
+      this.waiting.delete(stream)
       stream.off('drain', this.check)
       this.check()
     })
@@ -36,49 +44,64 @@ class SessionBudget {
     return false
   }
 
-  wait (wake: () => void): void {
-    this.waiting.add(wake)
+  wait (stream: ServerHttp2Stream, wake: () => void): void {
+    this.waiting.set(stream, wake)
+    this.recheck ??= setInterval(this.check, RECHECK_MS).unref()
   }
 
-  stopWaiting (wake: () => void): void {
-    this.waiting.delete(wake)
+  stopWaiting (stream: ServerHttp2Stream): void {
+    this.waiting.delete(stream)
+    this.settle()
   }
 
   /** Wakes every waiting stream once the session is under budget again; each checks again before it writes. */
   private readonly check = (): void => {
-    if (this.waiting.size === 0 || this.full()) return
-    const waking = [...this.waiting]
-    this.waiting.clear()
-    for (const wake of waking) wake()
+    if (this.waiting.size > 0 && !this.full()) {
+      const waking = [...this.waiting.values()]
+      this.waiting.clear()
+      for (const wake of waking) wake()
+    }
+    this.settle()
+  }
+
+  /** No recheck once nothing waits. */
+  private settle (): void {
+    if (this.waiting.size > 0) return
+    clearInterval(this.recheck)
+    this.recheck = undefined
   }
 }
 
-const budgets = new WeakMap<Http2Session, SessionBudget>()
+const sessionBudgets = new WeakMap<Http2Session, SessionBudget>()
+/** Kept past the stream's close, when it no longer knows its session, so that a wait can still be stopped. */
+const streamBudgets = new WeakMap<ServerHttp2Stream, SessionBudget>()
 
-/** The budget of `stream`'s session, counting the stream in until it closes. */
+/** The budget of `stream`'s session, the stream counted in until it closes; none for a stream first seen closed. */
 function budgetOf (stream: ServerHttp2Stream): SessionBudget | undefined {
+  let budget = streamBudgets.get(stream)
+  if (budget !== undefined) return budget
   const { session } = stream
-  // Only once the stream has emitted 'close', by which time its push stream has ended and asks no more.
+  // Every push stream asks while it is open, before it writes its first part.
   /* c8 ignore next */
   if (session === undefined) return undefined
-  let budget = budgets.get(session)
-  if (budget === undefined) budgets.set(session, budget = new SessionBudget())
+  budget = sessionBudgets.get(session)
+  if (budget === undefined) sessionBudgets.set(session, budget = new SessionBudget())
   budget.join(stream)
+  streamBudgets.set(stream, budget)
   return budget
 }
 
-/** Whether `stream`'s session holds its budget: no stream of it takes another part until it drains. */
+/** Whether `stream`'s session holds its budget: no push stream of it takes another part until it drains. */
 export function sessionFull (stream: ServerHttp2Stream): boolean {
   return budgetOf(stream)?.full() === true
 }
 
-/** Calls `wake` once, when `stream`'s session is under its budget again. */
+/** Calls `wake` once, when `stream`'s session may be under its budget again (unless the stream closes first). */
 export function whenSessionHasRoom (stream: ServerHttp2Stream, wake: () => void): void {
-  budgetOf(stream)?.wait(wake)
+  budgetOf(stream)?.wait(stream, wake)
 }
 
-/** Stops a `whenSessionHasRoom` wait; nothing when there is none. */
-export function stopWaitingForSession (stream: ServerHttp2Stream, wake: () => void): void {
-  const { session } = stream
-  if (session !== undefined) budgets.get(session)?.stopWaiting(wake)
+/** Stops `stream`'s `whenSessionHasRoom` wait; nothing when there is none. */
+export function stopWaitingForSession (stream: ServerHttp2Stream): void {
+  streamBudgets.get(stream)?.stopWaiting(stream)
 }

@@ -30,15 +30,30 @@ export function endMeansGone (sink: Sink): boolean {
  * the session times out (Fastify closes sessions itself only with forceCloseConnections, on Node before 24).
  */
 export function closeConnection (sink: Sink): void {
-  if (isHttp2Stream(sink)) sink.session?.close()
+  if (!isHttp2Stream(sink)) return
+  const { session } = sink
+  if (session === undefined || session.closed) return
+  session.close()
+  // A session whose client went away as the server closed can be left waiting for streams that never finish
+  // closing: it is destroyed after the grace its streams get.
+  const timer = setTimeout(() => session.destroy(), END_GRACE_MS)
+  session.once('close', () => clearTimeout(timer))
 }
 
 /**
- * Whether the sink has no room for another part now: its own buffer is full, or, for an HTTP/2 stream, the push
- * streams of its connection hold their budget between them (session-budget.ts).
+ * Whether the sink has no room for another part now: its own buffer is full, or its connection is (see
+ * `connectionFull`). Checked right before each write, in the same tick.
  */
 export function sinkFull (sink: Sink): boolean {
-  return sink.writableNeedDrain || (isHttp2Stream(sink) && sessionFull(sink))
+  return sink.writableNeedDrain || connectionFull(sink)
+}
+
+/**
+ * Whether the sink's connection holds all it may: for an HTTP/2 stream, the push streams of its session hold
+ * their budget between them (session-budget.ts); a socket carries one stream, and its own buffer says it all.
+ */
+export function connectionFull (sink: Sink): boolean {
+  return isHttp2Stream(sink) && sessionFull(sink)
 }
 
 /** Calls `wake` once, when a full sink may have room again. */
@@ -50,7 +65,7 @@ export function whenRoom (sink: Sink, wake: () => void): void {
 /** Stops a `whenRoom` wait; nothing when there is none. */
 export function stopWaitingForRoom (sink: Sink, wake: () => void): void {
   sink.off('drain', wake)
-  if (isHttp2Stream(sink)) stopWaitingForSession(sink, wake)
+  if (isHttp2Stream(sink)) stopWaitingForSession(sink)
 }
 
 /** Whether the sink is an HTTP/2 stream (else a socket). */

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks'
 import type { RouteCounters } from './counters.js'
 import type { Framing } from './framing.js'
 import type { Logger } from './logger.js'
-import { closeConnection, cutSink, endMeansGone, endSink, queuedBytes, sinkFull, type Sink } from './sink.js'
+import { closeConnection, connectionFull, cutSink, endMeansGone, endSink, queuedBytes, sinkFull, type Sink } from './sink.js'
 import type { EncodedPart, Multipart } from './wire.js'
 
 /** Why a stream ended, as logged in its last line. */
@@ -84,7 +84,9 @@ export abstract class PushStream {
     if (reason === 'client-gone' || reason === 'stalled') {
       cutSink(sink)
     } else {
-      endSink(sink, this.framing.closing(this.closingPart()))
+      // The closing part would be one more than an HTTP/2 connection holding its budget may take: reset instead.
+      if (connectionFull(sink)) cutSink(sink)
+      else endSink(sink, this.framing.closing(this.closingPart()))
       if (reason === 'server-closing') closeConnection(sink)
     }
     log.info({

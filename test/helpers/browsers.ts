@@ -87,7 +87,7 @@ function wrap (page: DriverPage, consoleErrors: string[]): BrowserPage {
   }
 }
 
-// Both accept any certificate: the HTTPS tests serve a self-signed one made for the run (helpers/tls.ts), and the
+// Both accept any certificate: the HTTPS tests serve a self-signed one made for the run (helpers/protocols.ts), and the
 // browsers reach only 127.0.0.1.
 export const browsers: Browser[] = [
   {

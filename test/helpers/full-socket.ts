@@ -1,5 +1,6 @@
 // A socket the client stopped reading, seen full from the server's side: how tests make one full whatever the
 // kernel buffers, which differ from machine to machine by tens of MiB.
+import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { LiveSource } from '../../lib/index.js'
@@ -39,4 +40,17 @@ export function bigFrames (live: LiveSource): { publish: () => Promise<void>, la
     },
     last: () => count % 256
   }
+}
+
+/**
+ * The most the kernel may buffer for one TCP connection, its receiving and sending ends together, as it says in
+ * /proc (64 MiB where it does not): a part bigger than this cannot be flushed to a client that stops reading.
+ */
+export function kernelBufferLimit (): number {
+  try {
+    const most = (file: string): number => Number(readFileSync(`/proc/sys/net/ipv4/${file}`, 'utf8').trim().split(/\s+/)[2])
+    const sum = most('tcp_rmem') + most('tcp_wmem')
+    if (Number.isFinite(sum)) return sum
+  } catch {}
+  return 64 * 1024 * 1024
 }
