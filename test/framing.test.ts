@@ -7,7 +7,7 @@ import t from 'tap'
 import { createLiveSource, fromDirectory, fromFiles, type PushRouteOptions } from '../lib/index.js'
 import { aborted, eventually, startApp, tempDir } from './helpers/app.js'
 import { bigFrames, pausedSocketOf, publishUntilFull } from './helpers/full-socket.js'
-import { RawClient, type ParsedResponse } from './helpers/wire-client.js'
+import { BROWSER_PREAMBLE, RawClient, type ParsedResponse } from './helpers/wire-client.js'
 
 const CHROME_UA = 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36'
 const FIREFOX_UA = 'User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0'
@@ -45,7 +45,8 @@ async function bodyOf (port: number, path: string, headers: string[], expected: 
 t.test('browsers get advance framing: the next header block right after each body; other clients the standard one', async (t) => {
   const bodies = ['one', 'two']
   const { port } = await startApp(t, { routes: [holding('/s', bodies)] })
-  const advance = advanceBody(bodies)
+  // A browser's stream starts with the preamble that WebKit needs, whatever its framing.
+  const advance = BROWSER_PREAMBLE + advanceBody(bodies)
   const standard = bodies.map((body) => `--B\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}\r\n`).join('') + '--B\r\n'
   const cases: Array<[string, string[], string]> = [
     ['Chromium <img> (Sec-Fetch-Dest: image)', ['Sec-Fetch-Dest: image', CHROME_UA], advance],
@@ -67,7 +68,8 @@ t.test('?framing= forces either framing for one request; a bad value is a 400 th
   const bodies = ['x']
   const { port } = await startApp(t, { routes: [holding('/s', bodies)] })
   const standard = '--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B\r\n'
-  t.equal(await bodyOf(port, '/s?framing=standard', ['Sec-Fetch-Dest: image', CHROME_UA], standard), standard, 'a browser asking for standard')
+  const browser = BROWSER_PREAMBLE + standard
+  t.equal(await bodyOf(port, '/s?framing=standard', ['Sec-Fetch-Dest: image', CHROME_UA], browser), browser, 'a browser asking for standard')
   t.equal(await bodyOf(port, '/s?framing=advance', ['User-Agent: curl/8.5.0'], advanceBody(bodies)), advanceBody(bodies), 'curl asking for advance')
   for (const query of ['framing=fast', 'framing=', 'framing=standard&framing=advance']) {
     const res = await fetch(`http://127.0.0.1:${port}/s?${query}`)
@@ -85,7 +87,7 @@ t.test('the route option framing gives every client one framing; the query still
     routes: [holding('/std', bodies, { framing: 'standard' }), holding('/adv', bodies)]
   })
   const standard = '--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B\r\n'
-  t.equal(await bodyOf(port, '/std', ['Sec-Fetch-Dest: image', CHROME_UA], standard), standard, 'route standard: a browser too')
+  t.equal(await bodyOf(port, '/std', ['Sec-Fetch-Dest: image', CHROME_UA], BROWSER_PREAMBLE + standard), BROWSER_PREAMBLE + standard, 'route standard: a browser too')
   t.equal(await bodyOf(port, '/adv', [], advanceBody(bodies)), advanceBody(bodies), 'plugin-level advance: a plain client too')
   t.equal(await bodyOf(port, '/std?framing=advance', [], advanceBody(bodies)), advanceBody(bodies))
 })

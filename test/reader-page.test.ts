@@ -15,6 +15,7 @@ interface Reply { status: number, headers?: Record<string, string>, chunks?: Uin
 async function runPage (replies: Reply[]): Promise<{ shown: string[], fetches: number, text: string }> {
   const shown: string[] = []
   let fetches = 0
+  const signals: AbortSignal[] = []
   const body = { textContent: '', replaceChildren: (child: { textContent: string }) => shown.push(`text: ${child.textContent}`) }
   const context = vm.createContext({
     location: { href: 'http://127.0.0.1/board' },
@@ -29,7 +30,10 @@ async function runPage (replies: Reply[]): Promise<{ shown: string[], fetches: n
       createElement: () => ({ textContent: '' }),
       replaceChild (node: { html: string }) { shown.push(node.html) }
     },
-    fetch: async () => {
+    AbortController,
+    fetch: async (_url: string, init: { headers: Record<string, string>, signal: AbortSignal }) => {
+      if (init.headers.accept !== 'multipart/mixed') throw new Error(`asked for ${init.headers.accept}`)
+      signals.push(init.signal)
       const reply = replies[fetches++]
       if (reply === undefined) throw new Error('offline')
       const chunks = [...(reply.chunks ?? [])]
@@ -44,6 +48,8 @@ async function runPage (replies: Reply[]): Promise<{ shown: string[], fetches: n
     }
   })
   await (vm.runInContext(SCRIPT, context) as Promise<void>)
+  // Every attempt's request is let go once the page is done with it, so none is left open on the server.
+  if (!signals.every((signal) => signal.aborted)) throw new Error('an attempt was not aborted')
   return { shown, fetches, text: body.textContent }
 }
 

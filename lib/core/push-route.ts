@@ -7,12 +7,12 @@ import { RouteCounters } from './counters.js'
 import { FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
 import { checkKeys, invalidOption } from './check.js'
 import { openFeed, sourceProblem, type Feed, type Source } from './feed.js'
-import { chooseFraming, framing } from './framing.js'
+import { chooseFraming, framing, rendersItself } from './framing.js'
 import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
 import type { Logger } from './logger.js'
 import { OpenStreams } from './open-streams.js'
 import { errorResponse, forProtocol, unavailable, type PlainResponse } from './plain-response.js'
-import { READER_PAGE, wantsReaderPage } from './reader-page.js'
+import { READER_PAGE, readerFetch, wantsReaderPage } from './reader-page.js'
 import { startResponse } from './response-start.js'
 import { checkSettings, idleRepeatFor, type CheckedSettings, type PushSettings, type RouteSettings } from './settings.js'
 import type { PushStream, StreamRoute } from './stream.js'
@@ -134,9 +134,9 @@ export class PushRoute<Request> {
     const sink = startResponse(req, exchange.res, {
       route: this.path,
       log: exchange.log,
-      contentType: settings.multipart.contentType,
+      contentType: readerFetch(req.headers) ? settings.multipart.mixedContentType : settings.multipart.contentType,
       headers: mergeHeaders(settings.headers, preset),
-      opening: settings.multipart.opening
+      opening: rendersItself(req.headers) ? settings.multipart.browserOpening : settings.multipart.opening
     })
     if (sink === undefined) return
     const stream = feed.stream({ sink, route, framing: framing(viewerFraming, settings.multipart), log: exchange.log, onEnd: this.ended }, exchange.request)

@@ -5,13 +5,23 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { RENDERED } from './framing.js'
 
 /**
- * Whether a browser opens the route as a page (or frame, embed, object) it cannot show: Firefox renders a
- * multipart/x-mixed-replace document itself, Chromium shows it as a broken image (and WebKit is not known to do
- * better).
+ * Whether a browser opens the route as a page (or frame, embed, object) it may not show: Firefox renders a
+ * multipart/x-mixed-replace document itself, Chromium shows it as a broken image, and WebKit shows one only in
+ * some contexts. No request header tells them apart: Firefox is known by its User-Agent, and every other browser
+ * gets the reader page, which works in all of them.
  */
 export function wantsReaderPage (headers: IncomingHttpHeaders): boolean {
   const dest = headers['sec-fetch-dest']
   return dest !== undefined && dest !== 'image' && RENDERED.has(dest) && !/\bFirefox\//.test(headers['user-agent'] ?? '')
+}
+
+/** What the reader page's fetch() asks for: the stream as multipart/mixed, the same bytes under a type that
+ * WebKit's fetch() reads (it fails on its first read of multipart/x-mixed-replace). */
+const READER_ACCEPT = 'multipart/mixed'
+
+/** Whether the request is the reader page's own fetch() of the stream. */
+export function readerFetch (headers: IncomingHttpHeaders): boolean {
+  return headers.accept === READER_ACCEPT
 }
 
 export const READER_PAGE = `<!doctype html>
@@ -94,8 +104,10 @@ export const READER_PAGE = `<!doctype html>
   }
   // A lost connection is tried again, later and later; a full route (503) after its Retry-After.
   for (let wait = 1000; ; wait = Math.min(wait * 2, 30000)) {
+    // Each attempt's connection is let go when it ends, however: a read that fails may leave it open otherwise.
+    const attempt = new AbortController()
     try {
-      const response = await fetch(location.href, { cache: 'no-store' })
+      const response = await fetch(location.href, { cache: 'no-store', headers: { accept: '${READER_ACCEPT}' }, signal: attempt.signal })
       if (response.status === 503) {
         await sleep(1000 * (Number(response.headers.get('retry-after')) || 1))
         continue
@@ -108,7 +120,9 @@ export const READER_PAGE = `<!doctype html>
       const before = shown
       if (await read(response.body.getReader(), ascii('\\r\\n--' + (boundary[1] ?? boundary[2])))) return
       if (shown !== before) wait = 500
-    } catch {}
+    } catch {} finally {
+      attempt.abort()
+    }
     await sleep(wait)
   }
 })()

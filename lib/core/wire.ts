@@ -27,8 +27,16 @@ export interface Multipart {
   readonly boundary: string
   /** The response's Content-Type value; no space anywhere, for clients that cut the header at the first one. */
   readonly contentType: string
+  /** The same, for `multipart/mixed`: what the reader page asks for (WebKit's fetch() cannot read the other). */
+  readonly mixedContentType: string
   /** Written right after the response head: the body starts with the first delimiter at byte 0. */
   readonly opening: Buffer
+  /**
+   * The opening for a browser: a preamble of 512 bytes first, which every multipart reader skips (RFC 2046), as
+   * WebKit shows nothing of a response until 512 bytes of it have arrived (a first small frame or page would
+   * wait for the next one).
+   */
+  readonly browserOpening: Buffer
   /** Standard framing: ends a part and opens the next one; goes out in the same write as the body it ends. */
   readonly delimiter: Buffer
   /** Ends the last part and the whole multipart body. */
@@ -54,7 +62,9 @@ export function multipart (boundary: string): Multipart {
   return {
     boundary,
     contentType: `multipart/x-mixed-replace;boundary=${boundary}`,
+    mixedContentType: `multipart/mixed;boundary=${boundary}`,
     opening: latin1(`--${boundary}\r\n`),
+    browserOpening: latin1(`${' '.repeat(510)}\r\n--${boundary}\r\n`),
     delimiter: latin1(delimiter),
     close: latin1(`\r\n--${boundary}--\r\n`),
     forbidden: latin1(`--${boundary}`),

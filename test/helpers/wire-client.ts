@@ -80,7 +80,7 @@ export class RawClient {
 
   /** Waits until the response head and the opening delimiter have arrived: the stream has started. */
   async opened (): Promise<void> {
-    await this.until((data) => data.includes('\r\n\r\n--'))
+    await this.until((data) => data.includes('\r\n\r\n--') || data.includes(`\r\n\r\n${BROWSER_PREAMBLE}--`))
   }
 
   /** Waits until `count` complete parts have arrived and returns the parsed response. */
@@ -122,7 +122,12 @@ export interface ParsedPart {
   body: Buffer
 }
 
+/** What a browser's stream starts with: 512 bytes of preamble, for WebKit (see Multipart.browserOpening). */
+export const BROWSER_PREAMBLE = `${' '.repeat(510)}\r\n`
+
 export interface ParsedMultipart {
+  /** The body started with BROWSER_PREAMBLE. */
+  preamble: boolean
   /** Parts whose closing delimiter has arrived. */
   parts: ParsedPart[]
   /** The close delimiter `--B--` has arrived. */
@@ -159,18 +164,24 @@ export function parseResponse (data: Buffer): ParsedResponse | undefined {
   const body = data.subarray(end + 4)
   const match = /^multipart\/x-mixed-replace;boundary=([^\s;"]+)$/.exec(headers['content-type'] ?? '')
   const boundary = match?.[1] ?? ''
-  const multipart = match === null ? { parts: [], closed: false, epilogue: Buffer.alloc(0) } : parseMultipart(body, boundary)
+  const multipart = match === null ? { preamble: false, parts: [], closed: false, epilogue: Buffer.alloc(0) } : parseMultipart(body, boundary)
   return { statusLine: statusLine as string, headerLines, headers, head, body, boundary, multipart }
 }
 
 /**
- * Parses a multipart body strictly: it must start with `--B\r\n` at byte 0, each part's Content-Length (when
- * present) must end exactly at the next delimiter, and delimiters must be `\r\n--B\r\n` or `\r\n--B--`.
- * Throws on anything else; an incomplete last part is left out.
+ * Parses a multipart body strictly: it must start with `--B\r\n` at byte 0 (or right after BROWSER_PREAMBLE),
+ * each part's Content-Length (when present) must end exactly at the next delimiter, and delimiters must be
+ * `\r\n--B\r\n` or `\r\n--B--`. Throws on anything else; an incomplete last part is left out.
  */
-export function parseMultipart (body: Buffer, boundary: string): ParsedMultipart {
+export function parseMultipart (whole: Buffer, boundary: string): ParsedMultipart {
+  const preamble = whole[0] === 0x20
+  if (preamble) {
+    const start = whole.subarray(0, BROWSER_PREAMBLE.length).toString('latin1')
+    if (start !== BROWSER_PREAMBLE.slice(0, start.length)) throw new Error(`a preamble other than the browsers' one: ${JSON.stringify(start)}`)
+  }
+  const body = preamble ? whole.subarray(BROWSER_PREAMBLE.length) : whole
   const opening = `--${boundary}\r\n`
-  const result: ParsedMultipart = { parts: [], closed: false, epilogue: Buffer.alloc(0) }
+  const result: ParsedMultipart = { preamble, parts: [], closed: false, epilogue: Buffer.alloc(0) }
   if (body.length < opening.length) {
     if (!Buffer.from(opening).subarray(0, body.length).equals(body)) throw new Error('body does not start with the delimiter')
     return result
