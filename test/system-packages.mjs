@@ -12,6 +12,9 @@ const NEEDS = [
   // The browser tests launch these paths (test/helpers/browsers.ts).
   { pkg: 'chromium', program: '/usr/bin/chromium' },
   { pkg: 'firefox-esr', program: '/usr/bin/firefox-esr' },
+  // WebKitGTK's MiniBrowser, driven by WebKitWebDriver on a virtual display (test/helpers/webkit.ts).
+  { pkg: 'webkit2gtk-driver', program: '/usr/bin/WebKitWebDriver' },
+  { pkg: 'xvfb', program: 'xvfb-run' },
   // The HTTP/2 and TLS tests make their own self-signed certificate with it (test/helpers/tls.ts), and read a
   // stream with curl as a user would.
   { pkg: 'openssl', program: 'openssl' },

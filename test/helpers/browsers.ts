@@ -1,5 +1,6 @@
 // Real browsers from Debian (never downloaded): Chromium through playwright-core, Firefox ESR through
-// puppeteer-core over WebDriver BiDi, behind one small page interface so each browser test is written once.
+// puppeteer-core over WebDriver BiDi, WebKitGTK through WebKitWebDriver (webkit.ts), behind one small page
+// interface so each browser test is written once.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -9,6 +10,7 @@ import type * as Puppeteer from 'puppeteer-core'
 import type { Test } from 'tap'
 import { ROOT } from './child.js'
 import { PATIENCE_MS } from './patience.js'
+import { openWebKit } from './webkit.js'
 
 // puppeteer-core through require(): under tap, ts-node's ESM resolver picks the wrong one of chromium-bidi's
 // `exports` patterns (lib/cjs/* over lib/cjs/*.js) and looks for BidiMapper.js.js when Firefox starts.
@@ -47,7 +49,7 @@ export interface BrowserPage {
 }
 
 export interface Browser {
-  name: 'chromium' | 'firefox'
+  name: 'chromium' | 'firefox' | 'webkit'
   /** Launches the browser with a fresh profile and opens one page; both are gone when `t` ends. */
   open (t: Test): Promise<BrowserPage>
 }
@@ -129,17 +131,19 @@ export const browsers: Browser[] = [
       page.on('pageerror', (error) => consoleErrors.push(error instanceof Error ? error.message : String(error)))
       return wrap(page, consoleErrors)
     }
-  }
+  },
+  { name: 'webkit', open: openWebKit }
 ]
 
 // The few page globals the probe below uses (this project compiles without the DOM library).
-interface Bitmap { width: number, height: number, close (): void }
+interface Bitmap { width: number, height: number, close?: () => void }
+interface ImageElement { naturalWidth: number, naturalHeight: number }
 interface PageGlobals {
   document: { querySelector (selector: string): object | null }
   createImageBitmap (image: object | null): Promise<Bitmap>
   OffscreenCanvas: new (width: number, height: number) => {
     getContext (kind: '2d', options: { willReadFrequently: boolean }): {
-      drawImage (image: Bitmap, x: number, y: number): void
+      drawImage (image: object, x: number, y: number): void
       getImageData (x: number, y: number, width: number, height: number): { data: Uint8ClampedArray }
     }
   }
@@ -153,7 +157,7 @@ interface Painted { matched: boolean, colour: Rgb | null, digest: number | null 
  * Runs in the page: the centre pixel of what `selector`'s image paints now, and a hash of all its pixels (both
  * null while it has nothing decodable), polled every 5 ms until the pixel is within `tolerance` of `target` or
  * `timeoutMs` has passed. It reads through createImageBitmap: in Firefox, drawImage(img) keeps giving the
- * first part of a stream.
+ * first part of a stream; WebKit makes no bitmap of a stream, and there the element itself is drawn.
  */
 async function probe ({ selector, target, tolerance, timeoutMs }: Probe): Promise<Painted> {
   const page = globalThis as unknown as PageGlobals
@@ -162,11 +166,25 @@ async function probe ({ selector, target, tolerance, timeoutMs }: Probe): Promis
     let colour: Rgb | null = null
     let digest: number | null = null
     try {
-      const bitmap = await page.createImageBitmap(page.document.querySelector(selector))
-      const { width, height } = bitmap
+      const element = page.document.querySelector(selector)
+      let image: object
+      let width: number
+      let height: number
+      try {
+        const bitmap = await page.createImageBitmap(element)
+        image = bitmap
+        ;({ width, height } = bitmap)
+      } catch (error) {
+        // WebKit makes no bitmap of a multipart image, and draws the element as it shows it.
+        const { naturalWidth, naturalHeight } = (element ?? {}) as ImageElement
+        if (!(naturalWidth > 0)) throw error
+        image = element as object
+        width = naturalWidth
+        height = naturalHeight
+      }
       const context = new page.OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true })
-      context.drawImage(bitmap, 0, 0)
-      bitmap.close()
+      context.drawImage(image, 0, 0)
+      ;(image as Bitmap).close?.()
       const { data } = context.getImageData(0, 0, width, height)
       const centre = (Math.floor(height / 2) * width + Math.floor(width / 2)) * 4
       colour = [data[centre] ?? 0, data[centre + 1] ?? 0, data[centre + 2] ?? 0]

@@ -1,0 +1,122 @@
+// WebKitGTK, the engine behind Safari, from Debian's webkit2gtk-driver: its MiniBrowser driven by WebKitWebDriver
+// over classic WebDriver (plain HTTP and JSON), on a virtual display from xvfb-run.
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import type { Test } from 'tap'
+import { PATIENCE_MS } from './patience.js'
+
+const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser'
+
+/** What a WebKit page offers the tests: the same as the other browsers' pages, see browsers.ts. */
+export interface WebKitPage {
+  goto (url: string): Promise<void>
+  evaluate<A, R> (fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>
+  consoleErrors: string[]
+  screenshot (path: `${string}.png`): Promise<void>
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+interface Reply { value: unknown }
+
+/**
+ * Starts WebKitWebDriver under xvfb-run and opens a MiniBrowser session that accepts any certificate (the tests'
+ * self-signed one); both are gone when `t` ends. Page errors are reported through `consoleErrors` as the page's
+ * own `error` and `unhandledrejection` events, recorded from the end of each `goto`: WebDriver classic has no
+ * console log here.
+ */
+export async function openWebKit (t: Test): Promise<WebKitPage> {
+  const port = await freePort()
+  // Its own process group, so that the driver, Xvfb and the browser go together.
+  const driver = spawn('xvfb-run', ['-a', 'WebKitWebDriver', `--port=${port}`], { stdio: 'ignore', detached: true })
+  t.teardown(() => { try { process.kill(-(driver.pid as number), 'SIGKILL') } catch {} })
+  const base = `http://127.0.0.1:${port}`
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+    const { value } = await response.json() as Reply
+    if (!response.ok) throw new Error(`WebDriver ${method} ${path}: ${JSON.stringify(value)}`)
+    return value
+  }
+  const deadline = performance.now() + PATIENCE_MS
+  for (;;) {
+    try {
+      await call('GET', '/status')
+      break
+    } catch (error) {
+      if (performance.now() > deadline) throw error
+      await sleep(100)
+    }
+  }
+  const { sessionId } = await call('POST', '/session', {
+    capabilities: {
+      alwaysMatch: {
+        'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
+        // A page showing a stream never finishes loading.
+        pageLoadStrategy: 'none',
+        acceptInsecureCerts: true
+      }
+    }
+  }) as { sessionId: string }
+  const session = `/session/${sessionId}`
+  t.teardown(() => call('DELETE', session).catch(() => {}))
+  // The paint probes wait in the page for up to the patience.
+  await call('POST', `${session}/timeouts`, { script: 2 * PATIENCE_MS })
+
+  const consoleErrors: string[] = []
+  /** Runs `source` (a function's text) on `arg` in the page; `undefined` while the page is between documents. */
+  const run = async (source: string, arg: unknown): Promise<{ value?: unknown, error?: string } | undefined> => {
+    const script = `const done = arguments[arguments.length - 1];
+      Promise.resolve().then(() => (${source})(arguments[0])).then((value) => done({ value }), (error) => done({ error: String(error) }))`
+    try {
+      return await call('POST', `${session}/execute/async`, { script, args: [arg] }) as { value?: unknown, error?: string }
+    } catch {
+      return undefined
+    }
+  }
+  const collectErrors = async (): Promise<void> => {
+    const result = await run('() => { const errors = globalThis.__pushTestErrors ?? []; globalThis.__pushTestErrors = []; return errors }', null)
+    consoleErrors.push(...(result?.value as string[] | undefined ?? []))
+  }
+  return {
+    consoleErrors,
+    async goto (url) {
+      consoleErrors.length = 0
+      await call('POST', `${session}/url`, { url })
+      // Parsed far enough to have a body, and the error recording installed in it.
+      const parsed = performance.now() + PATIENCE_MS
+      for (;;) {
+        const result = await run(`(url) => {
+          if (document.URL !== url || document.body === null) return false
+          if (globalThis.__pushTestErrors === undefined) {
+            globalThis.__pushTestErrors = []
+            addEventListener('error', (event) => globalThis.__pushTestErrors.push(event.message))
+            addEventListener('unhandledrejection', (event) => globalThis.__pushTestErrors.push(String(event.reason)))
+          }
+          return true
+        }`, url)
+        if (result?.value === true) return
+        if (performance.now() > parsed) throw new Error(`WebKit did not open ${url} in ${PATIENCE_MS} ms`)
+        await sleep(20)
+      }
+    },
+    async evaluate<A, R> (fn: (arg: A) => R | Promise<R>, arg: A): Promise<R> {
+      const result = await run(fn.toString(), arg)
+      if (result === undefined) throw new Error('the page was replaced while a script ran in it')
+      if (result.error !== undefined) throw new Error(result.error)
+      await collectErrors()
+      return result.value as R
+    },
+    async screenshot (path) {
+      writeFileSync(path, Buffer.from(await call('GET', `${session}/screenshot`) as string, 'base64'))
+    }
+  }
+}
