@@ -52,7 +52,8 @@ t.test('browsers get advance framing: the next header block right after each bod
     ['Chromium <img> (Sec-Fetch-Dest: image)', ['Sec-Fetch-Dest: image', CHROME_UA], advance],
     ['Sec-Fetch-Dest alone', ['Sec-Fetch-Dest: image'], advance],
     ['a page, a frame, an embed or an object', ['Sec-Fetch-Dest: embed', FIREFOX_UA], advance],
-    ['an older browser: Mozilla/ User-Agent, no Sec-Fetch-Dest', ['User-Agent: Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Safari/605.1.15'], advance],
+    // Without Sec-Fetch-Dest, no preamble: ffmpeg or VLC given a browser's User-Agent want the delimiter at byte 0.
+    ['an older browser: Mozilla/ User-Agent, no Sec-Fetch-Dest', ['User-Agent: Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Safari/605.1.15'], advanceBody(bodies)],
     ['a browser\'s fetch() (Sec-Fetch-Dest: empty): a script may count on Content-Length', ['Sec-Fetch-Dest: empty', CHROME_UA], standard],
     ['no User-Agent', [], standard],
     ['curl', ['User-Agent: curl/8.5.0'], standard],
@@ -62,6 +63,20 @@ t.test('browsers get advance framing: the next header block right after each bod
   for (const [name, headers, expected] of cases) {
     t.equal(await bodyOf(port, '/s', headers, expected), expected, name)
   }
+})
+
+t.test('the reader page\'s fetch (Accept: multipart/mixed) gets the same bytes as multipart/mixed; any other Accept the stream type', async (t) => {
+  const { port } = await startApp(t, { routes: [holding('/s', ['x'])] })
+  const standard = '--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B\r\n'
+  const typeOf = async (accept: string[]): Promise<string> => {
+    const client = await RawClient.get(port, '/s', { headers: ['Sec-Fetch-Dest: empty', ...accept] })
+    await client.until((data) => data.toString('latin1').endsWith(standard))
+    client.destroy()
+    return /^content-type: (.*)$/im.exec(client.data.toString('latin1'))?.[1]?.trim() ?? ''
+  }
+  t.equal(await typeOf(['Accept: multipart/mixed']), 'multipart/mixed;boundary=B')
+  t.equal(await typeOf([]), 'multipart/x-mixed-replace;boundary=B')
+  t.equal(await typeOf(['Accept: */*']), 'multipart/x-mixed-replace;boundary=B')
 })
 
 t.test('?framing= forces either framing for one request; a bad value is a 400 that names it', async (t) => {

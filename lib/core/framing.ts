@@ -31,6 +31,16 @@ export function rendersItself (headers: IncomingHttpHeaders): boolean {
   return dest === undefined ? headers['user-agent']?.startsWith('Mozilla/') === true : RENDERED.has(dest)
 }
 
+/**
+ * Whether the request says it comes from a browser that will render the response (Sec-Fetch-Dest), with no
+ * User-Agent guess: such a stream starts with the preamble WebKit needs (Multipart.browserOpening), which
+ * ffmpeg and VLC, sometimes given a browser's User-Agent, would reject.
+ */
+export function browserRenders (headers: IncomingHttpHeaders): boolean {
+  const dest = headers['sec-fetch-dest']
+  return dest !== undefined && RENDERED.has(dest)
+}
+
 /** The framing of one request: its `?framing=` query value, else the route's choice. Throws FST_SERVER_PUSH_BAD_FRAMING. */
 export function chooseFraming (choice: FramingChoice, asked: unknown, headers: IncomingHttpHeaders): FramingName {
   if (asked === 'standard' || asked === 'advance') return asked

@@ -7,7 +7,7 @@ import { RouteCounters } from './counters.js'
 import { FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
 import { checkKeys, invalidOption } from './check.js'
 import { openFeed, sourceProblem, type Feed, type Source } from './feed.js'
-import { chooseFraming, framing, rendersItself } from './framing.js'
+import { browserRenders, chooseFraming, framing } from './framing.js'
 import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
 import type { Logger } from './logger.js'
 import { OpenStreams } from './open-streams.js'
@@ -136,7 +136,7 @@ export class PushRoute<Request> {
       log: exchange.log,
       contentType: readerFetch(req.headers) ? settings.multipart.mixedContentType : settings.multipart.contentType,
       headers: mergeHeaders(settings.headers, preset),
-      opening: rendersItself(req.headers) ? settings.multipart.browserOpening : settings.multipart.opening
+      opening: browserRenders(req.headers) ? settings.multipart.browserOpening : settings.multipart.opening
     })
     if (sink === undefined) return
     const stream = feed.stream({ sink, route, framing: framing(viewerFraming, settings.multipart), log: exchange.log, onEnd: this.ended }, exchange.request)

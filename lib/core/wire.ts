@@ -32,9 +32,9 @@ export interface Multipart {
   /** Written right after the response head: the body starts with the first delimiter at byte 0. */
   readonly opening: Buffer
   /**
-   * The opening for a browser: a preamble of 512 bytes first, which every multipart reader skips (RFC 2046), as
-   * WebKit shows nothing of a response until 512 bytes of it have arrived (a first small frame or page would
-   * wait for the next one).
+   * The opening for a browser: a preamble of 512 bytes first (RFC 2046 lets a body start with one, and browsers
+   * read past it), as WebKit shows nothing of a response until 512 bytes of it have arrived: a first small frame
+   * or page would wait for the next one. Not for other clients: ffmpeg and VLC want the delimiter at byte 0.
    */
   readonly browserOpening: Buffer
   /** Standard framing: ends a part and opens the next one; goes out in the same write as the body it ends. */

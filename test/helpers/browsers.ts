@@ -175,9 +175,12 @@ async function probe ({ selector, target, tolerance, timeoutMs }: Probe): Promis
         image = bitmap
         ;({ width, height } = bitmap)
       } catch (error) {
-        // WebKit makes no bitmap of a multipart image, and draws the element as it shows it.
+        // WebKit makes no bitmap of a multipart image, and draws the element as it shows it. Only WebKit: Firefox
+        // would draw the stream's first part.
         const { naturalWidth, naturalHeight } = (element ?? {}) as ImageElement
-        if (!(naturalWidth > 0)) throw error
+        const ua = (globalThis as unknown as { navigator: { userAgent: string } }).navigator.userAgent
+        const webkit = /AppleWebKit\//.test(ua) && !/Chrome\//.test(ua)
+        if (!webkit || !(naturalWidth > 0)) throw error
         image = element as object
         width = naturalWidth
         height = naturalHeight

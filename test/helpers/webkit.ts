@@ -31,17 +31,32 @@ interface Reply { value: unknown }
 /**
  * Starts WebKitWebDriver under xvfb-run and opens a MiniBrowser session that accepts any certificate (the tests'
  * self-signed one); both are gone when `t` ends. Page errors are reported through `consoleErrors` as the page's
- * own `error` and `unhandledrejection` events, recorded from the end of each `goto`: WebDriver classic has no
- * console log here.
+ * own `error` events (scripts and resources that fail to load) and `unhandledrejection` events, recorded from the
+ * end of each `goto`: WebDriver classic has no console log here, and what fails while the page is parsed is missed.
  */
 export async function openWebKit (t: Test): Promise<WebKitPage> {
   const port = await freePort()
   // Its own process group, so that the driver, Xvfb and the browser go together.
   const driver = spawn('xvfb-run', ['-a', 'WebKitWebDriver', `--port=${port}`], { stdio: 'ignore', detached: true })
-  t.teardown(() => { try { process.kill(-(driver.pid as number), 'SIGKILL') } catch {} })
+  let failed: Error | undefined
+  driver.on('error', (error) => { failed = error })
+  const exited = new Promise((resolve) => driver.once('exit', resolve))
+  // SIGTERM first, so that xvfb-run removes Xvfb's lock file and socket; SIGKILL what is left after the grace.
+  t.teardown(async () => {
+    const group = -(driver.pid as number)
+    try { process.kill(group, 'SIGTERM') } catch { return }
+    await Promise.race([exited, sleep(2000)])
+    try { process.kill(group, 'SIGKILL') } catch {}
+  })
   const base = `http://127.0.0.1:${port}`
   const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const response = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+    const response = await fetch(base + path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // Longer than any script a test runs in the page; a driver that hangs fails the call instead of the run.
+      signal: AbortSignal.timeout(3 * PATIENCE_MS)
+    })
     const { value } = await response.json() as Reply
     if (!response.ok) throw new Error(`WebDriver ${method} ${path}: ${JSON.stringify(value)}`)
     return value
@@ -52,6 +67,7 @@ export async function openWebKit (t: Test): Promise<WebKitPage> {
       await call('GET', '/status')
       break
     } catch (error) {
+      if (failed !== undefined) throw failed
       if (performance.now() > deadline) throw error
       await sleep(100)
     }
@@ -98,7 +114,8 @@ export async function openWebKit (t: Test): Promise<WebKitPage> {
           if (document.URL !== url || document.body === null) return false
           if (globalThis.__pushTestErrors === undefined) {
             globalThis.__pushTestErrors = []
-            addEventListener('error', (event) => globalThis.__pushTestErrors.push(event.message))
+            // Capturing: a resource that fails to load reports on its element, and its error does not bubble.
+            addEventListener('error', (event) => globalThis.__pushTestErrors.push(event.message || 'failed to load ' + (event.target.src ?? event.target.href)), true)
             addEventListener('unhandledrejection', (event) => globalThis.__pushTestErrors.push(String(event.reason)))
           }
           return true

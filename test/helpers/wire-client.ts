@@ -126,8 +126,6 @@ export interface ParsedPart {
 export const BROWSER_PREAMBLE = `${' '.repeat(510)}\r\n`
 
 export interface ParsedMultipart {
-  /** The body started with BROWSER_PREAMBLE. */
-  preamble: boolean
   /** Parts whose closing delimiter has arrived. */
   parts: ParsedPart[]
   /** The close delimiter `--B--` has arrived. */
@@ -164,7 +162,7 @@ export function parseResponse (data: Buffer): ParsedResponse | undefined {
   const body = data.subarray(end + 4)
   const match = /^multipart\/x-mixed-replace;boundary=([^\s;"]+)$/.exec(headers['content-type'] ?? '')
   const boundary = match?.[1] ?? ''
-  const multipart = match === null ? { preamble: false, parts: [], closed: false, epilogue: Buffer.alloc(0) } : parseMultipart(body, boundary)
+  const multipart = match === null ? { parts: [], closed: false, epilogue: Buffer.alloc(0) } : parseMultipart(body, boundary)
   return { statusLine: statusLine as string, headerLines, headers, head, body, boundary, multipart }
 }
 
@@ -181,7 +179,7 @@ export function parseMultipart (whole: Buffer, boundary: string): ParsedMultipar
   }
   const body = preamble ? whole.subarray(BROWSER_PREAMBLE.length) : whole
   const opening = `--${boundary}\r\n`
-  const result: ParsedMultipart = { preamble, parts: [], closed: false, epilogue: Buffer.alloc(0) }
+  const result: ParsedMultipart = { parts: [], closed: false, epilogue: Buffer.alloc(0) }
   if (body.length < opening.length) {
     if (!Buffer.from(opening).subarray(0, body.length).equals(body)) throw new Error('body does not start with the delimiter')
     return result
