@@ -384,6 +384,7 @@ t.test('the channel hands every viewer the same part object: built once, never c
     idleRepeatMs: 0,
     minGapMs: 0,
     contentType: 'image/jpeg',
+    jpegHuffmanTables: true,
     counters: new RouteCounters()
   }
   const channel = new LiveChannel(route, live)

@@ -60,6 +60,7 @@ t.test('bad route options name the route and the field', async (t) => {
   await registerFails(t, route({ boundary: '' }), code, /routes\[1\] \(\/cam\): boundary must be 1 to 70 characters/)
   await registerFails(t, route({ boundary: 'b'.repeat(71) }), code, /boundary must be 1 to 70 characters long \(got 71\)/)
   await registerFails(t, route({ boundary: '--myboundary' }), code, /boundary must be given without the leading "--"/)
+  await registerFails(t, route({ jpegHuffmanTables: 'yes' as unknown as boolean }), code, /routes\[1\] \(\/cam\): jpegHuffmanTables must be true or false, got "yes"/)
   await registerFails(t, route({ boundary: '"myboundary"' }), code, /boundary may hold only letters/)
   await registerFails(t, route({ boundary: 'trailing ' }), code, /boundary may hold only letters/)
   await registerFails(t, route({ boundary: 7 }), code, /boundary must be a string, got 7/)

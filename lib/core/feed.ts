@@ -4,12 +4,12 @@ import { LiveChannel } from './live/channel.js'
 import { LiveStream } from './live/live-stream.js'
 import { isLiveSource, type LiveSource } from './live/source.js'
 import { PullStream } from './pull-stream.js'
-import { toPart } from './frame.js'
+import { toPart, type PartFormat } from './frame.js'
 import { cycle, isFileSource, loadParts, type FileSource } from './sources/files.js'
 import { functionFrames, type SourceFunction } from './sources/function.js'
 import type { PushStream, StreamContext } from './stream.js'
 import { isHtml } from './syntax.js'
-import type { EncodedPart, Multipart } from './wire.js'
+import type { EncodedPart } from './wire.js'
 
 /**
  * Where a route's frames come from: a function (see `SourceFunction`), `fromFiles()` / `fromDirectory()`, or a
@@ -37,22 +37,16 @@ export interface Feed<Request> {
   detach (): Promise<void>
 }
 
-/** The part bytes settings of a route, which every source kind encodes its frames with. */
-interface Encoding {
-  readonly contentType: string
-  readonly multipart: Multipart
-}
-
 const NOTHING_TO_DETACH = async (): Promise<void> => {}
 
 /**
  * Makes a route's feed. Files are read and encoded now, once for every viewer (rejects with
  * FST_SERVER_PUSH_INVALID_SOURCE naming `path`); a live source starts feeding the route now.
  */
-export async function openFeed<Request> (source: Source<Request>, path: string, encoding: Encoding): Promise<Feed<Request>> {
-  const { contentType, multipart } = encoding
+export async function openFeed<Request> (source: Source<Request>, path: string, format: PartFormat): Promise<Feed<Request>> {
+  const { contentType } = format
   if (isLiveSource(source)) {
-    const channel = new LiveChannel(encoding, source)
+    const channel = new LiveChannel(format, source)
     return {
       html: isHtml(contentType),
       live: source,
@@ -61,7 +55,7 @@ export async function openFeed<Request> (source: Source<Request>, path: string, 
     }
   }
   if (isFileSource(source)) {
-    const parts = await loadParts(source, path, contentType, multipart)
+    const parts = await loadParts(source, path, format)
     const encoded = { open: () => cycle(parts), encode: (part: unknown) => part as EncodedPart }
     return {
       html: parts.every((part) => isHtml(part.announce.type)),
@@ -70,7 +64,7 @@ export async function openFeed<Request> (source: Source<Request>, path: string, 
       detach: NOTHING_TO_DETACH
     }
   }
-  const encode = (frame: unknown): EncodedPart => toPart(frame, contentType, multipart)
+  const encode = (frame: unknown): EncodedPart => toPart(frame, format)
   return {
     html: isHtml(contentType),
     live: undefined,

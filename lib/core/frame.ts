@@ -1,6 +1,7 @@
 // What a source yields, and how one frame becomes the bytes of one part.
 import { FST_SERVER_PUSH_BAD_FRAME } from './errors.js'
 import { PART_RESERVED, reservedNames, toHeaderList, type HeaderList, type HeaderRecord } from './headers.js'
+import { withHuffmanTables } from './huffman-tables.js'
 import { isMediaType } from './syntax.js'
 import { encodePart, type EncodedPart, type Multipart } from './wire.js'
 
@@ -64,19 +65,32 @@ export function checkFrame (frame: unknown): CheckedFrame {
   return { body, contentType, headers }
 }
 
-/**
- * The part bytes of a checked frame for one route: `contentType` when the frame carries none, `extra` headers
- * after the frame's own. Throws FST_SERVER_PUSH_BAD_FRAME when the body holds the route's delimiter.
- */
-export function encodeFrame (frame: CheckedFrame, contentType: string, m: Multipart, extra: HeaderList = []): EncodedPart {
-  if (frame.body.indexOf(m.forbidden) !== -1) {
-    throw badFrame(`the body contains the boundary delimiter --${m.boundary}; use the default random boundary or another one`)
-  }
-  const type = frame.contentType ?? contentType
-  return encodePart(type, frame.body, extra.length === 0 ? frame.headers : [...frame.headers, ...extra], m.announce(type))
+/** How a route turns its frames into parts, whatever the source kind. */
+export interface PartFormat {
+  /** For frames that carry none. */
+  readonly contentType: string
+  readonly multipart: Multipart
+  /** Whether image/jpeg frames without Huffman tables get the standard ones (huffman-tables.ts). */
+  readonly jpegHuffmanTables: boolean
 }
 
-/** Checks and encodes one frame for a route's boundary; throws FST_SERVER_PUSH_BAD_FRAME. */
-export function toPart (frame: unknown, contentType: string, m: Multipart): EncodedPart {
-  return encodeFrame(checkFrame(frame), contentType, m)
+const JPEG = /^image\/jpeg\b/i
+
+/**
+ * The part bytes of a checked frame for one route: its Content-Type when the frame carries none, `extra` headers
+ * after the frame's own. Throws FST_SERVER_PUSH_BAD_FRAME when the body holds the route's delimiter.
+ */
+export function encodeFrame (frame: CheckedFrame, format: PartFormat, extra: HeaderList = []): EncodedPart {
+  const { multipart: m } = format
+  const type = frame.contentType ?? format.contentType
+  const body = format.jpegHuffmanTables && JPEG.test(type) ? withHuffmanTables(frame.body) : frame.body
+  if (body.indexOf(m.forbidden) !== -1) {
+    throw badFrame(`the body contains the boundary delimiter --${m.boundary}; use the default random boundary or another one`)
+  }
+  return encodePart(type, body, extra.length === 0 ? frame.headers : [...frame.headers, ...extra], m.announce(type))
+}
+
+/** Checks and encodes one frame for a route; throws FST_SERVER_PUSH_BAD_FRAME. */
+export function toPart (frame: unknown, format: PartFormat): EncodedPart {
+  return encodeFrame(checkFrame(frame), format)
 }

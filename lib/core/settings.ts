@@ -4,7 +4,8 @@ import { checkNumber, invalidOption, type NumberRule } from './check.js'
 import { FRAMING_CHOICES, type FramingChoice } from './framing.js'
 import { mergeHeaders, PLAIN_HEADERS, reservedNames, RESPONSE_RESERVED, STREAM_HEADERS, toHeaderList, type HeaderList, type HeaderRecord } from './headers.js'
 import { boundaryProblem, isMediaType } from './syntax.js'
-import { multipart, randomBoundary, type Multipart } from './wire.js'
+import type { PartFormat } from './frame.js'
+import { multipart, randomBoundary } from './wire.js'
 
 /** Settings a route may set, and a plugin (or any set of routes) may set for all its routes. */
 export interface PushSettings {
@@ -39,13 +40,19 @@ export interface PushSettings {
    * Default: random per route, the same for all its clients.
    */
   boundary?: string
+  /**
+   * Whether image/jpeg frames without Huffman tables (the motion-JPEG of USB webcams) get the standard ones of
+   * ITU-T T.81 Annex K, inserted once per frame: Safari paints nothing without them. A JPEG with its own tables is
+   * sent as it is. Default true.
+   */
+  jpegHuffmanTables?: boolean
   /** Extra response headers (a route's override the defaults' by name). Content-Type, Content-Length,
    * Transfer-Encoding and Connection are the plugin's. Headers set before the route answers (hooks, middleware)
    * override these. */
   headers?: HeaderRecord
 }
 
-export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'headers']
+export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers']
 
 type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'idleRepeatMs' | 'stallTimeoutMs'
 
@@ -63,7 +70,7 @@ export type CheckedSettings = { readonly [K in keyof Omit<PushSettings, 'headers
 /** Checks the settings among `value`'s keys; throws FST_SERVER_PUSH_INVALID_OPTION naming `where` and the field. */
 export function checkSettings (where: string, value: Record<string, unknown>): CheckedSettings {
   const number = (name: NumberSetting): number | undefined => checkNumber(where, name, value[name], NUMBER_RULES[name])
-  const { framing, contentType, boundary, headers } = value
+  const { framing, contentType, boundary, jpegHuffmanTables, headers } = value
   if (framing !== undefined && !FRAMING_CHOICES.includes(framing as FramingChoice)) {
     throw invalidOption(where, `framing must be "auto", "standard" or "advance", got ${JSON.stringify(framing)}`)
   }
@@ -73,6 +80,9 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
   if (boundary !== undefined) {
     const problem = typeof boundary === 'string' ? boundaryProblem(boundary) : 'must be a string'
     if (problem !== undefined) throw invalidOption(where, `boundary ${problem}, got ${JSON.stringify(boundary)}`)
+  }
+  if (jpegHuffmanTables !== undefined && typeof jpegHuffmanTables !== 'boolean') {
+    throw invalidOption(where, `jpegHuffmanTables must be true or false, got ${JSON.stringify(jpegHuffmanTables)}`)
   }
   let headerList: HeaderList | undefined
   if (headers !== undefined) {
@@ -89,14 +99,13 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
     framing: framing as FramingChoice | undefined,
     contentType: contentType as string | undefined,
     boundary: boundary as string | undefined,
+    jpegHuffmanTables: jpegHuffmanTables as boolean | undefined,
     headers: headerList
   }
 }
 
 /** A route's settings with every default applied, but for the idle repeat, which waits to know what the source is. */
-export interface RouteSettings {
-  readonly contentType: string
-  readonly multipart: Multipart
+export interface RouteSettings extends PartFormat {
   readonly framing: FramingChoice
   /** Least time between two parts to one viewer: from intervalMs and maxFps. */
   readonly minGapMs: number
@@ -117,6 +126,7 @@ export function resolveSettings (own: CheckedSettings, defaults: CheckedSettings
   return {
     contentType: own.contentType ?? defaults.contentType ?? 'image/jpeg',
     multipart: multipart(own.boundary ?? defaults.boundary ?? randomBoundary()),
+    jpegHuffmanTables: own.jpegHuffmanTables ?? defaults.jpegHuffmanTables ?? true,
     framing: own.framing ?? defaults.framing ?? 'auto',
     minGapMs: Math.max(own.intervalMs ?? defaults.intervalMs ?? 0, maxFps === undefined ? 0 : 1000 / maxFps),
     maxClients: own.maxClients ?? defaults.maxClients ?? Infinity,

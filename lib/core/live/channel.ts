@@ -1,8 +1,8 @@
 // One route showing a live source: encodes each frame once for the route's boundary and hands the same part to
 // every viewer of the route, whatever its framing.
-import { encodeFrame } from '../frame.js'
+import { encodeFrame, type PartFormat } from '../frame.js'
 import type { EndReason } from '../stream.js'
-import type { EncodedPart, Multipart } from '../wire.js'
+import type { EncodedPart } from '../wire.js'
 import type { LiveSource, LiveSubscriber, PublishedFrame } from './source.js'
 
 /** A viewer of the channel: takes the newest part, and ends with the source. */
@@ -15,14 +15,13 @@ export class LiveChannel implements LiveSubscriber {
   private readonly viewers = new Set<LiveReceiver>()
   private cached: { seq: number, part: EncodedPart } | undefined
 
-  constructor (private readonly route: { readonly contentType: string, readonly multipart: Multipart }, private readonly source: LiveSource) {
+  constructor (private readonly format: PartFormat, private readonly source: LiveSource) {
     source.subscribe(this)
   }
 
   encode (frame: PublishedFrame): EncodedPart {
     if (this.cached?.seq !== frame.seq) {
-      const { route } = this
-      this.cached = { seq: frame.seq, part: encodeFrame(frame, route.contentType, route.multipart, frame.extra) }
+      this.cached = { seq: frame.seq, part: encodeFrame(frame, this.format, frame.extra) }
     }
     return this.cached.part
   }

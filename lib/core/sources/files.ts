@@ -4,8 +4,8 @@ import { constants } from 'node:fs'
 import { open, readdir, realpath, stat } from 'node:fs/promises'
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { FST_SERVER_PUSH_INVALID_SOURCE } from '../errors.js'
-import { toPart, type FrameObject } from '../frame.js'
-import type { EncodedPart, Multipart } from '../wire.js'
+import { toPart, type FrameObject, type PartFormat } from '../frame.js'
+import type { EncodedPart } from '../wire.js'
 
 const MEDIA_TYPES: Readonly<Record<string, string>> = {
   '.jpg': 'image/jpeg',
@@ -154,9 +154,9 @@ export function isFileSource (value: unknown): value is FileSource {
  * Reads and encodes the files for one route, once: every client then cycles the same part buffers.
  * Rejects with FST_SERVER_PUSH_INVALID_SOURCE naming the route.
  */
-export async function loadParts (source: FileSource, path: string, contentType: string, m: Multipart): Promise<EncodedPart[]> {
+export async function loadParts (source: FileSource, path: string, format: PartFormat): Promise<EncodedPart[]> {
   try {
-    return (await source.load()).map((frame) => toPart(frame, contentType, m))
+    return (await source.load()).map((frame) => toPart(frame, format))
   } catch (err) {
     throw new FST_SERVER_PUSH_INVALID_SOURCE(`${path}: ${source.description}: ${(err as Error).message}`)
   }
