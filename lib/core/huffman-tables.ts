@@ -1,6 +1,6 @@
 // Motion-JPEG from USB webcams (and many IP cameras relaying them) leaves out the Huffman tables, which the
 // format lets a decoder assume to be the standard ones of ITU-T T.81 Annex K. Every decoder does, but Safari's
-// (macOS and iOS) paints nothing. Such a frame gets those tables inserted, once per frame buffer; a JPEG that
+// (macOS and iOS) paints nothing. Such a frame gets those tables inserted, once per frame; a JPEG that
 // carries its own, and anything that is not a JPEG, is passed through as it is.
 
 /** One table of Annex K: its class and id byte, its code counts per length 1-16, and its symbols. */
@@ -69,18 +69,20 @@ function missingTablesAt (body: Buffer): number {
   return -1
 }
 
-const fixed = new WeakMap<Buffer, Buffer>()
+// The last answer: viewers pulling the same buffer (a shared camera frame) share one insertion. One pair, not a
+// WeakMap of every frame: a WeakMap's entries outlive young frames by a major GC, and the heap grows with them.
+let lastBody: Buffer | undefined
+let lastResult: Buffer | undefined
 
 /**
  * `body` with the standard Huffman tables inserted before its first scan when it is a JPEG that has none; else
- * `body` itself. The same buffer gets the same answer, worked out once.
+ * `body` itself. The same buffer asked again in a row gets the same answer without the work.
  */
 export function withHuffmanTables (body: Buffer): Buffer {
-  let result = fixed.get(body)
-  if (result === undefined) {
+  if (body !== lastBody) {
     const at = missingTablesAt(body)
-    result = at === -1 ? body : Buffer.concat([body.subarray(0, at), STANDARD_DHT, body.subarray(at)])
-    fixed.set(body, result)
+    lastResult = at === -1 ? body : Buffer.concat([body.subarray(0, at), STANDARD_DHT, body.subarray(at)])
+    lastBody = body
   }
-  return result
+  return lastResult as Buffer
 }
