@@ -2,10 +2,13 @@
 // a JPEG that ffmpeg encoded with the standard tables, and ffmpeg decodes what the viewers get to exactly the
 // original's pixels. Frames with tables of their own, and other types, go out byte for byte.
 import { execFileSync } from 'node:child_process'
+import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
 import { join } from 'node:path'
 import t from 'tap'
 import { createLiveSource, fromDirectory } from '../lib/index.js'
+import { createSnapshotHandler } from '../lib/node.js'
 import { STANDARD_DHT, withHuffmanTables } from '../lib/core/huffman-tables.js'
 import { startApp, tempDir } from './helpers/app.js'
 import { RawClient } from './helpers/wire-client.js'
@@ -124,4 +127,19 @@ t.test('fill bytes before a marker are stepped over', async (t) => {
   t.ok(fixed.includes(STANDARD_DHT), 'the tables inserted')
   t.ok(pixels(fixed, 'padded.jpg').equals(pixels(standard, 'standard.jpg')), 'decoded to the original\'s pixels')
   t.equal(withHuffmanTables(padded), fixed, 'worked out once per buffer')
+})
+
+t.test('a snapshot of a frame without tables gets them too; jpegHuffmanTables: false sends it as it is', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  live.publish(stripped)
+  const { port } = await startApp(t, { routes: [{ path: '/live', source: live, snapshot: '/live.jpg' }] })
+  const snapshot = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/live.jpg`)).arrayBuffer())
+  t.ok(pixels(snapshot, 'snapshot.jpg').equals(pixels(standard, 'standard.jpg')), 'decoded to the original\'s pixels')
+  t.ok(snapshot.includes(STANDARD_DHT), 'with the standard tables')
+  const still = createSnapshotHandler({ source: live, jpegHuffmanTables: false })
+  const server = http.createServer((req, res) => still(req, res)).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(async () => { await still.close(); server.close() })
+  const plain = Buffer.from(await (await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/`)).arrayBuffer())
+  t.ok(plain.equals(stripped), 'off: the frame as it came')
 })

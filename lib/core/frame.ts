@@ -76,6 +76,11 @@ export interface PartFormat {
 
 const JPEG = /^image\/jpeg\b/i
 
+/** `body` as a route of type `type` sends it: with the standard Huffman tables if it is a JPEG without them. */
+export function sentBody (body: Buffer, type: string, jpegHuffmanTables: boolean): Buffer {
+  return jpegHuffmanTables && JPEG.test(type) ? withHuffmanTables(body) : body
+}
+
 /**
  * The part bytes of a checked frame for one route: its Content-Type when the frame carries none, `extra` headers
  * after the frame's own. Throws FST_SERVER_PUSH_BAD_FRAME when the body holds the route's delimiter.
@@ -83,7 +88,7 @@ const JPEG = /^image\/jpeg\b/i
 export function encodeFrame (frame: CheckedFrame, format: PartFormat, extra: HeaderList = []): EncodedPart {
   const { multipart: m } = format
   const type = frame.contentType ?? format.contentType
-  const body = format.jpegHuffmanTables && JPEG.test(type) ? withHuffmanTables(frame.body) : frame.body
+  const body = sentBody(frame.body, type, format.jpegHuffmanTables)
   if (body.indexOf(m.forbidden) !== -1) {
     throw badFrame(`the body contains the boundary delimiter --${m.boundary}; use the default random boundary or another one`)
   }

@@ -1,6 +1,7 @@
 // The snapshot route of a live source: its latest frame as one plain response (an IP camera's /video.jpg).
 import { noop } from './async.js'
 import { checkNumber } from './check.js'
+import { sentBody } from './frame.js'
 import type { LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
 import { forProtocol, unavailable, type PlainResponse } from './plain-response.js'
@@ -15,7 +16,7 @@ export class SnapshotRoute {
   /** `timeoutMs`: how long a request waits for a first frame before it is answered 503 (default 5000). */
   constructor (
     private readonly source: LiveSource,
-    private readonly settings: Pick<RouteSettings, 'contentType' | 'plainHeaders'>,
+    private readonly settings: Pick<RouteSettings, 'contentType' | 'plainHeaders' | 'jpegHuffmanTables'>,
     where: string,
     timeoutMs: unknown,
     log: Logger
@@ -34,11 +35,12 @@ export class SnapshotRoute {
       if (frame === undefined) return forProtocol(unavailable('No frame has been published yet'), httpVersionMajor)
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       const closing: PlainResponse['headers'] = this.closing ? [['Connection', 'close']] : []
+      const type = frame.contentType ?? settings.contentType
       const response: PlainResponse = {
         status: 200,
         headers: [...settings.plainHeaders, ...frame.headers, ...frame.extra, ...closing],
-        type: frame.contentType ?? settings.contentType,
-        body: frame.body
+        type,
+        body: sentBody(frame.body, type, settings.jpegHuffmanTables)
       }
       return forProtocol(response, httpVersionMajor)
     } finally {

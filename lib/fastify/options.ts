@@ -18,6 +18,8 @@ export interface ServerPushSnapshotOption {
   snapshotTimeoutMs?: number
   /** Content-Type of a frame that carries none. Default: the plugin's, else `image/jpeg`. */
   contentType?: string
+  /** Whether a JPEG frame without Huffman tables gets the standard ones (see PushSettings). Default: the plugin's, else true. */
+  jpegHuffmanTables?: boolean
   /** Extra response headers, over the plugin's. */
   headers?: HeaderRecord
 }
@@ -58,7 +60,7 @@ export interface CheckedOptions {
 const PLUGIN_KEYS = new Set([...SETTING_KEYS, 'prefix', 'statusPath', 'routes', 'producerStopTimeoutMs'])
 const ROUTE_OPTION_KEYS = new Set([...SETTING_KEYS, 'source'])
 const ROUTES_KEYS = new Set([...ROUTE_OPTION_KEYS, 'path', 'snapshot', 'snapshotTimeoutMs'])
-const SNAPSHOT_KEYS = new Set(['source', 'snapshotTimeoutMs', 'contentType', 'headers'])
+const SNAPSHOT_KEYS = new Set(['source', 'snapshotTimeoutMs', 'contentType', 'jpegHuffmanTables', 'headers'])
 
 function checkPath (where: string, name: string, path: unknown): string {
   if (typeof path !== 'string' || !path.startsWith('/')) {
@@ -86,7 +88,7 @@ export function checkSnapshotOption (where: string, option: unknown): CheckedSet
   if (!isObject(option)) throw invalidOption(where, 'must be an object with a live source')
   checkKeys(where, option, SNAPSHOT_KEYS)
   if (!isLiveSource(option.source)) throw invalidOption(where, 'snapshot needs a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
-  return checkSettings(where, { contentType: option.contentType, headers: option.headers })
+  return checkSettings(where, { contentType: option.contentType, jpegHuffmanTables: option.jpegHuffmanTables, headers: option.headers })
 }
 
 /** Checks the plugin's options; throws FST_SERVER_PUSH_INVALID_OPTION on the first problem, naming where it is. */

@@ -41,6 +41,8 @@ export interface SnapshotHandlerOptions extends HandlerOptions {
   snapshotTimeoutMs?: number
   /** Content-Type of a frame that carries none. Default `image/jpeg`. */
   contentType?: string
+  /** Whether a JPEG frame without Huffman tables gets the standard ones (see PushSettings). Default true. */
+  jpegHuffmanTables?: boolean
   /** Extra response headers. */
   headers?: HeaderRecord
 }
@@ -61,7 +63,7 @@ export interface PushHandler<Request extends IncomingMessage = IncomingMessage> 
 }
 
 const PUSH_KEYS = new Set([...SETTING_KEYS, 'log', 'name', 'source', 'producerStopTimeoutMs'])
-const SNAPSHOT_KEYS = new Set(['log', 'source', 'snapshotTimeoutMs', 'contentType', 'headers'])
+const SNAPSHOT_KEYS = new Set(['log', 'source', 'snapshotTimeoutMs', 'contentType', 'jpegHuffmanTables', 'headers'])
 
 /** A log call that writes the message, then the fields, with the console's method of that name at the time. */
 function toConsole (level: 'warn' | 'error'): LogCall {
@@ -159,7 +161,7 @@ export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHa
   const checked = checkHandlerOptions(where, options)
   checkKeys(where, checked, SNAPSHOT_KEYS)
   if (!isLiveSource(checked.source)) throw invalidOption(where, 'source must be a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
-  const settings = resolveSettings(checkSettings(where, { contentType: checked.contentType, headers: checked.headers }), {})
+  const settings = resolveSettings(checkSettings(where, { contentType: checked.contentType, jpegHuffmanTables: checked.jpegHuffmanTables, headers: checked.headers }), {})
   const log = options.log ?? CONSOLE_LOG
   const route = new SnapshotRoute(options.source, settings, where, options.snapshotTimeoutMs, log)
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
