@@ -27,8 +27,7 @@ export const RENDERED: ReadonlySet<string> = new Set(['image', 'document', 'ifra
  * 16.4+); older ones still start their User-Agent with `Mozilla/`, which ffmpeg, VLC, go2rtc and curl do not.
  */
 export function rendersItself (headers: IncomingHttpHeaders): boolean {
-  const dest = headers['sec-fetch-dest']
-  return dest === undefined ? headers['user-agent']?.startsWith('Mozilla/') === true : RENDERED.has(dest)
+  return headers['sec-fetch-dest'] === undefined ? headers['user-agent']?.startsWith('Mozilla/') === true : browserRenders(headers)
 }
 
 /**

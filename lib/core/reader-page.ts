@@ -2,7 +2,7 @@
 // reads the same stream with fetch() and shows each part the moment the delimiter that ends it arrives.
 // Plain script, no build step: the plugin serves it as it is.
 import type { IncomingHttpHeaders } from 'node:http'
-import { RENDERED } from './framing.js'
+import { browserRenders } from './framing.js'
 
 /**
  * Whether a browser opens the route as a page (or frame, embed, object) it may not show: Firefox renders a
@@ -11,8 +11,7 @@ import { RENDERED } from './framing.js'
  * gets the reader page, which works in all of them.
  */
 export function wantsReaderPage (headers: IncomingHttpHeaders): boolean {
-  const dest = headers['sec-fetch-dest']
-  return dest !== undefined && dest !== 'image' && RENDERED.has(dest) && !/\bFirefox\//.test(headers['user-agent'] ?? '')
+  return browserRenders(headers) && headers['sec-fetch-dest'] !== 'image' && !/\bFirefox\//.test(headers['user-agent'] ?? '')
 }
 
 /** What the reader page's fetch() asks for: the stream as multipart/mixed, the same bytes under a type that

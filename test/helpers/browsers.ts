@@ -4,17 +4,21 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import type * as Puppeteer from 'puppeteer-core'
 import type { Test } from 'tap'
 import { ROOT } from './child.js'
 import { PATIENCE_MS } from './patience.js'
+import type { BrowserPage } from './browser-page.js'
 import { openWebKit } from './webkit.js'
 
 // puppeteer-core through require(): under tap, ts-node's ESM resolver picks the wrong one of chromium-bidi's
 // `exports` patterns (lib/cjs/* over lib/cjs/*.js) and looks for BidiMapper.js.js when Firefox starts.
 const puppeteer = createRequire(import.meta.url)('puppeteer-core') as typeof Puppeteer
+
+export type { BrowserPage }
 
 export type Rgb = [r: number, g: number, b: number]
 
@@ -36,17 +40,6 @@ export const colours: Colour[] = ([
   ['white', [255, 255, 255]],
   ['black', [0, 0, 0]]
 ] as const).map(([name, rgb]) => ({ name, rgb: [...rgb], jpeg: readFileSync(join(ROOT, 'test/fixtures/colours', `${name}.jpg`)) }))
-
-export interface BrowserPage {
-  /** Navigates and resolves once the document is parsed: a page showing a stream never finishes loading. */
-  goto (url: string): Promise<void>
-  /** Runs `fn` in the page; it is sent as source text, so it may use nothing from this file but `arg`. */
-  evaluate<A, R> (fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>
-  /** Console errors and uncaught page errors since the last `goto`. */
-  consoleErrors: string[]
-  /** The whole page, not only the viewport. */
-  screenshot (path: `${string}.png`): Promise<void>
-}
 
 export interface Browser {
   name: 'chromium' | 'firefox' | 'webkit'
@@ -231,8 +224,6 @@ export async function waitForColour (page: BrowserPage, selector: string, rgb: R
   if (!matched) throw new Error(`${selector} did not paint ${rgb.join(',')} in ${timeoutMs} ms; last painted: ${colour?.join(',') ?? 'nothing'}`)
   return elapsed
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The page's text now; '' while a part replaces the document (Firefox swaps the whole document per part). */
 async function pageText (page: BrowserPage): Promise<string> {

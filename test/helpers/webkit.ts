@@ -3,20 +3,12 @@
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
+import type { BrowserPage } from './browser-page.js'
 import { PATIENCE_MS } from './patience.js'
 
 const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser'
-
-/** What a WebKit page offers the tests: the same as the other browsers' pages, see browsers.ts. */
-export interface WebKitPage {
-  goto (url: string): Promise<void>
-  evaluate<A, R> (fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>
-  consoleErrors: string[]
-  screenshot (path: `${string}.png`): Promise<void>
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function freePort (): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1')
@@ -34,7 +26,7 @@ interface Reply { value: unknown }
  * own `error` events (scripts and resources that fail to load) and `unhandledrejection` events, recorded from the
  * end of each `goto`: WebDriver classic has no console log here, and what fails while the page is parsed is missed.
  */
-export async function openWebKit (t: Test): Promise<WebKitPage> {
+export async function openWebKit (t: Test): Promise<BrowserPage> {
   const port = await freePort()
   // Its own process group, so that the driver, Xvfb and the browser go together.
   const driver = spawn('xvfb-run', ['-a', 'WebKitWebDriver', `--port=${port}`], { stdio: 'ignore', detached: true })
