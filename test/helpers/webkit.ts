@@ -80,19 +80,20 @@ export async function openWebKit (t: Test): Promise<BrowserPage> {
   await call('POST', `${session}/timeouts`, { script: 2 * PATIENCE_MS })
 
   const consoleErrors: string[] = []
-  /** Runs `source` (a function's text) on `arg` in the page; `undefined` while the page is between documents. */
-  const run = async (source: string, arg: unknown): Promise<{ value?: unknown, error?: string } | undefined> => {
+  /** Runs `source` (a function's text) on `arg` in the page: its value, or the error of the page or the driver. */
+  const run = async (source: string, arg: unknown): Promise<{ value?: unknown, error?: string }> => {
     const script = `const done = arguments[arguments.length - 1];
       Promise.resolve().then(() => (${source})(arguments[0])).then((value) => done({ value }), (error) => done({ error: String(error) }))`
     try {
       return await call('POST', `${session}/execute/async`, { script, args: [arg] }) as { value?: unknown, error?: string }
-    } catch {
-      return undefined
+    } catch (error) {
+      // Mostly a page between documents, which `goto` waits out; `evaluate` reports it as it came.
+      return { error: `WebDriver: ${String(error)}` }
     }
   }
   const collectErrors = async (): Promise<void> => {
     const result = await run('() => { const errors = globalThis.__pushTestErrors ?? []; globalThis.__pushTestErrors = []; return errors }', null)
-    consoleErrors.push(...(result?.value as string[] | undefined ?? []))
+    consoleErrors.push(...(result.value as string[] | undefined ?? []))
   }
   return {
     consoleErrors,
@@ -112,14 +113,13 @@ export async function openWebKit (t: Test): Promise<BrowserPage> {
           }
           return true
         }`, url)
-        if (result?.value === true) return
+        if (result.value === true) return
         if (performance.now() > parsed) throw new Error(`WebKit did not open ${url} in ${PATIENCE_MS} ms`)
         await sleep(20)
       }
     },
     async evaluate<A, R> (fn: (arg: A) => R | Promise<R>, arg: A): Promise<R> {
       const result = await run(fn.toString(), arg)
-      if (result === undefined) throw new Error('the page was replaced while a script ran in it')
       if (result.error !== undefined) throw new Error(result.error)
       await collectErrors()
       return result.value as R
