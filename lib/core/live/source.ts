@@ -26,11 +26,14 @@ export interface PublishedFrame extends CheckedFrame {
   readonly extra: HeaderList
 }
 
-/** A route showing a live source (see channel.ts). */
-export interface LiveSubscriber {
-  /** The frame's part bytes for this route; throws FST_SERVER_PUSH_BAD_FRAME when it cannot carry them. */
-  encode (frame: PublishedFrame): EncodedPart
-  deliver (part: EncodedPart): void
+/** A route showing a live source (see channel.ts), or a publisher passing its frames on (Redis). */
+export interface LiveSubscriber<Part = EncodedPart> {
+  /**
+   * What the subscriber sends of the frame (a route's part bytes); throws when it cannot carry the frame
+   * (FST_SERVER_PUSH_BAD_FRAME), and then no one gets it.
+   */
+  encode (frame: PublishedFrame): Part
+  deliver (part: Part): void
   end (reason: EndReason): void
 }
 
@@ -49,7 +52,7 @@ export class LiveSource {
   private seq = 0
   private isClosed = false
   private demand = 0
-  private readonly subscribers = new Set<LiveSubscriber>()
+  private readonly subscribers = new Set<LiveSubscriber<unknown>>()
   private readonly waiters = new Set<() => void>()
   private readonly timestamps: boolean
 
@@ -64,6 +67,9 @@ export class LiveSource {
 
   /** Frames a producer made that could not be published (not a frame, or not fit for a route), skipped. */
   framesRefused = 0
+
+  /** Frames lost on the way to this process (a Redis source's, while it was cut off), counted where known. */
+  framesDropped = 0
 
   get closed (): boolean {
     return this.isClosed
@@ -81,12 +87,12 @@ export class LiveSource {
    */
   publish (frame: Frame): void {
     if (this.isClosed) throw new FST_SERVER_PUSH_SOURCE_CLOSED()
-    const checked = checkFrame(frame)
-    const published: PublishedFrame = {
-      ...checked,
-      seq: this.seq + 1,
-      extra: this.timestamps ? [['X-Timestamp', timestamp()]] : []
-    }
+    this.publishChecked(checkFrame(frame), this.timestamps ? [['X-Timestamp', timestamp()]] : [])
+  }
+
+  /** Publishes a frame checked elsewhere with the part headers it came with (from Redis, say). @internal */
+  protected publishChecked (checked: CheckedFrame, extra: HeaderList): void {
+    const published: PublishedFrame = { ...checked, seq: this.seq + 1, extra }
     const parts = [...this.subscribers].map((subscriber) => [subscriber, subscriber.encode(published)] as const)
     this.seq++
     this.current = published
@@ -108,12 +114,12 @@ export class LiveSource {
   }
 
   /** @internal */
-  subscribe (subscriber: LiveSubscriber): void {
+  subscribe (subscriber: LiveSubscriber<unknown>): void {
     this.subscribers.add(subscriber)
   }
 
   /** A route is gone (its app closed); with no route left, a producer has no reason to run. @internal */
-  unsubscribe (subscriber: LiveSubscriber): void {
+  unsubscribe (subscriber: LiveSubscriber<unknown>): void {
     this.subscribers.delete(subscriber)
     if (this.subscribers.size === 0) this.unwatched()
   }
