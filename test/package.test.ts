@@ -50,3 +50,16 @@ const server = http.createServer(push).listen(0, '127.0.0.1', async () => {
   t.equal(code, 0, stderr)
   t.equal(stdout, expected + '0\n')
 })
+
+t.test('fastify-server-push/redis alone loads a Redis client: the other entries load none', async (t) => {
+  const script = `
+const loaded = () => Object.keys(require.cache).filter((file) => /node_modules[\\\\/]@redis[\\\\/]/.test(file)).length
+require('fastify-server-push')
+require('fastify-server-push/node')
+console.log(loaded())
+const { redisSource, publishToRedis, FST_SERVER_PUSH_FRAME_TOO_LARGE } = require('fastify-server-push/redis')
+console.log(loaded() > 0, typeof redisSource, typeof publishToRedis, FST_SERVER_PUSH_FRAME_TOO_LARGE.name)`
+  const { code, stdout, stderr } = await run(process.execPath, ['-e', script])
+  t.equal(code, 0, stderr)
+  t.equal(stdout, '0\ntrue function function FastifyError\n')
+})

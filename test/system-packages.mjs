@@ -15,10 +15,12 @@ const NEEDS = [
   // WebKitGTK's MiniBrowser, driven by WebKitWebDriver on a virtual display (test/helpers/webkit.ts).
   { pkg: 'webkit2gtk-driver', program: '/usr/bin/WebKitWebDriver' },
   { pkg: 'xvfb', program: 'xvfb-run' },
-  // The HTTP/2 and TLS tests make their own self-signed certificate with it (test/helpers/tls.ts), and read a
+  // The HTTP/2 and TLS tests make their own self-signed certificate with it (test/helpers/protocols.ts), and read a
   // stream with curl as a user would.
   { pkg: 'openssl', program: 'openssl' },
-  { pkg: 'curl', program: 'curl' }
+  { pkg: 'curl', program: 'curl' },
+  // The Redis tests start their own servers (test/helpers/redis.ts).
+  { pkg: 'redis-server', program: 'redis-server' }
 ]
 
 function executable (file) {
