@@ -1,6 +1,8 @@
 // What both example servers show, whatever the framework: ten thumbnails cycled once a second, a live HTML clock,
 // and a live camera whose producer runs only while someone watches: ffmpeg's test pattern when ffmpeg is on the
 // PATH, else a stand-in camera cycling the thumbnails. RELAY=<an MJPEG URL> adds a relay of that stream.
+// REDIS_URL=redis://host:6379 makes the app one instance of many: every instance publishes its camera to Redis
+// and shows /live.mjpg from there, and the camera runs in one instance only, while any instance has a viewer.
 import { spawnSync } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -37,22 +39,28 @@ const standInCamera = async () => {
 }
 export const camera = hasFfmpeg ? ffmpegCamera() : await standInCamera()
 
+// Loaded only when asked for: an app that does not share its camera does not load a Redis client.
+const { REDIS_URL } = process.env
+const redis = REDIS_URL ? await import('fastify-server-push/redis') : undefined
+const publisher = redis?.publishToRedis(camera, { url: REDIS_URL, channel: 'live' })
+const live = redis?.redisSource({ url: REDIS_URL, channel: 'live' }) ?? camera
+
 /** The push routes, by path, as either server declares them; `snapshot` is the live route's still image. */
 export const routes = [
   { path: '/video.mjpg', source: fromDirectory(here('./frames')), intervalMs: 1000, contentType: 'image/jpeg' },
   { path: '/clock', source: clockPage, intervalMs: 1000, contentType: 'text/html; charset=utf-8' },
-  { path: '/live.mjpg', source: camera, snapshot: '/live.jpg', contentType: 'image/jpeg', maxClients: 100 },
+  { path: '/live.mjpg', source: live, snapshot: '/live.jpg', contentType: 'image/jpeg', maxClients: 100 },
   ...(process.env.RELAY ? [{ path: '/relay.mjpg', source: relay(process.env.RELAY, { lingerMs: 2000 }) }] : [])
 ]
 
-export const ready = { camera: hasFfmpeg ? 'ffmpeg testsrc2' : 'built-in frames', relay: process.env.RELAY !== undefined }
+export const ready = { camera: hasFfmpeg ? 'ffmpeg testsrc2' : 'built-in frames', relay: process.env.RELAY !== undefined, redis: redis !== undefined }
 
-/** Runs `close` on SIGINT and SIGTERM, then exits. */
+/** Runs `close` on SIGINT and SIGTERM (and gives up the camera to the other instances), then exits. */
 export function closeOnSignals (log, close) {
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
       log.info({ signal }, 'closing')
-      close().then(() => process.exit(0), (err) => {
+      close().then(() => publisher?.close()).then(() => process.exit(0), (err) => {
         log.error({ err }, 'close failed')
         process.exit(1)
       })

@@ -4,11 +4,12 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import https from 'node:https'
-import type { ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import t, { type Test } from 'tap'
 import { eventually } from './helpers/app.js'
 import { plainEnv, startChild } from './helpers/child.js'
 import { certificate, connect, request, type H2Response } from './helpers/protocols.js'
+import { startRedis } from './helpers/redis.js'
 import { RawClient, type ParsedPart } from './helpers/wire-client.js'
 
 /** Starts the example app as `npm start` does (or its Express twin), on a free port; killed at the end of `t`. */
@@ -106,4 +107,18 @@ t.test('example app with TLS_CERT and TLS_KEY: HTTPS, with HTTP/2 and HTTP/1.1 o
   t.equal(http1.httpVersion, '1.1', 'and HTTP/1.1 on the same port')
   t.equal(http1.headers['content-type'], 'image/jpeg')
   http1.resume()
+})
+
+t.test('example apps with REDIS_URL: the Fastify and the Express app show one camera, run in one of them, through Redis', async (t) => {
+  const redis = await startRedis(t)
+  const instances = [await exampleApp(t, { REDIS_URL: redis.url }), await exampleApp(t, { REDIS_URL: redis.url }, 'express.js')]
+  for (const { output } of instances) t.match(output(), /"redis":true.*"msg":"live route ready"/)
+  const viewers = await Promise.all(instances.map(({ port }) => RawClient.get(port, '/live.mjpg')))
+  const seen = await Promise.all(viewers.map(async (viewer) => (await viewer.parts(10)).multipart.parts))
+  for (const parts of seen) t.ok(parts.every((part) => part.body[0] === 0xff && part.body[1] === 0xd8 && part.headers['content-type'] === 'image/jpeg'), 'JPEG frames')
+  const stamps = seen.map((parts) => new Set(parts.map((part) => part.headers['x-timestamp'])))
+  t.ok([...(stamps[0] as Set<string>)].some((stamp) => stamps[1]?.has(stamp)), 'the same frames, with the same X-Timestamp, on both')
+  const cameras = instances.map(({ child }) => spawnSync('pgrep', ['-P', String(child.pid), '-x', 'ffmpeg']).stdout.toString().trim().split('\n').filter(Boolean).length)
+  t.equal(cameras[0] as number + (cameras[1] as number), 1, `one ffmpeg in all (${cameras.join(' + ')})`)
+  for (const viewer of viewers) viewer.destroy()
 })
