@@ -1,11 +1,12 @@
 // The load generator, in its own process: N raw TCP viewers that parse every part and check each JPEG byte for
 // byte against the frames the server was given, plus M viewers that connect and never read. With `sessions`, the
-// N viewers are HTTP/2 streams spread evenly over that many connections (h2c), parsed the same way.
+// N viewers are HTTP/2 streams spread evenly over that many connections (h2c), parsed the same way. With `ports`,
+// the viewers are spread evenly over several servers (instances behind Redis).
 import http2 from 'node:http2'
 import net from 'node:net'
 import { makeFrames, settings } from './common.mjs'
 
-const { port, readers, stalled, size, count, sessions } = settings()
+const { port, ports = [port], readers, stalled, size, count, sessions } = settings()
 const frames = makeFrames(size, count)
 const CRLF2 = Buffer.from('\r\n\r\n')
 const DELIMITER = Buffer.from('\r\n--bench\r\n')
@@ -95,7 +96,7 @@ function viewer (socket, index, state = 'response') {
 
 const sockets = []
 function open (read, index) {
-  const socket = net.connect(port, '127.0.0.1', () => socket.write(REQUEST))
+  const socket = net.connect(ports[index % ports.length], '127.0.0.1', () => socket.write(REQUEST))
   sockets.push(socket)
   if (read) viewer(socket, index)
   else socket.pause()
@@ -119,7 +120,7 @@ if (sessions > 0) {
   openHttp2()
 } else {
   for (let i = 0; i < readers; i++) open(true, i)
-  for (let i = 0; i < stalled; i++) open(false)
+  for (let i = 0; i < stalled; i++) open(false, i)
 }
 
 process.on('message', (message) => {
