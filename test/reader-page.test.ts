@@ -66,7 +66,7 @@ function standard (sent: EncodedPart[]): Buffer {
 }
 
 function advance (sent: EncodedPart[]): Buffer {
-  return laidOut('advance', m, sent)
+  return laidOut('advance', m, sent, undefined, HTML)
 }
 
 const STREAM_HEADERS = { 'content-type': m.contentType }

@@ -14,7 +14,8 @@ t.test('multipart builds the delimiter lines of RFC 2046 for an unquoted boundar
   t.equal(m.delimiter.toString(), '\r\n--myboundary\r\n')
   t.equal(m.close.toString(), '\r\n--myboundary--\r\n')
   const jpeg = m.announce('image/jpeg')
-  t.equal(jpeg.head.toString(), 'Content-Type: image/jpeg\r\n\r\n', 'advance: a first part\'s header block')
+  t.equal(jpeg.opening.toString(), '--myboundary\r\nContent-Type: image/jpeg\r\n\r\n', 'advance: the opening announces a first part')
+  t.equal(jpeg.browserOpening.toString(), `${' '.repeat(510)}\r\n--myboundary\r\nContent-Type: image/jpeg\r\n\r\n`, 'after the preamble for a browser')
   t.equal(jpeg.next.toString(), '\r\n--myboundary\r\nContent-Type: image/jpeg\r\n\r\n', 'and the delimiter that announces the next part')
   t.equal(m.announce('image/jpeg'), jpeg, 'built once per type')
   for (let i = 0; i < 20; i++) m.announce(`image/x-${i}`)
@@ -56,11 +57,12 @@ t.test('the close repeats the last part before the close delimiter, or sends an 
   t.same(closed.parts.map((p) => p.body.toString()), ['last', 'last'])
   t.equal(closed.epilogue.toString(), '\r\n', 'the close delimiter line ends in CRLF')
 
-  for (const framing of ['standard', 'advance'] as const) {
-    const empty = parseMultipart(laidOut(framing, m, []), 'B')
-    t.equal(empty.closed, true)
-    t.same(empty.parts.map((p) => [p.rawHeaders, p.body.length]), [[[], 0]], `${framing}: an empty part`)
-  }
+  const empty = parseMultipart(laidOut('standard', m, []), 'B')
+  t.equal(empty.closed, true)
+  t.same(empty.parts.map((p) => [p.rawHeaders, p.body.length]), [[[], 0]], 'standard: an empty part')
+  const announcedEmpty = parseMultipart(laidOut('advance', m, []), 'B')
+  t.equal(announcedEmpty.closed, true)
+  t.same(announcedEmpty.parts.map((p) => [p.rawHeaders, p.body.length]), [[['Content-Type: text/plain'], 0]], 'advance: the part the opening announced, empty')
 })
 
 t.test('advance framing closes with the body alone when its type is announced, else its header block first', async (t) => {
@@ -74,15 +76,24 @@ t.test('advance framing closes with the body alone when its type is announced, e
 
   const html = m.announce('text/html')
   const page = encodePart('text/html', Buffer.from('<p>'), [], html)
-  const other = parseMultipart(laidOut('advance', m, [page], part), 'B')
+  const other = parseMultipart(laidOut('advance', m, [page], part, 'text/html'), 'B')
   t.same(other.parts.map((p) => [p.rawHeaders, p.body.toString()]), [
     [['Content-Type: text/html'], '<p>'],
     [['Content-Type: text/html'], ''],
     [['Content-Type: text/plain'], 'last']
   ], 'a part of another type: the announced part ends empty')
+  const unlike = parseMultipart(laidOut('advance', m, [page], page, 'image/jpeg'), 'B')
+  t.same(unlike.parts.map((p) => [p.rawHeaders, p.body.toString()]), [
+    [['Content-Type: image/jpeg'], ''],
+    [['Content-Type: text/html'], '<p>'],
+    [['Content-Type: text/html'], '<p>']
+  ], 'so does the one the opening announced, when the first part is not of the route\'s type')
 
   const first = parseMultipart(laidOut('advance', m, [], part), 'B')
-  t.same(first.parts.map((p) => [p.rawHeaders, p.body.toString()]), [[['Content-Type: text/plain'], 'last']], 'nothing announced yet: its own header block')
+  t.same(first.parts.map((p) => [p.rawHeaders, p.body.toString()]), [[['Content-Type: text/plain'], 'last']], 'nothing sent yet: the last part in the block the opening announced')
+  const unannounced = parseMultipart(laidOut('advance', m, [], page), 'B')
+  t.same(unannounced.parts.map((p) => [p.rawHeaders, p.body.toString()]), [[['Content-Type: text/plain'], ''], [['Content-Type: text/html'], '<p>']],
+    'or after it, ended empty, when of another type')
 })
 
 t.test('boundaryProblem accepts RFC 2046 token boundaries and explains the rest', async (t) => {

@@ -10,7 +10,9 @@ import type { Announce, EncodedPart, Multipart } from './wire.js'
  * as cameras send it and ffmpeg, VLC or go2rtc expect. `advance`: each body is followed, in the same write, by
  * the delimiter and the next part's header block, because Chromium and WebKit paint a part only once the next
  * part's headers have arrived. That block can only carry a Content-Type, the one of the part just sent; a part
- * of another type first ends the announced one empty and announces its own.
+ * of another type first ends the announced one empty and announces its own. The first part's header block, with
+ * the route's type, goes out with the opening: WebKitGTK's HTTP/2 reader (libsoup before 3.7.1) crashes or loses
+ * streams when it must wait for a header block, but not when it waits for a body.
  */
 export type FramingName = 'standard' | 'advance'
 
@@ -48,9 +50,11 @@ export function chooseFraming (choice: FramingChoice, asked: unknown, headers: I
   return rendersItself(headers) ? 'advance' : 'standard'
 }
 
-/** One viewer's layout: writes its parts and says how its stream ends. */
+/** One viewer's layout: how its stream opens, writes its parts, and says how its stream ends. */
 export interface Framing {
   readonly name: FramingName
+  /** What follows the response head: the first delimiter, after a preamble for a browser that renders. */
+  readonly opening: Buffer
   /** Writes one part in one corked write, complete on arrival; returns the number of bytes written. */
   write (sink: Sink, part: EncodedPart): number
   /**
@@ -66,7 +70,10 @@ const EMPTY_HEADER_BLOCK = Buffer.from('\r\n', 'latin1')
 /** Header block, body, delimiter. */
 class StandardFraming implements Framing {
   readonly name = 'standard'
-  constructor (private readonly multipart: Multipart) {}
+  readonly opening: Buffer
+  constructor (private readonly multipart: Multipart, browser: boolean) {
+    this.opening = browser ? multipart.browserOpening : multipart.opening
+  }
 
   write (sink: Sink, part: EncodedPart): number {
     const { delimiter } = this.multipart
@@ -85,24 +92,26 @@ class StandardFraming implements Framing {
 }
 
 /**
- * Body, then the delimiter with the next header block. Before the body: the stream's first header block, or,
- * when the last block sent announced another type, that part ended empty and this one announced.
+ * Body, then the delimiter with the next header block; the first block, of the route's type, is in the opening.
+ * Before a body of another type than the last block announced: that part ended empty and this one announced.
  */
 class AdvanceFraming implements Framing {
   readonly name = 'advance'
+  readonly opening: Buffer
   /** The type the last header block sent announced. */
-  private announced: Announce | undefined
-  constructor (private readonly multipart: Multipart) {}
+  private announced: Announce
+  constructor (private readonly multipart: Multipart, browser: boolean, type: string) {
+    this.announced = multipart.announce(type)
+    this.opening = browser ? this.announced.browserOpening : this.announced.opening
+  }
 
   write (sink: Sink, part: EncodedPart): number {
     const { announce } = part
-    const { announced } = this
     let bytes = part.body.length + announce.next.length
     sink.cork()
-    if (announced !== announce) {
-      const opener = announced === undefined ? announce.head : announce.next
-      sink.write(opener)
-      bytes += opener.length
+    if (this.announced !== announce) {
+      sink.write(announce.next)
+      bytes += announce.next.length
       this.announced = announce
     }
     sink.write(part.body)
@@ -113,16 +122,19 @@ class AdvanceFraming implements Framing {
 
   closing (lastPart: EncodedPart | undefined): Buffer[] {
     const { close } = this.multipart
-    if (lastPart === undefined) return [EMPTY_HEADER_BLOCK, close]
+    // No part sent: the one the opening announced ends empty.
+    if (lastPart === undefined) return [close]
     const { announce } = lastPart
-    const { announced } = this
     // The part's header block is out already when it announced this type.
-    if (announced === announce) return [lastPart.body, close]
-    return [announced === undefined ? announce.head : announce.next, lastPart.body, close]
+    if (this.announced === announce) return [lastPart.body, close]
+    return [announce.next, lastPart.body, close]
   }
 }
 
-/** A new viewer's layout in framing `name` for a route's boundary. */
-export function framing (name: FramingName, multipart: Multipart): Framing {
-  return name === 'standard' ? new StandardFraming(multipart) : new AdvanceFraming(multipart)
+/**
+ * A new viewer's layout in framing `name` for a route's boundary and part type, opening with the preamble for
+ * a `browser` that renders the stream (Multipart.browserOpening).
+ */
+export function framing (name: FramingName, multipart: Multipart, type: string, browser: boolean): Framing {
+  return name === 'standard' ? new StandardFraming(multipart, browser) : new AdvanceFraming(multipart, browser, type)
 }

@@ -131,15 +131,16 @@ export class PushRoute<Request> {
     const preset = toHeaderList(exchange.presetHeaders(), invalidHeader)
       .filter(([name]) => !RESPONSE_RESERVED.has(name.toLowerCase()))
     exchange.takeOver()
+    const layout = framing(viewerFraming, settings.multipart, settings.contentType, browserRenders(req.headers))
     const sink = startResponse(req, exchange.res, {
       route: this.path,
       log: exchange.log,
       contentType: readerFetch(req.headers) ? settings.multipart.mixedContentType : settings.multipart.contentType,
       headers: mergeHeaders(settings.headers, preset),
-      opening: browserRenders(req.headers) ? settings.multipart.browserOpening : settings.multipart.opening
+      opening: layout.opening
     })
     if (sink === undefined) return
-    const stream = feed.stream({ sink, route, framing: framing(viewerFraming, settings.multipart), log: exchange.log, onEnd: this.ended }, exchange.request)
+    const stream = feed.stream({ sink, route, framing: layout, log: exchange.log, onEnd: this.ended }, exchange.request)
     streams.add(stream)
     stream.start()
   }

@@ -4,12 +4,14 @@ import { randomBytes } from 'node:crypto'
 import type { HeaderList } from './headers.js'
 
 /**
- * A part's Content-Type as advance framing sends it, built once per route and type: `head` is the header
- * block of a stream's first part, `next` ends a part and opens the next one announced with this type.
+ * A part's Content-Type as advance framing sends it, built once per route and type: `opening` (or
+ * `browserOpening`) starts a stream with its first part announced with this type, `next` ends a part and opens
+ * the next one announced with this type.
  */
 export interface Announce {
   readonly type: string
-  readonly head: Buffer
+  readonly opening: Buffer
+  readonly browserOpening: Buffer
   readonly next: Buffer
 }
 
@@ -58,13 +60,15 @@ const ANNOUNCE_CACHE = 16
 export function multipart (boundary: string): Multipart {
   const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1')
   const delimiter = `\r\n--${boundary}\r\n`
+  const opening = `--${boundary}\r\n`
+  const browserOpening = `${' '.repeat(510)}\r\n${opening}`
   const announcements = new Map<string, Announce>()
   return {
     boundary,
     contentType: `multipart/x-mixed-replace;boundary=${boundary}`,
     mixedContentType: `multipart/mixed;boundary=${boundary}`,
-    opening: latin1(`--${boundary}\r\n`),
-    browserOpening: latin1(`${' '.repeat(510)}\r\n--${boundary}\r\n`),
+    opening: latin1(opening),
+    browserOpening: latin1(browserOpening),
     delimiter: latin1(delimiter),
     close: latin1(`\r\n--${boundary}--\r\n`),
     forbidden: latin1(`--${boundary}`),
@@ -72,7 +76,7 @@ export function multipart (boundary: string): Multipart {
       let announce = announcements.get(type)
       if (announce === undefined) {
         const head = `Content-Type: ${type}\r\n\r\n`
-        announce = { type, head: latin1(head), next: latin1(delimiter + head) }
+        announce = { type, opening: latin1(opening + head), browserOpening: latin1(browserOpening + head), next: latin1(delimiter + head) }
         if (announcements.size < ANNOUNCE_CACHE) announcements.set(type, announce)
       }
       return announce
