@@ -35,6 +35,17 @@ function publisher (t: Test, source: LiveSource, redis: RedisServer, options: Pa
   return handle
 }
 
+/** A Redis, a live source published to it, an instance showing it, and a viewer there, once the publisher produces. */
+async function watchedCamera (t: Test, options: Partial<PublishToRedisOptions> = {}): Promise<{ redis: RedisServer, live: LiveSource, handle: RedisPublisher, a: TestApp, viewer: RawClient }> {
+  const redis = await startRedis(t)
+  const live = createLiveSource({ timestamps: false })
+  const handle = publisher(t, live, redis, options)
+  const a = await instance(t, redis)
+  const viewer = await RawClient.get(a.port, '/cam')
+  await eventually(() => handle.producing)
+  return { redis, live, handle, a, viewer }
+}
+
 /** The part headers and body of each part a client got, as text. */
 function partsText (client: RawClient): string[] {
   return partsOf(client).map((part) => `${part.rawHeaders.join('\n')}\n\n${part.body.toString('latin1')}`)
@@ -128,12 +139,7 @@ t.test('a first viewer gets the last frame at once; snapshots work on any instan
 })
 
 t.test('a frame over maxFrameBytes is refused at publish with a coded error, and no one gets it', async (t) => {
-  const redis = await startRedis(t)
-  const live = createLiveSource({ timestamps: false })
-  const handle = publisher(t, live, redis, { maxFrameBytes: 10 })
-  const a = await instance(t, redis)
-  const viewer = await RawClient.get(a.port, '/cam')
-  await eventually(() => handle.producing)
+  const { live, viewer } = await watchedCamera(t, { maxFrameBytes: 10 })
   t.throws(() => live.publish('eleven byte'), { code: 'FST_SERVER_PUSH_FRAME_TOO_LARGE', message: /11 bytes, over the 10/ })
   t.type(new FST_SERVER_PUSH_FRAME_TOO_LARGE(1, 0), RangeError)
   live.publish('ten bytes!')
@@ -363,12 +369,7 @@ t.test('wrong options are refused with coded errors naming the option', async (t
 })
 
 t.test('frames faster than Redis takes them: one on its way at a time, the newest next, the rest dropped and counted', async (t) => {
-  const redis = await startRedis(t)
-  const live = createLiveSource({ timestamps: false })
-  const handle = publisher(t, live, redis)
-  const a = await instance(t, redis)
-  const viewer = await RawClient.get(a.port, '/cam')
-  await eventually(() => handle.producing)
+  const { live, handle, a, viewer } = await watchedCamera(t)
   for (const body of ['sent', 'replaced', 'newest']) live.publish(body)
   await viewer.parts(2)
   t.same(bodies(partsOf(viewer)), ['sent', 'newest'])
@@ -380,12 +381,7 @@ t.test('frames faster than Redis takes them: one on its way at a time, the newes
 })
 
 t.test('a frame that comes again (the stored one after it came live) is shown once; viewers coming together are counted once', async (t) => {
-  const redis = await startRedis(t)
-  const live = createLiveSource({ timestamps: false })
-  const handle = publisher(t, live, redis)
-  const a = await instance(t, redis)
-  const viewer = await RawClient.get(a.port, '/cam')
-  await eventually(() => handle.producing)
+  const { redis, live, handle, a, viewer } = await watchedCamera(t)
   live.publish('once')
   await viewer.parts(1)
   // Republished as Redis stored it, byte for byte.
@@ -453,12 +449,7 @@ t.test('a producer that fails is started again while viewers remain; a closed so
 })
 
 t.test('a Redis that stops answering holds neither app.close() nor publisher.close() up', async (t) => {
-  const redis = await startRedis(t)
-  const live = createLiveSource({ timestamps: false })
-  const handle = publisher(t, live, redis)
-  const a = await instance(t, redis)
-  const viewer = await RawClient.get(a.port, '/cam')
-  await eventually(() => handle.producing)
+  const { redis, live, handle, a, viewer } = await watchedCamera(t)
   live.publish('last')
   await viewer.parts(1)
   redis.signal('SIGSTOP')
