@@ -1,9 +1,9 @@
 // A live source whose frames come from a Redis channel: subscribed only while this process has viewers (plus a
 // linger), fed to them like any live source's, latest frame first.
-import { noop } from '../core/async.js'
 import { checkNumber } from '../core/check.js'
 import type { Logger } from '../core/logger.js'
-import { LiveSource } from '../core/live/source.js'
+import { OnDemandSource } from '../core/live/on-demand.js'
+import type { LiveSource } from '../core/live/source.js'
 import { addressOf, checkRedisOptions, namesOf, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
 import { decodeMessage, type FrameMessage } from './message.js'
 
@@ -13,13 +13,11 @@ export interface RedisSourceOptions extends RedisOptions {
   lingerMs?: number
 }
 
-class RedisSource extends LiveSource {
+class RedisSource extends OnDemandSource {
   private readonly names: RedisNames
   private readonly report: RedisReport
   private link: RedisLink | undefined
   private listening = false
-  private lingerTimer: NodeJS.Timeout | undefined
-  private stopping: Promise<void> = Promise.resolve()
   /** The newest frame fed to viewers: which publisher, and its number there. */
   private newest: { publisher: string, seq: number } | undefined
   /** Messages received on this subscription; a stored frame read meanwhile is older than they are. */
@@ -27,38 +25,15 @@ class RedisSource extends LiveSource {
   /** Whether the last message was refused, so that a run of them is logged once. */
   private refusing = false
 
-  constructor (private readonly options: RedisOptions, private readonly lingerMs: number) {
+  constructor (private readonly options: RedisOptions, lingerMs: number) {
     // The frames carry the X-Timestamp they were published with.
-    super({ timestamps: false })
+    super(lingerMs, { timestamps: false })
     this.names = namesOf(options)
     this.report = new RedisReport(addressOf(options), () => this.log as Logger)
   }
 
-  override stopped (): Promise<void> {
-    return this.stopping
-  }
-
-  override close (): void {
-    super.close()
-    this.disconnect()
-  }
-
-  protected override wanted (on: boolean): void {
-    clearTimeout(this.lingerTimer)
-    this.lingerTimer = undefined
-    if (on) {
-      if (this.link === undefined && !this.closed) this.connect()
-    } else if (this.lingerMs > 0) {
-      // unref: a subscription lingering for viewers that may come back must not keep the process alive.
-      this.lingerTimer = setTimeout(() => this.disconnect(), this.lingerMs).unref()
-    } else {
-      this.disconnect()
-    }
-  }
-
-  protected override unwatched (): void {
-    clearTimeout(this.lingerTimer)
-    this.disconnect()
+  protected start (): void {
+    if (this.link === undefined && !this.closed) this.connect()
   }
 
   private connect (): void {
@@ -91,14 +66,15 @@ class RedisSource extends LiveSource {
     })
   }
 
-  private disconnect (): void {
+  /** Closes the connections: Redis counts this process out, and the next viewer connects anew. */
+  protected stop (): void {
     const link = this.link
     if (link === undefined) return
     this.link = undefined
     this.listening = false
     this.newest = undefined
     this.forget()
-    this.stopping = Promise.all([this.stopping, link.close(['PUBLISH', this.names.demand, '-'])]).then(noop)
+    this.stopsWith(link.close(['PUBLISH', this.names.demand, '-']))
   }
 
   private receive (message: Buffer): void {

@@ -1,9 +1,10 @@
 // A live source fed by a producer that runs only while someone watches: a camera is not read for nobody.
-import { nextTurn, noop, settle, stopIterator, waitFor } from '../async.js'
+import { nextTurn, settle, stopIterator, waitFor } from '../async.js'
 import { checkNumber } from '../check.js'
 import type { Frame } from '../frame.js'
 import type { Logger } from '../logger.js'
-import { LiveSource, type LiveSourceOptions } from './source.js'
+import { OnDemandSource } from './on-demand.js'
+import type { LiveSource, LiveSourceOptions } from './source.js'
 
 export interface LiveFromOptions extends LiveSourceOptions {
   /** How long the producer keeps running after the last viewer left, in ms (a viewer that reloads finds it
@@ -31,53 +32,26 @@ interface Producer {
   iterator: AsyncIterator<Frame> | undefined
 }
 
-class ProducedSource extends LiveSource {
+class ProducedSource extends OnDemandSource {
   private running: Producer | undefined
-  private lingerTimer: NodeJS.Timeout | undefined
-  /** Settles once the last producer stopped has finished stopping: a camera is opened by one producer at a time. */
-  private stopping: Promise<void> = Promise.resolve()
 
-  constructor (private readonly factory: ProducerFactory, private readonly lingerMs: number, options: LiveSourceOptions) {
-    super(options)
+  constructor (private readonly factory: ProducerFactory, lingerMs: number, options: LiveSourceOptions) {
+    super(lingerMs, options)
   }
 
-  override stopped (): Promise<void> {
-    return this.stopping
-  }
-
-  override close (): void {
-    super.close()
-    this.halt()
-  }
-
-  protected override wanted (on: boolean): void {
-    clearTimeout(this.lingerTimer)
-    this.lingerTimer = undefined
-    if (on) {
-      if (this.running === undefined && !this.closed) this.produce()
-    } else if (this.lingerMs > 0) {
-      // unref: a producer lingering for viewers that may come back must not keep the process alive.
-      this.lingerTimer = setTimeout(() => this.halt(), this.lingerMs).unref()
-    } else {
-      this.halt()
-    }
-  }
-
-  protected override unwatched (): void {
-    clearTimeout(this.lingerTimer)
-    this.halt()
+  protected start (): void {
+    if (this.running === undefined && !this.closed) this.produce()
   }
 
   /** Stops the producer (its iterator's return() runs, so its finally blocks do) and forgets its last frame. */
-  private halt (): void {
+  protected stop (): void {
     const running = this.running
     this.running = undefined
     this.forget()
     if (running === undefined) return
     running.controller.abort(new Error('server push producer stopped'))
     // Chained: a producer halted before it even started must not let the next one past an earlier one closing.
-    const stopped = stopIterator(running.iterator, (err) => this.log?.warn({ err }, 'server push producer failed to stop'))
-    this.stopping = Promise.all([this.stopping, stopped]).then(noop)
+    this.stopsWith(stopIterator(running.iterator, (err) => this.log?.warn({ err }, 'server push producer failed to stop')))
   }
 
   private async produce (): Promise<void> {
@@ -85,7 +59,8 @@ class ProducedSource extends LiveSource {
     this.running = running
     const { signal } = running.controller
     try {
-      await this.stopping
+      // A camera is opened by one producer at a time.
+      await this.stopped()
       if (signal.aborted) return
       // A producer starts only for a viewer or a snapshot of a route, which has set the log by then.
       const iterable: unknown = this.factory({ signal, log: this.log as Logger })
@@ -120,7 +95,7 @@ class ProducedSource extends LiveSource {
       this.endStreams('source-ended')
     } catch (error) {
       this.log?.error({ err: error }, 'server push producer failed')
-      this.halt()
+      this.stop()
       this.endStreams('source-error')
     }
   }
