@@ -5,6 +5,7 @@ import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import { eventually } from './helpers/app.js'
 import { plainEnv, startChild } from './helpers/child.js'
+import { PATIENCE_MS } from './helpers/patience.js'
 import { startRedis, type RedisServer } from './helpers/redis.js'
 import { partsOf, RawClient } from './helpers/wire-client.js'
 
@@ -94,12 +95,12 @@ t.test('an instance paused until Redis cuts it off: once resumed, it reconnects 
   paused.child.kill('SIGCONT')
   // What the kernel had buffered for it comes first (frames in order), then the cut, the reconnect and the gap.
   let dropped = 0
-  while (dropped === 0) {
+  for (const deadline = Date.now() + PATIENCE_MS; dropped === 0 && Date.now() < deadline;) {
     const status = await (await fetch(`http://127.0.0.1:${paused.port}/status`)).json() as Record<string, { framesDropped: number }>
     dropped = status['/cam']?.framesDropped ?? 0
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  t.pass(`it counted the frames it missed (${dropped})`)
+  t.ok(dropped > 0, `it counted the frames it missed (${dropped})`)
   const before = partsOf(viewer).length
   await viewer.parts(before + 20)
   t.notOk(viewer.ended, 'its viewer stayed connected, and gets frames again')
