@@ -1,4 +1,6 @@
-// What the bench's servers and load generator share: the frames, the producer clock, the IPC protocol.
+// What the bench's servers and load generator share: the frames, the producer clock, the IPC protocol; and what
+// the bench's scripts share: pinning a process to a core, the median of rounds.
+import { execFileSync } from 'node:child_process'
 
 /** `count` distinct JPEG-shaped frames of `size` bytes: SOI, frame number, a pattern, EOI. */
 export function makeFrames (size, count) {
@@ -74,4 +76,19 @@ export function serve (port, stopProducing) {
 /** The settings a server gets from the parent, as JSON in argv[2]. */
 export function settings () {
   return JSON.parse(process.argv[2])
+}
+
+/** Pins a process and all its threads to one core, so that a server and the load generator do not share one. */
+export function pin (child, core) {
+  try {
+    execFileSync('taskset', ['-a', '-cp', String(core), String(child.pid)], { stdio: 'ignore' })
+  } catch {
+    // No taskset: the figures are noisier, not wrong.
+  }
+}
+
+/** The median of the figures that were measured (undefined ones left out); the lower one of an even count. */
+export function median (values) {
+  const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b)
+  return sorted.length === 0 ? undefined : sorted[Math.floor((sorted.length - 1) / 2)]
 }

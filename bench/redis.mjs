@@ -3,11 +3,12 @@
 // one instance and two instances (one per core) serve at >= 99% of ideal delivery, fed through a redis-server
 // this script starts. Prints two tables. Run with `npm run bench`, or alone with `node bench/redis.mjs` after
 // `npm run build`; needs `redis-server` on the PATH.
-import { execFileSync, fork, spawn } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { median, pin } from './common.mjs'
 
 const FPS = 30
 const SIZE = 50_000
@@ -23,14 +24,6 @@ const SETUPS = [
   { name: 'through Redis, 1 process', instances: 1, redis: true },
   { name: 'through Redis, 2 processes', instances: 2, redis: true }
 ]
-
-function pin (child, core) {
-  try {
-    execFileSync('taskset', ['-a', '-cp', String(core), String(child.pid)], { stdio: 'ignore' })
-  } catch {
-    // No taskset: the figures are noisier, not wrong.
-  }
-}
 
 async function freePort () {
   const server = createServer().listen(0, '127.0.0.1')
@@ -119,10 +112,6 @@ try {
   redis.child.kill()
 }
 
-const median = (values) => {
-  const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b)
-  return sorted.length === 0 ? undefined : sorted[Math.floor((sorted.length - 1) / 2)]
-}
 const num = (x, digits = 2) => (x === undefined ? '-' : x.toFixed(digits))
 const heldOf = (name) => results[name].map(({ held }) => held?.viewers ?? 0)
 const base = median(heldOf(SETUPS[1].name))

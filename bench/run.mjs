@@ -1,8 +1,9 @@
 // One run of the benchmark: every scenario against the plugin, the raw node:net ceiling and the tutorial
 // pattern, on the same machine and the same frames; prints a table. Run with `npm run bench`.
-import { execFileSync, fork } from 'node:child_process'
+import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { median, pin } from './common.mjs'
 
 const SCENARIOS = [
   { name: '100 viewers, 30 fps, 50 KB', readers: 100, stalled: 0, fps: 30, size: 50_000, seconds: 8 },
@@ -33,15 +34,6 @@ const WARMUP_MS = 2000
 // median of each round's ratio to the raw server run next to it. One run alone swings by 10-30% here.
 const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const only = process.argv[2]
-
-/** Pins a process and all its threads to one core, so that the server and the load generator do not share one. */
-function pin (child, core) {
-  try {
-    execFileSync('taskset', ['-a', '-cp', String(core), String(child.pid)], { stdio: 'ignore' })
-  } catch {
-    // No taskset: the figures are noisier, not wrong.
-  }
-}
 
 async function measure (server, scenario) {
   const { script, sessions } = variant(server)
@@ -78,10 +70,6 @@ const num = (x, digits = 1) => (x === undefined || !Number.isFinite(x) ? '-' : x
 console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores, median of ${ROUNDS} rounds per server\n`)
 console.log('| scenario | server | delivered (% of ideal) | slowest reader | CPU ms / 1000 parts | vs baseline | peak RSS MB | RSS growth MB: whole run / window | latency p50 / p99 ms | corrupt |')
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
-function median (values) {
-  const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b)
-  return sorted.length === 0 ? undefined : sorted[Math.floor((sorted.length - 1) / 2)]
-}
 
 for (const scenario of SCENARIOS.filter((s, i) => only === undefined || String(i + 1) === only)) {
   // A scenario may name its own servers, and the one the others are compared with; else SERVERS, against raw.

@@ -1,5 +1,6 @@
 // Child processes for tests that must see the project as a user does (built package, example app, ffmpeg).
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { PATIENCE_MS } from './patience.js'
 
@@ -54,4 +55,13 @@ export function startChild (command: string, args: string[], ready: RegExp, env 
     child.on('error', reject)
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code}: ${output}`)) })
   })
+}
+
+/** A port of 127.0.0.1 that was free a moment ago, for a program that takes its port as an argument. */
+export async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

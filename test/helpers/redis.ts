@@ -2,9 +2,9 @@
 // with the test. It can be killed and started again on the same port, as an outage would.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { createClient } from '@redis/client'
 import type { Test } from 'tap'
+import { freePort } from './child.js'
 import { PATIENCE_MS } from './patience.js'
 
 export interface RedisServer {
@@ -32,16 +32,6 @@ export interface RedisServerOptions {
   client?: Parameters<typeof createClient>[0]
   /** Whether to start it now. Default true. */
   started?: boolean
-}
-
-/** A port that was free a moment ago. */
-export async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 export async function startRedis (t: Test, { args = [], url, client, started = true }: RedisServerOptions = {}): Promise<RedisServer> {
