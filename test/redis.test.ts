@@ -200,7 +200,7 @@ t.test('Redis down at start: streams open and wait, snapshots answer 503; both c
   await viewer.parts(3)
   t.ok(handle.producing)
   t.equal(a.logged('server push reached Redis again').length, 1)
-  t.match(warnings().map(({ args }) => args[1]), ['server push lost its Redis connection, reconnecting'], 'the publisher warned once')
+  t.match(warnings().map(({ args }) => args[0]), ['server push lost its Redis connection, reconnecting'], 'the publisher warned once')
   const increasing = numbers(viewer).every((n, i, all) => i === 0 || n > (all[i - 1] as number))
   t.ok(increasing, 'frames in order')
   viewer.destroy()

@@ -1,13 +1,13 @@
 // Push and snapshot routes for any node:http server: a `(req, res, next?)` handler that is an Express 5 route
 // handler as it is, and a request listener's branch in `http.createServer`.
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { noop, settlesWithin } from '../core/async.js'
+import { settlesWithin } from '../core/async.js'
 import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
 import type { HeaderRecord } from '../core/headers.js'
 import { isLiveSource, type LiveSource } from '../core/live/source.js'
-import type { LogCall, Logger } from '../core/logger.js'
+import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { PlainResponse } from '../core/plain-response.js'
 import { checkPushOptions, PushRoute, type PushOptions } from '../core/push-route.js'
 import { checkSettings, resolveSettings, SETTING_KEYS } from '../core/settings.js'
@@ -64,13 +64,6 @@ export interface PushHandler<Request extends IncomingMessage = IncomingMessage> 
 
 const PUSH_KEYS = new Set([...SETTING_KEYS, 'log', 'name', 'source', 'producerStopTimeoutMs'])
 const SNAPSHOT_KEYS = new Set(['log', 'source', 'snapshotTimeoutMs', 'contentType', 'jpegHuffmanTables', 'headers'])
-
-/** A log call that writes the message, then the fields, with the console's method of that name at the time. */
-function toConsole (level: 'warn' | 'error'): LogCall {
-  return (obj, msg) => { typeof obj === 'string' ? console[level](obj) : console[level](msg, obj) }
-}
-
-const CONSOLE_LOG: Logger = { debug: noop, info: noop, warn: toConsole('warn'), error: toConsole('error') }
 
 function sendPlain (res: ServerResponse, response: PlainResponse): void {
   const headers: Record<string, string[]> = {}

@@ -3,7 +3,7 @@
 import createError from '@fastify/error'
 import { performance } from 'node:perf_hooks'
 import { checkNumber, invalidOption } from '../core/check.js'
-import type { Logger } from '../core/logger.js'
+import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { LiveSource, LiveSubscriber, PublishedFrame } from '../core/live/source.js'
 import { isLiveSource } from '../core/live/source.js'
 import { addressOf, checkRedisOptions, namesOf, newId, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
@@ -29,7 +29,7 @@ export interface PublishToRedisOptions extends RedisOptions {
   /** How long the producer role outlives a publisher that stopped answering, in ms: another publisher takes over
    * after this. Greater than demandCheckMs. Default 5000. */
   producerTtlMs?: number
-  /** Where to log Redis faults. Default: the logger of the first route that shows the source, else `console`. */
+  /** Where to log Redis faults. Default: the logger of the first route that shows the source, else the console. */
   log?: Logger
 }
 
@@ -86,7 +86,7 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
     private readonly limits: { maxFrameBytes: number, latestTtlMs: number, demandCheckMs: number, producerTtlMs: number }
   ) {
     this.names = namesOf(options)
-    this.report = new RedisReport(addressOf(options), () => options.log ?? source.log ?? console)
+    this.report = new RedisReport(addressOf(options), () => options.log ?? source.log ?? CONSOLE_LOG)
     this.link = new RedisLink(options, this.report, () => { this.connected() })
     source.subscribe(this)
     this.link.open()
