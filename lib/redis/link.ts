@@ -145,11 +145,19 @@ export class RedisReport {
 }
 
 /** The connections of one source or publisher, opened on first use and closed with it. */
+/** The channel a link's subscriber listens to, and what it does with each message. */
+export interface Subscription {
+  readonly channel: string
+  readonly onMessage: (message: Buffer) => void
+}
+
 export class RedisLink {
   readonly commands: RedisClient
   readonly subscriber: RedisClient
   private readonly own: RedisClient[]
   private closed = false
+  /** Made once per link: node-redis subscribes again by itself after each reconnect. */
+  private subscribed: Promise<unknown> | undefined
   private readonly onError = (err: Error): void => {
     if (!this.closed) this.report.lost(err)
   }
@@ -157,11 +165,14 @@ export class RedisLink {
   private readonly onReady = (): void => {
     if (!this.commands.isReady || !this.subscriber.isReady) return
     this.report.back()
-    this.onBack()
+    const { channel, onMessage } = this.subscription
+    // Gone again before the subscription was made: the next connection makes it.
+    this.subscribed ??= this.subscriber.subscribe(channel, onMessage, true).catch(() => { this.subscribed = undefined })
+    this.subscribed.then(() => { if (!this.closed && this.subscribed !== undefined) this.onBack() })
   }
 
-  /** `onBack` runs each time both connections are ready, the first time included. */
-  constructor (options: RedisOptions, private readonly report: RedisReport, private readonly onBack: () => void) {
+  /** `onBack` runs each time both connections are ready and the subscriber listens, the first time included. */
+  constructor (options: RedisOptions, private readonly report: RedisReport, private readonly subscription: Subscription, private readonly onBack: () => void) {
     const { client, url = DEFAULT_URL, ca, retryDelayMs = 100, maxRetryDelayMs = 5000 } = options
     if (client !== undefined) {
       this.commands = client

@@ -66,8 +66,8 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
   framesSent = 0
   framesDropped = 0
   private readonly names: RedisNames
+  private readonly report: RedisReport
   private readonly link: RedisLink
-  private listening = false
   private closed = false
   private checking = false
   private checkAgain = false
@@ -87,12 +87,12 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
   ) {
     this.names = namesOf(options)
     this.report = new RedisReport(addressOf(options), () => options.log ?? source.log ?? CONSOLE_LOG)
-    this.link = new RedisLink(options, this.report, () => { this.connected() })
+    // Viewers coming and going anywhere say so on the demand channel; connected again, the viewers are counted anew.
+    const demand = { channel: this.names.demand, onMessage: () => { this.check() } }
+    this.link = new RedisLink(options, this.report, demand, () => { this.check() })
     source.subscribe(this)
     this.link.open()
   }
-
-  private readonly report: RedisReport
 
   encode (frame: PublishedFrame): Buffer | undefined {
     const { maxFrameBytes } = this.limits
@@ -133,15 +133,6 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
       this.waiting = undefined
       if (next !== undefined && this.producing) this.send(next)
     })
-  }
-
-  /** Connected, for the first time or again: listen for viewers coming and going, and count them now. */
-  private connected (): void {
-    if (!this.listening) {
-      this.listening = true
-      this.link.subscriber.subscribe(this.names.demand, () => { this.check() }, true).catch(() => { this.listening = false })
-    }
-    this.check()
   }
 
   /** Counts the processes with viewers, and takes or gives up the producer role; one check at a time. */

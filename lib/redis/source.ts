@@ -17,7 +17,6 @@ class RedisSource extends OnDemandSource {
   private readonly names: RedisNames
   private readonly report: RedisReport
   private link: RedisLink | undefined
-  private listening = false
   /** The newest frame fed to viewers: which publisher, and its number there. */
   private newest: { publisher: string, seq: number } | undefined
   /** Messages received on this subscription; a stored frame read meanwhile is older than they are. */
@@ -37,24 +36,11 @@ class RedisSource extends OnDemandSource {
   }
 
   private connect (): void {
-    const link = this.link = new RedisLink(this.options, this.report, () => { this.connected(link) })
+    const frames = { channel: this.names.frames, onMessage: (message: Buffer) => { this.receive(message) } }
+    // Subscribed, for the first time or again: (re)announce this process and fetch the latest frame.
+    const link = this.link = new RedisLink(this.options, this.report, frames, () => { this.announce(link) })
     this.received = 0
     link.open()
-  }
-
-  /** Both connections are up, for the first time or again: (re)announce this process and fetch the latest frame. */
-  private connected (link: RedisLink): void {
-    if (this.listening) {
-      // node-redis has subscribed again by itself.
-      this.announce(link)
-      return
-    }
-    this.listening = true
-    link.subscriber.subscribe(this.names.frames, (message) => { this.receive(message) }, true).then(
-      () => { if (this.link === link) this.announce(link) },
-      // Gone again before the subscription was made: the next connection makes it.
-      () => { if (this.link === link) this.listening = false }
-    )
   }
 
   /** Tells publishers that this process has viewers, and gives them the stored frame if none came yet. */
@@ -71,7 +57,6 @@ class RedisSource extends OnDemandSource {
     const link = this.link
     if (link === undefined) return
     this.link = undefined
-    this.listening = false
     this.newest = undefined
     this.forget()
     this.stopsWith(link.close(['PUBLISH', this.names.demand, '-']))
