@@ -241,21 +241,46 @@ t.test('a frame function is called once per part; null ends the stream', async (
   client.destroy()
 })
 
-t.test('intervalMs (here the plugin-level default): at most one pull per interval', async (t) => {
+t.test('intervalMs (here the plugin-level default): pulls keep to a schedule of one per interval, never ahead of it, and never two within half an interval', async (t) => {
   const pulls: number[] = []
   const { port } = await startApp(t, {
     intervalMs: 40,
     routes: [{ path: '/paced', source: () => { pulls.push(performance.now()); return 'x' } }]
   })
   const client = await RawClient.get(port, '/paced')
-  await client.parts(5)
+  await client.parts(8)
   client.destroy()
-  for (let i = 1; i < 5; i++) {
-    // A lower bound only, which load cannot break; the source records its call a few microtasks after the
-    // pump's clock reading, hence the 0.5 ms.
-    const gap = (pulls[i] as number) - (pulls[i - 1] as number)
-    t.ok(gap >= 39.5, `gap ${i} (${gap.toFixed(2)} ms) is at least intervalMs`)
+  // Lower bounds only, which load cannot break; the source records its call right after the pump's clock
+  // reading, hence the 0.5 ms.
+  const first = pulls[0] as number
+  for (let i = 1; i < 8; i++) {
+    const at = pulls[i] as number
+    t.ok(at - first >= i * 40 - 0.5, `pull ${i} (${(at - first).toFixed(2)} ms after the first) is not ahead of the schedule`)
+    const gap = at - (pulls[i - 1] as number)
+    t.ok(gap >= 19.5, `gap ${i} (${gap.toFixed(2)} ms) is at least half the interval`)
   }
+})
+
+t.test('intervalMs: a pull that comes late is made up by the next one coming sooner', async (t) => {
+  const pulls: number[] = []
+  const { port } = await startApp(t, {
+    routes: [{
+      path: '/late',
+      intervalMs: 1000,
+      // The second frame takes 1.1 s to come: the third pull, due a second after the second, is late.
+      source: () => {
+        pulls.push(performance.now())
+        return pulls.length === 2 ? new Promise((resolve) => setTimeout(() => resolve('slow'), 1100)) : 'x'
+      }
+    }]
+  })
+  const client = await RawClient.get(port, '/late')
+  await client.parts(4)
+  client.destroy()
+  const [first, , third, fourth] = pulls as [number, number, number, number]
+  t.ok(third - first >= 2000 - 0.5, 'the third pull is not ahead of the schedule')
+  t.ok(fourth - first >= 3000 - 0.5, 'nor the fourth')
+  t.ok(fourth - third < 1000, `the fourth pull came ${(fourth - third).toFixed(2)} ms after the late third, on the schedule`)
 })
 
 t.test('sources that fail: logged with the route, closed well-formed, other streams carry on', async (t) => {

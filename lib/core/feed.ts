@@ -4,6 +4,7 @@ import { LiveChannel } from './live/channel.js'
 import { LiveStream } from './live/live-stream.js'
 import { isLiveSource, type LiveSource } from './live/source.js'
 import { PullStream } from './pull-stream.js'
+import { RecentParts } from './recent-parts.js'
 import { toPart, type PartFormat } from './frame.js'
 import { cycle, isFileSource, loadParts, type FileSource } from './sources/files.js'
 import { functionFrames, type SourceFunction } from './sources/function.js'
@@ -64,7 +65,13 @@ export async function openFeed<Request> (source: Source<Request>, path: string, 
       detach: NOTHING_TO_DETACH
     }
   }
-  const encode = (frame: unknown): EncodedPart => toPart(frame, format)
+  const recent = new RecentParts()
+  const encode = (frame: unknown): EncodedPart => {
+    if (!(frame instanceof Uint8Array)) return toPart(frame, format)
+    let part = recent.get(frame)
+    if (part === undefined) recent.add(frame, part = toPart(frame, format))
+    return part
+  }
   return {
     html: isHtml(contentType),
     live: undefined,

@@ -1,6 +1,8 @@
 // A stream fed by its own iterator: pulls a frame, writes it, waits for the sink and the pace, pulls the next.
+// Written as callbacks on one state rather than an async loop: a synchronous source (files, a frame function)
+// costs no promise per part, and each wait is one timer or one listener that the stream's end clears.
 import { performance } from 'node:perf_hooks'
-import { isThenable, nextTurn, settle, sleep, stopIterator, waitFor } from './async.js'
+import { isThenable, stopIterator } from './async.js'
 import type { FrameIterator } from './sources/function.js'
 import { sinkFull, stopWaitingForRoom, whenRoom } from './sink.js'
 import { PushStream, type EndReason, type StreamContext } from './stream.js'
@@ -14,10 +16,28 @@ export interface PullFeed {
   readonly encode: (value: unknown) => EncodedPart
 }
 
+/** Where a pending step's outcome goes: the stream while it waits for it, nothing once it has ended. */
+interface StepTarget { stream: PullStream | undefined }
+
+/**
+ * The handlers of one stream's pending steps, made once per stream. Their own scope holds `target` alone, so
+ * that a step that never settles keeps nothing of a viewer that has gone.
+ */
+function stepHandlers (target: StepTarget): [(step: unknown) => void, (error: unknown) => void] {
+  return [(step) => target.stream?.stepped(step), (error) => target.stream?.failed(error)]
+}
+
 export class PullStream extends PushStream {
   private readonly controller = new AbortController()
   private iterator: FrameIterator | undefined
-  private lastPullAt = -Infinity
+  /** When the next pull is due. */
+  private due = -Infinity
+  private timer: NodeJS.Timeout | undefined
+  private immediate: NodeJS.Immediate | undefined
+  /** A part pulled while the sink was full, written once it has room. */
+  private held: EncodedPart | undefined
+  private readonly target: StepTarget = { stream: this }
+  private readonly handlers = stepHandlers(this.target)
 
   constructor (
     context: StreamContext,
@@ -27,72 +47,101 @@ export class PullStream extends PushStream {
   }
 
   protected run (): void {
-    this.pump() // settles only after handling its own errors
+    try {
+      this.iterator = this.feed.open(this.controller.signal)
+    } catch (error) {
+      return this.fail(error)
+    }
+    this.advance(true)
   }
 
   /** Tells the source to stop, so its `finally` blocks run; what it says then is only logged. */
   protected stop (reason: EndReason): void {
     const { iterator, log, route } = this
+    clearTimeout(this.timer)
+    clearImmediate(this.immediate)
+    stopWaitingForRoom(this.sink, this.roomMade)
+    this.target.stream = undefined
     this.controller.abort(new Error(`server push stream ended: ${reason}`))
     if (reason === 'source-ended') return
     stopIterator(iterator, (err) => log.warn({ err, route: route.path }, 'server push source failed to stop'))
   }
 
-  private async pump (): Promise<void> {
-    const { feed } = this
-    const { signal } = this.controller
-    try {
-      const iterator = this.iterator = feed.open(signal)
-      for (;;) {
-        // The next frame is pulled only once the sink has taken the last part.
-        await this.room(signal)
-        await this.pace(signal)
-        if (this.ended) return
-        this.lastPullAt = performance.now()
-        const step = await this.pull(iterator, signal)
-        if (this.ended) return
-        if (typeof step !== 'object' || step === null) throw new TypeError('the source iterator\'s next() returned a non-object')
-        if (step.done === true) return this.end('source-ended')
-        const part = feed.encode(step.value)
-        // An idle repeat, or other streams of the connection, may have filled it while the source was thinking.
-        // The last check and the write are in one tick, so that streams woken together cannot all pass it.
-        while (sinkFull(this.sink)) {
-          await this.room(signal)
-          if (this.ended) return
-        }
-        this.send(part)
-      }
-    } catch (error) {
-      if (!this.ended) this.fail(error)
+  /**
+   * Pulls the next frame once the sink has taken the last part and the route's gap has passed, and at the
+   * earliest on the next turn of the event loop (`newTurn` says whether this is one), so that a source that never
+   * waits cannot starve other clients and I/O.
+   */
+  private advance (newTurn: boolean): void {
+    if (sinkFull(this.sink)) return this.waitForRoom()
+    const now = performance.now()
+    const { due } = this
+    // Timers count from the event loop's cached clock and may fire a little early: a wake before `due` waits again.
+    if (now < due) {
+      this.timer = setTimeout(this.paced, due - now)
+      return
     }
+    if (!newTurn) {
+      this.immediate = setImmediate(this.paced)
+      return
+    }
+    // Pulls keep to a schedule, so that timers firing late (by a millisecond, each) do not add up to a lower
+    // rate: the next one is due a gap after this one was. One more than half a gap late (a slow client or
+    // source) starts the schedule again from now: two pulls are never closer than half a gap.
+    const gap = this.route.minGapMs
+    this.due = (now - due > gap / 2 ? now : due) + gap
+    let step: unknown
+    try {
+      step = (this.iterator as FrameIterator).next()
+    } catch (error) {
+      return this.failed(error)
+    }
+    if (isThenable(step)) step.then(...this.handlers)
+    else this.stepped(step)
   }
 
-  /** Waits until the sink may have room (check it again). */
-  private async room (signal: AbortSignal): Promise<void> {
-    const { sink } = this
-    if (!sinkFull(sink)) return
-    await waitFor(signal, (wake) => {
-      whenRoom(sink, wake)
-      return () => stopWaitingForRoom(sink, wake)
-    })
+  /** The iterator's step: ends the stream, or writes its frame and goes on. @internal */
+  stepped (step: unknown): void {
+    let part: EncodedPart
+    try {
+      if (typeof step !== 'object' || step === null) throw new TypeError('the source iterator\'s next() returned a non-object')
+      const { done, value } = step as IteratorResult<unknown>
+      if (done === true) return this.end('source-ended')
+      part = this.feed.encode(value)
+    } catch (error) {
+      return this.failed(error)
+    }
+    // An idle repeat, or other streams of the connection, may have filled it while the source was thinking.
+    // The last check and the write are in one tick, so that streams woken together cannot all pass it.
+    if (sinkFull(this.sink)) {
+      this.held = part
+      return this.waitForRoom()
+    }
+    this.send(part)
+    this.advance(false)
   }
 
-  /** Waits out the rest of the route's gap since the last pull, or one turn of the event loop at least, so that
-   * a source that never waits cannot starve other clients and I/O. */
-  private async pace (signal: AbortSignal): Promise<void> {
-    const due = this.lastPullAt + this.route.minGapMs
-    if (performance.now() >= due) return waitFor(signal, nextTurn)
-    // Timers count from the event loop's cached clock and may fire a little early: wait until `due` has passed.
-    while (!signal.aborted && performance.now() < due) await waitFor(signal, sleep(due - performance.now()))
+  /** The iterator failed. @internal */
+  failed (error: unknown): void {
+    if (!this.ended) this.fail(error)
   }
 
-  /** The iterator's next step; gives up waiting (with `undefined`) when the stream ends first. */
-  private async pull (iterator: FrameIterator, signal: AbortSignal): Promise<IteratorResult<unknown> | undefined> {
-    const step = iterator.next()
-    if (!isThenable(step)) return step
-    const outcome = await settle(step, signal)
-    if (outcome === undefined) return undefined
-    if ('error' in outcome) throw outcome.error
-    return outcome.value
+  private waitForRoom (): void {
+    whenRoom(this.sink, this.roomMade)
+  }
+
+  private readonly roomMade = (): void => {
+    const { held } = this
+    if (held === undefined) return this.advance(true)
+    if (sinkFull(this.sink)) return this.waitForRoom()
+    this.held = undefined
+    this.send(held)
+    this.advance(false)
+  }
+
+  private readonly paced = (): void => {
+    this.timer = undefined
+    this.immediate = undefined
+    this.advance(true)
   }
 }

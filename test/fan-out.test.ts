@@ -1,0 +1,75 @@
+// What a part costs the server beyond its bytes, observed from outside: the promises a synchronous source makes,
+// the scans of a body many viewers yield, and what Node's HTTP server still does on a stream's connection.
+import { createHook } from 'node:async_hooks'
+import t from 'tap'
+import { fromFiles } from '../lib/index.js'
+import { startApp, tempDir } from './helpers/app.js'
+import { RawClient } from './helpers/wire-client.js'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** A Buffer that counts how often it is searched: the plugin looks for the route's delimiter in each body it encodes. */
+function countingScans (content: Buffer): { frame: Buffer, scans: () => number } {
+  let scans = 0
+  const frame = Buffer.from(content)
+  const indexOf = frame.indexOf.bind(frame)
+  frame.indexOf = ((...args: Parameters<Buffer['indexOf']>) => {
+    scans++
+    return indexOf(...args)
+  }) as Buffer['indexOf']
+  return { frame, scans: () => scans }
+}
+
+t.test('a synchronous source makes no promise per part', async (t) => {
+  const dir = tempDir('fan-out')
+  const file = join(dir, 'frame.txt')
+  writeFileSync(file, 'x'.repeat(1000))
+  const { port } = await startApp(t, { boundary: 'B', routes: [{ path: '/files', source: fromFiles([file]), intervalMs: 0 }] })
+  const client = await RawClient.get(port, '/files')
+  await client.parts(1)
+  const PARTS = 2000
+  let promises = 0
+  const hook = createHook({ init (_id, type) { if (type === 'PROMISE') promises++ } }).enable()
+  const from = client.data.length
+  // Each part is its 1000 bytes and about 60 of header block and delimiter.
+  await client.until((data) => data.length - from >= PARTS * 1000)
+  hook.disable()
+  client.destroy()
+  t.ok(promises < PARTS / 10, `${promises} promises made over ${PARTS} parts`)
+})
+
+t.test('a Buffer that many viewers yield is scanned for the boundary once', async (t) => {
+  const { frame, scans } = countingScans(Buffer.alloc(5000, 'a'))
+  const { port } = await startApp(t, { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/shared', source: () => frame, intervalMs: 0 }] })
+  const viewers = await Promise.all(Array.from({ length: 20 }, () => RawClient.get(port, '/shared')))
+  const responses = await Promise.all(viewers.map((viewer) => viewer.parts(3)))
+  for (const viewer of viewers) viewer.destroy()
+  t.ok(responses.every((response) => response.multipart.parts.slice(0, 3).every((part) => part.body.equals(frame))), 'every part is the frame')
+  t.equal(scans(), 1)
+})
+
+t.test('the parts kept for buffers yielded again are few and bounded in bytes: older buffers are scanned again', async (t) => {
+  // Past 16 buffers in turn, each one is no longer kept when it comes round again.
+  const cycle = (count: number): Array<ReturnType<typeof countingScans>> =>
+    Array.from({ length: count }, (_, n) => countingScans(Buffer.from(`frame ${n}`)))
+  const kept = cycle(16)
+  const many = cycle(17)
+  // One body over the 16 MiB that may be kept is kept alone; the next one drops it.
+  const big = countingScans(Buffer.alloc(17 * 2 ** 20, 'b'))
+  const small = countingScans(Buffer.from('small'))
+  const turns = { kept, many, big: [big, small] }
+  // Each route yields its buffers twice round, then ends: every body it yielded was sent.
+  const routes = Object.entries(turns).map(([name, frames]) => {
+    let n = 0
+    return { path: `/${name}`, source: () => n < frames.length * 2 ? (frames[n++ % frames.length] as { frame: Buffer }).frame : null, intervalMs: 0 }
+  })
+  const { port } = await startApp(t, { boundary: 'B', contentType: 'text/plain', routes })
+  const total = (frames: Array<{ scans: () => number }>): number => frames.reduce((sum, { scans }) => sum + scans(), 0)
+  for (const [name, frames] of Object.entries(turns)) {
+    const parts = frames.length * 2
+    const client = await RawClient.get(port, `/${name}`)
+    const response = await client.end()
+    t.same(response.multipart.parts.slice(0, parts).map((part) => part.body.length), [...frames, ...frames].map(({ frame }) => frame.length), `${name}: every part whole`)
+    t.equal(total(frames), name === 'kept' ? frames.length : parts, `${name}: bodies scanned`)
+  }
+})
