@@ -55,7 +55,7 @@ export interface Framing {
   readonly name: FramingName
   /** What follows the response head: the first delimiter, after a preamble for a browser that renders. */
   readonly opening: Buffer
-  /** Writes one part in one corked write, complete on arrival; returns the number of bytes written. */
+  /** Writes one part in one write, complete on arrival; returns the number of bytes written. */
   write (sink: Sink, part: EncodedPart): number
   /**
    * What ends the stream after `lastPart` (or after the opening when no part was sent): the last part once more,
@@ -76,13 +76,9 @@ class StandardFraming implements Framing {
   }
 
   write (sink: Sink, part: EncodedPart): number {
-    const { delimiter } = this.multipart
-    sink.cork()
-    sink.write(part.head)
-    sink.write(part.body)
-    sink.write(delimiter)
-    sink.uncork()
-    return part.byteLength + delimiter.length
+    const bytes = part.standardBytes ??= Buffer.concat([part.head, part.body, this.multipart.delimiter])
+    sink.write(bytes)
+    return bytes.length
   }
 
   closing (lastPart: EncodedPart | undefined): Buffer[] {
@@ -107,17 +103,17 @@ class AdvanceFraming implements Framing {
 
   write (sink: Sink, part: EncodedPart): number {
     const { announce } = part
-    let bytes = part.body.length + announce.next.length
-    sink.cork()
-    if (this.announced !== announce) {
-      sink.write(announce.next)
-      bytes += announce.next.length
-      this.announced = announce
+    const bytes = part.advanceBytes ??= Buffer.concat([part.body, announce.next])
+    if (this.announced === announce) {
+      sink.write(bytes)
+      return bytes.length
     }
-    sink.write(part.body)
+    this.announced = announce
+    sink.cork()
     sink.write(announce.next)
+    sink.write(bytes)
     sink.uncork()
-    return bytes
+    return announce.next.length + bytes.length
   }
 
   closing (lastPart: EncodedPart | undefined): Buffer[] {

@@ -19,6 +19,12 @@ export interface Announce {
  * number of clients; advance framing writes the body with its type's `announce` bytes instead of `head`. */
 export class EncodedPart {
   readonly byteLength: number
+  /**
+   * The part as each framing writes it, header block, body and what follows in one buffer: made by framing.ts
+   * when a viewer in that framing first needs it, then written as it is to every such viewer.
+   */
+  standardBytes: Buffer | undefined
+  advanceBytes: Buffer | undefined
   constructor (readonly head: Buffer, readonly body: Buffer, readonly announce: Announce) {
     this.byteLength = head.length + body.length
   }
