@@ -2,8 +2,8 @@
 // the scans of a body many viewers yield, and what Node's HTTP server still does on a stream's connection.
 import { createHook } from 'node:async_hooks'
 import t from 'tap'
-import { fromFiles } from '../lib/index.js'
-import { startApp, tempDir } from './helpers/app.js'
+import { createLiveSource, fromFiles } from '../lib/index.js'
+import { eventually, startApp, tempDir } from './helpers/app.js'
 import { RawClient } from './helpers/wire-client.js'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -72,4 +72,32 @@ t.test('the parts kept for buffers yielded again are few and bounded in bytes: o
     t.same(response.multipart.parts.slice(0, parts).map((part) => part.body.length), [...frames, ...frames].map(({ frame }) => frame.length), `${name}: every part whole`)
     t.equal(total(frames), name === 'kept' ? frames.length : parts, `${name}: bodies scanned`)
   }
+})
+
+t.test('a stream\'s connection is Node\'s HTTP server\'s no more: a request sent on it is not parsed, and closes it', async (t) => {
+  const live = createLiveSource()
+  let requests = 0
+  const { port, logged } = await startApp(t, { routes: [{ path: '/live', source: live }] }, {
+    before: () => { requests++ }
+  })
+  const client = await RawClient.get(port, '/live')
+  await client.opened()
+  client.socket.write('GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  await client.closed
+  t.equal(requests, 1, 'the request after the stream\'s reached no route')
+  await eventually(() => logged('server push stream ended').length === 1)
+  t.equal(logged('server push stream ended')[0]?.reason, 'client-gone')
+})
+
+t.test('while a stream\'s request body is still coming, Node keeps reading it, and a request after it closes the connection', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { port } = await startApp(t, { boundary: 'B', contentType: 'text/plain', routes: [{ path: '/live', source: live }] })
+  const client = await RawClient.get(port, '/live', { headers: ['Content-Length: 5'] })
+  await client.opened()
+  live.publish('frame')
+  await client.parts(1)
+  client.socket.write('12345GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  await client.closed
+  const text = client.data.toString('latin1')
+  t.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, 'no response but the stream')
 })

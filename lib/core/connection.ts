@@ -1,8 +1,8 @@
 // A connection that carries a stream can carry nothing else: its response never ends, so no request after it
 // could ever be answered. Node's HTTP server would still parse each one and keep it, with its reply, queued
-// behind the stream for as long as the connection lasts: memory without bound on one socket. A request that
-// arrives on such a connection, or bytes that are not HTTP, close it instead; and a stream does not start on a
-// connection where a later request is already waiting.
+// behind the stream for as long as the connection lasts: memory without bound on one socket. So Node's HTTP
+// server lets go of the connection once its stream starts, and whatever the client sends on it then closes it;
+// and a stream does not start on a connection where a later request is already waiting.
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 
@@ -25,7 +25,31 @@ export function carriesStream (request: IncomingMessage): boolean {
     return false
   }
   streaming.add(socket)
+  if (request.complete) detachFromServer(socket)
   return true
+}
+
+/**
+ * Takes Node's HTTP server off a connection whose request has been read: its parser reads no more, and its
+ * listeners for what the socket reads and for every part written ('drain') are gone. A byte from the client
+ * now closes the connection. What frees the parser when the socket closes stays. (While a request's body is
+ * still coming the server keeps reading, and the guard below closes the connection on a next request.)
+ */
+function detachFromServer (socket: Duplex): void {
+  for (const event of SERVER_READING) {
+    for (const listener of socket.listeners(event)) {
+      if (listener.name.startsWith('bound socketOn')) socket.off(event, listener as () => void)
+    }
+  }
+  // Node's server stops its parser from reading the socket itself as soon as the socket has a 'data' listener.
+  socket.on('data', closeOnBytes)
+}
+
+/** The events Node's HTTP server listens to, on each socket, for reading requests and writing responses. */
+const SERVER_READING = ['data', 'end', 'drain'] as const
+
+function closeOnBytes (this: Duplex): void {
+  this.destroy()
 }
 
 /**
