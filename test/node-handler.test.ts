@@ -184,3 +184,23 @@ t.test('a handler closed before its files are read answers 503 once they are', a
   t.equal(res.status, 503)
   t.match(await res.json(), { message: 'Server is closing' })
 })
+
+t.test('a source that closes its own route while it makes a frame: the stream ends well-formed, that frame is not sent after the close', async (t) => {
+  let calls = 0
+  const push: PushHandler = createPushHandler({
+    source: () => {
+      // The first frame is made as the stream opens; the third call closes the route, then returns a frame.
+      if (++calls === 3) push.close().catch(() => {})
+      return `frame ${calls}`
+    },
+    contentType: 'text/plain',
+    boundary: 'B',
+    log: quiet
+  })
+  const port = await serve(t, push)
+  const client = await RawClient.get(port, '/')
+  const { multipart } = await client.end()
+  t.equal(multipart.closed, true)
+  t.equal(multipart.epilogue.toString('latin1'), '\r\n', 'nothing after the close delimiter')
+  t.same(multipart.parts.map((part) => part.body.toString()), ['frame 1', 'frame 2', 'frame 2'], 'the last part sent is repeated, and no other')
+})

@@ -24,7 +24,7 @@ interface StepTarget { stream: PullStream | undefined }
  * that a step that never settles keeps nothing of a viewer that has gone.
  */
 function stepHandlers (target: StepTarget): [(step: unknown) => void, (error: unknown) => void] {
-  return [(step) => target.stream?.stepped(step), (error) => target.stream?.failed(error)]
+  return [(step) => target.stream?.fulfilled(step), (error) => target.stream?.rejected(error)]
 }
 
 export class PullStream extends PushStream {
@@ -36,6 +36,8 @@ export class PullStream extends PushStream {
   private immediate: NodeJS.Immediate | undefined
   /** A part pulled while the sink was full, written once it has room. */
   private held: EncodedPart | undefined
+  /** A step is a promise not settled yet: its first outcome is taken, any later one (a thenable calling back twice) is not. */
+  private stepPending = false
   private readonly target: StepTarget = { stream: this }
   private readonly handlers = stepHandlers(this.target)
 
@@ -68,9 +70,9 @@ export class PullStream extends PushStream {
   }
 
   /**
-   * Pulls the next frame once the sink has taken the last part and the route's gap has passed, and at the
-   * earliest on the next turn of the event loop (`newTurn` says whether this is one), so that a source that never
-   * waits cannot starve other clients and I/O.
+   * Pulls the next frame once the sink has taken the last part and the route's gap has passed. After a part,
+   * the next pull waits for the next turn of the event loop at least (`newTurn` says whether this is one), so
+   * that a source that never waits cannot starve other clients and I/O.
    */
   private advance (newTurn: boolean): void {
     if (sinkFull(this.sink)) return this.waitForRoom()
@@ -90,18 +92,36 @@ export class PullStream extends PushStream {
     // source) starts the schedule again from now: two pulls are never closer than half a gap.
     const gap = this.route.minGapMs
     this.due = (now - due > gap / 2 ? now : due) + gap
-    let step: unknown
     try {
-      step = (this.iterator as FrameIterator).next()
+      const step = (this.iterator as FrameIterator).next()
+      if (isThenable(step)) {
+        this.stepPending = true
+        step.then(...this.handlers)
+        return
+      }
+      // A source can end its own stream while it makes a frame (it closes the route, say).
+      if (!this.ended) this.stepped(step)
     } catch (error) {
-      return this.failed(error)
+      this.sourceFailed(error)
     }
-    if (isThenable(step)) step.then(...this.handlers)
-    else this.stepped(step)
   }
 
-  /** The iterator's step: ends the stream, or writes its frame and goes on. @internal */
-  stepped (step: unknown): void {
+  /** A step that was a promise gave `step`. @internal */
+  fulfilled (step: unknown): void {
+    if (!this.stepPending) return
+    this.stepPending = false
+    this.stepped(step)
+  }
+
+  /** A step that was a promise rejected. @internal */
+  rejected (error: unknown): void {
+    if (!this.stepPending) return
+    this.stepPending = false
+    this.sourceFailed(error)
+  }
+
+  /** The iterator's step: ends the stream, or writes its frame and goes on. */
+  private stepped (step: unknown): void {
     let part: EncodedPart
     try {
       if (typeof step !== 'object' || step === null) throw new TypeError('the source iterator\'s next() returned a non-object')
@@ -109,7 +129,7 @@ export class PullStream extends PushStream {
       if (done === true) return this.end('source-ended')
       part = this.feed.encode(value)
     } catch (error) {
-      return this.failed(error)
+      return this.sourceFailed(error)
     }
     // An idle repeat, or other streams of the connection, may have filled it while the source was thinking.
     // The last check and the write are in one tick, so that streams woken together cannot all pass it.
@@ -121,8 +141,8 @@ export class PullStream extends PushStream {
     this.advance(false)
   }
 
-  /** The iterator failed. @internal */
-  failed (error: unknown): void {
+  /** The iterator threw, rejected or gave something that is not a frame; it may have ended the stream first. */
+  private sourceFailed (error: unknown): void {
     if (!this.ended) this.fail(error)
   }
 
