@@ -372,7 +372,7 @@ t.test('one live source shown by two routes: the same frames, each in its route\
   for (const client of clients) client.destroy()
 })
 
-t.test('the channel hands every viewer the same part object: built once, never copied', async (t) => {
+t.test('the channel hands every viewer the same part object: built once per route, never copied per viewer', async (t) => {
   const { LiveChannel } = await import('../lib/core/live/channel.js')
   const { RouteCounters } = await import('../lib/core/counters.js')
   const { multipart } = await import('../lib/core/wire.js')
@@ -397,7 +397,7 @@ t.test('the channel hands every viewer the same part object: built once, never c
   t.equal(received[0]?.length, 2)
   for (let i = 0; i < 2; i++) {
     t.ok(received.every((parts) => parts[i] === received[0]?.[i]), `frame ${i + 1}: one object for all viewers`)
-    t.equal((received[0]?.[i] as { body: Buffer }).body, body, 'and its body is the published buffer itself')
+    t.same((received[0]?.[i] as { body: Buffer }).body, body, 'its body is the frame\'s bytes')
   }
 })
 

@@ -44,9 +44,11 @@ t.test('encodePart writes Content-Type, exact Content-Length, extra headers and 
   const announce = multipart('B').announce('text/plain')
   const part = encodePart('text/plain', body, [['X-Frame', '7']], announce)
   t.equal(part.head.toString('latin1'), 'Content-Type: text/plain\r\nContent-Length: 6\r\nX-Frame: 7\r\n\r\n')
-  t.equal(part.body, body, 'the body buffer is the frame itself, not a copy')
-  t.equal(part.byteLength, part.head.length + 6)
+  t.same(part.body, body)
   t.equal(part.announce, announce)
+  t.same(part.standard, Buffer.concat([part.head, body, Buffer.from('\r\n--B\r\n')]), 'standard framing: head, body, delimiter')
+  t.same(part.advance, Buffer.concat([body, announce.next]), 'advance framing: body, delimiter, the next header block')
+  t.equal(part.standard.buffer, part.advance.buffer, 'both layouts are slices of one buffer')
 })
 
 t.test('the close repeats the last part before the close delimiter, or sends an empty part', async (t) => {

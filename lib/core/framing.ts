@@ -76,9 +76,8 @@ class StandardFraming implements Framing {
   }
 
   write (sink: Sink, part: EncodedPart): number {
-    const bytes = part.standardBytes ??= Buffer.concat([part.head, part.body, this.multipart.delimiter])
-    sink.write(bytes)
-    return bytes.length
+    sink.write(part.standard)
+    return part.standard.length
   }
 
   closing (lastPart: EncodedPart | undefined): Buffer[] {
@@ -102,18 +101,17 @@ class AdvanceFraming implements Framing {
   }
 
   write (sink: Sink, part: EncodedPart): number {
-    const { announce } = part
-    const bytes = part.advanceBytes ??= Buffer.concat([part.body, announce.next])
+    const { announce, advance } = part
     if (this.announced === announce) {
-      sink.write(bytes)
-      return bytes.length
+      sink.write(advance)
+      return advance.length
     }
     this.announced = announce
     sink.cork()
     sink.write(announce.next)
-    sink.write(bytes)
+    sink.write(advance)
     sink.uncork()
-    return announce.next.length + bytes.length
+    return announce.next.length + advance.length
   }
 
   closing (lastPart: EncodedPart | undefined): Buffer[] {

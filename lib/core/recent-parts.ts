@@ -3,7 +3,7 @@
 // scanned for the boundary once per route, not once per viewer.
 import type { EncodedPart } from './wire.js'
 
-/** At most this many parts are kept, and past the first, no more than RECENT_BYTES of bodies. */
+/** At most this many parts are kept, and past the first, no more than RECENT_BYTES of them. */
 const RECENT = 16
 const RECENT_BYTES = 16 * 1024 * 1024
 
@@ -28,10 +28,10 @@ export class RecentParts {
   add (frame: Uint8Array, part: EncodedPart): void {
     this.frames.push(frame)
     this.parts.push(part)
-    this.bytes += part.body.length
+    this.bytes += part.standard.length
     while (this.frames.length > RECENT || (this.bytes > RECENT_BYTES && this.frames.length > 1)) {
       this.frames.shift()
-      this.bytes -= (this.parts.shift() as EncodedPart).body.length
+      this.bytes -= (this.parts.shift() as EncodedPart).standard.length
     }
   }
 }

@@ -13,20 +13,34 @@ export interface Announce {
   readonly opening: Buffer
   readonly browserOpening: Buffer
   readonly next: Buffer
+  /** How many bytes `next` starts with are the delimiter alone: what standard framing sends after a body. */
+  readonly delimiterLength: number
 }
 
-/** One part, encoded: its header block (ending in the blank line) and its body. Built once, written to any
- * number of clients; advance framing writes the body with its type's `announce` bytes instead of `head`. */
+/**
+ * One part, encoded for one route: its header block (ending in the blank line) and its body, laid out for each
+ * framing. Built once, written to any number of clients.
+ */
 export class EncodedPart {
-  readonly byteLength: number
-  /**
-   * The part as each framing writes it, header block, body and what follows in one buffer: made by framing.ts
-   * when a viewer in that framing first needs it, then written as it is to every such viewer.
-   */
-  standardBytes: Buffer | undefined
-  advanceBytes: Buffer | undefined
-  constructor (readonly head: Buffer, readonly body: Buffer, readonly announce: Announce) {
-    this.byteLength = head.length + body.length
+  readonly head: Buffer
+  readonly body: Buffer
+  /** Header block, body, delimiter: the part as standard framing writes it. */
+  readonly standard: Buffer
+  /** Body, then the delimiter and a header block announcing this part's type: as advance framing writes it. */
+  readonly advance: Buffer
+  constructor (head: string, body: Buffer, readonly announce: Announce) {
+    // One buffer holds every layout as a slice, as a part is written in one write whatever the framing: the body
+    // is copied into it once per route, never per viewer.
+    const headLength = Buffer.byteLength(head, 'latin1')
+    const end = headLength + body.length
+    const bytes = Buffer.allocUnsafe(end + announce.next.length)
+    bytes.write(head, 0, 'latin1')
+    body.copy(bytes, headLength)
+    announce.next.copy(bytes, end)
+    this.head = bytes.subarray(0, headLength)
+    this.body = bytes.subarray(headLength, end)
+    this.standard = bytes.subarray(0, end + announce.delimiterLength)
+    this.advance = bytes.subarray(headLength)
   }
 }
 
@@ -82,7 +96,7 @@ export function multipart (boundary: string): Multipart {
       let announce = announcements.get(type)
       if (announce === undefined) {
         const head = `Content-Type: ${type}\r\n\r\n`
-        announce = { type, opening: latin1(opening + head), browserOpening: latin1(browserOpening + head), next: latin1(delimiter + head) }
+        announce = { type, opening: latin1(opening + head), browserOpening: latin1(browserOpening + head), next: latin1(delimiter + head), delimiterLength: delimiter.length }
         if (announcements.size < ANNOUNCE_CACHE) announcements.set(type, announce)
       }
       return announce
@@ -100,5 +114,5 @@ export function responseHead (httpVersion: '1.0' | '1.1', contentType: string, h
 export function encodePart (contentType: string, body: Buffer, headers: HeaderList, announce: Announce): EncodedPart {
   let head = `Content-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n`
   for (const [name, value] of headers) head += `${name}: ${value}\r\n`
-  return new EncodedPart(Buffer.from(head + '\r\n', 'latin1'), body, announce)
+  return new EncodedPart(head + '\r\n', body, announce)
 }
