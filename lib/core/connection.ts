@@ -25,28 +25,35 @@ export function carriesStream (request: IncomingMessage): boolean {
     return false
   }
   streaming.add(socket)
-  if (request.complete) detachFromServer(socket)
+  // A handler that starts the stream at once runs while Node is still parsing the request: it is complete once
+  // the parser is done with what it read.
+  if (request.complete) detachFromServer(request)
+  else setImmediate(detachFromServer, request)
   return true
 }
 
 /**
- * Takes Node's HTTP server off a connection whose request has been read: its parser reads no more, and its
- * listeners for what the socket reads and for every part written ('drain') are gone. A byte from the client
- * now closes the connection. What frees the parser when the socket closes stays. (While a request's body is
- * still coming the server keeps reading, and the guard below closes the connection on a next request.)
+ * Takes Node's HTTP server off the connection of `request` once it has been read: its parser reads no more,
+ * and its listeners for what the socket reads and for every part written ('drain') are gone; a byte from the
+ * client now closes the connection. What frees the parser when the socket closes stays. While a request's
+ * body is still coming the server keeps reading, and the guard below closes the connection on a next request.
  */
-function detachFromServer (socket: Duplex): void {
-  for (const event of SERVER_READING) {
+function detachFromServer (request: IncomingMessage): void {
+  const { socket } = request
+  if (!request.complete) return
+  for (const event of SERVER_SOCKET_EVENTS) {
     for (const listener of socket.listeners(event)) {
       if (listener.name.startsWith('bound socketOn')) socket.off(event, listener as () => void)
     }
   }
-  // Node's server stops its parser from reading the socket itself as soon as the socket has a 'data' listener.
+  // Node's server stops its parser from reading the socket itself as soon as the socket has a 'data' listener;
+  // one it had paused would not be read again without the resume.
   socket.on('data', closeOnBytes)
+  socket.resume()
 }
 
-/** The events Node's HTTP server listens to, on each socket, for reading requests and writing responses. */
-const SERVER_READING = ['data', 'end', 'drain'] as const
+/** The events Node's HTTP server listens to on each socket: for reading requests, and for writing responses. */
+const SERVER_SOCKET_EVENTS = ['data', 'end', 'drain'] as const
 
 function closeOnBytes (this: Duplex): void {
   this.destroy()
