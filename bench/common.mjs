@@ -1,5 +1,5 @@
 // What the bench's servers and load generator share: the frames, the producer clock, the IPC protocol; and what
-// the bench's scripts share: pinning a process to a core, the median of rounds.
+// the bench's scripts share: pinning a process to a core, the median of rounds and their spread.
 import { execFileSync } from 'node:child_process'
 
 /** `count` distinct JPEG-shaped frames of `size` bytes: SOI, frame number, a pattern, EOI. */
@@ -44,10 +44,15 @@ export function every (fps, tick) {
 }
 
 /**
- * The server side of the bench protocol: tells the parent its port, samples RSS, on 'start' takes the CPU
- * baseline, and on 'stop' reports CPU used and memory, and exits.
+ * The server side of the bench protocol: tells the parent its port, samples RSS, on 'produce' starts the
+ * producer (`produce()` returns the function that stops it), on 'start' takes the CPU baseline, and on 'stop'
+ * reports CPU used and memory, and exits. The parent says 'produce' once the viewers are connected: a server
+ * already streaming to the first thousands answers the next ones slowly (2500 viewers took 30 s to 2 minutes to
+ * connect here), and the parts queued meanwhile in the loopback sockets filled the kernel's TCP memory, whose
+ * drops and resends stalled the connects further.
  */
-export function serve (port, stopProducing) {
+export function serve (port, produce = () => () => {}) {
+  let stopProducing = () => {}
   let cpu
   // Memory is counted from before the first viewer connects: what the viewers, stalled ones included, cost.
   global.gc()
@@ -56,7 +61,9 @@ export function serve (port, stopProducing) {
   let rssWindow = 0
   const sample = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage.rss()) }, 20)
   process.on('message', (message) => {
-    if (message === 'start') {
+    if (message === 'produce') {
+      stopProducing = produce()
+    } else if (message === 'start') {
       global.gc()
       rssWindow = process.memoryUsage.rss()
       cpu = process.cpuUsage()
@@ -91,4 +98,16 @@ export function pin (child, core) {
 export function median (values) {
   const sorted = values.filter((v) => v !== undefined).sort((a, b) => a - b)
   return sorted.length === 0 ? undefined : sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
+/**
+ * The median of the rounds' figures and their spread, `median (min-max)`, each written by `format`; '-' for a
+ * figure that was never measured (undefined ones are left out, as by median()). With a figure below zero (RSS
+ * can shrink) the spread reads `(min to max)`, not `(-0.4--0.1)`.
+ */
+export function spread (values, format = (x) => x.toFixed(2)) {
+  const measured = values.filter((v) => v !== undefined)
+  if (measured.length === 0) return '-'
+  const min = Math.min(...measured)
+  return `${format(median(measured))} (${format(min)}${min < 0 ? ' to ' : '-'}${format(Math.max(...measured))})`
 }

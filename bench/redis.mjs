@@ -8,7 +8,7 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { median, pin } from './common.mjs'
+import { median, pin, spread } from './common.mjs'
 
 const FPS = 30
 const SIZE = 50_000
@@ -60,6 +60,7 @@ async function measure (setup, viewers, redisUrl) {
   if (publisher !== undefined) await once(publisher, 'message')
   const load = fork(new URL('./load.mjs', import.meta.url), [JSON.stringify({ ...config, ports, readers: viewers, stalled: 0, sessions: 0 })], { stdio: 'inherit' })
   await once(load, 'message')
+  for (const child of [...servers, publisher].filter(Boolean)) child.send('produce')
   await sleep(WARMUP_MS)
   for (const child of [...servers, load]) child.send('start')
   await sleep(SECONDS * 1000)
@@ -115,13 +116,12 @@ try {
 const num = (x, digits = 2) => (x === undefined ? '-' : x.toFixed(digits))
 const heldOf = (name) => results[name].map(({ held }) => held?.viewers ?? 0)
 const base = median(heldOf(SETUPS[1].name))
-const spread = (values, digits = 2) => `${num(median(values), digits)} (${num(Math.min(...values), digits)}-${num(Math.max(...values), digits)})`
 console.log(`\nnode ${process.version}, ${cpus().length} cores; ${FPS} fps, ${SIZE / 1000} KB frames; ${ROUNDS} rounds, each setup in turn; median (spread)\n`)
 console.log(`| setup, ${FIXED_VIEWERS} viewers | delivered | latency p50 ms | latency p99 ms | instances' CPU ms / 1000 parts |`)
 console.log('| --- | --- | --- | --- | --- |')
 for (const { name } of SETUPS) {
   const runs = fixed[name]
-  console.log(`| ${name} | ${(median(runs.map((r) => r.delivered)) * 100).toFixed(1)}% | ${spread(runs.map((r) => r.p50Ms))} | ${spread(runs.map((r) => r.p99Ms))} | ${spread(runs.map((r) => r.cpuPer1000), 1)} |`)
+  console.log(`| ${name} | ${(median(runs.map((r) => r.delivered)) * 100).toFixed(1)}% | ${spread(runs.map((r) => r.p50Ms))} | ${spread(runs.map((r) => r.p99Ms))} | ${spread(runs.map((r) => r.cpuPer1000), (x) => num(x, 1))} |`)
 }
 console.log('')
 console.log('| setup | most viewers at >= 99% | vs 1 process through Redis | latency p50 / p99 ms at that count | first count below 99% (delivered) |')
@@ -132,5 +132,5 @@ for (const { name } of SETUPS) {
   const p50 = median(runs.map(({ held }) => held?.p50Ms))
   const p99 = median(runs.map(({ held }) => held?.p99Ms))
   const fell = runs.map(({ fell }) => fell === undefined ? 'none' : `${fell.viewers} (${(fell.delivered * 100).toFixed(1)}%)`).join(', ')
-  console.log(`| ${name} | ${median(held)} (${Math.min(...held)}-${Math.max(...held)}) | ${num(median(held) / base)}x | ${num(p50)} / ${num(p99)} | ${fell} |`)
+  console.log(`| ${name} | ${spread(held, String)} | ${num(median(held) / base)}x | ${num(p50)} / ${num(p99)} | ${fell} |`)
 }

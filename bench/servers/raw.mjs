@@ -17,18 +17,16 @@ const server = net.createServer((socket) => {
   socket.on('close', () => clients.delete(socket))
   socket.on('error', () => {})
 })
-server.listen(0, '127.0.0.1', () => {
-  const stop = every(fps, (n) => {
-    const body = capture(frames, n)
-    const partHead = Buffer.from(`Content-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nX-Timestamp: ${timestamp()}\r\n\r\n`)
-    for (const socket of clients) {
-      if (socket.writableNeedDrain) continue
-      socket.cork()
-      socket.write(partHead)
-      socket.write(body)
-      socket.write(delimiter)
-      socket.uncork()
-    }
-  })
-  serve(server.address().port, stop)
+const produce = () => every(fps, (n) => {
+  const body = capture(frames, n)
+  const partHead = Buffer.from(`Content-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nX-Timestamp: ${timestamp()}\r\n\r\n`)
+  for (const socket of clients) {
+    if (socket.writableNeedDrain) continue
+    socket.cork()
+    socket.write(partHead)
+    socket.write(body)
+    socket.write(delimiter)
+    socket.uncork()
+  }
 })
+server.listen(0, '127.0.0.1', () => serve(server.address().port, produce))

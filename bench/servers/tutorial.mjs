@@ -11,14 +11,12 @@ const server = http.createServer((req, res) => {
   clients.add(res)
   req.on('close', () => clients.delete(res))
 })
-server.listen(0, '127.0.0.1', () => {
-  const stop = every(fps, (n) => {
-    const body = capture(frames, n)
-    for (const res of clients) {
-      res.write(`Content-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nX-Timestamp: ${timestamp()}\r\n\r\n`)
-      res.write(body)
-      res.write('\r\n--bench\r\n')
-    }
-  })
-  serve(server.address().port, stop)
+const produce = () => every(fps, (n) => {
+  const body = capture(frames, n)
+  for (const res of clients) {
+    res.write(`Content-Type: image/jpeg\r\nContent-Length: ${body.length}\r\nX-Timestamp: ${timestamp()}\r\n\r\n`)
+    res.write(body)
+    res.write('\r\n--bench\r\n')
+  }
 })
+server.listen(0, '127.0.0.1', () => serve(server.address().port, produce))
