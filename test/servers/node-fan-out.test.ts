@@ -1,0 +1,3 @@
+// test/fan-out.test.ts against a node:http server serving the routes with fastify-server-push/node.
+process.env.PUSH_SERVER = 'node'
+await import('../fan-out.test.js')
