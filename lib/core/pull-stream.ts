@@ -34,7 +34,7 @@ export class PullStream extends PushStream {
   private due = -Infinity
   private timer: NodeJS.Timeout | undefined
   private immediate: NodeJS.Immediate | undefined
-  /** A part pulled while the sink was full, written once it has room. */
+  /** The part pulled and not written yet: the sink was full. */
   private held: EncodedPart | undefined
   /** A step is a promise not settled yet: its first outcome is taken, any later one (a thenable calling back twice) is not. */
   private stepPending = false
@@ -131,12 +131,19 @@ export class PullStream extends PushStream {
     } catch (error) {
       return this.sourceFailed(error)
     }
-    // An idle repeat, or other streams of the connection, may have filled it while the source was thinking.
-    // The last check and the write are in one tick, so that streams woken together cannot all pass it.
-    if (sinkFull(this.sink)) {
-      this.held = part
-      return this.waitForRoom()
-    }
+    this.held = part
+    this.writeHeld()
+  }
+
+  /**
+   * Writes the part pulled, then goes on; or waits for room first. An idle repeat, or other streams of the
+   * connection, may have filled the sink while the source was thinking; the last check and the write are in one
+   * tick, so that streams woken together cannot all pass it.
+   */
+  private writeHeld (): void {
+    if (sinkFull(this.sink)) return this.waitForRoom()
+    const part = this.held as EncodedPart
+    this.held = undefined
     this.send(part)
     this.advance(false)
   }
@@ -151,12 +158,8 @@ export class PullStream extends PushStream {
   }
 
   private readonly roomMade = (): void => {
-    const { held } = this
-    if (held === undefined) return this.advance(true)
-    if (sinkFull(this.sink)) return this.waitForRoom()
-    this.held = undefined
-    this.send(held)
-    this.advance(false)
+    if (this.held === undefined) this.advance(true)
+    else this.writeHeld()
   }
 
   private readonly paced = (): void => {

@@ -12,26 +12,23 @@ const RECENT_BYTES = 16 * 1024 * 1024
  * yielded again is taken to hold the same bytes, as a socket write takes a buffer it still has to send.
  */
 export class RecentParts {
-  private readonly frames: Uint8Array[] = []
-  private readonly parts: EncodedPart[] = []
+  /** Oldest first, as a Map keeps its keys in the order they came. */
+  private readonly parts = new Map<Uint8Array, EncodedPart>()
   private bytes = 0
 
-  /** The part of `frame` when it was made lately; newest first, where a shared camera frame is found. */
-  get (frame: unknown): EncodedPart | undefined {
-    const { frames } = this
-    for (let i = frames.length - 1; i >= 0; i--) {
-      if (frames[i] === frame) return this.parts[i]
-    }
-    return undefined
+  /** The part of `frame` when it was made lately. */
+  get (frame: Uint8Array): EncodedPart | undefined {
+    return this.parts.get(frame)
   }
 
   add (frame: Uint8Array, part: EncodedPart): void {
-    this.frames.push(frame)
-    this.parts.push(part)
+    const { parts } = this
+    parts.set(frame, part)
     this.bytes += part.standard.length
-    while (this.frames.length > RECENT || (this.bytes > RECENT_BYTES && this.frames.length > 1)) {
-      this.frames.shift()
-      this.bytes -= (this.parts.shift() as EncodedPart).standard.length
+    while (parts.size > RECENT || (this.bytes > RECENT_BYTES && parts.size > 1)) {
+      const [oldest, dropped] = parts.entries().next().value as [Uint8Array, EncodedPart]
+      parts.delete(oldest)
+      this.bytes -= dropped.standard.length
     }
   }
 }
