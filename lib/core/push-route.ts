@@ -11,7 +11,8 @@ import { browserRenders, chooseFraming, framing } from './framing.js'
 import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
 import type { Logger } from './logger.js'
 import { OpenStreams } from './open-streams.js'
-import { errorResponse, forProtocol, unavailable, type PlainResponse } from './plain-response.js'
+import { forProtocol, unavailable, type PlainResponse } from './plain-response.js'
+import { protocolOf, unsupportedVersion, type ProtocolVersion } from './protocol.js'
 import { READER_PAGE, readerFetch, wantsReaderPage } from './reader-page.js'
 import { startResponse } from './response-start.js'
 import { checkSettings, idleRepeatFor, type CheckedSettings, type PushSettings, type RouteSettings } from './settings.js'
@@ -95,10 +96,13 @@ export class PushRoute<Request> {
    */
   handle (exchange: PushExchange<Request>): Promise<void> | undefined {
     const { req, res } = exchange
-    // HTTP/0.9 (a bare `GET /path` line): the client's mistake, answered as such and logged as a request, not
-    // as a server error.
-    if (req.httpVersionMajor !== 1 && req.httpVersionMajor !== 2) {
-      exchange.answer(errorResponse(505, 'HTTP Version Not Supported', `Server push needs HTTP/1.0, HTTP/1.1 or HTTP/2, got HTTP/${req.httpVersion}`))
+    // Whatever the route answers, a refusal that quotes the request included, is taken for nothing but its type.
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    // HTTP/0.9 (a bare `GET /path` line), or HTTP/2.0 named on an HTTP/1 connection: the client's mistake, answered
+    // as such before anything is taken over, and logged as a request, not as a server error.
+    const protocol = protocolOf(req)
+    if (protocol === undefined) {
+      exchange.answer(unsupportedVersion(req))
       return undefined
     }
     // An HTTP/1.1 request pipelined behind one whose response is still going out gets the socket only once that
@@ -106,18 +110,18 @@ export class PushRoute<Request> {
     // route whose files are still being read waits for them.
     if (res.socket === null || this.opened === undefined) {
       const turn = res.socket === null ? new Promise((resolve) => res.once('socket', resolve)) : undefined
-      return Promise.all([turn, this.ready]).then(() => this.serve(exchange))
+      return Promise.all([turn, this.ready]).then(() => this.serve(exchange, protocol))
     }
-    this.serve(exchange)
+    this.serve(exchange, protocol)
     return undefined
   }
 
   /** Answers a request whose turn on its connection has come. */
-  private serve (exchange: PushExchange<Request>): void {
+  private serve (exchange: PushExchange<Request>, protocol: ProtocolVersion): void {
     const { req } = exchange
     const { feed, route, streams } = this.opened as ReadyRoute<Request>
     const { settings, counters } = this
-    const answer = (response: PlainResponse): void => exchange.answer(forProtocol(response, req.httpVersionMajor))
+    const answer = (response: PlainResponse): void => exchange.answer(forProtocol(response, protocol))
     if (this.closing) return answer(unavailable('Server is closing'))
     const viewerFraming = chooseFraming(settings.framing, exchange.framing, req.headers)
     if (feed.html && wantsReaderPage(req.headers)) {
@@ -132,7 +136,7 @@ export class PushRoute<Request> {
       .filter(([name]) => !RESPONSE_RESERVED.has(name.toLowerCase()))
     exchange.takeOver()
     const layout = framing(viewerFraming, settings.multipart, settings.contentType, browserRenders(req.headers))
-    const sink = startResponse(req, exchange.res, {
+    const sink = startResponse(req, exchange.res, protocol, {
       route: this.path,
       log: exchange.log,
       contentType: readerFetch(req.headers) ? settings.multipart.mixedContentType : settings.multipart.contentType,

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net'
 import { carriesStream } from './connection.js'
 import { CONNECTION_SPECIFIC, type HeaderList } from './headers.js'
 import type { Logger } from './logger.js'
+import type { ProtocolVersion } from './protocol.js'
 import { endSink, type Sink } from './sink.js'
 import { responseHead } from './wire.js'
 
@@ -34,12 +35,12 @@ export function http2Headers (status: number, contentType: string, headers: Head
 }
 
 /**
- * Starts the response of `req` and returns where its parts go; `undefined` when nothing more is to be written:
- * a HEAD request (its head is all it gets), a client already gone, or an HTTP/1 connection that also carries a
- * later request (then closed).
+ * Starts the response of `req`, over the `protocol` its connection speaks, and returns where its parts go;
+ * `undefined` when nothing more is to be written: a HEAD request (its head is all it gets), a client already gone,
+ * or an HTTP/1 connection that also carries a later request (then closed).
  */
-export function startResponse (req: IncomingMessage, res: ServerResponse, start: ResponseStart): Sink | undefined {
-  if (req.httpVersionMajor === 2) {
+export function startResponse (req: IncomingMessage, res: ServerResponse, protocol: ProtocolVersion, start: ResponseStart): Sink | undefined {
+  if (protocol === 2) {
     const { stream } = res as unknown as Http2ServerResponse
     // Reset by the client while the request was in hooks.
     if (stream.destroyed || stream.closed) return undefined

@@ -21,6 +21,21 @@ t.test('an HTTP/0.9 request line is answered 505 and logged as a request, not as
   t.same(logs.filter((line) => line.level >= 50), [], 'nothing logged at error level')
 })
 
+t.test('a request line saying HTTP/2.0 on an HTTP/1 connection is answered 505, and close() does not wait for it', async (t) => {
+  const { port, logs, close, stats } = await startApp(t, { routes: [{ path: '/live', source: createLiveSource() }] })
+  // Connections that stay open after their answer: a server that holds them would make close() wait for each.
+  const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.open(port, 'GET /live HTTP/2.0\r\nHost: x\r\n\r\n')))
+  for (const client of clients) {
+    await client.until(() => client.ended)
+    const text = client.data.toString('latin1')
+    t.match(text, /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/)
+    t.match(text, /Server push needs HTTP\/1\.0, HTTP\/1\.1 or HTTP\/2, got HTTP\/2\.0 on an HTTP\/1 connection/)
+  }
+  t.equal(stats()['/live']?.viewers, 0, 'no viewer counted')
+  t.same(logs.filter((line) => line.level >= 50), [], 'nothing logged at error level')
+  await close()
+})
+
 t.test('many snapshot requests waiting at once add no listener each to anything shared', async (t) => {
   const warnings: Error[] = []
   const onWarning = (warning: Error): void => { warnings.push(warning) }
