@@ -42,10 +42,16 @@ export function browserRenders (headers: IncomingHttpHeaders): boolean {
   return dest !== undefined && RENDERED.has(dest)
 }
 
+/** A bad `?framing=` value as an answer may quote it: a short word, never markup a page could be made of. */
+function shown (asked: unknown): string {
+  if (Array.isArray(asked)) return `${asked.length} values`
+  return typeof asked === 'string' && /^\w{0,20}$/.test(asked) ? JSON.stringify(asked) : 'a value that is neither'
+}
+
 /** The framing of one request: its `?framing=` query value, else the route's choice. Throws FST_SERVER_PUSH_BAD_FRAMING. */
 export function chooseFraming (choice: FramingChoice, asked: unknown, headers: IncomingHttpHeaders): FramingName {
   if (asked === 'standard' || asked === 'advance') return asked
-  if (asked !== undefined) throw new FST_SERVER_PUSH_BAD_FRAMING(JSON.stringify(asked))
+  if (asked !== undefined) throw new FST_SERVER_PUSH_BAD_FRAMING(shown(asked))
   if (choice !== 'auto') return choice
   return rendersItself(headers) ? 'advance' : 'standard'
 }

@@ -18,9 +18,9 @@ export function wantsReaderPage (headers: IncomingHttpHeaders): boolean {
  * WebKit's fetch() reads (it fails on its first read of multipart/x-mixed-replace). */
 const READER_ACCEPT = 'multipart/mixed'
 
-/** Whether the request is the reader page's own fetch() of the stream. */
+/** Whether the request is the reader page's own fetch() of the stream: no request that a browser renders is. */
 export function readerFetch (headers: IncomingHttpHeaders): boolean {
-  return headers.accept === READER_ACCEPT
+  return headers.accept === READER_ACCEPT && !browserRenders(headers)
 }
 
 export const READER_PAGE = `<!doctype html>
