@@ -6,6 +6,8 @@ import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import { createLiveSource, fromDirectory } from '../lib/index.js'
 import { createSnapshotHandler } from '../lib/node.js'
@@ -142,4 +144,28 @@ t.test('a snapshot of a frame without tables gets them too; jpegHuffmanTables: f
   t.teardown(async () => { await still.close(); server.close() })
   const plain = Buffer.from(await (await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/`)).arrayBuffer())
   t.ok(plain.equals(stripped), 'off: the frame as it came')
+})
+
+t.test('a large frame without tables is not kept by the tables\' memo once the app that showed it has closed', async (t) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const live = createLiveSource({ timestamps: false })
+  const { port, close } = await startApp(t, { routes: [{ path: '/live', source: live }] })
+  const watch = async (): Promise<WeakRef<Buffer>> => {
+    // 8 MiB after the end of the image: the memo would hold this and its copy with tables, 16 MiB in all.
+    const large = Buffer.concat([stripped, Buffer.alloc(8 * 1024 * 1024)])
+    const viewer = await RawClient.get(port, '/live')
+    await viewer.opened()
+    live.publish(large)
+    await viewer.parts(1)
+    viewer.destroy()
+    return new WeakRef(large)
+  }
+  const large = await watch()
+  await close()
+  // The source lives on, showing a newer frame that no route encodes any more.
+  live.publish('a later frame')
+  await new Promise((resolve) => setImmediate(resolve))
+  gc()
+  t.ok(large.deref() === undefined, 'the frame is collected')
 })

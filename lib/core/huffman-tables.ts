@@ -71,18 +71,20 @@ function missingTablesAt (body: Buffer): number {
 
 // The last answer: viewers pulling the same buffer (a shared camera frame) share one insertion. One pair, not a
 // WeakMap of every frame: a WeakMap's entries outlive young frames by a major GC, and the heap grows with them.
-let lastBody: Buffer | undefined
-let lastResult: Buffer | undefined
+// Held weakly: a module-wide memo must not keep the last frame, and its copy, once no source or viewer has them.
+let lastBody: WeakRef<Buffer> | undefined
+let lastResult: WeakRef<Buffer> | undefined
 
 /**
  * `body` with the standard Huffman tables inserted before its first scan when it is a JPEG that has none; else
  * `body` itself. The same buffer asked again in a row gets the same answer without the work.
  */
 export function withHuffmanTables (body: Buffer): Buffer {
-  if (body !== lastBody) {
-    const at = missingTablesAt(body)
-    lastResult = at === -1 ? body : Buffer.concat([body.subarray(0, at), STANDARD_DHT, body.subarray(at)])
-    lastBody = body
-  }
-  return lastResult as Buffer
+  const memo = lastBody?.deref() === body ? lastResult?.deref() : undefined
+  if (memo !== undefined) return memo
+  const at = missingTablesAt(body)
+  const result = at === -1 ? body : Buffer.concat([body.subarray(0, at), STANDARD_DHT, body.subarray(at)])
+  lastBody = new WeakRef(body)
+  lastResult = new WeakRef(result)
+  return result
 }
