@@ -288,7 +288,8 @@ t.test('session budget: pull streams whose frames come in the same tick each che
 
 t.test('session budget: streams waiting on a connection whose streams each hold less than their highWaterMark (no drain event) are woken', async (t) => {
   const live = createLiveSource({ timestamps: false })
-  const { origin } = await serve(t, 'h2c', { boundary: 'B', contentType: 'application/octet-stream', idleRepeatMs: 0, routes: [{ path: '/live', source: live }] })
+  // More streams than a connection may carry by default: the option raises it.
+  const { origin } = await serve(t, 'h2c', { boundary: 'B', contentType: 'application/octet-stream', idleRepeatMs: 0, routes: [{ path: '/live', source: live, maxStreamsPerConnection: 300 }] })
   const session = connect(t, origin)
   // 300 parts of 15 KB, each under a stream's highWaterMark, are over the budget together.
   const viewers = await Promise.all(Array.from({ length: 300 }, () => request(session, '/live')))

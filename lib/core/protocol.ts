@@ -11,7 +11,7 @@ export type ProtocolVersion = 1 | 2
 export type AnyRequest = IncomingMessage | Http2ServerRequest
 
 /** Whether the request came on an HTTP/2 stream (node:http2's requests carry theirs; HTTP/1 ones have none). */
-function overHttp2 (req: AnyRequest): req is Http2ServerRequest {
+export function overHttp2 (req: AnyRequest): req is Http2ServerRequest {
   return 'stream' in req
 }
 

@@ -15,6 +15,7 @@ import { forProtocol, unavailable, type PlainResponse } from './plain-response.j
 import { protocolOf, unsupportedVersion, type ProtocolVersion } from './protocol.js'
 import { READER_PAGE, readerFetch, wantsReaderPage } from './reader-page.js'
 import { startResponse } from './response-start.js'
+import { pushStreamsOn } from './session-budget.js'
 import { checkSettings, idleRepeatFor, type CheckedSettings, type PushSettings, type RouteSettings } from './settings.js'
 import type { PushStream, StreamRoute } from './stream.js'
 
@@ -130,6 +131,10 @@ export class PushRoute<Request> {
     if (req.method !== 'HEAD' && counters.viewers >= settings.maxClients) {
       counters.viewersRefused++
       return answer(unavailable(`This stream has its maximum of ${settings.maxClients} viewers`))
+    }
+    if (req.method !== 'HEAD' && pushStreamsOn(req) >= settings.maxStreamsPerConnection) {
+      counters.viewersRefused++
+      return answer(unavailable(`This connection carries its maximum of ${settings.maxStreamsPerConnection} streams`))
     }
     // Headers set earlier (CORS, auth) are checked before the socket is taken, so a bad one is still a plain 500.
     const preset = toHeaderList(exchange.presetHeaders(), invalidHeader)

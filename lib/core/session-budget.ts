@@ -1,8 +1,12 @@
-// What the push streams of one HTTP/2 connection may hold unsent between them. Node counts every byte queued on a
-// session's streams against its maxSessionMemory (10 MB unless the server sets more) and, while over, refuses
-// each new stream of that connection with RST_STREAM (ENHANCE_YOUR_CALM): a page's next image, its API calls. A
-// push stream holds at most one part, yet twelve streams of 1 MB frames on a slow connection are over.
+// The push streams of one HTTP/2 connection, and what they may hold unsent between them. Node counts every byte
+// queued on a session's streams against its maxSessionMemory (10 MB unless the server sets more) and, while over,
+// refuses each new stream of that connection with RST_STREAM (ENHANCE_YOUR_CALM): a page's next image, its API
+// calls. A push stream holds at most one part, yet twelve streams of 1 MB frames on a slow connection are over.
+// One connection may carry thousands of streams, so nothing here looks at all of them per part: the total is kept
+// as it changes, and a connection that has stopped taking bytes is let go as a whole.
 import type { Http2Session, ServerHttp2Stream } from 'node:http2'
+import type { Socket } from 'node:net'
+import { overHttp2, type AnyRequest } from './protocol.js'
 
 /**
  * Unsent bytes the push streams of one session may hold before another part is written to any of them. A stream
@@ -17,36 +21,85 @@ export const SESSION_BUDGET_BYTES = 4 * 1024 * 1024
  */
 const RECHECK_MS = 25
 
-class SessionBudget {
-  private readonly streams = new Set<ServerHttp2Stream>()
+/**
+ * How long a session with streams reset and not closed yet may go without handing on a byte. A reset goes out
+ * on the connection behind what is already being written: on one that takes nothing (a client that stopped
+ * reading its socket, or is gone without a word, as a TLS peer can be) it never goes, and its streams, their
+ * buffers and the socket would stay until the process ends. Such a session is destroyed, every stream at once.
+ */
+const RESET_GRACE_MS = 2000
+
+/** One push stream of a session: its writableLength when last looked at (its share of `held`), and how it is cut. */
+interface Counted {
+  length: number
+  readonly stalled: () => void
+}
+
+class SessionStreams {
+  private readonly counted = new Map<ServerHttp2Stream, Counted>()
+  /** What the push streams hold unsent, as last looked at: never less than they hold, as every write is noted. */
+  private held = 0
+  /** Bytes the push streams have been seen to hand on (their buffers shrinking): grows while the session moves. */
+  passed = 0
   /** At most one wait per stream: a stream writes one part at a time. */
   private readonly waiting = new Map<ServerHttp2Stream, () => void>()
   private recheck: NodeJS.Timeout | undefined
+  /** Streams reset and not closed yet; `passed` when they were last seen to move, and when that is looked at again. */
+  private readonly resets = new Set<ServerHttp2Stream>()
+  private passedAtReset = 0
+  private resetCheck: NodeJS.Timeout | undefined
 
-  /** Counts `stream` in from now until it closes. */
-  join (stream: ServerHttp2Stream): void {
-    this.streams.add(stream)
-    stream.on('drain', this.check)
+  constructor (private readonly session: Http2Session) {}
+
+  /** How many push streams the session carries. */
+  get size (): number {
+    return this.counted.size
+  }
+
+  /** Counts `stream` in from now until it closes; `stalled` ends its push stream when the session is cut. */
+  join (stream: ServerHttp2Stream, stalled: () => void): void {
+    const counted: Counted = { length: 0, stalled }
+    this.counted.set(stream, counted)
+    this.note(stream)
+    const drained = (): void => {
+      this.note(stream)
+      this.check()
+    }
+    stream.on('drain', drained)
     stream.once('close', () => {
-      this.streams.delete(stream)
+      this.held -= counted.length
+      this.counted.delete(stream)
       this.waiting.delete(stream)
-      stream.off('drain', this.check)
+      stream.off('drain', drained)
+      if (this.resets.delete(stream) && this.resets.size === 0) {
+        clearTimeout(this.resetCheck)
+        this.resetCheck = undefined
+      }
       this.check()
     })
   }
 
+  /** Takes `stream`'s buffered length into the total: a constant cost, whatever the number of streams. */
+  note (stream: ServerHttp2Stream): void {
+    const counted = this.counted.get(stream)
+    // Every caller notes an open stream (its push stream ends as it closes); the guard keeps a later one from
+    // counting a closed stream back in.
+    /* c8 ignore next */
+    if (counted === undefined) return
+    const was = counted.length
+    const now = stream.writableLength
+    counted.length = now
+    this.held += now - was
+    if (now < was) this.passed += was - now
+  }
+
   full (): boolean {
-    let held = 0
-    for (const stream of this.streams) {
-      held += stream.writableLength
-      if (held >= SESSION_BUDGET_BYTES) return true
-    }
-    return false
+    return this.held >= SESSION_BUDGET_BYTES
   }
 
   wait (stream: ServerHttp2Stream, wake: () => void): void {
     this.waiting.set(stream, wake)
-    this.recheck ??= setInterval(this.check, RECHECK_MS).unref()
+    this.recheck ??= setInterval(this.looked, RECHECK_MS).unref()
   }
 
   stopWaiting (stream: ServerHttp2Stream): void {
@@ -54,12 +107,58 @@ class SessionBudget {
     this.settle()
   }
 
-  /** Wakes every waiting stream once the session is under budget again; each checks again before it writes. */
+  /**
+   * Cuts the session as a whole: it holds its budget and none of its push streams has moved for a stall
+   * timeout, so none can be sent another part. Each push stream still open ends as stalled (one log line each,
+   * no stream left waiting for a wake that would only let it fill the session again), then the session is
+   * destroyed: its socket and every stream of it go at once, resets that could not go out included.
+   */
+  stall (): void {
+    for (const [stream, { stalled }] of [...this.counted]) {
+      if (!stream.writableEnded) stalled()
+    }
+    destroyWithSocket(this.session)
+  }
+
+  /** Resets `stream`; the session is destroyed if it then hands on nothing for RESET_GRACE_MS. */
+  reset (stream: ServerHttp2Stream, code: number): void {
+    stream.close(code)
+    this.resets.add(stream)
+    if (this.resetCheck !== undefined) return
+    this.passedAtReset = this.passed
+    this.resetCheck = setTimeout(this.resetsDue, RESET_GRACE_MS).unref()
+  }
+
+  private readonly resetsDue = (): void => {
+    this.recount()
+    if (this.passed === this.passedAtReset) return destroyWithSocket(this.session)
+    /* c8 ignore start */
+    // Moving, if slowly: the resets go out once what is being written has gone. (A reset held up behind a write
+    // that takes seconds yet moves is the kernel's timing, which no test can make happen on cue.)
+    this.passedAtReset = this.passed
+    this.resetCheck = setTimeout(this.resetsDue, RESET_GRACE_MS).unref()
+  }
+  /* c8 ignore stop */
+
+  /** Every stream looked at again: what shrank without a 'drain' (under its highWaterMark) is counted out. */
+  private recount (): void {
+    for (const stream of this.counted.keys()) this.note(stream)
+  }
+
+  private readonly looked = (): void => {
+    this.recount()
+    this.check()
+  }
+
+  /**
+   * Wakes waiting streams, first come first, while the session is under budget: each woken one checks again and
+   * writes in the same tick, so the loop stops once they have filled it, and the others wait on.
+   */
   private readonly check = (): void => {
-    if (this.waiting.size > 0 && !this.full()) {
-      const waking = [...this.waiting.values()]
-      this.waiting.clear()
-      for (const wake of waking) wake()
+    for (const [stream, wake] of this.waiting) {
+      if (this.full()) break
+      this.waiting.delete(stream)
+      wake()
     }
     this.settle()
   }
@@ -72,36 +171,87 @@ class SessionBudget {
   }
 }
 
-const sessionBudgets = new WeakMap<Http2Session, SessionBudget>()
-/** Kept past the stream's close, when it no longer knows its session, so that a wait can still be stopped. */
-const streamBudgets = new WeakMap<ServerHttp2Stream, SessionBudget>()
+/**
+ * Destroys `session` and the TCP connection under it. session.destroy() alone waits for what is being written to
+ * go out, which a peer that stopped reading never takes: the session, its socket and the fd would stay, and the
+ * session would never even emit 'close'. Node's session.socket refuses destroy(), so the TCP socket itself is
+ * reset: the session's own in cleartext, the one TLS wraps (`_parent`, not public API) under TLS.
+ */
+function destroyWithSocket (session: Http2Session): void {
+  const { socket } = session
+  const tcp = (socket as { _parent?: Socket | null })._parent ?? socket
+  tcp.resetAndDestroy()
+  session.destroy()
+}
 
-/** The budget of `stream`'s session, the stream counted in until it closes; none for a stream first seen closed. */
-function budgetOf (stream: ServerHttp2Stream): SessionBudget | undefined {
-  let budget = streamBudgets.get(stream)
-  if (budget !== undefined) return budget
+const sessions = new WeakMap<Http2Session, SessionStreams>()
+/** Kept past the stream's close, when it no longer knows its session, so that a wait can still be stopped. */
+const streamSessions = new WeakMap<ServerHttp2Stream, SessionStreams>()
+
+/**
+ * Counts a push stream on its session from now until it closes: before its first part, so that the streams a
+ * connection carries are known whatever their sources do. Nothing for a stream already closed.
+ */
+export function joinSession (stream: ServerHttp2Stream, stalled: () => void): void {
   const { session } = stream
-  // Every push stream asks while it is open, before it writes its first part.
+  // A stream starts while open; its session is gone only once it is destroyed.
   /* c8 ignore next */
-  if (session === undefined) return undefined
-  budget = sessionBudgets.get(session)
-  if (budget === undefined) sessionBudgets.set(session, budget = new SessionBudget())
-  budget.join(stream)
-  streamBudgets.set(stream, budget)
-  return budget
+  if (session === undefined) return
+  let streams = sessions.get(session)
+  if (streams === undefined) sessions.set(session, streams = new SessionStreams(session))
+  streams.join(stream, stalled)
+  streamSessions.set(stream, streams)
+}
+
+/** Cuts `stream`'s session as a whole, every push stream of it ended as stalled (see SessionStreams.stall). */
+export function stallSession (stream: ServerHttp2Stream): void {
+  streamSessions.get(stream)?.stall()
+}
+
+/**
+ * How many push streams the connection of `req` carries now: over HTTP/2, its session's; over HTTP/1, 0, as a
+ * connection there carries at most the one stream it is asked for.
+ */
+export function pushStreamsOn (req: AnyRequest): number {
+  if (!overHttp2(req)) return 0
+  const { session } = req.stream
+  return session === undefined ? 0 : sessions.get(session)?.size ?? 0
 }
 
 /** Whether `stream`'s session holds its budget: no push stream of it takes another part until it drains. */
 export function sessionFull (stream: ServerHttp2Stream): boolean {
-  return budgetOf(stream)?.full() === true
+  const streams = streamSessions.get(stream)
+  streams?.note(stream)
+  return streams?.full() === true
+}
+
+/** Takes what `stream` was just given into its session's total. */
+export function noteWritten (stream: ServerHttp2Stream): void {
+  streamSessions.get(stream)?.note(stream)
+}
+
+/**
+ * A count that grows whenever a push stream of `stream`'s session hands bytes on: the session's progress
+ * (undefined for a stream never counted on one).
+ */
+export function sessionPassed (stream: ServerHttp2Stream): number | undefined {
+  return streamSessions.get(stream)?.passed
+}
+
+/** Resets `stream` with `code`, and lets its session go as a whole if the reset cannot go out (RESET_GRACE_MS). */
+export function resetStream (stream: ServerHttp2Stream, code: number): void {
+  const streams = streamSessions.get(stream)
+  if (streams !== undefined && !stream.closed) streams.reset(stream, code)
+  // Closed already (the client reset it, or its session went), or never counted: nothing to wait for.
+  else stream.close(code)
 }
 
 /** Calls `wake` once, when `stream`'s session may be under its budget again (unless the stream closes first). */
 export function whenSessionHasRoom (stream: ServerHttp2Stream, wake: () => void): void {
-  budgetOf(stream)?.wait(stream, wake)
+  streamSessions.get(stream)?.wait(stream, wake)
 }
 
 /** Stops `stream`'s `whenSessionHasRoom` wait; nothing when there is none. */
 export function stopWaitingForSession (stream: ServerHttp2Stream): void {
-  streamBudgets.get(stream)?.stopWaiting(stream)
+  streamSessions.get(stream)?.stopWaiting(stream)
 }

@@ -16,6 +16,14 @@ export interface PushSettings {
   /** More viewers than this at once are answered 503 with Retry-After. Default: no limit. */
   maxClients?: number
   /**
+   * More push streams than this on one HTTP/2 connection at once (of any route): the next one is answered 503
+   * with Retry-After, counted in viewersRefused. Each costs the server a stream's buffers and a place in the
+   * connection's watch, whoever opens it; a browser opens one per image on a page, and servers commonly let a
+   * connection have 100 streams at once (RFC 9113 asks that the limit be no less). An HTTP/1.1 connection
+   * carries one stream. Default 100.
+   */
+  maxStreamsPerConnection?: number
+  /**
    * When nothing was sent to a viewer for this long, its last part is sent again, and again at this period while
    * the source stays quiet: a client that shows a part only once more data arrives (a browser given standard
    * framing, WebKit) keeps showing it, and proxies see traffic. Raised to twice the gap intervalMs and maxFps
@@ -52,14 +60,15 @@ export interface PushSettings {
   headers?: HeaderRecord
 }
 
-export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers']
+export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'maxStreamsPerConnection', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers']
 
-type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'idleRepeatMs' | 'stallTimeoutMs'
+type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'maxStreamsPerConnection' | 'idleRepeatMs' | 'stallTimeoutMs'
 
 const NUMBER_RULES: Record<NumberSetting, NumberRule> = {
   intervalMs: { test: (n) => n >= 0, text: 'a finite number >= 0' },
   maxFps: { test: (n) => n > 0, text: 'a finite number > 0' },
   maxClients: { test: (n) => Number.isInteger(n) && n >= 1, text: 'a whole number >= 1' },
+  maxStreamsPerConnection: { test: (n) => Number.isInteger(n) && n >= 1, text: 'a whole number >= 1' },
   idleRepeatMs: { test: (n) => n === 0 || n >= 100, text: '0 (off) or a finite number >= 100' },
   stallTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0 (0 = never)' }
 }
@@ -94,6 +103,7 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
     intervalMs: number('intervalMs'),
     maxFps: number('maxFps'),
     maxClients: number('maxClients'),
+    maxStreamsPerConnection: number('maxStreamsPerConnection'),
     idleRepeatMs: number('idleRepeatMs'),
     stallTimeoutMs: number('stallTimeoutMs'),
     framing: framing as FramingChoice | undefined,
@@ -110,6 +120,7 @@ export interface RouteSettings extends PartFormat {
   /** Least time between two parts to one viewer: from intervalMs and maxFps. */
   readonly minGapMs: number
   readonly maxClients: number
+  readonly maxStreamsPerConnection: number
   readonly stallTimeoutMs: number
   /** As set; undefined = by the kind of parts (see `idleRepeatFor`). */
   readonly idleRepeatMs: number | undefined
@@ -130,6 +141,7 @@ export function resolveSettings (own: CheckedSettings, defaults: CheckedSettings
     framing: own.framing ?? defaults.framing ?? 'auto',
     minGapMs: Math.max(own.intervalMs ?? defaults.intervalMs ?? 0, maxFps === undefined ? 0 : 1000 / maxFps),
     maxClients: own.maxClients ?? defaults.maxClients ?? Infinity,
+    maxStreamsPerConnection: own.maxStreamsPerConnection ?? defaults.maxStreamsPerConnection ?? 100,
     stallTimeoutMs: own.stallTimeoutMs ?? defaults.stallTimeoutMs ?? 30_000,
     idleRepeatMs: own.idleRepeatMs ?? defaults.idleRepeatMs,
     headers: mergeHeaders(STREAM_HEADERS, userHeaders),

@@ -2,18 +2,48 @@
 // Both are Duplexes that report backpressure alike; what differs is how each is cut, ended and let go, here.
 import { constants, type ServerHttp2Stream } from 'node:http2'
 import type { Duplex } from 'node:stream'
-import { sessionFull, stopWaitingForSession, whenSessionHasRoom } from './session-budget.js'
+import { joinSession, noteWritten, resetStream, sessionFull, sessionPassed, stallSession, stopWaitingForSession, whenSessionHasRoom } from './session-budget.js'
 
 /** A stream's destination: a socket or an HTTP/2 stream, written to, corked and drained alike. */
 export type Sink = Duplex
 
 /**
  * Cuts the client off, mid-part if need be: a socket is destroyed; an HTTP/2 stream is reset (RST_STREAM with
- * CANCEL, so the client can tell it from a stream that ended), and its connection carries on.
+ * CANCEL, so the client can tell it from a stream that ended), and its connection carries on, unless the reset
+ * cannot go out on it (see session-budget.ts).
  */
 export function cutSink (sink: Sink): void {
-  if (isHttp2Stream(sink)) sink.close(constants.NGHTTP2_CANCEL)
+  if (isHttp2Stream(sink)) resetStream(sink, constants.NGHTTP2_CANCEL)
   else sink.destroy()
+}
+
+/**
+ * Counts the sink on its connection from now on: an HTTP/2 stream on its session, `stalled` ending its stream
+ * should the session be cut as a whole; a socket is its own connection.
+ */
+export function joinConnection (sink: Sink, stalled: () => void): void {
+  if (isHttp2Stream(sink)) joinSession(sink, stalled)
+}
+
+/**
+ * Cuts the sink's whole connection, every stream on it ended as stalled: only an HTTP/2 session can be full
+ * (see `connectionFull`), and stuck as a whole.
+ */
+export function cutConnection (sink: Sink): void {
+  if (isHttp2Stream(sink)) stallSession(sink)
+}
+
+/** Takes what was just written to the sink into its connection's total; called after each write. */
+export function noteWrite (sink: Sink): void {
+  if (isHttp2Stream(sink)) noteWritten(sink)
+}
+
+/**
+ * A count that grows whenever the sink's connection hands bytes on, for a stream waiting for its connection
+ * rather than for its own buffer: an HTTP/2 session's progress; 0 for a socket, whose own buffer says it all.
+ */
+export function connectionPassed (sink: Sink): number | undefined {
+  return isHttp2Stream(sink) ? sessionPassed(sink) : 0
 }
 
 /**
@@ -86,6 +116,7 @@ export function endSink (sink: Sink, chunks: readonly Buffer[]): void {
   sink.cork()
   for (const chunk of chunks) sink.write(chunk)
   sink.uncork()
+  noteWrite(sink)
   sink.end()
   sink.once('finish', () => sink.destroy())
   const timer = setTimeout(() => cutSink(sink), END_GRACE_MS)

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks'
 import type { RouteCounters } from './counters.js'
 import type { Framing } from './framing.js'
 import type { Logger } from './logger.js'
-import { closeConnection, connectionFull, cutSink, endMeansGone, endSink, queuedBytes, sinkFull, type Sink } from './sink.js'
+import { closeConnection, connectionFull, connectionPassed, cutConnection, cutSink, endMeansGone, endSink, joinConnection, noteWrite, queuedBytes, type Sink } from './sink.js'
 import type { EncodedPart, Multipart } from './wire.js'
 
 /** Why a stream ended, as logged in its last line. */
@@ -48,10 +48,14 @@ export abstract class PushStream {
   private lastPart: EncodedPart | undefined
   private parts = 0
   private bytes = 0
-  /** What the watchdog last saw of the stream's progress (parts, and bytes still queued), and when it first saw it. */
+  /**
+   * What the watchdog last saw of the stream's progress (parts, bytes still queued, what its connection had
+   * handed on), and when it first saw it.
+   */
   private markParts = -1
   private markLength = -1
   private markQueued = -1
+  private markPassed: number | undefined = -1
   private markAt = 0
 
   constructor ({ sink, route, framing, log, onEnd }: StreamContext) {
@@ -67,6 +71,7 @@ export abstract class PushStream {
     this.sink.on('close', this.clientGone)
     if (endMeansGone(this.sink)) this.sink.on('end', this.clientGone)
     if (this.sink.destroyed) return this.end('client-gone')
+    joinConnection(this.sink, this.stalledOut)
     this.run()
   }
 
@@ -116,8 +121,11 @@ export abstract class PushStream {
    * Called now and then by OpenStreams, which is how neither check costs anything per part. Progress is a part
    * written or bytes taken by the kernel: the stream's buffered length, or libuv's queue of what it could not
    * write yet, changed. A full sink with neither since an earlier look has made no progress all along, and
-   * is cut off after stallTimeoutMs; a slow reader taking a big part bit by bit is not. A sink not full has had
-   * nothing to send, and gets its last part again after idleRepeatMs.
+   * is cut off after stallTimeoutMs; a slow reader taking a big part bit by bit is not. A stream waiting for its
+   * connection (an HTTP/2 session holding its budget) progresses as that connection does: while the session's
+   * other streams move it waits its turn, and once none has moved for stallTimeoutMs it is cut off with them,
+   * all in the same look. A sink not full has had nothing to send, and gets its last part again after
+   * idleRepeatMs.
    */
   watch (now: number): void {
     const { route, sink } = this
@@ -125,9 +133,15 @@ export abstract class PushStream {
       return this.mark(now)
     }
     const quiet = now - this.markAt
-    if (sink.writableNeedDrain) {
-      if (route.stallTimeoutMs > 0 && quiet >= route.stallTimeoutMs) this.end('stalled')
-    } else if (route.idleRepeatMs > 0 && quiet >= route.idleRepeatMs && this.lastPart !== undefined && !sinkFull(sink)) {
+    const full = connectionFull(sink)
+    if (sink.writableNeedDrain || full) {
+      const moved = connectionPassed(sink) !== this.markPassed
+      if (moved && !sink.writableNeedDrain) return this.mark(now)
+      if (route.stallTimeoutMs === 0 || quiet < route.stallTimeoutMs) return
+      // A session that holds its budget and has not moved is stuck as a whole, whichever of its streams sees it.
+      if (full && !moved) cutConnection(sink)
+      else this.end('stalled')
+    } else if (route.idleRepeatMs > 0 && quiet >= route.idleRepeatMs && this.lastPart !== undefined) {
       this.send(this.lastPart)
       route.counters.partsRepeated++
       this.mark(now)
@@ -139,6 +153,7 @@ export abstract class PushStream {
     this.markParts = this.parts
     this.markLength = this.sink.writableLength
     this.markQueued = queuedBytes(this.sink)
+    this.markPassed = connectionPassed(this.sink)
     this.markAt = now
   }
 
@@ -150,6 +165,7 @@ export abstract class PushStream {
   /** Writes one part in the viewer's framing, complete on arrival. */
   protected send (part: EncodedPart): void {
     const bytes = this.framing.write(this.sink, part)
+    noteWrite(this.sink)
     this.lastPart = part
     this.parts++
     this.bytes += bytes
@@ -159,4 +175,5 @@ export abstract class PushStream {
   }
 
   private readonly clientGone = (): void => this.end('client-gone')
+  private readonly stalledOut = (): void => this.end('stalled')
 }

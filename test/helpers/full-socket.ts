@@ -1,8 +1,11 @@
 // A socket the client stopped reading, seen full from the server's side: how tests make one full whatever the
-// kernel buffers, which differ from machine to machine by tens of MiB.
+// kernel buffers, which differ from machine to machine by tens of MiB; and a relay that stops reading, or drops
+// the connection, in the client's place.
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
-import type { Socket } from 'node:net'
+import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net'
+import type { Test } from 'tap'
 import type { LiveSource } from '../../lib/index.js'
 
 /** Remembers the server's side of the socket of the request with header `X-Pause`: there a test sees it full. */
@@ -53,4 +56,46 @@ export function kernelBufferLimit (): number {
     if (Number.isFinite(sum)) return sum
   } catch {}
   return 64 * 1024 * 1024
+}
+
+/**
+ * A TCP relay in front of a server, for a client that stops reading its socket or drops it without a word (as
+ * a TLS peer can): the server sees the same connection either way, whatever the client's own stack does.
+ */
+export interface TcpRelay {
+  /** Where clients connect instead of the server. */
+  readonly port: number
+  /** Stops reading what the server sends on every connection so far: the server's writes back up in the kernel. */
+  stopReading (): void
+  /** Destroys the server's side of every connection so far, unread bytes and all. */
+  drop (): void
+}
+
+/** A relay to 127.0.0.1:`port`, closed with everything it relays at the end of `t`. */
+export async function tcpRelay (t: Test, port: number): Promise<TcpRelay> {
+  const upstreams: Socket[] = []
+  const relay = createServer((client) => {
+    const upstream = connectTcp(port, '127.0.0.1')
+    upstreams.push(upstream)
+    client.pipe(upstream).pipe(client)
+    client.on('error', () => {})
+    upstream.on('error', () => {})
+    client.on('close', () => upstream.destroy())
+  })
+  relay.listen(0, '127.0.0.1')
+  await once(relay, 'listening')
+  t.teardown(() => {
+    for (const upstream of upstreams) upstream.destroy()
+    relay.close()
+  })
+  return {
+    port: (relay.address() as AddressInfo).port,
+    stopReading: () => {
+      for (const upstream of upstreams) {
+        upstream.unpipe()
+        upstream.pause()
+      }
+    },
+    drop: () => { for (const upstream of upstreams) upstream.destroy() }
+  }
 }

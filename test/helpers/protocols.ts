@@ -57,9 +57,9 @@ export async function serve (t: Test, serving: Serving, options: ServerPushOptio
   return { app: fastify, origin: `${serving === 'h2c' ? 'http' : 'https'}://127.0.0.1:${port}` }
 }
 
-/** An HTTP/2 session to `origin`, trusting the run's certificate; destroyed at the end of `t`. */
-export function connect (t: Test, origin: string): http2.ClientHttp2Session {
-  const session = http2.connect(origin, origin.startsWith('https') ? { ca: certificate().cert } : {})
+/** An HTTP/2 session to `origin` with `options` (its settings: windows), trusting the run's certificate; destroyed at the end of `t`. */
+export function connect (t: Test, origin: string, options: http2.SecureClientSessionOptions = {}): http2.ClientHttp2Session {
+  const session = http2.connect(origin, origin.startsWith('https') ? { ca: certificate().cert, ...options } : options)
   session.on('error', () => {})
   t.teardown(() => session.destroy())
   return session
