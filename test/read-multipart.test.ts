@@ -197,3 +197,52 @@ t.test('readMultipart passes the error on, and a stream ending between parts is 
   for await (const part of readMultipart(pieces(stream(SENT.slice(0, 1), { close: false })), 'myboundary')) read.push(part)
   t.ok(same(read, SENT.slice(0, 1)))
 })
+
+t.test('a boundary RFC 2046 forbids is refused with FST_SERVER_PUSH_BAD_MULTIPART saying why; every one it allows is read', async (t) => {
+  const refused: Array<[string, RegExp]> = [
+    ['a--'.repeat(4000), /the boundary is 12000 characters long; RFC 2046 allows at most 70/],
+    ['x'.repeat(71), /71 characters long/],
+    ['-'.repeat(60) + 'x'.repeat(11), /71 characters long/],
+    ['my;boundary', /the boundary holds ";", which RFC 2046 does not allow/],
+    ['tab\there', /holds "\\t"/],
+    ['é', /holds "é"/],
+    ['ends in a space ', /the boundary ends in a space, which RFC 2046 does not allow/]
+  ]
+  for (const [boundary, message] of refused) {
+    t.throws(() => new MultipartParser(boundary), { code: 'FST_SERVER_PUSH_BAD_MULTIPART', message }, JSON.stringify(boundary.slice(0, 20)))
+  }
+  async function * input (): AsyncGenerator<Uint8Array> { yield Buffer.from('--x\r\n\r\n') }
+  await t.rejects(async () => {
+    for await (const part of readMultipart(input(), 'x'.repeat(71))) t.fail(`no part expected, got ${part.body.length} bytes`)
+  }, { code: 'FST_SERVER_PUSH_BAD_MULTIPART', message: /at most 70/ })
+  // Every bchar, 70 long, and with leading dashes as cameras write them.
+  for (const boundary of ["09AZaz'()+_,-./:=? x".padEnd(70, 'b'), '--myboundary', '-'.repeat(20) + 'x']) {
+    const bare = boundary.replace(/^-+/, '')
+    const data = stream(SENT, { boundary: bare, lengths: false })
+    t.ok(same(readAll([data], boundary), SENT), `${JSON.stringify(boundary.slice(0, 20))}: in one chunk`)
+    t.ok(same(readAll([...data].map((byte) => Buffer.of(byte)), boundary), SENT), `${JSON.stringify(boundary.slice(0, 20))}: byte by byte`)
+  }
+})
+
+t.test('periodic boundaries, and bodies full of near-delimiters, read back exactly in every chunking', async (t) => {
+  // A delimiter split anywhere across chunks, overlapping partial matches, near-misses at the start of a line.
+  for (const boundary of ['a--a--a', 'aaaaaaaa', 'ab-ab-ab-ab', 'x', ('a--'.repeat(23) + 'a')]) {
+    const token = `--${boundary}`
+    // None is a delimiter: each whole token is either inside a line or followed by a byte that cannot end one.
+    const noise = [
+      `${token.slice(0, -1)}\r\n${token}z${token}${token}z`,
+      `--${token}x\r\n${token}y`,
+      `\r\n${token.slice(0, token.length - 1)}\n-${token}!`,
+      `z${token}${token.slice(0, 3)}`
+    ].map((text) => ({ type: 'text/plain', body: Buffer.from(text) }))
+    const parts = [...noise, { type: 'image/jpeg', body: jpegs[0] as Buffer }, ...noise]
+    for (const lengths of [false, true]) {
+      const data = stream(parts, { boundary, lengths })
+      const name = `${boundary.slice(0, 12)} ${lengths ? 'counted' : 'scanned'}`
+      t.ok(same(readAll([data], boundary), parts), `${name}: in one chunk`)
+      t.ok(same(readAll([...data].map((byte) => Buffer.of(byte)), boundary), parts), `${name}: byte by byte`)
+      const fuzz = fuzzChunkings(data, 40, (pieces) => same(readAll(pieces, boundary), parts))
+      t.same(fuzz.failedSeeds, [], `${name}: ${fuzz.describe}`)
+    }
+  }
+})

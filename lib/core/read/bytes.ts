@@ -65,3 +65,50 @@ export class Joined {
     this.length = 0
   }
 }
+
+/**
+ * The last `size` bytes of a stream, in one buffer of twice that: a stream in single bytes costs a byte copied
+ * per byte (and `size` bytes moved once per `size`), never an allocation per chunk.
+ */
+export class Tail {
+  private readonly buffer: Buffer
+  private start = 0
+  private end = 0
+
+  constructor (private readonly size: number) {
+    this.buffer = Buffer.allocUnsafe(2 * size)
+  }
+
+  get length (): number {
+    return this.end - this.start
+  }
+
+  /** The byte `i` places from the oldest one kept (`i` below `length`). */
+  at (i: number): number {
+    return this.buffer[this.start + i]
+  }
+
+  push (data: Buffer): void {
+    const { size, buffer } = this
+    if (data.length >= size) {
+      data.copy(buffer, 0, data.length - size)
+      this.start = 0
+      this.end = size
+      return
+    }
+    if (this.end + data.length > buffer.length) {
+      const kept = Math.min(this.length, size - data.length)
+      buffer.copy(buffer, 0, this.end - kept, this.end)
+      this.start = 0
+      this.end = kept
+    }
+    data.copy(buffer, this.end)
+    this.end += data.length
+    this.start = Math.max(this.start, this.end - size)
+  }
+
+  clear (): void {
+    this.start = 0
+    this.end = 0
+  }
+}

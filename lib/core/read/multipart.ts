@@ -1,12 +1,14 @@
 // Reads a multipart/x-mixed-replace byte stream (an IP camera's MJPEG, or this plugin's own) back into parts.
-// Right for any split of the input into chunks, in time linear in its size. Memory is bounded by the part and
-// header limits; a body is copied at most once, when it is complete (one that came in one chunk is a view).
+// Right for any split of the input into chunks, in time linear in its size whatever the boundary (at most 70
+// characters, as RFC 2046 says, and the search for it carries its state from chunk to chunk instead of looking
+// back). Memory is bounded by the part and header limits; a body is copied at most once, when it is complete
+// (one that came in one chunk is a view).
 // A part goes out only once it is known whole: its delimiter has been read, which is what catches a wrong
 // Content-Length, or its body is a JPEG from start to end marker (a camera that sends each delimiter with the
 // next frame would otherwise cost a frame of delay).
 import { checkNumber } from '../check.js'
 import { FST_SERVER_PUSH_BAD_MULTIPART } from '../errors.js'
-import { Collected, Joined } from './bytes.js'
+import { Collected, Joined, Tail } from './bytes.js'
 import { isWholeJpeg } from './jpeg.js'
 
 /** One part read from a stream. */
@@ -35,6 +37,10 @@ const MAX_DASHES = 64
 const MAX_DELIMITER_LINE = 1024
 // Line ends a camera may put between a counted body and the next delimiter.
 const MAX_LINE_ENDS = 4
+// RFC 2046: a boundary is 1 to 70 of these, and does not end in a space. A longer one would make each look for a
+// delimiter cost its length; other bytes would not survive a Content-Type header unquoted or quoted.
+const MAX_BOUNDARY = 70
+const NOT_BCHAR = /[^0-9A-Za-z'()+_,\-./:=? ]/
 
 function bad (problem: string): Error {
   return new FST_SERVER_PUSH_BAD_MULTIPART(problem)
@@ -43,6 +49,33 @@ function bad (problem: string): Error {
 /** What may follow the boundary on a delimiter line: `--` (the close), padding, or the line end. */
 function endsDelimiter (byte: number): boolean {
   return byte === DASH || byte === CR || byte === LF || byte === SPACE || byte === TAB
+}
+
+/**
+ * `boundary` without its leading dashes, which some cameras write (`boundary=--myboundary`) and which the
+ * delimiter's dashes cover anyway (2 to 64 are recognised); throws FST_SERVER_PUSH_BAD_MULTIPART saying why
+ * when RFC 2046 forbids it, leading dashes counted, or nothing is left without them.
+ */
+function checkBoundary (boundary: string): string {
+  if (boundary.length > MAX_BOUNDARY) throw bad(`the boundary is ${boundary.length} characters long; RFC 2046 allows at most ${MAX_BOUNDARY}`)
+  const wrong = NOT_BCHAR.exec(boundary)
+  if (wrong !== null) throw bad(`the boundary holds ${JSON.stringify(wrong[0])}, which RFC 2046 does not allow in a boundary`)
+  if (boundary.endsWith(' ')) throw bad('the boundary ends in a space, which RFC 2046 does not allow')
+  const bare = boundary.replace(/^-+/, '')
+  if (bare === '') throw bad('the boundary is empty')
+  return bare
+}
+
+/** For each length n of a prefix of `token`, the longest shorter prefix that is also a suffix of it (KMP). */
+function fallbacks (token: Buffer): Int32Array {
+  const fallback = new Int32Array(token.length + 1)
+  let k = 0
+  for (let i = 1; i < token.length; i++) {
+    while (k > 0 && token[i] !== token[k]) k = fallback[k] as number
+    if (token[i] === token[k]) k++
+    fallback[i + 1] = k
+  }
+  return fallback
 }
 
 /**
@@ -58,6 +91,9 @@ export function boundaryOf (contentType: string): string | undefined {
 /** A delimiter found: where the line ending before it starts, and where its boundary ends (both in tail+data). */
 interface Found { bodyEnd: number, after: number }
 
+/** What a whole `--boundary` in the input is: a delimiter, not one, or not known until the next byte comes. */
+type Candidate = Found | 'not' | 'wait'
+
 type State = 'preamble' | 'delimiter-line' | 'headers' | 'body' | 'after-body' | 'closed'
 
 /**
@@ -67,15 +103,19 @@ type State = 'preamble' | 'delimiter-line' | 'headers' | 'body' | 'after-body' |
  */
 export class MultipartParser {
   private readonly token: Buffer
+  private readonly fallback: Int32Array
   private readonly maxPartBytes: number
   private readonly maxHeaderBytes: number
   private state: State = 'preamble'
   private failure: unknown
-  /** Seeking a delimiter or reading a body: the last bytes seen, for a delimiter split across chunks. */
-  private tail = EMPTY
-  /** Bytes seen in this state (skipped, or body). */
+  /** Seeking a delimiter: the last bytes seen, which a delimiter split across chunks begins in (with its dashes
+   * and line end). */
+  private readonly tail: Tail
+  /** Seeking a delimiter: how much of the token the bytes seen end with (the KMP automaton's state). */
+  private matched = 0
+  /** Bytes seen in this state (skipped, body, or of the delimiter line). */
   private seen = 0
-  /** The delimiter line, or what came after a counted body, so far (both short). */
+  /** The delimiter line's first byte, or what came after a counted body, so far (both short). */
   private pending = EMPTY
   /** A header block cut across chunks. */
   private readonly head = new Joined()
@@ -89,9 +129,9 @@ export class MultipartParser {
   constructor (boundary: string, { maxPartBytes = 16 * 1024 * 1024, maxHeaderBytes = 16 * 1024 }: MultipartReaderOptions = {}) {
     checkNumber('readMultipart()', 'maxPartBytes', maxPartBytes, 1)
     checkNumber('readMultipart()', 'maxHeaderBytes', maxHeaderBytes, 1)
-    const bare = boundary.replace(/^-+/, '')
-    if (bare === '') throw bad('the boundary is empty')
-    this.token = Buffer.from(`--${bare}`, 'latin1')
+    this.token = Buffer.from(`--${checkBoundary(boundary)}`, 'latin1')
+    this.fallback = fallbacks(this.token)
+    this.tail = new Tail(this.token.length + MAX_DASHES + 3)
     this.maxPartBytes = maxPartBytes
     this.maxHeaderBytes = maxHeaderBytes
   }
@@ -216,19 +256,26 @@ export class MultipartParser {
 
   /** After `--boundary`: `--` closes the stream; otherwise the line ends and a header block follows. */
   private delimiterLine (data: Buffer): Buffer {
-    const line = this.pending.length === 0 ? data : Buffer.concat([this.pending, data])
-    if (line.length < 2) {
-      this.pending = line
-      return EMPTY
-    }
-    if (line[0] === DASH && line[1] === DASH) {
-      this.state = 'closed'
-      return EMPTY
+    let line = data
+    if (this.seen < 2) {
+      // Its first two bytes tell the close; the rest is only counted, so that padding in single bytes costs no copy.
+      line = this.pending.length === 0 ? data : Buffer.concat([this.pending, data])
+      if (line.length < 2) {
+        this.pending = line
+        this.seen = 1
+        return EMPTY
+      }
+      if (line[0] === DASH && line[1] === DASH) {
+        this.state = 'closed'
+        return EMPTY
+      }
+      this.pending = EMPTY
+      this.seen = 0
     }
     const end = line.indexOf(LF)
     if (end === -1) {
-      if (line.length > MAX_DELIMITER_LINE) throw bad('a delimiter line does not end')
-      this.pending = line
+      this.seen += line.length
+      if (this.seen > MAX_DELIMITER_LINE) throw bad('a delimiter line does not end')
       return EMPTY
     }
     this.enter('headers')
@@ -281,48 +328,74 @@ export class MultipartParser {
 
   private enter (state: State): void {
     this.state = state
-    this.tail = EMPTY
+    this.tail.clear()
+    this.matched = 0
     this.pending = EMPTY
     this.seen = 0
     this.body = new Collected()
   }
 
-  /** Keeps the last bytes of tail+data that could begin a delimiter (with its dashes and line ending). */
+  /**
+   * Keeps the last bytes of tail+data that could begin a delimiter (with its dashes and line ending), and the
+   * automaton's state after them: carried on over a short chunk, else found anew from the chunk's last bytes,
+   * which hold any beginning of the token that the input ends with. Either way no more steps than bytes.
+   */
   private keepTail (data: Buffer): void {
-    const keep = this.token.length + MAX_DASHES + 3
-    this.tail = data.length >= keep ? data.subarray(data.length - keep) : Buffer.concat([this.tail, data]).subarray(-keep)
+    const { length } = this.token
+    let matched = data.length < length ? this.matched : 0
+    for (let i = data.length < length ? 0 : data.length - length; i < data.length; i++) matched = this.advance(matched, data[i] as number)
+    this.matched = matched
+    this.tail.push(data)
     this.seen += data.length
+  }
+
+  /** The automaton's step: how much of the token the input ends with once `byte` follows `matched` of it. */
+  private advance (matched: number, byte: number): number {
+    const { token, fallback } = this
+    let k = matched === token.length ? fallback[matched] as number : matched
+    while (k > 0 && token[k] !== byte) k = fallback[k] as number
+    return token[k] === byte ? k + 1 : 0
   }
 
   /**
    * The first delimiter in tail+data: `--boundary` (or more dashes) at the start of a line, or right at the start
    * of this state, followed by `--`, padding or the line end. One whose next byte has not come yet stops the
-   * search; the kept tail holds it for the next look. Searches `data` itself, without copying it.
+   * search; the kept tail holds it for the next look. A token begun in the tail is found by the automaton, which
+   * goes on from its state over no more of `data` than such a token reaches into; the rest by `indexOf`, in
+   * `data` itself, without copying it.
    */
   private find (data: Buffer): Found | undefined {
-    const { token, tail } = this
-    const at = (i: number): number | undefined => i < tail.length ? tail[i] : data[i - tail.length]
-    const matches = (i: number): boolean => {
-      for (let j = 0; j < token.length; j++) if (at(i + j) !== token[j]) return false
-      return true
+    const { token } = this
+    const tailLength = this.tail.length
+    let matched = this.matched
+    let candidate: Candidate = matched === token.length ? this.candidate(data, tailLength - token.length) : 'not'
+    for (let j = 0; candidate === 'not' && j < Math.min(data.length, token.length - 1); j++) {
+      matched = this.advance(matched, data[j] as number)
+      if (matched === token.length) candidate = this.candidate(data, tailLength + j + 1 - token.length)
     }
-    const candidates = function * (): Generator<number> {
-      for (let i = Math.max(0, tail.length - token.length); i < tail.length; i++) if (matches(i)) yield i
-      for (let i = data.indexOf(token); i !== -1; i = data.indexOf(token, i + 1)) yield tail.length + i
-    }
-    for (const i of candidates()) {
-      const after = i + token.length
-      const next = at(after)
-      if (next === undefined) return undefined
-      if (!endsDelimiter(next)) continue
-      let k = i - 1
-      while (k >= 0 && at(k) === DASH && i - k <= MAX_DASHES) k--
-      if (k >= 0 && at(k) === LF) return { bodyEnd: k > 0 && at(k - 1) === CR ? k - 1 : k, after }
-      // No line ending before it: a delimiter only at the very start of this state (an empty body, or no
-      // preamble), known when the tail still holds all that was seen.
-      if (k < 0 && this.seen === tail.length) return { bodyEnd: 0, after }
-    }
-    return undefined
+    for (let i = data.indexOf(token); candidate === 'not' && i !== -1; i = data.indexOf(token, i + 1)) candidate = this.candidate(data, tailLength + i)
+    return typeof candidate === 'string' ? undefined : candidate
+  }
+
+  /** The byte at `i` of tail+data. */
+  private at (data: Buffer, i: number): number | undefined {
+    const tailLength = this.tail.length
+    return i < tailLength ? this.tail.at(i) : data[i - tailLength]
+  }
+
+  /** What the token at `i` of tail+data is. */
+  private candidate (data: Buffer, i: number): Candidate {
+    const after = i + this.token.length
+    const next = this.at(data, after)
+    if (next === undefined) return 'wait'
+    if (!endsDelimiter(next)) return 'not'
+    let k = i - 1
+    while (k >= 0 && this.at(data, k) === DASH && i - k <= MAX_DASHES) k--
+    if (k >= 0 && this.at(data, k) === LF) return { bodyEnd: k > 0 && this.at(data, k - 1) === CR ? k - 1 : k, after }
+    // No line ending before it: a delimiter only at the very start of this state (an empty body, or no
+    // preamble), known when the tail still holds all that was seen.
+    if (k < 0 && this.seen === this.tail.length) return { bodyEnd: 0, after }
+    return 'not'
   }
 }
 
