@@ -79,7 +79,8 @@ for (const variant of VARIANTS) {
         }
       })
     })
-    const { port } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`)
+    // No rate cap: the frames come in one burst, and each one must be read.
+    const { port } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`, { ...FAST, maxFps: Infinity })
     const viewer = await RawClient.get(port, '/relay')
     await viewer.until(() => viewer.response()?.multipart.parts.some((part) => part.body.equals(jpegs[2] as Buffer)) === true)
     const bodies = viewer.response()?.multipart.parts.map((part) => jpegs.findIndex((jpeg) => jpeg.equals(part.body)))
@@ -117,7 +118,7 @@ t.test('an https: camera with its own certificate, and parts with odd headers', 
   t.teardown(() => { server.closeAllConnections(); server.close() })
   const { port } = await startApp(t, {
     contentType: 'image/x-route',
-    routes: [{ path: '/relay', source: relay(`https://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, { ...FAST, ca: tls('cert.pem') }) }]
+    routes: [{ path: '/relay', source: relay(`https://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, { ...FAST, ca: tls('cert.pem'), maxFps: Infinity /* each part is looked at */ }) }]
   })
   const viewer = await RawClient.get(port, '/relay')
   await viewer.until(() => viewer.response()?.multipart.parts.some((part) => part.body.equals(jpegs[2] as Buffer)) === true)
@@ -162,7 +163,43 @@ t.test('relay() refuses what it cannot use', async (t) => {
   t.throws(() => relay('ftp://127.0.0.1/x'), { message: /must be http: or https:, got ftp:/ })
   t.throws(() => relay('http://127.0.0.1/', { idleTimeoutMs: 0 }), { message: /idleTimeoutMs must be a finite number >= 1, got 0/ })
   t.throws(() => relay('http://127.0.0.1/', { retryDelayMs: 100, maxRetryDelayMs: 10 }), { message: /maxRetryDelayMs must be a finite number >= 100/ })
+  t.throws(() => relay('http://127.0.0.1/', { maxPartsPerSecond: 0 }), { message: /relay\(\): maxPartsPerSecond must be a finite number >= 1, got 0/ })
+  t.throws(() => relay('http://127.0.0.1/', { maxFps: 0 }), { message: /relay\(\): maxFps must be a number >= 0.001, or Infinity for no cap, got 0/ })
   for (const types of ['image/jpeg', ['image'], [42]]) {
     t.throws(() => relay('http://127.0.0.1/', { types: types as string[] }), { message: /types must be an array of media types/ }, JSON.stringify(types))
   }
+})
+
+t.test('parts spread out stay within maxPartsPerSecond however many come in all', async (t) => {
+  const { port: upstreamPort } = await rawServer(t, (socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n')
+    // A second and a half apart: never two within a second.
+    let i = 0
+    const send = (): void => { socket.write(Buffer.concat([Buffer.from('--b\r\nContent-Type: image/jpeg\r\n\r\n'), jpegs[i++] as Buffer, Buffer.from('\r\n')])) }
+    send()
+    const timer = setInterval(() => { if (i < jpegs.length) send() }, 1500)
+    socket.on('close', () => clearInterval(timer))
+  })
+  const { port, logged } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`, { ...FAST, maxPartsPerSecond: 1 })
+  const viewer = await RawClient.get(port, '/relay')
+  // Without Content-Length a part ends where the next begins: the third is read once it is whole.
+  await viewer.until(() => viewer.response()?.multipart.parts.some((part) => part.body.equals(jpegs[1] as Buffer)) === true)
+  t.same(logged('server push relay: upstream failed'), [])
+  viewer.destroy()
+})
+
+t.test('a connection that kept relaying for as long as the wait it would cost was healthy: the waits start over', async (t) => {
+  const part = Buffer.concat([Buffer.from('--b\r\nContent-Type: image/jpeg\r\n\r\n'), jpegs[0] as Buffer, Buffer.from('\r\n')])
+  const { port: upstreamPort } = await rawServer(t, (socket) => {
+    socket.write(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\n\r\n'), part]))
+    // A good part 600 ms later, then garbage: up for longer than any wait of 100 or 200 ms.
+    const timer = setTimeout(() => socket.end(Buffer.concat([part, Buffer.from('--b\r\nno header\r\n\r\n')])), 600)
+    socket.on('close', () => clearTimeout(timer))
+  })
+  const { port, logged } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/`, { retryDelayMs: 100, maxRetryDelayMs: 10_000 })
+  const viewer = await RawClient.get(port, '/relay')
+  await eventually(() => logged('server push relay: upstream failed').length >= 3)
+  const waits = logged('server push relay: upstream failed').map((line) => line.retryInMs as number)
+  t.ok(waits.every((wait) => wait >= 50 && wait <= 100), `each wait the first one again: ${waits.join(', ')} ms`)
+  viewer.destroy()
 })

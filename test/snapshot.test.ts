@@ -4,6 +4,7 @@ import t from 'tap'
 import { createLiveSource, liveFrom } from '../lib/index.js'
 import { aborted, eventually, startApp } from './helpers/app.js'
 import { PATIENCE_MS } from './helpers/patience.js'
+import { RawClient } from './helpers/wire-client.js'
 
 t.test('snapshot: waits for a first frame, answers the latest with its type, length and no-cache headers', async (t) => {
   const live = createLiveSource()
@@ -96,4 +97,39 @@ t.test('a snapshot request still in its hooks when the app starts closing is ans
   t.equal(res.status, 503, 'not held for snapshotTimeoutMs')
   t.equal(res.headers.get('connection'), 'close')
   await closing
+})
+
+t.test('a frame carries labels only (X-… and Last-Modified) onto its part and snapshot: any other header is refused by name, wherever the frame comes from', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const acting = ['Set-Cookie', 'Transfer-Encoding', 'Cache-Control', 'X-Content-Type-Options', 'Refresh', 'Clear-Site-Data',
+    'Content-Encoding', 'Content-Security-Policy', 'Access-Control-Allow-Origin', 'Location', 'X-Frame-Options',
+    'x-forwarded-for', 'X-Accel-Redirect', 'X-', 'Content-Disposition']
+  for (const name of acting) {
+    t.throws(() => live.publish({ body: 'x', headers: { [name]: '1' } }), {
+      code: 'FST_SERVER_PUSH_BAD_FRAME',
+      message: new RegExp(`part header ${name} is not one a frame may carry: only X-… names .* and Last-Modified`)
+    }, name)
+  }
+  t.throws(() => live.publish({ body: 'x', headers: { 'Content-Type': 'text/html' } }), { message: /part header Content-Type is set by the plugin; use contentType/ })
+  t.equal(live.published, 0, 'none of them was published')
+  const { port, logged } = await startApp(t, {
+    contentType: 'image/png',
+    routes: [
+      { path: '/v', source: live, snapshot: '/v.png' },
+      // A function source's frames are checked by the same rule.
+      { path: '/pulled', source: () => [{ body: 'x', headers: { 'X-Seq': '1', 'Set-Cookie': 'a=1' } }] }
+    ]
+  })
+  live.publish({ body: 'png!', headers: { 'X-Frame': '1', 'X-Seq': '9', 'Last-Modified': 'Tue, 01 Jul 2025 00:00:00 GMT' } })
+  const res = await fetch(`http://127.0.0.1:${port}/v.png`)
+  t.equal(res.headers.get('x-frame'), '1')
+  t.equal(res.headers.get('x-seq'), '9')
+  t.equal(res.headers.get('last-modified'), 'Tue, 01 Jul 2025 00:00:00 GMT')
+  t.equal(res.headers.get('cache-control'), 'no-cache, no-store, must-revalidate, no-transform')
+  t.equal(await res.text(), 'png!')
+  const pulled = await (await RawClient.get(port, '/pulled')).end()
+  t.ok(pulled.multipart.closed, 'the function source\'s stream ended')
+  t.notOk(pulled.multipart.parts.some((part) => part.body.toString() === 'x'), 'without its frame')
+  await eventually(() => logged('server push source failed').length === 1)
+  t.match(logged('server push source failed')[0]?.err, { code: 'FST_SERVER_PUSH_BAD_FRAME', message: /part header Set-Cookie is not one a frame may carry/ })
 })

@@ -11,6 +11,9 @@ export interface RouteStats {
   /** Frames lost before they reached this process (a Redis source's while Redis was out of reach or had cut this
    * process off), as counted from the gaps in the publisher's numbering; 0 for other sources. */
   framesDropped: number
+  /** Frames the route's live source never published for its `maxFps`: held for their turn, then replaced by a newer
+   * one; 0 for other sources. */
+  framesCapped: number
   /** Parts written to clients (the last part repeated at the end is not counted). */
   partsSent: number
   /** Of partsSent, how many repeated the last part to a viewer whose source was quiet for idleRepeatMs. */
@@ -32,7 +35,7 @@ export class RouteCounters {
   viewersRefused = 0
 
   /** The route's live source, whose frame counts the route reports; none for other sources. */
-  source: { readonly published: number, readonly framesRefused: number, readonly framesDropped: number } | undefined
+  source: { readonly published: number, readonly framesRefused: number, readonly framesDropped: number, readonly framesCapped: number } | undefined
 
   read (): RouteStats {
     const { viewers, partsSent, partsRepeated, framesSkipped, bytesSent, viewersRefused, source } = this
@@ -41,6 +44,7 @@ export class RouteCounters {
       framesPublished: source?.published ?? 0,
       framesRefused: source?.framesRefused ?? 0,
       framesDropped: source?.framesDropped ?? 0,
+      framesCapped: source?.framesCapped ?? 0,
       partsSent,
       partsRepeated,
       framesSkipped,

@@ -1,6 +1,6 @@
 // What a source yields, and how one frame becomes the bytes of one part.
 import { FST_SERVER_PUSH_BAD_FRAME } from './errors.js'
-import { PART_RESERVED, reservedNames, toHeaderList, type HeaderList, type HeaderRecord } from './headers.js'
+import { frameHeaderProblem, toHeaderList, type HeaderList, type HeaderRecord } from './headers.js'
 import { withHuffmanTables } from './huffman-tables.js'
 import { isMediaType } from './syntax.js'
 import { encodePart, type EncodedPart, type Multipart } from './wire.js'
@@ -13,7 +13,8 @@ export interface FrameObject {
   body: FrameBody
   /** Overrides the route's `contentType` for this part, e.g. `image/png`. */
   contentType?: string
-  /** Extra part headers, e.g. `{ 'X-Frame': '12' }`; Content-Type and Content-Length are the plugin's. */
+  /** Extra part headers, e.g. `{ 'X-Frame': '12' }`: `X-…` labels and `Last-Modified` only, never one a browser
+   * or a proxy acts on (see `frameHeaderProblem` in headers.ts); a snapshot carries them too. */
   headers?: HeaderRecord
 }
 
@@ -59,8 +60,10 @@ export function checkFrame (frame: unknown): CheckedFrame {
   let headers: HeaderList = []
   if (object.headers !== undefined) {
     headers = toHeaderList(object.headers, badFrame)
-    const reserved = reservedNames(headers, PART_RESERVED)
-    if (reserved.length > 0) throw badFrame(`part header ${reserved[0]} is set by the plugin; use contentType`)
+    for (const [name] of headers) {
+      const problem = frameHeaderProblem(name)
+      if (problem !== undefined) throw badFrame(problem)
+    }
   }
   return { body, contentType, headers }
 }

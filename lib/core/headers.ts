@@ -87,4 +87,36 @@ export const RESPONSE_RESERVED: ReadonlySet<string> = new Set(['content-type', '
 export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
 
 /** Part headers the plugin writes itself, which no frame may set (lower case). */
-export const PART_RESERVED: ReadonlySet<string> = new Set(['content-type', 'content-length'])
+const PART_RESERVED: ReadonlySet<string> = new Set(['content-type', 'content-length'])
+
+/**
+ * `X-…` names that browsers, proxies or servers act on (security policies, framing, proxy and server directives,
+ * client addresses): a frame may not carry them. A name ending in `-` stands for every name it begins.
+ */
+const ACTED_ON: readonly string[] = [
+  'x-accel-', 'x-cache-', 'x-client-ip', 'x-cluster-client-ip', 'x-content-', 'x-dns-prefetch-control',
+  'x-download-options', 'x-envoy-', 'x-forwarded-', 'x-frame-options', 'x-http-method-override', 'x-lighttpd-',
+  'x-litespeed-', 'x-middleware-', 'x-original-', 'x-permitted-cross-domain-policies', 'x-pingback', 'x-powered-by',
+  'x-real-ip', 'x-rewrite-url', 'x-robots-tag', 'x-sendfile', 'x-sourcemap', 'x-ua-compatible', 'x-webkit-',
+  'x-xss-protection'
+]
+
+/**
+ * Why a frame may not carry the header `name` onto a part or a snapshot, or `undefined` when it may. Frames come
+ * from producers and, through Redis, from whoever can publish on a channel: they may label a frame, never set
+ * what a browser, a proxy or a server acts on (framing, caching, cookies, security policies, CORS, redirects,
+ * encodings). So the one rule: `X-…` names but those in ACTED_ON (X-Frame, X-Seq, X-Timestamp pass;
+ * X-Frame-Options, X-Content-Type-Options, X-Forwarded-For do not), and `Last-Modified`.
+ */
+export function frameHeaderProblem (name: string): string | undefined {
+  const key = name.toLowerCase()
+  if (PART_RESERVED.has(key)) return `part header ${name} is set by the plugin; use contentType`
+  const labels = key === 'last-modified' || (/^x-./.test(key) && !ACTED_ON.some((entry) => entry.endsWith('-') ? key.startsWith(entry) : key === entry))
+  if (labels) return undefined
+  return `part header ${name} is not one a frame may carry: only X-… names (but those browsers, proxies or servers act on, such as X-Frame-Options) and Last-Modified`
+}
+
+/** The lines of `list` a frame may carry: what a snapshot takes of a frame, whatever checked it before. */
+export function frameHeadersOf (list: HeaderList): HeaderList {
+  return list.filter(([name]) => frameHeaderProblem(name) === undefined)
+}

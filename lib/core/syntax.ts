@@ -41,3 +41,19 @@ export function boundaryProblem (boundary: string): string | undefined {
   }
   return undefined
 }
+
+/** The still-image types browsers show and never run: the part types `relay()` and `redisSource()` pass on by default. */
+export const IMAGE_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif']
+
+function isTypeList (value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((type) => typeof type === 'string' && isMediaType(type))
+}
+
+/**
+ * A source's `types` option (the part types it passes on from an input it does not control) as the `essence`s it
+ * allows; `invalid` makes the error thrown when it is not an array of media types.
+ */
+export function allowedTypes (types: unknown, invalid: (problem: string) => Error): ReadonlySet<string> {
+  if (!isTypeList(types)) throw invalid('types must be an array of media types, such as [\'image/jpeg\']')
+  return new Set(types.map(essence))
+}

@@ -85,6 +85,12 @@ export function checkRedisOptions (where: string, options: unknown, more: readon
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379'
 
+/** The largest frame body a publisher sends and a source takes, unless told otherwise: 4 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 2 ** 20
+
+/** How often a warning that a message can cause is logged at most: once a minute. */
+export const WARNING_INTERVAL_MS = 60_000
+
 export function namesOf ({ prefix = 'server-push:', channel }: RedisOptions): RedisNames {
   const base = `${prefix}${channel}`
   return { frames: `${base}:frames`, demand: `${base}:demand`, latest: `${base}:latest`, producer: `${base}:producer` }
@@ -144,13 +150,36 @@ export class RedisReport {
   }
 }
 
-/** The connections of one source or publisher, opened on first use and closed with it. */
+/**
+ * A warning whoever can publish on a channel may cause at will (a refused message, a gap in the numbering): the
+ * first is logged, then at most one line per `intervalMs`, at the next occurrence, with the count since the line
+ * before. However the messages are interleaved, a flood costs one line a minute, and the counters keep the rest.
+ */
+export class BoundedWarning {
+  private loggedAt = -Infinity
+  private unlogged = 0
+
+  constructor (private readonly intervalMs = WARNING_INTERVAL_MS) {}
+
+  /** Counts `n` occurrences; returns the count to log now (since the last line, these included), or 0 for none. */
+  add (n: number): number {
+    this.unlogged += n
+    const now = performance.now()
+    if (now - this.loggedAt < this.intervalMs) return 0
+    this.loggedAt = now
+    const count = this.unlogged
+    this.unlogged = 0
+    return count
+  }
+}
+
 /** The channel a link's subscriber listens to, and what it does with each message. */
 export interface Subscription {
   readonly channel: string
   readonly onMessage: (message: Buffer) => void
 }
 
+/** The connections of one source or publisher, opened on first use and closed with it. */
 export class RedisLink {
   readonly commands: RedisClient
   readonly subscriber: RedisClient

@@ -6,7 +6,7 @@ import { checkNumber, invalidOption } from '../core/check.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { LiveSource, LiveSubscriber, PublishedFrame } from '../core/live/source.js'
 import { isLiveSource } from '../core/live/source.js'
-import { addressOf, checkRedisOptions, namesOf, newId, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
+import { addressOf, checkRedisOptions, DEFAULT_MAX_FRAME_BYTES, namesOf, newId, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
 import { encodeMessage, numberMessage } from './message.js'
 
 /** A frame over `publishToRedis()`'s `maxFrameBytes`: `publish()` throws it, and no viewer anywhere gets the frame. */
@@ -226,7 +226,7 @@ export function publishToRedis (source: LiveSource, options: PublishToRedisOptio
   const producerTtlMs = checkNumber(where, 'producerTtlMs', options.producerTtlMs, 1) ?? 5000
   if (producerTtlMs <= demandCheckMs) throw invalidOption(where, `producerTtlMs (${producerTtlMs}) must be greater than demandCheckMs (${demandCheckMs})`)
   return new Publisher(source, checked, {
-    maxFrameBytes: checkNumber(where, 'maxFrameBytes', options.maxFrameBytes, 1) ?? 4 * 2 ** 20,
+    maxFrameBytes: checkNumber(where, 'maxFrameBytes', options.maxFrameBytes, 1) ?? DEFAULT_MAX_FRAME_BYTES,
     latestTtlMs: checkNumber(where, 'latestTtlMs', options.latestTtlMs, 1) ?? 30_000,
     demandCheckMs,
     producerTtlMs

@@ -1,32 +1,52 @@
 // A live source whose frames come from a Redis channel: subscribed only while this process has viewers (plus a
-// linger), fed to them like any live source's, latest frame first.
-import { checkNumber } from '../core/check.js'
+// linger), fed to them like any live source's, latest frame first. Whoever can PUBLISH on the channel can send
+// anything: a message is shown only if it is a frame of an allowed type and size with labels alone for headers,
+// its number can neither silence the publisher nor make the counters lie by much, and its warnings are bounded.
+import { performance } from 'node:perf_hooks'
+import { checkNumber, invalidOption } from '../core/check.js'
+import type { CheckedFrame } from '../core/frame.js'
 import type { Logger } from '../core/logger.js'
 import { OnDemandSource } from '../core/live/on-demand.js'
-import type { LiveSource } from '../core/live/source.js'
-import { addressOf, checkRedisOptions, namesOf, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
-import { decodeMessage, type FrameMessage } from './message.js'
+import { SHARED_SOURCE_MAX_FPS, type LiveSource, type LiveSourceOptions } from '../core/live/source.js'
+import { allowedTypes, essence, IMAGE_TYPES } from '../core/syntax.js'
+import { addressOf, BoundedWarning, checkRedisOptions, DEFAULT_MAX_FRAME_BYTES, namesOf, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
+import { decodeMessage, Numbering, type FrameMessage } from './message.js'
 
-export interface RedisSourceOptions extends RedisOptions {
+/** What `redisSource()` takes; its `maxFps` defaults to 60, `Infinity` for no cap. */
+export interface RedisSourceOptions extends RedisOptions, Pick<LiveSourceOptions, 'maxFps'> {
   /** How long this process stays subscribed after its last viewer left, in ms: a viewer that reloads finds the
    * frames still coming, and a publisher's producer keeps running meanwhile. Default 2000. */
   lingerMs?: number
+  /**
+   * The part types shown as a message labels them (type/subtype, parameters aside). A message of another type is
+   * refused: whoever can PUBLISH on the channel would otherwise have `text/html` rendered as a page of this site,
+   * scripts included. A frame with no type of its own gets the route's. Default: `RELAYED_TYPES`, the still-image
+   * types browsers show.
+   */
+  types?: readonly string[]
+  /** The largest frame body taken from the channel, in bytes: a bigger message is refused. Default 4 MiB, as
+   * `publishToRedis()`'s. */
+  maxFrameBytes?: number
 }
 
 class RedisSource extends OnDemandSource {
   private readonly names: RedisNames
   private readonly report: RedisReport
   private link: RedisLink | undefined
-  /** The newest frame fed to viewers: which publisher, and its number there. */
-  private newest: { publisher: string, seq: number } | undefined
+  private readonly numbering = new Numbering()
   /** Messages received on this subscription; a stored frame read meanwhile is older than they are. */
   private received = 0
-  /** Whether the last message was refused, so that a run of them is logged once. */
-  private refusing = false
+  private readonly refusals = new BoundedWarning()
+  private readonly gaps = new BoundedWarning()
 
-  constructor (private readonly options: RedisOptions, lingerMs: number) {
+  constructor (
+    private readonly options: RedisOptions,
+    lingerMs: number,
+    private readonly limits: { types: ReadonlySet<string>, maxFrameBytes: number },
+    maxFps: number
+  ) {
     // The frames carry the X-Timestamp they were published with.
-    super(lingerMs, { timestamps: false })
+    super(lingerMs, { timestamps: false, maxFps }, 'redisSource()')
     this.names = namesOf(options)
     this.report = new RedisReport(addressOf(options), () => this.log as Logger)
   }
@@ -36,7 +56,7 @@ class RedisSource extends OnDemandSource {
   }
 
   private connect (): void {
-    const frames = { channel: this.names.frames, onMessage: (message: Buffer) => { this.receive(message) } }
+    const frames = { channel: this.names.frames, onMessage: (message: Buffer) => { this.receive(message, false) } }
     // Subscribed, for the first time or again: (re)announce this process and fetch the latest frame.
     const link = this.link = new RedisLink(this.options, this.report, frames, () => { this.announce(link) })
     this.received = 0
@@ -48,7 +68,7 @@ class RedisSource extends OnDemandSource {
     const before = this.received
     link.send(['PUBLISH', this.names.demand, '+'])
     link.getBuffer(this.names.latest).then((stored) => {
-      if (stored !== null && this.received === before && this.link === link) this.receive(stored)
+      if (stored !== null && this.received === before && this.link === link) this.receive(stored, true)
     })
   }
 
@@ -57,44 +77,50 @@ class RedisSource extends OnDemandSource {
     const link = this.link
     if (link === undefined) return
     this.link = undefined
-    this.newest = undefined
+    this.numbering.reset()
     this.forget()
     this.stopsWith(link.close(['PUBLISH', this.names.demand, '-']))
   }
 
-  private receive (message: Buffer): void {
+  /** A message from the channel, or the stored frame read after subscribing. */
+  private receive (message: Buffer, stored: boolean): void {
     this.received++
     let got: FrameMessage
     try {
-      got = decodeMessage(message)
+      got = decodeMessage(message, this.limits.maxFrameBytes)
     } catch (error) {
       this.refused(error)
       return
     }
-    const { newest } = this
-    if (newest?.publisher === got.publisher) {
-      if (got.seq <= newest.seq) return
-      const missed = got.seq - newest.seq - 1
-      if (missed > 0) {
-        this.framesDropped += missed
-        this.report.warn({ missed, channel: this.options.channel }, 'server push missed frames published to Redis')
-      }
-    }
-    this.newest = { publisher: got.publisher, seq: got.seq }
+    const { news, missed } = this.numbering.take(got, stored, performance.now())
+    if (missed > 0) this.missed(missed)
+    if (!news) return
     try {
+      this.checkType(got.frame)
       this.publishChecked(got.frame, [])
-      this.refusing = false
     } catch (error) {
-      // A body holding a route's boundary delimiter (FST_SERVER_PUSH_BAD_FRAME).
+      // Of a type not allowed, or a body holding a route's boundary delimiter (FST_SERVER_PUSH_BAD_FRAME).
       this.refused(error)
     }
   }
 
+  private checkType ({ contentType }: CheckedFrame): void {
+    const { types } = this.limits
+    if (contentType !== undefined && !types.has(essence(contentType))) {
+      throw new Error(`a frame of type ${contentType}, not one of types (${[...types].join(', ')})`)
+    }
+  }
+
+  private missed (count: number): void {
+    this.framesDropped += count
+    const missed = this.gaps.add(count)
+    if (missed > 0) this.report.warn({ missed, channel: this.options.channel }, 'server push missed frames published to Redis')
+  }
+
   private refused (error: unknown): void {
     this.framesRefused++
-    if (this.refusing) return
-    this.refusing = true
-    this.report.warn({ err: error, channel: this.options.channel }, 'server push refused a frame from Redis')
+    const refused = this.refusals.add(1)
+    if (refused > 0) this.report.warn({ err: error, refused, channel: this.options.channel }, 'server push refused a frame from Redis')
   }
 }
 
@@ -104,7 +130,11 @@ class RedisSource extends OnDemandSource {
  * first viewer gets the last frame published at once.
  */
 export function redisSource (options: RedisSourceOptions): LiveSource {
-  const checked = checkRedisOptions('redisSource()', options, ['lingerMs'])
-  const lingerMs = checkNumber('redisSource()', 'lingerMs', options.lingerMs, 0) ?? 2000
-  return new RedisSource(checked, lingerMs)
+  const where = 'redisSource()'
+  const checked = checkRedisOptions(where, options, ['lingerMs', 'types', 'maxFrameBytes', 'maxFps'])
+  const lingerMs = checkNumber(where, 'lingerMs', options.lingerMs, 0) ?? 2000
+  return new RedisSource(checked, lingerMs, {
+    types: allowedTypes(options.types ?? IMAGE_TYPES, (problem) => invalidOption(where, problem)),
+    maxFrameBytes: checkNumber(where, 'maxFrameBytes', options.maxFrameBytes, 1) ?? DEFAULT_MAX_FRAME_BYTES
+  }, options.maxFps ?? SHARED_SOURCE_MAX_FPS)
 }

@@ -8,8 +8,9 @@ export abstract class OnDemandSource extends LiveSource {
   /** Settles once all that was stopped so far has finished stopping (a process exited, a connection closed). */
   private stopping: Promise<void> = Promise.resolve()
 
-  constructor (private readonly lingerMs: number, options: LiveSourceOptions) {
-    super(options)
+  /** @param where who made the source, named in an option's error. */
+  constructor (private readonly lingerMs: number, options: LiveSourceOptions, where: string) {
+    super(options, where)
   }
 
   override stopped (): Promise<void> {

@@ -36,7 +36,7 @@ class ProducedSource extends OnDemandSource {
   private running: Producer | undefined
 
   constructor (private readonly factory: ProducerFactory, lingerMs: number, options: LiveSourceOptions) {
-    super(lingerMs, options)
+    super(lingerMs, options, 'liveFrom()')
   }
 
   protected start (): void {

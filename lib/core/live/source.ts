@@ -1,7 +1,9 @@
 // One producer, any number of viewers: a published frame is checked once, encoded once per route, and the same
-// buffers go to every viewer.
+// buffers go to every viewer. A source with a rate cap holds a frame that comes too soon, replacing it with any
+// newer one, and publishes the one it holds when its turn comes: one timer per source, armed once per gap.
 import { performance } from 'node:perf_hooks'
 import { noop, type Arm } from '../async.js'
+import { checkNumber } from '../check.js'
 import { FST_SERVER_PUSH_SOURCE_CLOSED } from '../errors.js'
 import { checkFrame, type CheckedFrame, type Frame } from '../frame.js'
 import type { HeaderList } from '../headers.js'
@@ -18,7 +20,32 @@ export interface LiveSourceOptions {
    * latency. Default true.
    */
   timestamps?: boolean
+  /**
+   * The most frames a second the source publishes, for every route and viewer: a frame that comes sooner after
+   * the last one is held (not encoded, not sent), replaced by any newer one, and the one held is published when
+   * its turn comes, so the newest frame of a burst is always shown. Frames replaced are counted in
+   * `framesCapped`. `Infinity`: no cap. Default: none; 60 (`SHARED_SOURCE_MAX_FPS`) for `relay()` and
+   * `redisSource()`, whose frames come from elsewhere.
+   */
+  maxFps?: number
 }
+
+/**
+ * The rate cap of sources fed from elsewhere (`relay()`, `redisSource()`): a display refreshes at 60 Hz, cameras
+ * send 30 or 60 frames a second and go through untouched, and a flood costs at most 60 encodes a second.
+ */
+export const SHARED_SOURCE_MAX_FPS = 60
+
+/**
+ * `maxFps` as given, checked (at least one frame in 1000 s, whose wait a timer can hold, or Infinity); throws
+ * FST_SERVER_PUSH_INVALID_OPTION naming `where`.
+ */
+export function checkMaxFps (where: string, maxFps: unknown): number | undefined {
+  return maxFps === Infinity ? maxFps : checkNumber(where, 'maxFps', maxFps, { test: (n) => n >= 0.001, text: 'a number >= 0.001, or Infinity for no cap' })
+}
+
+/** A frame held by the rate cap until its turn. */
+interface Held { readonly checked: CheckedFrame, readonly extra: HeaderList }
 
 /** A frame as published: checked once; `extra` are the part headers the source adds (X-Timestamp). */
 export interface PublishedFrame extends CheckedFrame {
@@ -55,9 +82,19 @@ export class LiveSource {
   private readonly subscribers = new Set<LiveSubscriber<unknown>>()
   private readonly waiters = new Set<() => void>()
   private readonly timestamps: boolean
+  /** The least time between two frames published, in ms: 0 without a cap. */
+  private readonly gapMs: number
+  /** When the last frame was published (performance.now()), for the cap. */
+  private sentAt = -Infinity
+  private held: Held | undefined
+  private heldTimer: NodeJS.Timeout | undefined
+  /** Whether the last held frame was refused, so that a run of them is logged once. */
+  private refusing = false
 
-  constructor ({ timestamps = true }: LiveSourceOptions = {}) {
+  /** @param where who made the source, named in an option's error. */
+  constructor ({ timestamps = true, maxFps }: LiveSourceOptions = {}, where = 'createLiveSource()') {
     this.timestamps = timestamps
+    this.gapMs = 1000 / (checkMaxFps(where, maxFps) ?? Infinity)
   }
 
   /** Frames published so far. */
@@ -70,6 +107,10 @@ export class LiveSource {
 
   /** Frames lost on the way to this process (a Redis source's, while it was cut off), counted where known. */
   framesDropped = 0
+
+  /** Frames never published for `maxFps`: held for their turn, then replaced by a newer one (or their producer
+   * stopped first). */
+  framesCapped = 0
 
   get closed (): boolean {
     return this.isClosed
@@ -90,8 +131,45 @@ export class LiveSource {
     this.publishChecked(checkFrame(frame), this.timestamps ? [['X-Timestamp', timestamp()]] : [])
   }
 
-  /** Publishes a frame checked elsewhere with the part headers it came with (from Redis, say). @internal */
+  /** Publishes a frame checked elsewhere with the part headers it came with (from Redis, say), now or, held by
+   * the cap, when its turn comes. @internal */
   protected publishChecked (checked: CheckedFrame, extra: HeaderList): void {
+    if (this.gapMs === 0) return this.send(checked, extra)
+    const now = performance.now()
+    if (this.held !== undefined) {
+      this.framesCapped++
+    } else if (now - this.sentAt >= this.gapMs) {
+      this.send(checked, extra)
+      this.sentAt = now
+      return
+    } else {
+      // unref: a frame waiting its turn must not keep the process alive.
+      this.heldTimer = setTimeout(this.flush, this.sentAt + this.gapMs - now).unref()
+    }
+    this.held = { checked, extra }
+  }
+
+  /**
+   * Publishes the held frame, if any, now: its turn has come, or its streams end. A route that cannot carry it
+   * (FST_SERVER_PUSH_BAD_FRAME) has no publisher to throw to: it is counted and logged, one line per run.
+   */
+  private readonly flush = (): void => {
+    clearTimeout(this.heldTimer)
+    const { held } = this
+    if (held === undefined) return
+    this.held = undefined
+    this.sentAt = performance.now()
+    try {
+      this.send(held.checked, held.extra)
+      this.refusing = false
+    } catch (error) {
+      this.framesRefused++
+      if (!this.refusing) this.log?.warn({ err: error }, 'server push live source: a held frame was refused, skipped')
+      this.refusing = true
+    }
+  }
+
+  private send (checked: CheckedFrame, extra: HeaderList): void {
     const published: PublishedFrame = { ...checked, seq: this.seq + 1, extra }
     const parts = [...this.subscribers].map((subscriber) => [subscriber, subscriber.encode(published)] as const)
     this.seq++
@@ -103,6 +181,7 @@ export class LiveSource {
   /** Ends every stream of this source well-formed (the last frame, then the close delimiter). */
   close (): void {
     if (this.isClosed) return
+    this.flush()
     this.isClosed = true
     for (const subscriber of this.subscribers) subscriber.end('source-ended')
     for (const wake of this.waiters) wake()
@@ -165,12 +244,17 @@ export class LiveSource {
 
   /** Ends the streams of every route, leaving the source open for viewers to come. */
   protected endStreams (reason: EndReason): void {
+    this.flush()
     for (const subscriber of this.subscribers) subscriber.end(reason)
   }
 
-  /** Forgets the latest frame: a stopped producer's last frame is not news to the next viewer. */
+  /** Forgets the latest frame, and the one held for its turn: a stopped producer's frames are not news to the next
+   * viewer. */
   protected forget (): void {
     this.current = undefined
+    clearTimeout(this.heldTimer)
+    if (this.held !== undefined) this.framesCapped++
+    this.held = undefined
   }
 }
 

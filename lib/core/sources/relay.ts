@@ -1,14 +1,16 @@
 // A live source fed by another server's MJPEG stream (an IP camera that chokes on more than a few viewers, or
 // another app running this plugin): one upstream connection while anyone watches, fanned out to every viewer,
-// and tried again, later and later, whenever the upstream fails.
+// and tried again, later and later, whenever the upstream fails (a connection is healthy, and the waits start
+// over, only once it has relayed for as long as the wait before it).
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
+import { performance } from 'node:perf_hooks'
 import { sleep, waitFor } from '../async.js'
 import { checkNumber } from '../check.js'
 import { liveFrom, type LiveFromOptions } from '../live/producer.js'
-import type { LiveSource } from '../live/source.js'
+import { checkMaxFps, SHARED_SOURCE_MAX_FPS, type LiveSource } from '../live/source.js'
 import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
-import { essence, isMediaType } from '../syntax.js'
+import { allowedTypes, essence, IMAGE_TYPES, isMediaType } from '../syntax.js'
 
 export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
   /** Basic auth user (Digest auth is not supported), when the URL does not carry one. */
@@ -32,6 +34,12 @@ export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
   /** Default 30000. */
   maxRetryDelayMs?: number
   /**
+   * The most parts the upstream may send within a second (of any type, empty ones too): a camera sends tens, and
+   * a flood of thousands of tiny parts would keep a core busy reading them. The connection is given up, logged,
+   * and tried again later and later. Default 1000.
+   */
+  maxPartsPerSecond?: number
+  /**
    * The part types passed on as the upstream labels them (type/subtype, parameters aside). A part of any other
    * type is skipped and logged: an upstream (a compromised camera, a mistyped URL) sending `text/html` would
    * otherwise have it rendered as a page of this site, scripts included. A part with no type gets the route's.
@@ -41,7 +49,7 @@ export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
 }
 
 /** The part types `relay()` passes on unless told otherwise: images, which no browser runs. */
-export const RELAYED_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif']
+export const RELAYED_TYPES: readonly string[] = IMAGE_TYPES
 
 /** The URL as it may be logged: the password and the query (where cameras take tokens too) hidden. */
 function printable (url: URL): string {
@@ -92,30 +100,40 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError(`relay(): the URL must be http: or https:, got ${target.protocol}`)
   const {
     username, password, headers = {}, ca, connectTimeoutMs = 5000, headersTimeoutMs = 10_000, idleTimeoutMs = 10_000,
-    retryDelayMs = 1000, maxRetryDelayMs = 30_000, maxPartBytes, maxHeaderBytes, types = RELAYED_TYPES, ...live
+    retryDelayMs = 1000, maxRetryDelayMs = 30_000, maxPartsPerSecond = 1000, maxPartBytes, maxHeaderBytes, types = RELAYED_TYPES,
+    maxFps = SHARED_SOURCE_MAX_FPS, ...live
   } = options
-  const numbers = { connectTimeoutMs, headersTimeoutMs, idleTimeoutMs, retryDelayMs, maxPartBytes, maxHeaderBytes }
+  const numbers = { connectTimeoutMs, headersTimeoutMs, idleTimeoutMs, retryDelayMs, maxPartsPerSecond, maxPartBytes, maxHeaderBytes }
   for (const [name, value] of Object.entries(numbers)) checkNumber('relay()', name, value, 1)
   checkNumber('relay()', 'maxRetryDelayMs', maxRetryDelayMs, retryDelayMs)
-  if (!Array.isArray(types) || !types.every((type) => typeof type === 'string' && isMediaType(type))) {
-    throw new TypeError('relay(): types must be an array of media types, such as [\'image/jpeg\']')
-  }
-  const allowed = new Set(types.map(essence))
+  checkMaxFps('relay()', maxFps)
+  const allowed = allowedTypes(types, (problem) => new TypeError(`relay(): ${problem}`))
   const where = printable(target)
   // agent: false, a fresh connection each time, so that its connect timeout means something. Credentials in the
-  // URL go as they are; given as options, they win.
-  const requestOptions: https.RequestOptions = { agent: false, headers: { Accept: 'multipart/x-mixed-replace', ...headers } }
+  // URL go as they are; given as options, they win. Identity: JPEGs do not compress, and a decoder would be a
+  // bomb's way past maxPartBytes; an upstream that encodes anyway is refused, saying so.
+  const requestOptions: https.RequestOptions = { agent: false, headers: { Accept: 'multipart/x-mixed-replace', 'Accept-Encoding': 'identity', ...headers } }
   if (ca !== undefined) requestOptions.ca = ca
   if (username !== undefined) requestOptions.auth = `${username}:${password ?? ''}`
+  /** The wait after `failures` failures in a row, before it is drawn between half and all of it. */
+  const backoff = (failures: number): number => Math.min(maxRetryDelayMs, retryDelayMs * 2 ** failures)
   return liveFrom(async function * ({ signal, log }) {
     let failures = 0
     while (!signal.aborted) {
       let response: IncomingMessage | undefined
       let partTimer: NodeJS.Timeout | undefined
+      // When the response came, and when the last frame was relayed (performance.now()).
+      let connectedAt = 0
+      let relayedAt = 0
       try {
         response = await request(target, { ...requestOptions, signal }, { connectTimeoutMs, headersTimeoutMs })
+        connectedAt = performance.now()
         const type = response.headers['content-type'] ?? ''
+        const encoding = response.headers['content-encoding']
         if (response.statusCode !== 200) throw new Error(`upstream answered ${String(response.statusCode)} ${String(response.statusMessage)}`)
+        if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding)) {
+          throw new Error(`upstream sent Content-Encoding: ${encoding}; the relay asked for identity and reads only unencoded streams`)
+        }
         const boundary = /^multipart\//i.test(type) ? boundaryOf(type) : undefined
         if (boundary === undefined) throw new Error(`upstream is not a multipart stream (Content-Type: ${type || 'none'})`)
         const upstream = response
@@ -131,7 +149,16 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
         }, idleTimeoutMs)
         log.info({ url: where }, 'server push relay connected')
         let refused = 0
+        // Parts counted from countedFrom on; the clock is read once per maxPartsPerSecond parts.
+        let counted = 0
+        let countedFrom = connectedAt
         for await (const part of readMultipart(upstream, boundary, { maxPartBytes, maxHeaderBytes })) {
+          if (++counted > maxPartsPerSecond) {
+            const now = performance.now()
+            if (now - countedFrom < 1000) throw new Error(`upstream sent more than ${maxPartsPerSecond} parts within a second`)
+            counted = 1
+            countedFrom = now
+          }
           if (part.body.length === 0) continue
           const contentType = part.headers['content-type']
           const typed = contentType !== undefined && isMediaType(contentType)
@@ -143,14 +170,16 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
           }
           partTimer.refresh()
           partAt = socket.bytesRead
-          failures = 0
+          relayedAt = performance.now()
           yield typed ? { body: part.body, contentType } : { body: part.body }
         }
         throw new Error('upstream ended the stream')
       } catch (err) {
         clearTimeout(partTimer)
         if (signal.aborted) return
-        const delay = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** failures++) * (0.5 + Math.random() / 2)
+        // Healthy: it relayed for at least the wait it would now cost. One good part and then garbage is not.
+        if (relayedAt - connectedAt >= backoff(failures)) failures = 0
+        const delay = backoff(failures++) * (0.5 + Math.random() / 2)
         log.warn({ err, url: where, retryInMs: Math.round(delay) }, 'server push relay: upstream failed')
         response?.destroy()
         await waitFor(signal, sleep(delay))
@@ -159,5 +188,5 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
         response?.destroy()
       }
     }
-  }, live)
+  }, { ...live, maxFps })
 }
