@@ -32,6 +32,31 @@ function many (session: http2.ClientHttp2Session, path: string, count: number): 
   return Promise.all(Array.from({ length: count }, () => request(session, path)))
 }
 
+/**
+ * A live route over `protocol` whose streams are cut after 300 ms without progress (`route` adds to it), with its
+ * server's sessions and a count of its viewers.
+ */
+async function stallingRoute (t: Test, protocol: 'h2c' | 'h2', route: { maxClients?: number } = {}): Promise<{
+  live: LiveSource
+  origin: string
+  sessions: () => Array<{ closed: boolean }>
+  stats: () => { viewers: number, framesSkipped: number }
+}> {
+  const live = createLiveSource({ timestamps: false })
+  let sessions: Array<{ closed: boolean }> = []
+  const { app, origin } = await serve(t, protocol, {
+    boundary: 'B',
+    contentType: 'application/octet-stream',
+    idleRepeatMs: 0,
+    routes: [{ path: '/live', source: live, stallTimeoutMs: 300, ...route }]
+  }, (app) => { sessions = sessionsOf(app.server) })
+  const stats = (): { viewers: number, framesSkipped: number } => {
+    const { viewers, framesSkipped } = app.serverPush.stats()['/live'] ?? { viewers: -1, framesSkipped: -1 }
+    return { viewers, framesSkipped }
+  }
+  return { live, origin, sessions: () => sessions, stats }
+}
+
 function statuses (responses: readonly H2Response[]): Record<string, number> {
   const counts: Record<string, number> = {}
   for (const { headers } of responses) counts[String(headers[':status'])] = (counts[String(headers[':status'])] ?? 0) + 1
@@ -72,26 +97,19 @@ t.test('streams beyond maxStreamsPerConnection (100) on one HTTP/2 connection ar
 })
 
 t.test('HTTP/2 window 0: a connection whose streams never get a byte through is cut as a whole at one stall timeout; an honest viewer on another connection keeps getting frames', async (t) => {
-  const live = createLiveSource({ timestamps: false })
-  let sessions: Array<{ closed: boolean }> = []
-  const { app, origin } = await serve(t, 'h2c', {
-    boundary: 'B',
-    contentType: 'application/octet-stream',
-    idleRepeatMs: 0,
-    routes: [{ path: '/live', source: live, stallTimeoutMs: 300 }]
-  }, (app) => { sessions = sessionsOf(app.server) })
+  const { live, origin, sessions, stats } = await stallingRoute(t, 'h2c')
   const honest = await request(connect(t, origin), '/live')
   const attacker = connect(t, origin, { settings: { initialWindowSize: 0 } })
   const stuck = await many(attacker, '/live', 100)
-  const viewers = (): number => app.serverPush.stats()['/live']?.viewers ?? -1
+  const viewers = (): number => stats().viewers
   t.equal(viewers(), 101)
   // 100 parts of 64 KiB are over the session's budget: some streams hold a part, the others wait for the session.
   keepPublishing(t, live, 64 * 1024)
   const seen = new Set<number>()
   await eventually(() => { seen.add(viewers()); return viewers() === 1 }, 'the window-0 streams cut')
   t.same([...seen].filter((count) => count !== 101 && count !== 1), [], 'all at once: none cut before the others (no waves)')
-  await eventually(() => sessions[1]?.closed === true, 'the attacker\'s session and socket closed')
-  t.equal(sessions[0]?.closed, false, 'the honest viewer\'s session kept')
+  await eventually(() => sessions()[1]?.closed === true, 'the attacker\'s session and socket closed')
+  t.equal(sessions()[0]?.closed, false, 'the honest viewer\'s session kept')
   await Promise.all(stuck.map((response) => response.ended))
   const before = honest.parts().parts.length
   await eventually(() => honest.parts().parts.length > before + 2, 'the honest viewer gets frames')
@@ -99,14 +117,7 @@ t.test('HTTP/2 window 0: a connection whose streams never get a byte through is 
 })
 
 t.test('HTTP/2 client that stops reading its socket: every stream of its connection, those waiting for the session too, is released once a stall timeout passes; the session is destroyed', async (t) => {
-  const live = createLiveSource({ timestamps: false })
-  let sessions: Array<{ closed: boolean }> = []
-  const { app, origin } = await serve(t, 'h2c', {
-    boundary: 'B',
-    contentType: 'application/octet-stream',
-    idleRepeatMs: 0,
-    routes: [{ path: '/live', source: live, stallTimeoutMs: 300, maxClients: 101 }]
-  }, (app) => { sessions = sessionsOf(app.server) })
+  const { live, origin, sessions, stats } = await stallingRoute(t, 'h2c', { maxClients: 101 })
   const honest = await request(connect(t, origin), '/live')
   const relay = await tcpRelay(t, Number(new URL(origin).port))
   // Windows as big as HTTP/2 allows: only the socket holds the server back.
@@ -114,13 +125,13 @@ t.test('HTTP/2 client that stops reading its socket: every stream of its connect
   await once(attacker, 'connect')
   attacker.setLocalWindowSize(2 ** 31 - 1)
   await many(attacker, '/live', 100)
-  const viewers = (): number => app.serverPush.stats()['/live']?.viewers ?? -1
+  const viewers = (): number => stats().viewers
   t.equal(viewers(), 101)
   t.equal((await request(connect(t, origin), '/live')).headers[':status'], 503, 'maxClients reached')
   relay.stopReading()
   keepPublishing(t, live, 256 * 1024)
   await eventually(() => viewers() === 1, 'every stream of the stalled connection released')
-  await eventually(() => sessions[1]?.closed === true, 'its session and socket closed')
+  await eventually(() => sessions()[1]?.closed === true, 'its session and socket closed')
   const before = honest.parts().parts.length
   await eventually(() => honest.parts().parts.length > before + 2, 'the honest viewer gets frames')
   t.equal((await request(connect(t, origin), '/live')).headers[':status'], 200, 'and maxClients has room again')
@@ -128,14 +139,7 @@ t.test('HTTP/2 client that stops reading its socket: every stream of its connect
 
 for (const streams of [60, 4]) {
   t.test(`h2: a client gone without a word (TLS, no FIN seen) with ${streams} streams: its viewers and its session are released once a stall timeout passes`, async (t) => {
-    const live = createLiveSource({ timestamps: false })
-    let sessions: Array<{ closed: boolean }> = []
-    const { app, origin } = await serve(t, 'h2', {
-      boundary: 'B',
-      contentType: 'application/octet-stream',
-      idleRepeatMs: 0,
-      routes: [{ path: '/live', source: live, stallTimeoutMs: 300, maxClients: streams }]
-    }, (app) => { sessions = sessionsOf(app.server) })
+    const { live, origin, sessions, stats } = await stallingRoute(t, 'h2', { maxClients: streams })
     const relay = await tcpRelay(t, Number(new URL(origin).port))
     const gone = connect(t, `https://127.0.0.1:${relay.port}`, { settings: { initialWindowSize: 2 ** 31 - 1 } })
     await once(gone, 'connect')
@@ -144,10 +148,10 @@ for (const streams of [60, 4]) {
     relay.stopReading()
     keepPublishing(t, live, 256 * 1024)
     // The server's writes back up (each viewer skips frames) before the client drops the connection.
-    await eventually(() => (app.serverPush.stats()['/live']?.framesSkipped ?? 0) >= streams, 'the connection backed up')
+    await eventually(() => stats().framesSkipped >= streams, 'the connection backed up')
     relay.drop()
-    await eventually(() => sessions[0]?.closed === true, 'its session and socket closed')
-    t.equal(app.serverPush.stats()['/live']?.viewers, 0, 'no viewer left')
+    await eventually(() => sessions()[0]?.closed === true, 'its session and socket closed')
+    t.equal(stats().viewers, 0, 'no viewer left')
     const next = await request(connect(t, origin), '/live')
     t.equal(next.headers[':status'], 200, 'maxClients has room again')
   })
