@@ -88,6 +88,9 @@ t.test('an instance paused until Redis cuts it off: once resumed, it reconnects 
   const redis = await startRedis(t)
   await redis.command(['CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 256kb 0 0'])
   const [camera, paused] = [await instance(t, redis, { publish: true, fps: 50, size: 8000 }), await instance(t, redis, { publish: false })]
+  // Watched in the camera's own instance too, so that the camera runs throughout: with the paused instance its
+  // only viewer, it stops once Redis has cut that one off, and, restarted, numbers its frames from 1 again.
+  const watcher = await RawClient.get(camera.port, '/cam')
   const viewer = await RawClient.get(paused.port, '/cam')
   await viewer.parts(5)
   paused.child.kill('SIGSTOP')
@@ -106,7 +109,9 @@ t.test('an instance paused until Redis cuts it off: once resumed, it reconnects 
   t.notOk(viewer.ended, 'its viewer stayed connected, and gets frames again')
   const numbers = [...framesOf(viewer).keys()]
   t.ok(numbers.every((n, i) => i === 0 || n > (numbers[i - 1] as number)), 'in order, none twice')
+  t.same(camera.logs().filter((line) => line.msg === 'camera started').length, 1, 'the camera ran throughout')
   viewer.destroy()
+  watcher.destroy()
   camera.child.kill('SIGTERM')
   await once(camera.child, 'exit')
 })
