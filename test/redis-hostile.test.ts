@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { noop } from '../lib/core/async.js'
 import { createLiveSource, type Frame, type LiveSource } from '../lib/index.js'
 import { publishToRedis, redisSource, type RedisPublisher, type RedisSourceOptions } from '../lib/redis.js'
-import { BoundedWarning } from '../lib/redis/link.js'
+import { BoundedWarning } from '../lib/core/bounded-warning.js'
 import { eventually, startApp, type TestApp } from './helpers/app.js'
 import { startRedis, type RedisServer } from './helpers/redis.js'
 import { bodies, partsOf, RawClient } from './helpers/wire-client.js'
@@ -178,6 +178,12 @@ t.test('a forged number cannot silence the publisher, and framesDropped counts p
   await send('frame 8')
   await eventually(() => bodies(partsOf(viewer)).includes('frame 8'))
   t.equal(stats().framesDropped, 1, 'the one number skipped counted')
+  // A message refused whole (a type not allowed) moves nothing: with the real publisher's next number, it does not
+  // make the real frame of that number look like one already shown.
+  await forge(forged(id, 9, SCRIPT, 'text/html'))
+  await send('frame 9')
+  await eventually(() => bodies(partsOf(viewer)).includes('frame 9'), 'the real frame after a refused one shown')
+  t.equal(stats().framesDropped, 1, 'and no gap counted')
   t.equal(viewer.ended, false)
 })
 

@@ -88,9 +88,6 @@ const DEFAULT_URL = 'redis://127.0.0.1:6379'
 /** The largest frame body a publisher sends and a source takes, unless told otherwise: 4 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 2 ** 20
 
-/** How often a warning that a message can cause is logged at most: once a minute. */
-export const WARNING_INTERVAL_MS = 60_000
-
 export function namesOf ({ prefix = 'server-push:', channel }: RedisOptions): RedisNames {
   const base = `${prefix}${channel}`
   return { frames: `${base}:frames`, demand: `${base}:demand`, latest: `${base}:latest`, producer: `${base}:producer` }
@@ -147,29 +144,6 @@ export class RedisReport {
   /** Where a warning of the owner's own goes. */
   warn (fields: object, msg: string): void {
     this.logger().warn({ ...fields, redis: this.address }, msg)
-  }
-}
-
-/**
- * A warning whoever can publish on a channel may cause at will (a refused message, a gap in the numbering): the
- * first is logged, then at most one line per `intervalMs`, at the next occurrence, with the count since the line
- * before. However the messages are interleaved, a flood costs one line a minute, and the counters keep the rest.
- */
-export class BoundedWarning {
-  private loggedAt = -Infinity
-  private unlogged = 0
-
-  constructor (private readonly intervalMs = WARNING_INTERVAL_MS) {}
-
-  /** Counts `n` occurrences; returns the count to log now (since the last line, these included), or 0 for none. */
-  add (n: number): number {
-    this.unlogged += n
-    const now = performance.now()
-    if (now - this.loggedAt < this.intervalMs) return 0
-    this.loggedAt = now
-    const count = this.unlogged
-    this.unlogged = 0
-    return count
   }
 }
 

@@ -3,13 +3,14 @@
 // anything: a message is shown only if it is a frame of an allowed type and size with labels alone for headers,
 // its number can neither silence the publisher nor make the counters lie by much, and its warnings are bounded.
 import { performance } from 'node:perf_hooks'
+import { BoundedWarning } from '../core/bounded-warning.js'
 import { checkNumber, invalidOption } from '../core/check.js'
 import type { CheckedFrame } from '../core/frame.js'
 import type { Logger } from '../core/logger.js'
 import { OnDemandSource } from '../core/live/on-demand.js'
 import { SHARED_SOURCE_MAX_FPS, type LiveSource, type LiveSourceOptions } from '../core/live/source.js'
 import { allowedTypes, essence, IMAGE_TYPES } from '../core/syntax.js'
-import { addressOf, BoundedWarning, checkRedisOptions, DEFAULT_MAX_FRAME_BYTES, namesOf, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
+import { addressOf, checkRedisOptions, DEFAULT_MAX_FRAME_BYTES, namesOf, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
 import { decodeMessage, Numbering, type FrameMessage } from './message.js'
 
 /** What `redisSource()` takes; its `maxFps` defaults to 60, `Infinity` for no cap. */
@@ -88,6 +89,8 @@ class RedisSource extends OnDemandSource {
     let got: FrameMessage
     try {
       got = decodeMessage(message, this.limits.maxFrameBytes)
+      // Before its number is taken: a message refused whole moves nothing, the numbering included.
+      this.checkType(got.frame)
     } catch (error) {
       this.refused(error)
       return
@@ -96,10 +99,9 @@ class RedisSource extends OnDemandSource {
     if (missed > 0) this.missed(missed)
     if (!news) return
     try {
-      this.checkType(got.frame)
       this.publishChecked(got.frame, [])
     } catch (error) {
-      // Of a type not allowed, or a body holding a route's boundary delimiter (FST_SERVER_PUSH_BAD_FRAME).
+      // A body holding a route's boundary delimiter (FST_SERVER_PUSH_BAD_FRAME).
       this.refused(error)
     }
   }

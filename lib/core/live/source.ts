@@ -3,6 +3,7 @@
 // newer one, and publishes the one it holds when its turn comes: one timer per source, armed once per gap.
 import { performance } from 'node:perf_hooks'
 import { noop, type Arm } from '../async.js'
+import { BoundedWarning } from '../bounded-warning.js'
 import { checkNumber } from '../check.js'
 import { FST_SERVER_PUSH_SOURCE_CLOSED } from '../errors.js'
 import { checkFrame, type CheckedFrame, type Frame } from '../frame.js'
@@ -88,8 +89,8 @@ export class LiveSource {
   private sentAt = -Infinity
   private held: Held | undefined
   private heldTimer: NodeJS.Timeout | undefined
-  /** Whether the last held frame was refused, so that a run of them is logged once. */
-  private refusing = false
+  /** Held frames refused: a producer may make them at will (or, through Redis, whoever can publish). */
+  private readonly heldRefusals = new BoundedWarning()
 
   /** @param where who made the source, named in an option's error. */
   constructor ({ timestamps = true, maxFps }: LiveSourceOptions = {}, where = 'createLiveSource()') {
@@ -151,7 +152,7 @@ export class LiveSource {
 
   /**
    * Publishes the held frame, if any, now: its turn has come, or its streams end. A route that cannot carry it
-   * (FST_SERVER_PUSH_BAD_FRAME) has no publisher to throw to: it is counted and logged, one line per run.
+   * (FST_SERVER_PUSH_BAD_FRAME) has no publisher to throw to: it is counted, and logged at most once a minute.
    */
   private readonly flush = (): void => {
     clearTimeout(this.heldTimer)
@@ -161,11 +162,10 @@ export class LiveSource {
     this.sentAt = performance.now()
     try {
       this.send(held.checked, held.extra)
-      this.refusing = false
     } catch (error) {
       this.framesRefused++
-      if (!this.refusing) this.log?.warn({ err: error }, 'server push live source: a held frame was refused, skipped')
-      this.refusing = true
+      const refused = this.heldRefusals.add(1)
+      if (refused > 0) this.log?.warn({ err: error, refused }, 'server push live source: a held frame was refused, skipped')
     }
   }
 
