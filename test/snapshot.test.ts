@@ -33,6 +33,20 @@ t.test('snapshot: waits for a first frame, answers the latest with its type, len
   t.equal(await res.text(), 'png!')
 })
 
+t.test('snapshot: a request line naming HTTP/2.0 on an HTTP/1 connection, or HTTP/0.9, is answered 505 and closed', async (t) => {
+  const live = createLiveSource()
+  live.publish('frame')
+  const { port, close } = await startApp(t, { routes: [{ path: '/v', source: live, snapshot: '/v.jpg' }] })
+  for (const [request, version] of [['GET /v.jpg HTTP/2.0\r\nHost: x\r\n\r\n', '2.0 on an HTTP/1 connection'], ['GET /v.jpg\r\n\r\n', '0.9']] as const) {
+    const client = await RawClient.open(port, request)
+    await client.until(() => client.ended)
+    const text = client.data.toString('latin1')
+    t.match(text, /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/, version)
+    t.ok(text.includes(`got HTTP/${version}`), version)
+  }
+  await close()
+})
+
 t.test('snapshot before any frame: 503 after snapshotTimeoutMs', async (t) => {
   const { port } = await startApp(t, { routes: [{ path: '/v', source: createLiveSource(), snapshot: '/v.jpg', snapshotTimeoutMs: 30 }] })
   const res = await fetch(`http://127.0.0.1:${port}/v.jpg`)

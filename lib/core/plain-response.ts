@@ -25,8 +25,8 @@ export function unavailable (message: string): PlainResponse {
   return errorResponse(503, 'Service Unavailable', message, [['Retry-After', '1']])
 }
 
-/** `response` as it may go out over HTTP/`httpVersionMajor`: over HTTP/2 without connection-specific fields. */
-export function forProtocol (response: PlainResponse, httpVersionMajor: number): PlainResponse {
-  if (httpVersionMajor !== 2) return response
+/** `response` as it may go out over HTTP/`protocol` (see protocol.ts): over HTTP/2 without connection-specific fields. */
+export function forProtocol (response: PlainResponse, protocol: 1 | 2): PlainResponse {
+  if (protocol !== 2) return response
   return { ...response, headers: response.headers.filter(([name]) => !CONNECTION_SPECIFIC.has(name.toLowerCase())) }
 }

@@ -6,6 +6,7 @@ import { frameHeadersOf } from './headers.js'
 import type { LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
 import { forProtocol, unavailable, type PlainResponse } from './plain-response.js'
+import { protocolOf, unsupportedVersion, type AnyRequest } from './protocol.js'
 import type { RouteSettings } from './settings.js'
 
 export class SnapshotRoute {
@@ -26,14 +27,16 @@ export class SnapshotRoute {
     source.adoptLog(log)
   }
 
-  /** The latest frame, or the next one within the timeout, or 503; for a request over HTTP/`httpVersionMajor`. */
-  async answer (httpVersionMajor: number): Promise<PlainResponse> {
+  /** The latest frame, or the next one within the timeout, or 503; 505 for a version its connection cannot carry. */
+  async answer (req: AnyRequest): Promise<PlainResponse> {
+    const protocol = protocolOf(req)
+    if (protocol === undefined) return unsupportedVersion(req)
     const { source, settings } = this
     // Holding the source while waiting starts a liveFrom() producer that nobody is watching yet.
     source.acquire()
     try {
       const frame = source.latest ?? await source.nextFrame(this.timeoutMs, this.whenClosing)
-      if (frame === undefined) return forProtocol(unavailable('No frame has been published yet'), httpVersionMajor)
+      if (frame === undefined) return forProtocol(unavailable('No frame has been published yet'), protocol)
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       const closing: PlainResponse['headers'] = this.closing ? [['Connection', 'close']] : []
       const type = frame.contentType ?? settings.contentType
@@ -45,7 +48,7 @@ export class SnapshotRoute {
         type,
         body: sentBody(frame.body, type, settings.jpegHuffmanTables)
       }
-      return forProtocol(response, httpVersionMajor)
+      return forProtocol(response, protocol)
     } finally {
       source.release()
     }

@@ -123,7 +123,7 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
       const own = checkSnapshotOption(where, snapshot)
       const { source, snapshotTimeoutMs } = snapshot as ServerPushSnapshotOption
       const route = once(snapshots, snapshot as object, url, () => new SnapshotRoute(source, resolveSettings(own, defaults), where, snapshotTimeoutMs, fastify.log))
-      routeOptions.handler = runFirst(handler, async (request, reply) => sendPlain(reply, await route.answer(request.raw.httpVersionMajor)))
+      routeOptions.handler = runFirst(handler, async (request, reply) => sendPlain(reply, await route.answer(request.raw)))
     }
   })
 

@@ -158,7 +158,7 @@ export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHa
   const log = options.log ?? CONSOLE_LOG
   const route = new SnapshotRoute(options.source, settings, where, options.snapshotTimeoutMs, log)
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
-    route.answer(req.httpVersionMajor).then((response) => sendPlain(res, response),
+    route.answer(req).then((response) => sendPlain(res, response),
       // answer() does not reject (it answers a frame, a timeout and the close alike); were it to, the client
       // still gets an answer.
       /* c8 ignore next */
