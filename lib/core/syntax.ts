@@ -8,6 +8,10 @@ const MEDIA_TYPE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(
 // RFC 2046 boundary characters that may also stand unquoted in a parameter value (a token): the boundary is
 // written without quotes because quoted boundaries break some clients.
 const BOUNDARY = /^[0-9A-Za-z'+_\-.]+$/
+// RFC 2046: a boundary is 1 to 70 of these, and does not end in a space. A longer one would make each look for a
+// delimiter cost its length; other bytes would not survive a Content-Type header unquoted or quoted.
+const MAX_BOUNDARY = 70
+const NOT_BCHAR = /[^0-9A-Za-z'()+_,\-./:=? ]/
 
 export function isToken (value: string): boolean {
   return TOKEN.test(value)
@@ -34,7 +38,7 @@ export function isHtml (mediaType: string): boolean {
 
 /** Why `boundary` cannot be used as an unquoted multipart boundary, or `undefined` when it can. */
 export function boundaryProblem (boundary: string): string | undefined {
-  if (boundary.length < 1 || boundary.length > 70) return `must be 1 to 70 characters long (got ${boundary.length})`
+  if (boundary.length < 1 || boundary.length > MAX_BOUNDARY) return `must be 1 to ${MAX_BOUNDARY} characters long (got ${boundary.length})`
   if (boundary.startsWith('--')) return 'must be given without the leading "--" of the delimiter line'
   if (!BOUNDARY.test(boundary)) {
     return 'may hold only letters, digits and \' + _ - . (no spaces, quotes or separators: it is written unquoted)'
@@ -42,8 +46,18 @@ export function boundaryProblem (boundary: string): string | undefined {
   return undefined
 }
 
-/** The still-image types browsers show and never run: the part types `relay()` and `redisSource()` pass on by default. */
-export const IMAGE_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif']
+/** Why RFC 2046 forbids `boundary`, as a stream read back names it (quoted or not), or `undefined` when it may. */
+export function rfc2046BoundaryProblem (boundary: string): string | undefined {
+  if (boundary.length > MAX_BOUNDARY) return `the boundary is ${boundary.length} characters long; RFC 2046 allows at most ${MAX_BOUNDARY}`
+  const wrong = NOT_BCHAR.exec(boundary)
+  if (wrong !== null) return `the boundary holds ${JSON.stringify(wrong[0])}, which RFC 2046 does not allow in a boundary`
+  if (boundary.endsWith(' ')) return 'the boundary ends in a space, which RFC 2046 does not allow'
+  return undefined
+}
+
+/** The still-image types browsers show and never run: the part types `relay()` and `redisSource()` pass on by default
+ * (frozen: both share it, and widening one source's types must not widen the other's). */
+export const IMAGE_TYPES: readonly string[] = Object.freeze(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif'])
 
 function isTypeList (value: unknown): value is readonly string[] {
   return Array.isArray(value) && value.every((type) => typeof type === 'string' && isMediaType(type))

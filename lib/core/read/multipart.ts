@@ -10,6 +10,7 @@ import { checkNumber } from '../check.js'
 import { FST_SERVER_PUSH_BAD_MULTIPART } from '../errors.js'
 import { Collected, Joined, Tail } from './bytes.js'
 import { isWholeJpeg } from './jpeg.js'
+import { rfc2046BoundaryProblem } from '../syntax.js'
 
 /** One part read from a stream. */
 export interface ReadPart {
@@ -37,10 +38,6 @@ const MAX_DASHES = 64
 const MAX_DELIMITER_LINE = 1024
 // Line ends a camera may put between a counted body and the next delimiter.
 const MAX_LINE_ENDS = 4
-// RFC 2046: a boundary is 1 to 70 of these, and does not end in a space. A longer one would make each look for a
-// delimiter cost its length; other bytes would not survive a Content-Type header unquoted or quoted.
-const MAX_BOUNDARY = 70
-const NOT_BCHAR = /[^0-9A-Za-z'()+_,\-./:=? ]/
 
 function bad (problem: string): Error {
   return new FST_SERVER_PUSH_BAD_MULTIPART(problem)
@@ -57,10 +54,8 @@ function endsDelimiter (byte: number): boolean {
  * when RFC 2046 forbids it, leading dashes counted, or nothing is left without them.
  */
 function checkBoundary (boundary: string): string {
-  if (boundary.length > MAX_BOUNDARY) throw bad(`the boundary is ${boundary.length} characters long; RFC 2046 allows at most ${MAX_BOUNDARY}`)
-  const wrong = NOT_BCHAR.exec(boundary)
-  if (wrong !== null) throw bad(`the boundary holds ${JSON.stringify(wrong[0])}, which RFC 2046 does not allow in a boundary`)
-  if (boundary.endsWith(' ')) throw bad('the boundary ends in a space, which RFC 2046 does not allow')
+  const problem = rfc2046BoundaryProblem(boundary)
+  if (problem !== undefined) throw bad(problem)
   const bare = boundary.replace(/^-+/, '')
   if (bare === '') throw bad('the boundary is empty')
   return bare
