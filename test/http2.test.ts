@@ -145,6 +145,27 @@ t.test('a stream whose client stops reading is cut off (RST_STREAM) after stallT
   await eventually(() => next.parts().parts.some((p) => p.body.toString() === 'fresh'), 'the new stream got a frame')
 })
 
+t.test('a stream whose client stops reading while another of its session reads on is cut off alone; the other carries on', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { app: fastify, origin } = await serve(t, 'h2c', { boundary: 'B', routes: [{ path: '/live', source: live, stallTimeoutMs: 300, idleRepeatMs: 0 }] })
+  const session = connect(t, origin)
+  const stalled = await request(session, '/live')
+  const reading = await request(session, '/live')
+  stalled.stream.pause()
+  // Frames bigger than a stream's window keep coming: the session moves with the reading stream all along, which
+  // is no progress of the stalled one's.
+  let n = 0
+  const timer = setInterval(() => live.publish(Buffer.alloc(96 * 1024, ++n % 256)), 20)
+  t.teardown(() => clearInterval(timer))
+  await eventually(() => fastify.serverPush.stats()['/live']?.viewers === 1, 'the stalled stream cut off')
+  stalled.stream.resume()
+  await stalled.ended
+  t.equal(stalled.stream.rstCode, http2.constants.NGHTTP2_CANCEL, 'reset by the server')
+  const before = reading.parts().parts.length
+  await eventually(() => reading.parts().parts.length > before + 2, 'the reading stream gets frames still')
+  t.equal(session.closed || session.destroyed, false, 'on the same session')
+})
+
 t.test('100 streams on one session, maxClients counting streams, and close() ending them all well-formed', async (t) => {
   const live = createLiveSource({ timestamps: false })
   const { app: fastify, origin } = await serve(t, 'h2c', {

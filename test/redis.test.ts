@@ -239,7 +239,8 @@ t.test('messages that are not frames, or not fit for a route, are refused, count
   const redis = await startRedis(t)
   const live = createLiveSource({ timestamps: false })
   const handle = publisher(t, live, redis)
-  const source = redisSource({ url: redis.url, channel: 'cam', lingerMs: 0 })
+  // No rate cap: the frame holding the delimiter is refused as it comes, not when a held frame's turn comes.
+  const source = redisSource({ url: redis.url, channel: 'cam', lingerMs: 0, maxFps: Infinity })
   const a = await startApp(t, { contentType: 'text/plain', boundary: 'B', idleRepeatMs: 0, routes: [{ path: '/cam', source }] })
   const viewer = await RawClient.get(a.port, '/cam')
   await eventually(() => handle.producing)

@@ -40,7 +40,12 @@ class SessionStreams {
   /** What the push streams hold unsent, as last looked at: never less than they hold, as every write is noted. */
   private held = 0
   /** Bytes the push streams have been seen to hand on (their buffers shrinking): grows while the session moves. */
-  passed = 0
+  private handedOn = 0
+
+  get passed (): number {
+    return this.handedOn
+  }
+
   /** At most one wait per stream: a stream writes one part at a time. */
   private readonly waiting = new Map<ServerHttp2Stream, () => void>()
   private recheck: NodeJS.Timeout | undefined
@@ -90,7 +95,7 @@ class SessionStreams {
     const now = stream.writableLength
     counted.length = now
     this.held += now - was
-    if (now < was) this.passed += was - now
+    if (now < was) this.handedOn += was - now
   }
 
   full (): boolean {
