@@ -321,6 +321,23 @@ t.test('session budget: streams waiting on a connection whose streams each hold 
   t.pass('every stream got the frame')
 })
 
+t.test('session budget: streams waiting for it longer than stallTimeoutMs are not cut while the connection moves', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  const { app: fastify, origin } = await serve(t, 'h2c', { boundary: 'B', contentType: 'application/octet-stream', idleRepeatMs: 0, routes: [{ path: '/live', source: live, stallTimeoutMs: 1000 }] })
+  const session = connect(t, origin)
+  const viewers = await Promise.all(Array.from({ length: 40 }, () => request(session, '/live')))
+  for (const viewer of viewers) viewer.stream.pause()
+  // 40 parts of 512 KiB: 8 fill the session's budget, and the others wait while the client takes one stream's part
+  // at a time, every 100 ms: four seconds of waiting for the last ones, the connection moving all along.
+  live.publish(Buffer.alloc(512 * 1024, 1))
+  for (const viewer of viewers) {
+    viewer.stream.resume()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await eventually(() => viewers.every((viewer) => viewer.parts().parts.length === 1), 'every stream gets the frame')
+  t.equal(fastify.serverPush.stats()['/live']?.viewers, 40, 'none cut off')
+})
+
 t.test('session budget: a stream reset while it waits is never written to', async (t) => {
   const live = createLiveSource({ timestamps: false })
   let watch: ReturnType<typeof watchServerStreams> | undefined
