@@ -115,8 +115,3 @@ export function frameHeaderProblem (name: string): string | undefined {
   if (labels) return undefined
   return `part header ${name} is not one a frame may carry: only X-… names (but those browsers, proxies or servers act on, such as X-Frame-Options) and Last-Modified`
 }
-
-/** The lines of `list` a frame may carry: what a snapshot takes of a frame, whatever checked it before. */
-export function frameHeadersOf (list: HeaderList): HeaderList {
-  return list.filter(([name]) => frameHeaderProblem(name) === undefined)
-}

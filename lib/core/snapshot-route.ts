@@ -2,7 +2,6 @@
 import { noop } from './async.js'
 import { checkNumber } from './check.js'
 import { sentBody } from './frame.js'
-import { frameHeadersOf } from './headers.js'
 import type { LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
 import { forProtocol, unavailable, type PlainResponse } from './plain-response.js'
@@ -40,11 +39,11 @@ export class SnapshotRoute {
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       const closing: PlainResponse['headers'] = this.closing ? [['Connection', 'close']] : []
       const type = frame.contentType ?? settings.contentType
-      // The frame's labels only, though every frame is checked on its way in: a response head is the route's to
-      // make (no cookie, no cache, no framing a frame could set), and no frame source can change that.
+      // Every frame's headers were checked on its way in (checkFrame, decodeMessage): labels only, never a cookie,
+      // caching or framing, so they go on the head as they are.
       const response: PlainResponse = {
         status: 200,
-        headers: [...settings.plainHeaders, ...frameHeadersOf([...frame.headers, ...frame.extra]), ...closing],
+        headers: [...settings.plainHeaders, ...frame.headers, ...frame.extra, ...closing],
         type,
         body: sentBody(frame.body, type, settings.jpegHuffmanTables)
       }
