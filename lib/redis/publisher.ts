@@ -162,7 +162,6 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
   /** One check; resolves with whether to check again later (while some process has viewers, or Redis is away). */
   private async recount (): Promise<boolean> {
     const reply = await this.link.send(['PUBSUB', 'NUMSUB', this.names.frames])
-    if (this.closed) return false
     const lapsed = performance.now() - this.renewedAt > this.limits.producerTtlMs
     if (!Array.isArray(reply)) {
       // Redis out of reach: the producer runs on until its role would have lapsed in Redis too.
@@ -174,7 +173,6 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
       return false
     }
     const claim = await this.link.send(['EVAL', CLAIM, '1', this.names.producer, this.id, String(this.limits.producerTtlMs)])
-    if (this.closed) return false
     if (claim === 1) {
       this.renewedAt = performance.now()
       this.produce(true)
@@ -185,7 +183,8 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
   }
 
   private produce (on: boolean): void {
-    if (on === this.producing) return
+    // A check Redis answers after close() must not start the producer again.
+    if (on === this.producing || this.closed) return
     this.producing = on
     if (on) {
       // A publish-only process shows the source on no route, which would have given its producer a logger.

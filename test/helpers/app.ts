@@ -194,9 +194,9 @@ async function nodeServer (options: ServerPushOptions, { setup, after, fastify, 
 }
 
 /** Resolves when `test()` holds, polling each turn of the event loop; rejects after PATIENCE_MS, saying what was awaited. */
-export async function eventually (test: () => boolean, awaited = 'condition'): Promise<void> {
+export async function eventually (test: () => boolean | Promise<boolean>, awaited = 'condition'): Promise<void> {
   const deadline = Date.now() + PATIENCE_MS
-  while (!test()) {
+  while (!(await test())) {
     if (Date.now() > deadline) throw new Error(`${awaited}: not met in ${PATIENCE_MS} ms`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
