@@ -1,7 +1,5 @@
-// How parts are laid out for one viewer, in one place: which framing a request gets, and the bytes of each part
-// and of the close in that framing.
-import type { IncomingHttpHeaders } from 'node:http'
-import { FST_SERVER_PUSH_BAD_FRAMING } from './errors.js'
+// How parts are laid out for one viewer, in one place: the framings, and the bytes of each part and of the close
+// in each. Which framing a request gets is the client's profile (client-profile.ts).
 import type { Sink } from './sink.js'
 import type { Announce, EncodedPart, Multipart } from './wire.js'
 
@@ -20,41 +18,6 @@ export type FramingName = 'standard' | 'advance'
 export type FramingChoice = 'auto' | FramingName
 
 export const FRAMING_CHOICES: readonly FramingChoice[] = ['auto', 'standard', 'advance']
-
-// What a browser paints itself; `empty` (fetch, XHR) is a script that may well count on Content-Length.
-export const RENDERED: ReadonlySet<string> = new Set(['image', 'document', 'iframe', 'frame', 'embed', 'object'])
-
-/**
- * Whether a browser will render the response. Browsers send Sec-Fetch-Dest (Chromium 76+, Firefox 90+, Safari
- * 16.4+); older ones still start their User-Agent with `Mozilla/`, which ffmpeg, VLC, go2rtc and curl do not.
- */
-export function rendersItself (headers: IncomingHttpHeaders): boolean {
-  return headers['sec-fetch-dest'] === undefined ? headers['user-agent']?.startsWith('Mozilla/') === true : browserRenders(headers)
-}
-
-/**
- * Whether the request says it comes from a browser that will render the response (Sec-Fetch-Dest), with no
- * User-Agent guess: such a stream starts with the preamble WebKit needs (Multipart.browserOpening), which
- * ffmpeg and VLC, sometimes given a browser's User-Agent, would reject.
- */
-export function browserRenders (headers: IncomingHttpHeaders): boolean {
-  const dest = headers['sec-fetch-dest']
-  return dest !== undefined && RENDERED.has(dest)
-}
-
-/** A bad `?framing=` value as an answer may quote it: a short word, never markup a page could be made of. */
-function shown (asked: unknown): string {
-  if (Array.isArray(asked)) return `${asked.length} values`
-  return typeof asked === 'string' && /^\w{0,20}$/.test(asked) ? JSON.stringify(asked) : 'a value that is neither'
-}
-
-/** The framing of one request: its `?framing=` query value, else the route's choice. Throws FST_SERVER_PUSH_BAD_FRAMING. */
-export function chooseFraming (choice: FramingChoice, asked: unknown, headers: IncomingHttpHeaders): FramingName {
-  if (asked === 'standard' || asked === 'advance') return asked
-  if (asked !== undefined) throw new FST_SERVER_PUSH_BAD_FRAMING(shown(asked))
-  if (choice !== 'auto') return choice
-  return rendersItself(headers) ? 'advance' : 'standard'
-}
 
 /** One viewer's layout: how its stream opens, writes its parts, and says how its stream ends. */
 export interface Framing {
@@ -77,8 +40,8 @@ const EMPTY_HEADER_BLOCK = Buffer.from('\r\n', 'latin1')
 class StandardFraming implements Framing {
   readonly name = 'standard'
   readonly opening: Buffer
-  constructor (private readonly multipart: Multipart, browser: boolean) {
-    this.opening = browser ? multipart.browserOpening : multipart.opening
+  constructor (private readonly multipart: Multipart, preamble: boolean) {
+    this.opening = preamble ? multipart.browserOpening : multipart.opening
   }
 
   write (sink: Sink, part: EncodedPart): number {
@@ -101,9 +64,9 @@ class AdvanceFraming implements Framing {
   readonly opening: Buffer
   /** The type the last header block sent announced. */
   private announced: Announce
-  constructor (private readonly multipart: Multipart, browser: boolean, type: string) {
+  constructor (private readonly multipart: Multipart, preamble: boolean, type: string) {
     this.announced = multipart.announce(type)
-    this.opening = browser ? this.announced.browserOpening : this.announced.opening
+    this.opening = preamble ? this.announced.browserOpening : this.announced.opening
   }
 
   write (sink: Sink, part: EncodedPart): number {
@@ -132,9 +95,9 @@ class AdvanceFraming implements Framing {
 }
 
 /**
- * A new viewer's layout in framing `name` for a route's boundary and part type, opening with the preamble for
- * a `browser` that renders the stream (Multipart.browserOpening).
+ * A new viewer's layout in framing `name` for a route's boundary and part type, opening with the `preamble` a
+ * browser that renders the stream needs (Multipart.browserOpening).
  */
-export function framing (name: FramingName, multipart: Multipart, type: string, browser: boolean): Framing {
-  return name === 'standard' ? new StandardFraming(multipart, browser) : new AdvanceFraming(multipart, browser, type)
+export function framing (name: FramingName, multipart: Multipart, type: string, preamble: boolean): Framing {
+  return name === 'standard' ? new StandardFraming(multipart, preamble) : new AdvanceFraming(multipart, preamble, type)
 }
