@@ -3,7 +3,7 @@
 // here and nowhere else.
 import type { IncomingHttpHeaders } from 'node:http'
 import { FST_SERVER_PUSH_BAD_FRAMING } from './errors.js'
-import type { FramingChoice, FramingName } from './framing.js'
+import { isFramingName, type FramingChoice, type FramingName } from './framing.js'
 import { READER_ACCEPT } from './reader-page.js'
 
 /** What a route answers one request with, as far as the client decides it. */
@@ -48,7 +48,7 @@ function shown (asked: unknown): string {
 
 /** The framing a request's `?framing=` names, if it has one. Throws FST_SERVER_PUSH_BAD_FRAMING. */
 function askedFraming (asked: unknown): FramingName | undefined {
-  if (asked === undefined || asked === 'standard' || asked === 'advance') return asked
+  if (asked === undefined || isFramingName(asked)) return asked
   throw new FST_SERVER_PUSH_BAD_FRAMING(shown(asked))
 }
 

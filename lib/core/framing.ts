@@ -4,6 +4,12 @@ import type { Sink } from './sink.js'
 import type { Announce, EncodedPart, Multipart } from './wire.js'
 
 /**
+ * The framings, by name: the route option's check, the answer to a bad `?framing=` and the table of layouts
+ * below are all made from this list.
+ */
+export const FRAMING_NAMES = Object.freeze(['standard', 'advance'] as const)
+
+/**
  * How parts are laid out for one viewer. `standard`: each part has its own header block with Content-Length,
  * as cameras send it and ffmpeg, VLC or go2rtc expect. `advance`: each body is followed, in the same write, by
  * the delimiter and the next part's header block, because Chromium and WebKit paint a part only once the next
@@ -12,12 +18,18 @@ import type { Announce, EncodedPart, Multipart } from './wire.js'
  * the route's type, goes out with the opening: WebKitGTK's HTTP/2 reader (libsoup before 3.7.1) crashes or loses
  * streams when it must wait for a header block, but not when it waits for a body.
  */
-export type FramingName = 'standard' | 'advance'
+export type FramingName = typeof FRAMING_NAMES[number]
+
+/** What the `framing` setting may be. */
+export const FRAMING_CHOICES = Object.freeze(['auto', ...FRAMING_NAMES] as const)
 
 /** `auto`: per request, by the kind of client; or one framing for every request. */
-export type FramingChoice = 'auto' | FramingName
+export type FramingChoice = typeof FRAMING_CHOICES[number]
 
-export const FRAMING_CHOICES: readonly FramingChoice[] = ['auto', 'standard', 'advance']
+/** Whether `value` (a request's `?framing=`) names a framing. */
+export function isFramingName (value: unknown): value is FramingName {
+  return FRAMING_NAMES.some((name) => name === value)
+}
 
 /** One viewer's layout: how its stream opens, writes its parts, and says how its stream ends. */
 export interface Framing {
@@ -94,10 +106,16 @@ class AdvanceFraming implements Framing {
   }
 }
 
+/** Each framing's layout, by name. */
+const LAYOUTS: Readonly<Record<FramingName, new (multipart: Multipart, preamble: boolean, type: string) => Framing>> = {
+  standard: StandardFraming,
+  advance: AdvanceFraming
+}
+
 /**
  * A new viewer's layout in framing `name` for a route's boundary and part type, opening with the `preamble` a
  * browser that renders the stream needs (Multipart.browserOpening).
  */
 export function framing (name: FramingName, multipart: Multipart, type: string, preamble: boolean): Framing {
-  return name === 'standard' ? new StandardFraming(multipart, preamble) : new AdvanceFraming(multipart, preamble, type)
+  return new LAYOUTS[name](multipart, preamble, type)
 }
