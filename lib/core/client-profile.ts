@@ -11,7 +11,7 @@ export interface ClientProfile {
   /** How its parts are laid out: `advance` to what a browser renders, unless the route or the request chose. */
   readonly framing: FramingName
   /**
-   * Whether the stream starts with the preamble WebKit needs (Multipart.browserOpening): only for a browser that
+   * Whether the stream starts with the preamble WebKit needs (streamOpening): only for a browser that
    * says it renders the stream (Sec-Fetch-Dest), as ffmpeg and VLC, sometimes given a browser's User-Agent, would
    * reject it.
    */

@@ -1,7 +1,7 @@
 // How parts are laid out for one viewer, in one place: the framings, and the bytes of each part and of the close
 // in each. Which framing a request gets is the client's profile (client-profile.ts).
 import type { Sink } from './sink.js'
-import type { Announce, EncodedPart, Multipart } from './wire.js'
+import { streamOpening, type Announce, type EncodedPart, type Multipart } from './wire.js'
 
 /**
  * The framings, by name: the route option's check, the answer to a bad `?framing=` and the table of layouts
@@ -53,7 +53,7 @@ class StandardFraming implements Framing {
   readonly name = 'standard'
   readonly opening: Buffer
   constructor (private readonly multipart: Multipart, preamble: boolean) {
-    this.opening = preamble ? multipart.browserOpening : multipart.opening
+    this.opening = streamOpening(multipart.opening, preamble)
   }
 
   write (sink: Sink, part: EncodedPart): number {
@@ -78,7 +78,7 @@ class AdvanceFraming implements Framing {
   private announced: Announce
   constructor (private readonly multipart: Multipart, preamble: boolean, type: string) {
     this.announced = multipart.announce(type)
-    this.opening = preamble ? this.announced.browserOpening : this.announced.opening
+    this.opening = streamOpening(this.announced.opening, preamble)
   }
 
   write (sink: Sink, part: EncodedPart): number {
@@ -114,7 +114,7 @@ const LAYOUTS: Readonly<Record<FramingName, new (multipart: Multipart, preamble:
 
 /**
  * A new viewer's layout in framing `name` for a route's boundary and part type, opening with the `preamble` a
- * browser that renders the stream needs (Multipart.browserOpening).
+ * browser that renders the stream needs (streamOpening).
  */
 export function framing (name: FramingName, multipart: Multipart, type: string, preamble: boolean): Framing {
   return new LAYOUTS[name](multipart, preamble, type)
