@@ -2,7 +2,7 @@
 import t from 'tap'
 import { mergeHeaders, reservedNames, toHeaderList } from '../lib/core/headers.js'
 import { boundaryProblem, isFieldValue, isMediaType, isToken } from '../lib/core/syntax.js'
-import { encodePart, multipart, randomBoundary, responseHead } from '../lib/core/wire.js'
+import { encodePart, multipart, randomBoundary, responseHead, streamOpening } from '../lib/core/wire.js'
 import { laidOut } from './helpers/layout.js'
 import { parseMultipart } from './helpers/wire-client.js'
 
@@ -13,9 +13,11 @@ t.test('multipart builds the delimiter lines of RFC 2046 for an unquoted boundar
   t.equal(m.opening.toString(), '--myboundary\r\n')
   t.equal(m.delimiter.toString(), '\r\n--myboundary\r\n')
   t.equal(m.close.toString(), '\r\n--myboundary--\r\n')
+  t.equal(streamOpening(m.opening, false), m.opening, 'a stream opens with the delimiter at byte 0')
+  t.equal(streamOpening(m.opening, true).toString(), `${' '.repeat(510)}\r\n--myboundary\r\n`, 'or after 512 bytes of preamble and delimiter, for a browser')
   const jpeg = m.announce('image/jpeg')
   t.equal(jpeg.opening.toString(), '--myboundary\r\nContent-Type: image/jpeg\r\n\r\n', 'advance: the opening announces a first part')
-  t.equal(jpeg.browserOpening.toString(), `${' '.repeat(510)}\r\n--myboundary\r\nContent-Type: image/jpeg\r\n\r\n`, 'after the preamble for a browser')
+  t.equal(streamOpening(jpeg.opening, true).toString(), `${' '.repeat(510)}\r\n--myboundary\r\nContent-Type: image/jpeg\r\n\r\n`, 'after the preamble for a browser')
   t.equal(jpeg.next.toString(), '\r\n--myboundary\r\nContent-Type: image/jpeg\r\n\r\n', 'and the delimiter that announces the next part')
   t.equal(m.announce('image/jpeg'), jpeg, 'built once per type')
   for (let i = 0; i < 20; i++) m.announce(`image/x-${i}`)

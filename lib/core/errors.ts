@@ -1,4 +1,5 @@
 import createError from '@fastify/error'
+import { FRAMING_NAMES } from './framing.js'
 
 /** A plugin or route option is wrong; the message names the route and the field. Thrown by `register`. */
 export const FST_SERVER_PUSH_INVALID_OPTION = createError<'FST_SERVER_PUSH_INVALID_OPTION', [string]>(
@@ -35,10 +36,10 @@ export const FST_SERVER_PUSH_SOURCE_CLOSED = createError<'FST_SERVER_PUSH_SOURCE
   'The live source is closed: it takes no more frames'
 )
 
-/** A request's `?framing=` is neither `standard` nor `advance`; it is answered 400 with this error. */
+/** A request's `?framing=` names no framing (FramingName); it is answered 400 with this error. */
 export const FST_SERVER_PUSH_BAD_FRAMING = createError<'FST_SERVER_PUSH_BAD_FRAMING', [string]>(
   'FST_SERVER_PUSH_BAD_FRAMING',
-  'framing must be standard or advance, got %s',
+  `framing must be ${FRAMING_NAMES.join(' or ')}, got %s`,
   400
 )
 

@@ -1,9 +1,13 @@
-// How parts are laid out for one viewer, in one place: which framing a request gets, and the bytes of each part
-// and of the close in that framing.
-import type { IncomingHttpHeaders } from 'node:http'
-import { FST_SERVER_PUSH_BAD_FRAMING } from './errors.js'
+// How parts are laid out for one viewer, in one place: the framings, and the bytes of each part and of the close
+// in each. Which framing a request gets is the client's profile (client-profile.ts).
 import type { Sink } from './sink.js'
-import type { Announce, EncodedPart, Multipart } from './wire.js'
+import { streamOpening, type Announce, type EncodedPart, type Multipart } from './wire.js'
+
+/**
+ * The framings, by name: the route option's check, the answer to a bad `?framing=` and the table of layouts
+ * below are all made from this list.
+ */
+export const FRAMING_NAMES = Object.freeze(['standard', 'advance'] as const)
 
 /**
  * How parts are laid out for one viewer. `standard`: each part has its own header block with Content-Length,
@@ -14,46 +18,17 @@ import type { Announce, EncodedPart, Multipart } from './wire.js'
  * the route's type, goes out with the opening: WebKitGTK's HTTP/2 reader (libsoup before 3.7.1) crashes or loses
  * streams when it must wait for a header block, but not when it waits for a body.
  */
-export type FramingName = 'standard' | 'advance'
+export type FramingName = typeof FRAMING_NAMES[number]
+
+/** What the `framing` setting may be. */
+export const FRAMING_CHOICES = Object.freeze(['auto', ...FRAMING_NAMES] as const)
 
 /** `auto`: per request, by the kind of client; or one framing for every request. */
-export type FramingChoice = 'auto' | FramingName
+export type FramingChoice = typeof FRAMING_CHOICES[number]
 
-export const FRAMING_CHOICES: readonly FramingChoice[] = ['auto', 'standard', 'advance']
-
-// What a browser paints itself; `empty` (fetch, XHR) is a script that may well count on Content-Length.
-export const RENDERED: ReadonlySet<string> = new Set(['image', 'document', 'iframe', 'frame', 'embed', 'object'])
-
-/**
- * Whether a browser will render the response. Browsers send Sec-Fetch-Dest (Chromium 76+, Firefox 90+, Safari
- * 16.4+); older ones still start their User-Agent with `Mozilla/`, which ffmpeg, VLC, go2rtc and curl do not.
- */
-export function rendersItself (headers: IncomingHttpHeaders): boolean {
-  return headers['sec-fetch-dest'] === undefined ? headers['user-agent']?.startsWith('Mozilla/') === true : browserRenders(headers)
-}
-
-/**
- * Whether the request says it comes from a browser that will render the response (Sec-Fetch-Dest), with no
- * User-Agent guess: such a stream starts with the preamble WebKit needs (Multipart.browserOpening), which
- * ffmpeg and VLC, sometimes given a browser's User-Agent, would reject.
- */
-export function browserRenders (headers: IncomingHttpHeaders): boolean {
-  const dest = headers['sec-fetch-dest']
-  return dest !== undefined && RENDERED.has(dest)
-}
-
-/** A bad `?framing=` value as an answer may quote it: a short word, never markup a page could be made of. */
-function shown (asked: unknown): string {
-  if (Array.isArray(asked)) return `${asked.length} values`
-  return typeof asked === 'string' && /^\w{0,20}$/.test(asked) ? JSON.stringify(asked) : 'a value that is neither'
-}
-
-/** The framing of one request: its `?framing=` query value, else the route's choice. Throws FST_SERVER_PUSH_BAD_FRAMING. */
-export function chooseFraming (choice: FramingChoice, asked: unknown, headers: IncomingHttpHeaders): FramingName {
-  if (asked === 'standard' || asked === 'advance') return asked
-  if (asked !== undefined) throw new FST_SERVER_PUSH_BAD_FRAMING(shown(asked))
-  if (choice !== 'auto') return choice
-  return rendersItself(headers) ? 'advance' : 'standard'
+/** Whether `value` (a request's `?framing=`) names a framing. */
+export function isFramingName (value: unknown): value is FramingName {
+  return FRAMING_NAMES.some((name) => name === value)
 }
 
 /** One viewer's layout: how its stream opens, writes its parts, and says how its stream ends. */
@@ -77,8 +52,8 @@ const EMPTY_HEADER_BLOCK = Buffer.from('\r\n', 'latin1')
 class StandardFraming implements Framing {
   readonly name = 'standard'
   readonly opening: Buffer
-  constructor (private readonly multipart: Multipart, browser: boolean) {
-    this.opening = browser ? multipart.browserOpening : multipart.opening
+  constructor (private readonly multipart: Multipart, preamble: boolean) {
+    this.opening = streamOpening(multipart.opening, preamble)
   }
 
   write (sink: Sink, part: EncodedPart): number {
@@ -101,9 +76,9 @@ class AdvanceFraming implements Framing {
   readonly opening: Buffer
   /** The type the last header block sent announced. */
   private announced: Announce
-  constructor (private readonly multipart: Multipart, browser: boolean, type: string) {
+  constructor (private readonly multipart: Multipart, preamble: boolean, type: string) {
     this.announced = multipart.announce(type)
-    this.opening = browser ? this.announced.browserOpening : this.announced.opening
+    this.opening = streamOpening(this.announced.opening, preamble)
   }
 
   write (sink: Sink, part: EncodedPart): number {
@@ -131,10 +106,16 @@ class AdvanceFraming implements Framing {
   }
 }
 
+/** Each framing's layout, by name. */
+const LAYOUTS: Readonly<Record<FramingName, new (multipart: Multipart, preamble: boolean, type: string) => Framing>> = {
+  standard: StandardFraming,
+  advance: AdvanceFraming
+}
+
 /**
- * A new viewer's layout in framing `name` for a route's boundary and part type, opening with the preamble for
- * a `browser` that renders the stream (Multipart.browserOpening).
+ * A new viewer's layout in framing `name` for a route's boundary and part type, opening with the `preamble` a
+ * browser that renders the stream needs (streamOpening).
  */
-export function framing (name: FramingName, multipart: Multipart, type: string, browser: boolean): Framing {
-  return name === 'standard' ? new StandardFraming(multipart, browser) : new AdvanceFraming(multipart, browser, type)
+export function framing (name: FramingName, multipart: Multipart, type: string, preamble: boolean): Framing {
+  return new LAYOUTS[name](multipart, preamble, type)
 }

@@ -7,13 +7,14 @@ import { RouteCounters } from './counters.js'
 import { FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
 import { checkKeys, invalidOption } from './check.js'
 import { openFeed, sourceProblem, type Feed, type Source } from './feed.js'
-import { browserRenders, chooseFraming, framing } from './framing.js'
+import { profileClient, type ProfiledRoute } from './client-profile.js'
+import { framing } from './framing.js'
 import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
 import type { Logger } from './logger.js'
 import { OpenStreams } from './open-streams.js'
 import { forProtocol, unavailable, type PlainResponse } from './plain-response.js'
 import { protocolOf, unsupportedVersion, type ProtocolVersion } from './protocol.js'
-import { READER_PAGE, readerFetch, wantsReaderPage } from './reader-page.js'
+import { READER_PAGE } from './reader-page.js'
 import { startResponse } from './response-start.js'
 import { pushStreamsOn } from './session-budget.js'
 import { checkSettings, idleRepeatFor, type CheckedSettings, type PushSettings, type RouteSettings } from './settings.js'
@@ -56,9 +57,13 @@ function invalidHeader (problem: string): Error {
   return new FST_SERVER_PUSH_INVALID_HEADER(problem)
 }
 
-/** A route once its source is known: its feed, its streams' settings, and its open streams. */
+/**
+ * A route once its source is known: its feed, what its clients' profiles depend on, its streams' settings, and
+ * its open streams.
+ */
 interface ReadyRoute<Request> {
   readonly feed: Feed<Request>
+  readonly profiled: ProfiledRoute
   readonly route: StreamRoute
   readonly streams: OpenStreams
 }
@@ -86,7 +91,7 @@ export class PushRoute<Request> {
     // most every 25 ms.
     const periods = [route.stallTimeoutMs / 2, idleRepeatMs / 4].filter((ms) => ms > 0)
     const streams = new OpenStreams(periods.length === 0 ? 0 : Math.max(25, Math.min(1000, ...periods)))
-    this.opened = { feed, route, streams }
+    this.opened = { feed, profiled: { framing: settings.framing, html: feed.html }, route, streams }
     if (this.closing) feed.detach().catch(noop)
   }
 
@@ -120,19 +125,19 @@ export class PushRoute<Request> {
   /** Answers a request whose turn on its connection has come. */
   private serve (exchange: PushExchange<Request>, protocol: ProtocolVersion): void {
     const { req } = exchange
-    const { feed, route, streams } = this.opened as ReadyRoute<Request>
+    const { feed, profiled, route, streams } = this.opened as ReadyRoute<Request>
     const { settings, counters } = this
     const answer = (response: PlainResponse): void => exchange.answer(forProtocol(response, protocol))
     if (this.closing) return answer(unavailable('Server is closing'))
-    const viewerFraming = chooseFraming(settings.framing, exchange.framing, req.headers)
-    if (feed.html && wantsReaderPage(req.headers)) {
+    const client = profileClient(req, exchange.framing, profiled)
+    if (client.readerPage) {
       return answer({ status: 200, headers: settings.plainHeaders, type: 'text/html; charset=utf-8', body: READER_PAGE })
     }
-    if (req.method !== 'HEAD' && counters.viewers >= settings.maxClients) {
+    if (!client.headOnly && counters.viewers >= settings.maxClients) {
       counters.viewersRefused++
       return answer(unavailable(`This stream has its maximum of ${settings.maxClients} viewers`))
     }
-    if (req.method !== 'HEAD' && pushStreamsOn(req) >= settings.maxStreamsPerConnection) {
+    if (!client.headOnly && pushStreamsOn(req) >= settings.maxStreamsPerConnection) {
       counters.viewersRefused++
       return answer(unavailable(`This connection carries its maximum of ${settings.maxStreamsPerConnection} streams`))
     }
@@ -140,11 +145,11 @@ export class PushRoute<Request> {
     const preset = toHeaderList(exchange.presetHeaders(), invalidHeader)
       .filter(([name]) => !RESPONSE_RESERVED.has(name.toLowerCase()))
     exchange.takeOver()
-    const layout = framing(viewerFraming, settings.multipart, settings.contentType, browserRenders(req.headers))
+    const layout = framing(client.framing, settings.multipart, settings.contentType, client.preamble)
     const sink = startResponse(req, exchange.res, protocol, {
       route: this.path,
       log: exchange.log,
-      contentType: readerFetch(req.headers) ? settings.multipart.mixedContentType : settings.multipart.contentType,
+      contentType: client.mixed ? settings.multipart.mixedContentType : settings.multipart.contentType,
       headers: mergeHeaders(settings.headers, preset),
       opening: layout.opening
     })

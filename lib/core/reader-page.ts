@@ -1,27 +1,10 @@
 // What a browser that cannot show a text/html push document (Chromium) gets when it opens one: a page that
 // reads the same stream with fetch() and shows each part the moment the delimiter that ends it arrives.
 // Plain script, no build step: the plugin serves it as it is.
-import type { IncomingHttpHeaders } from 'node:http'
-import { browserRenders } from './framing.js'
-
-/**
- * Whether a browser opens the route as a page (or frame, embed, object) it may not show: Firefox renders a
- * multipart/x-mixed-replace document itself, Chromium shows it as a broken image, and WebKit shows one only in
- * some contexts. No request header tells them apart: Firefox is known by its User-Agent, and every other browser
- * gets the reader page, which works in all of them.
- */
-export function wantsReaderPage (headers: IncomingHttpHeaders): boolean {
-  return browserRenders(headers) && headers['sec-fetch-dest'] !== 'image' && !/\bFirefox\//.test(headers['user-agent'] ?? '')
-}
 
 /** What the reader page's fetch() asks for: the stream as multipart/mixed, the same bytes under a type that
  * WebKit's fetch() reads (it fails on its first read of multipart/x-mixed-replace). */
-const READER_ACCEPT = 'multipart/mixed'
-
-/** Whether the request is the reader page's own fetch() of the stream: no request that a browser renders is. */
-export function readerFetch (headers: IncomingHttpHeaders): boolean {
-  return headers.accept === READER_ACCEPT && !browserRenders(headers)
-}
+export const READER_ACCEPT = 'multipart/mixed'
 
 export const READER_PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title></title><link rel="icon" href="data:,"></head><body><script>

@@ -64,6 +64,10 @@ export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClie
 
 type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'maxStreamsPerConnection' | 'idleRepeatMs' | 'stallTimeoutMs'
 
+// The choices as the check's message lists them: each quoted, the last after "or".
+const QUOTED_CHOICES = FRAMING_CHOICES.map((choice) => JSON.stringify(choice))
+const LISTED_CHOICES = `${QUOTED_CHOICES.slice(0, -1).join(', ')} or ${QUOTED_CHOICES.at(-1)}`
+
 const NUMBER_RULES: Record<NumberSetting, NumberRule> = {
   intervalMs: { test: (n) => n >= 0, text: 'a finite number >= 0' },
   maxFps: { test: (n) => n > 0, text: 'a finite number > 0' },
@@ -81,7 +85,7 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
   const number = (name: NumberSetting): number | undefined => checkNumber(where, name, value[name], NUMBER_RULES[name])
   const { framing, contentType, boundary, jpegHuffmanTables, headers } = value
   if (framing !== undefined && !FRAMING_CHOICES.includes(framing as FramingChoice)) {
-    throw invalidOption(where, `framing must be "auto", "standard" or "advance", got ${JSON.stringify(framing)}`)
+    throw invalidOption(where, `framing must be ${LISTED_CHOICES}, got ${JSON.stringify(framing)}`)
   }
   if (contentType !== undefined && (typeof contentType !== 'string' || !isMediaType(contentType))) {
     throw invalidOption(where, `contentType must be a media type like image/jpeg or text/html, got ${JSON.stringify(contentType)}`)

@@ -4,14 +4,13 @@ import { randomBytes } from 'node:crypto'
 import type { HeaderList } from './headers.js'
 
 /**
- * A part's Content-Type as advance framing sends it, built once per route and type: `opening` (or
- * `browserOpening`) starts a stream with its first part announced with this type, `next` ends a part and opens
- * the next one announced with this type.
+ * A part's Content-Type as advance framing sends it, built once per route and type: `opening` starts a stream
+ * with its first part announced with this type, `next` ends a part and opens the next one announced with this
+ * type.
  */
 export interface Announce {
   readonly type: string
   readonly opening: Buffer
-  readonly browserOpening: Buffer
   readonly next: Buffer
   /** How many bytes `next` starts with are the delimiter alone: what standard framing sends after a body. */
   readonly delimiterLength: number
@@ -51,14 +50,8 @@ export interface Multipart {
   readonly contentType: string
   /** The same, for `multipart/mixed`: what the reader page asks for (WebKit's fetch() cannot read the other). */
   readonly mixedContentType: string
-  /** Written right after the response head: the body starts with the first delimiter at byte 0. */
+  /** Written right after the response head (after a preamble: streamOpening): the first delimiter. */
   readonly opening: Buffer
-  /**
-   * The opening for a browser: a preamble of 512 bytes first (RFC 2046 lets a body start with one, and browsers
-   * read past it), as WebKit shows nothing of a response until 512 bytes of it have arrived: a first small frame
-   * or page would wait for the next one. Not for other clients: ffmpeg and VLC want the delimiter at byte 0.
-   */
-  readonly browserOpening: Buffer
   /** Standard framing: ends a part and opens the next one; goes out in the same write as the body it ends. */
   readonly delimiter: Buffer
   /** Ends the last part and the whole multipart body. */
@@ -81,14 +74,12 @@ export function multipart (boundary: string): Multipart {
   const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1')
   const delimiter = `\r\n--${boundary}\r\n`
   const opening = `--${boundary}\r\n`
-  const browserOpening = `${' '.repeat(510)}\r\n${opening}`
   const announcements = new Map<string, Announce>()
   return {
     boundary,
     contentType: `multipart/x-mixed-replace;boundary=${boundary}`,
     mixedContentType: `multipart/mixed;boundary=${boundary}`,
     opening: latin1(opening),
-    browserOpening: latin1(browserOpening),
     delimiter: latin1(delimiter),
     close: latin1(`\r\n--${boundary}--\r\n`),
     forbidden: latin1(`--${boundary}`),
@@ -96,12 +87,25 @@ export function multipart (boundary: string): Multipart {
       let announce = announcements.get(type)
       if (announce === undefined) {
         const head = `Content-Type: ${type}\r\n\r\n`
-        announce = { type, opening: latin1(opening + head), browserOpening: latin1(browserOpening + head), next: latin1(delimiter + head), delimiterLength: delimiter.length }
+        announce = { type, opening: latin1(opening + head), next: latin1(delimiter + head), delimiterLength: delimiter.length }
         if (announcements.size < ANNOUNCE_CACHE) announcements.set(type, announce)
       }
       return announce
     }
   }
+}
+
+// 510 spaces and a CRLF: with the first delimiter after them, a body of 512 bytes and more.
+const PREAMBLE = Buffer.from(`${' '.repeat(510)}\r\n`, 'latin1')
+
+/**
+ * What follows a stream's response head: `opening` (Multipart.opening, or Announce.opening in advance framing),
+ * after a preamble if `preamble`. RFC 2046 lets a body start with one, and browsers read past it; WebKit shows
+ * nothing of a response until 512 bytes of it have arrived, so a first small frame or page would wait for the
+ * next one without it. Not for other clients: ffmpeg and VLC want the delimiter at byte 0.
+ */
+export function streamOpening (opening: Buffer, preamble: boolean): Buffer {
+  return preamble ? Buffer.concat([PREAMBLE, opening]) : opening
 }
 
 /** Status line and header block of the response (close-delimited: no Content-Length, no chunked coding). */

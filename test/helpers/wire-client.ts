@@ -122,7 +122,7 @@ export interface ParsedPart {
   body: Buffer
 }
 
-/** What a browser's stream starts with: 512 bytes of preamble, for WebKit (see Multipart.browserOpening). */
+/** What a browser's stream starts with: 512 bytes of preamble, for WebKit (see streamOpening in lib/core/wire.ts). */
 export const BROWSER_PREAMBLE = `${' '.repeat(510)}\r\n`
 
 export interface ParsedMultipart {
