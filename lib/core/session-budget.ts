@@ -5,7 +5,7 @@
 // One connection may carry thousands of streams, so nothing here looks at all of them per part: the total is kept
 // as it changes, and a connection that has stopped taking bytes is let go as a whole.
 import type { Http2Session, ServerHttp2Stream } from 'node:http2'
-import type { Socket } from 'node:net'
+import { tcpSocketOf } from './node-internals.js'
 import { overHttp2, type AnyRequest } from './protocol.js'
 
 /**
@@ -180,12 +180,10 @@ class SessionStreams {
  * Destroys `session` and the TCP connection under it. session.destroy() alone waits for what is being written to
  * go out, which a peer that stopped reading never takes: the session, its socket and the fd would stay, and the
  * session would never even emit 'close'. Node's session.socket refuses destroy(), so the TCP socket itself is
- * reset: the session's own in cleartext, the one TLS wraps (`_parent`, not public API) under TLS.
+ * reset: the session's own in cleartext, the one TLS wraps under TLS (see node-internals.ts).
  */
 function destroyWithSocket (session: Http2Session): void {
-  const { socket } = session
-  const tcp = (socket as { _parent?: Socket | null })._parent ?? socket
-  tcp.resetAndDestroy()
+  tcpSocketOf(session.socket)?.resetAndDestroy()
   session.destroy()
 }
 

@@ -2,6 +2,7 @@
 // Both are Duplexes that report backpressure alike; what differs is how each is cut, ended and let go, here.
 import { constants, type ServerHttp2Stream } from 'node:http2'
 import type { Duplex } from 'node:stream'
+import { libuvQueuedBytes } from './node-internals.js'
 import { joinSession, noteWritten, resetStream, sessionFull, sessionPassed, stallSession, stopWaitingForSession, whenSessionHasRoom } from './session-budget.js'
 
 /** A stream's destination: a socket or an HTTP/2 stream, written to, corked and drained alike. */
@@ -124,11 +125,9 @@ export function endSink (sink: Sink, chunks: readonly Buffer[]): void {
 }
 
 /**
- * Bytes libuv holds for a socket that the kernel has not taken yet: it shrinks as a slow client reads, while the
- * part being written is still far from done. Not public API, so read defensively: 0 when it is not there.
+ * Bytes handed on from Node's buffer but not yet taken by the kernel: they shrink as a slow client reads. 0 for
+ * an HTTP/2 stream, whose session's progress is `connectionPassed`.
  */
 export function queuedBytes (sink: Sink): number {
-  // A socket destroyed but not yet closed (a watch can come in between) has no handle.
-  /* c8 ignore next */
-  return (sink as unknown as { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0
+  return isHttp2Stream(sink) ? 0 : libuvQueuedBytes(sink)
 }
