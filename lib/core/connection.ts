@@ -5,6 +5,7 @@
 // and a stream does not start on a connection where a later request is already waiting.
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
+import { httpServerListeners } from './node-internals.js'
 
 const streaming = new WeakSet<Duplex>()
 const guarded = new WeakSet<Server>()
@@ -42,9 +43,7 @@ function detachFromServer (request: IncomingMessage): void {
   const { socket } = request
   if (!request.complete) return
   for (const event of SERVER_SOCKET_EVENTS) {
-    for (const listener of socket.listeners(event)) {
-      if (listener.name.startsWith('bound socketOn')) socket.off(event, listener as () => void)
-    }
+    for (const listener of httpServerListeners(socket, event)) socket.off(event, listener)
   }
   // Node's server stops its parser from reading the socket itself as soon as the socket has a 'data' listener;
   // one it had paused would not be read again without the resume.

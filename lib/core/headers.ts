@@ -83,9 +83,6 @@ export const STREAM_HEADERS: HeaderList = [
 /** Response headers the plugin writes itself, which neither options nor hooks may set (lower case). */
 export const RESPONSE_RESERVED: ReadonlySet<string> = new Set(['content-type', 'content-length', 'transfer-encoding', 'connection'])
 
-/** Fields that describe one HTTP/1 connection, which an HTTP/2 response must not carry (RFC 9113, 8.2.2). */
-export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
-
 /** Part headers the plugin writes itself, which no frame may set (lower case). */
 const PART_RESERVED: ReadonlySet<string> = new Set(['content-type', 'content-length'])
 

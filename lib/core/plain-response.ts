@@ -1,6 +1,6 @@
 // The plain responses a push route answers instead of a stream: refusals in Fastify's JSON error shape, and
 // whole bodies (a snapshot, the reader page). Each server adapter sends them its own way.
-import { CONNECTION_SPECIFIC, type HeaderList } from './headers.js'
+import type { HeaderList } from './headers.js'
 
 /** A response sent whole instead of a stream. */
 export interface PlainResponse {
@@ -23,10 +23,4 @@ export function errorResponse (status: number, error: string, message: string, h
 /** 503 with Retry-After, closing the connection: the answer whenever a route cannot serve now. */
 export function unavailable (message: string): PlainResponse {
   return errorResponse(503, 'Service Unavailable', message, [['Retry-After', '1']])
-}
-
-/** `response` as it may go out over HTTP/`protocol` (see protocol.ts): over HTTP/2 without connection-specific fields. */
-export function forProtocol (response: PlainResponse, protocol: 1 | 2): PlainResponse {
-  if (protocol !== 2) return response
-  return { ...response, headers: response.headers.filter(([name]) => !CONNECTION_SPECIFIC.has(name.toLowerCase())) }
 }

@@ -4,7 +4,6 @@
 import { performance } from 'node:perf_hooks'
 import { isThenable, stopIterator } from './async.js'
 import type { FrameIterator } from './sources/function.js'
-import { sinkFull, stopWaitingForRoom, whenRoom } from './sink.js'
 import { PushStream, type EndReason, type StreamContext } from './stream.js'
 import type { EncodedPart } from './wire.js'
 
@@ -62,7 +61,7 @@ export class PullStream extends PushStream {
     const { iterator, log, route } = this
     clearTimeout(this.timer)
     clearImmediate(this.immediate)
-    stopWaitingForRoom(this.sink, this.roomMade)
+    this.sink.stopWaitingForRoom(this.roomMade)
     this.target.stream = undefined
     this.controller.abort(new Error(`server push stream ended: ${reason}`))
     if (reason === 'source-ended') return
@@ -75,7 +74,7 @@ export class PullStream extends PushStream {
    * that a source that never waits cannot starve other clients and I/O.
    */
   private advance (newTurn: boolean): void {
-    if (sinkFull(this.sink)) return this.waitForRoom()
+    if (this.sink.full()) return this.waitForRoom()
     const now = performance.now()
     const { due } = this
     // Timers count from the event loop's cached clock and may fire a little early: a wake before `due` waits again.
@@ -141,7 +140,7 @@ export class PullStream extends PushStream {
    * tick, so that streams woken together cannot all pass it.
    */
   private writeHeld (): void {
-    if (sinkFull(this.sink)) return this.waitForRoom()
+    if (this.sink.full()) return this.waitForRoom()
     const part = this.held as EncodedPart
     this.held = undefined
     this.send(part)
@@ -154,7 +153,7 @@ export class PullStream extends PushStream {
   }
 
   private waitForRoom (): void {
-    whenRoom(this.sink, this.roomMade)
+    this.sink.whenRoom(this.roomMade)
   }
 
   private readonly roomMade = (): void => {

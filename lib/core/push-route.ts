@@ -12,11 +12,9 @@ import { framing } from './framing.js'
 import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
 import type { Logger } from './logger.js'
 import { OpenStreams } from './open-streams.js'
-import { forProtocol, unavailable, type PlainResponse } from './plain-response.js'
-import { protocolOf, unsupportedVersion, type ProtocolVersion } from './protocol.js'
+import { unavailable, type PlainResponse } from './plain-response.js'
+import { forProtocol, protocolOf, pushStreamsOn, startResponse, unsupportedVersion, type ProtocolVersion } from './protocol.js'
 import { READER_PAGE } from './reader-page.js'
-import { startResponse } from './response-start.js'
-import { pushStreamsOn } from './session-budget.js'
 import { checkSettings, idleRepeatFor, type CheckedSettings, type PushSettings, type RouteSettings } from './settings.js'
 import type { PushStream, StreamRoute } from './stream.js'
 
@@ -146,7 +144,7 @@ export class PushRoute<Request> {
       .filter(([name]) => !RESPONSE_RESERVED.has(name.toLowerCase()))
     exchange.takeOver()
     const layout = framing(client.framing, settings.multipart, settings.contentType, client.preamble)
-    const sink = startResponse(req, exchange.res, protocol, {
+    const sink = startResponse(req, {
       route: this.path,
       log: exchange.log,
       contentType: client.mixed ? settings.multipart.mixedContentType : settings.multipart.contentType,

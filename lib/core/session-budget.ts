@@ -5,8 +5,7 @@
 // One connection may carry thousands of streams, so nothing here looks at all of them per part: the total is kept
 // as it changes, and a connection that has stopped taking bytes is let go as a whole.
 import type { Http2Session, ServerHttp2Stream } from 'node:http2'
-import type { Socket } from 'node:net'
-import { overHttp2, type AnyRequest } from './protocol.js'
+import { tcpSocketOf } from './node-internals.js'
 
 /**
  * Unsent bytes the push streams of one session may hold before another part is written to any of them. A stream
@@ -35,13 +34,15 @@ interface Counted {
   readonly stalled: () => void
 }
 
-class SessionStreams {
+/** The push streams of one session, as the HTTP/2 sink of each of them sees them (http2-sink.ts). */
+export class SessionStreams {
   private readonly counted = new Map<ServerHttp2Stream, Counted>()
   /** What the push streams hold unsent, as last looked at: never less than they hold, as every write is noted. */
   private held = 0
   /** Bytes the push streams have been seen to hand on (their buffers shrinking): grows while the session moves. */
   private handedOn = 0
 
+  /** A count that grows whenever a push stream of the session hands bytes on: the session's progress. */
   get passed (): number {
     return this.handedOn
   }
@@ -98,15 +99,18 @@ class SessionStreams {
     if (now < was) this.handedOn += was - now
   }
 
+  /** Whether the session holds its budget: no push stream of it takes another part until it drains. */
   full (): boolean {
     return this.held >= SESSION_BUDGET_BYTES
   }
 
+  /** Calls `wake` once, when the session may be under its budget again (unless `stream` closes first). */
   wait (stream: ServerHttp2Stream, wake: () => void): void {
     this.waiting.set(stream, wake)
     this.recheck ??= setInterval(this.looked, RECHECK_MS).unref()
   }
 
+  /** Stops `stream`'s wait; nothing when there is none. */
   stopWaiting (stream: ServerHttp2Stream): void {
     this.waiting.delete(stream)
     this.settle()
@@ -180,83 +184,32 @@ class SessionStreams {
  * Destroys `session` and the TCP connection under it. session.destroy() alone waits for what is being written to
  * go out, which a peer that stopped reading never takes: the session, its socket and the fd would stay, and the
  * session would never even emit 'close'. Node's session.socket refuses destroy(), so the TCP socket itself is
- * reset: the session's own in cleartext, the one TLS wraps (`_parent`, not public API) under TLS.
+ * reset: the session's own in cleartext, the one TLS wraps under TLS (see node-internals.ts).
  */
 function destroyWithSocket (session: Http2Session): void {
-  const { socket } = session
-  const tcp = (socket as { _parent?: Socket | null })._parent ?? socket
-  tcp.resetAndDestroy()
+  tcpSocketOf(session.socket)?.resetAndDestroy()
   session.destroy()
 }
 
 const sessions = new WeakMap<Http2Session, SessionStreams>()
-/** Kept past the stream's close, when it no longer knows its session, so that a wait can still be stopped. */
-const streamSessions = new WeakMap<ServerHttp2Stream, SessionStreams>()
 
 /**
- * Counts a push stream on its session from now until it closes: before its first part, so that the streams a
- * connection carries are known whatever their sources do. Nothing for a stream already closed.
+ * Counts a push stream on its session from now until it closes, and returns the session's push streams; nothing
+ * for a stream already closed.
  */
-export function joinSession (stream: ServerHttp2Stream, stalled: () => void): void {
+export function joinSession (stream: ServerHttp2Stream, stalled: () => void): SessionStreams | undefined {
   const { session } = stream
   // A stream starts while open; its session is gone only once it is destroyed.
   /* c8 ignore next */
-  if (session === undefined) return
+  if (session === undefined) return undefined
   let streams = sessions.get(session)
   if (streams === undefined) sessions.set(session, streams = new SessionStreams(session))
   streams.join(stream, stalled)
-  streamSessions.set(stream, streams)
+  return streams
 }
 
-/** Cuts `stream`'s session as a whole, every push stream of it ended as stalled (see SessionStreams.stall). */
-export function stallSession (stream: ServerHttp2Stream): void {
-  streamSessions.get(stream)?.stall()
-}
-
-/**
- * How many push streams the connection of `req` carries now: over HTTP/2, its session's; over HTTP/1, 0, as a
- * connection there carries at most the one stream it is asked for.
- */
-export function pushStreamsOn (req: AnyRequest): number {
-  if (!overHttp2(req)) return 0
-  const { session } = req.stream
+/** How many push streams `stream`'s session carries now. */
+export function pushStreamsOnSession (stream: ServerHttp2Stream): number {
+  const { session } = stream
   return session === undefined ? 0 : sessions.get(session)?.size ?? 0
-}
-
-/** Whether `stream`'s session holds its budget: no push stream of it takes another part until it drains. */
-export function sessionFull (stream: ServerHttp2Stream): boolean {
-  const streams = streamSessions.get(stream)
-  streams?.note(stream)
-  return streams?.full() === true
-}
-
-/** Takes what `stream` was just given into its session's total. */
-export function noteWritten (stream: ServerHttp2Stream): void {
-  streamSessions.get(stream)?.note(stream)
-}
-
-/**
- * A count that grows whenever a push stream of `stream`'s session hands bytes on: the session's progress
- * (undefined for a stream never counted on one).
- */
-export function sessionPassed (stream: ServerHttp2Stream): number | undefined {
-  return streamSessions.get(stream)?.passed
-}
-
-/** Resets `stream` with `code`, and lets its session go as a whole if the reset cannot go out (RESET_GRACE_MS). */
-export function resetStream (stream: ServerHttp2Stream, code: number): void {
-  const streams = streamSessions.get(stream)
-  if (streams !== undefined && !stream.closed) streams.reset(stream, code)
-  // Closed already (the client reset it, or its session went), or never counted: nothing to wait for.
-  else stream.close(code)
-}
-
-/** Calls `wake` once, when `stream`'s session may be under its budget again (unless the stream closes first). */
-export function whenSessionHasRoom (stream: ServerHttp2Stream, wake: () => void): void {
-  streamSessions.get(stream)?.wait(stream, wake)
-}
-
-/** Stops `stream`'s `whenSessionHasRoom` wait; nothing when there is none. */
-export function stopWaitingForSession (stream: ServerHttp2Stream): void {
-  streamSessions.get(stream)?.stopWaiting(stream)
 }

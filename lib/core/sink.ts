@@ -1,134 +1,127 @@
-// Where a stream's bytes go: the socket taken over from Node's HTTP/1 server, or the request's own HTTP/2 stream.
-// Both are Duplexes that report backpressure alike; what differs is how each is cut, ended and let go, here.
-import { constants, type ServerHttp2Stream } from 'node:http2'
+// Where a push stream's bytes go, and what every protocol's sink does alike: written, corked and drained as the
+// Duplex under it, and ended once, with a grace for the last bytes. What differs between protocols (how a sink
+// is cut, what its connection holds, how that connection is let go) each says in its own file: http1-sink.ts
+// (the socket taken over from Node's HTTP/1 server) and http2-sink.ts (the request's own HTTP/2 stream), the home
+// of whatever else a protocol's connection needs, socket settings included. protocol.ts chooses one per response.
 import type { Duplex } from 'node:stream'
-import { joinSession, noteWritten, resetStream, sessionFull, sessionPassed, stallSession, stopWaitingForSession, whenSessionHasRoom } from './session-budget.js'
+import type { HeaderList } from './headers.js'
+import type { Logger } from './logger.js'
 
-/** A stream's destination: a socket or an HTTP/2 stream, written to, corked and drained alike. */
-export type Sink = Duplex
-
-/**
- * Cuts the client off, mid-part if need be: a socket is destroyed; an HTTP/2 stream is reset (RST_STREAM with
- * CANCEL, so the client can tell it from a stream that ended), and its connection carries on, unless the reset
- * cannot go out on it (see session-budget.ts).
- */
-export function cutSink (sink: Sink): void {
-  if (isHttp2Stream(sink)) resetStream(sink, constants.NGHTTP2_CANCEL)
-  else sink.destroy()
-}
-
-/**
- * Counts the sink on its connection from now on: an HTTP/2 stream on its session, `stalled` ending its stream
- * should the session be cut as a whole; a socket is its own connection.
- */
-export function joinConnection (sink: Sink, stalled: () => void): void {
-  if (isHttp2Stream(sink)) joinSession(sink, stalled)
-}
-
-/**
- * Cuts the sink's whole connection, every stream on it ended as stalled: only an HTTP/2 session can be full
- * (see `connectionFull`), and stuck as a whole.
- */
-export function cutConnection (sink: Sink): void {
-  if (isHttp2Stream(sink)) stallSession(sink)
-}
-
-/** Takes what was just written to the sink into its connection's total; called after each write. */
-export function noteWrite (sink: Sink): void {
-  if (isHttp2Stream(sink)) noteWritten(sink)
-}
-
-/**
- * A count that grows whenever the sink's connection hands bytes on, for a stream waiting for its connection
- * rather than for its own buffer: an HTTP/2 session's progress; 0 for a socket, whose own buffer says it all.
- */
-export function connectionPassed (sink: Sink): number | undefined {
-  return isHttp2Stream(sink) ? sessionPassed(sink) : 0
-}
-
-/**
- * Whether the end of what the client sends means it has left: a socket's does (it half-closed), while an HTTP/2
- * stream's comes with the request itself.
- */
-export function endMeansGone (sink: Sink): boolean {
-  return !isHttp2Stream(sink)
-}
-
-/**
- * Lets the sink's connection close once what it carries is done, as the server closes: a socket is closed by
- * `endSink` already; an HTTP/2 session is told to go away (GOAWAY), or a server's close() would wait for it until
- * the session times out (Fastify closes sessions itself only with forceCloseConnections, on Node before 24).
- */
-export function closeConnection (sink: Sink): void {
-  if (!isHttp2Stream(sink)) return
-  const { session } = sink
-  if (session === undefined || session.closed) return
-  session.close()
-  // A session whose client went away as the server closed can be left waiting for streams that never finish
-  // closing: it is destroyed after the grace its streams get.
-  const timer = setTimeout(() => session.destroy(), END_GRACE_MS)
-  session.once('close', () => clearTimeout(timer))
-}
-
-/**
- * Whether the sink has no room for another part now: its own buffer is full, or its connection is (see
- * `connectionFull`). Checked right before each write, in the same tick.
- */
-export function sinkFull (sink: Sink): boolean {
-  return sink.writableNeedDrain || connectionFull(sink)
-}
-
-/**
- * Whether the sink's connection holds all it may: for an HTTP/2 stream, the push streams of its session hold
- * their budget between them (session-budget.ts); a socket carries one stream, and its own buffer says it all.
- */
-export function connectionFull (sink: Sink): boolean {
-  return isHttp2Stream(sink) && sessionFull(sink)
-}
-
-/** Calls `wake` once, when a full sink may have room again. */
-export function whenRoom (sink: Sink, wake: () => void): void {
-  if (isHttp2Stream(sink) && !sink.writableNeedDrain) whenSessionHasRoom(sink, wake)
-  else sink.once('drain', wake)
-}
-
-/** Stops a `whenRoom` wait; nothing when there is none. */
-export function stopWaitingForRoom (sink: Sink, wake: () => void): void {
-  sink.off('drain', wake)
-  if (isHttp2Stream(sink)) stopWaitingForSession(sink)
-}
-
-/** Whether the sink is an HTTP/2 stream (else a socket). */
-function isHttp2Stream (sink: Sink): sink is ServerHttp2Stream {
-  return 'respond' in sink
+/** What a response starts with: its Content-Type and other headers, and the first bytes of its body. */
+export interface ResponseStart {
+  /** The route, as log lines name it. */
+  readonly route: string
+  readonly log: Logger
+  readonly contentType: string
+  readonly headers: HeaderList
+  /** Written right after the head. */
+  readonly opening: Buffer
 }
 
 /** How long a client that has stopped reading may take to receive the last bytes before it is cut off. */
-const END_GRACE_MS = 2000
+export const END_GRACE_MS = 2000
 
 /**
- * Writes `chunks` in one go and closes the sink once they are flushed, as Node's HTTP server does for
- * `Connection: close` (without the destroy a client that never closes its side keeps the socket, and a server's
- * close(), waiting). A client that stops reading is cut off after END_GRACE_MS.
+ * A stream's destination on its protocol: written to, corked and drained like the Duplex under it (`out`), and
+ * cut, ended and let go as its protocol does. What is called per part (`full`, `write`, `noteWrite`) allocates
+ * nothing.
  */
-export function endSink (sink: Sink, chunks: readonly Buffer[]): void {
-  if (sink.destroyed) return
-  sink.cork()
-  for (const chunk of chunks) sink.write(chunk)
-  sink.uncork()
-  noteWrite(sink)
-  sink.end()
-  sink.once('finish', () => sink.destroy())
-  const timer = setTimeout(() => cutSink(sink), END_GRACE_MS)
-  sink.once('close', () => clearTimeout(timer))
-}
+export abstract class Sink<Out extends Duplex = Duplex> {
+  constructor (protected readonly out: Out) {}
 
-/**
- * Bytes libuv holds for a socket that the kernel has not taken yet: it shrinks as a slow client reads, while the
- * part being written is still far from done. Not public API, so read defensively: 0 when it is not there.
- */
-export function queuedBytes (sink: Sink): number {
-  // A socket destroyed but not yet closed (a watch can come in between) has no handle.
-  /* c8 ignore next */
-  return (sink as unknown as { _handle?: { writeQueueSize?: number } | null })._handle?.writeQueueSize ?? 0
+  get destroyed (): boolean {
+    return this.out.destroyed
+  }
+
+  /** Bytes Node holds for the sink, not handed on yet. */
+  get writableLength (): number {
+    return this.out.writableLength
+  }
+
+  /** Whether the sink's own buffer is full: it emits 'drain' once it has room. */
+  get writableNeedDrain (): boolean {
+    return this.out.writableNeedDrain
+  }
+
+  write (chunk: Buffer): void {
+    this.out.write(chunk)
+  }
+
+  cork (): void {
+    this.out.cork()
+  }
+
+  uncork (): void {
+    this.out.uncork()
+  }
+
+  /** Calls `gone` when the client has left (the sink closed), until `offClientGone(gone)`. */
+  onClientGone (gone: () => void): void {
+    this.out.on('close', gone)
+  }
+
+  offClientGone (gone: () => void): void {
+    this.out.off('close', gone)
+  }
+
+  /**
+   * Writes `chunks` in one go and closes the sink once they are flushed, as Node's HTTP server does for
+   * `Connection: close` (without the destroy a client that never closes its side keeps the socket, and a
+   * server's close(), waiting). A client that stops reading is cut off after END_GRACE_MS.
+   */
+  end (chunks: readonly Buffer[]): void {
+    const { out } = this
+    if (out.destroyed) return
+    out.cork()
+    for (const chunk of chunks) out.write(chunk)
+    out.uncork()
+    this.noteWrite()
+    out.end()
+    out.once('finish', () => out.destroy())
+    const timer = setTimeout(() => this.cut(), END_GRACE_MS)
+    out.once('close', () => clearTimeout(timer))
+  }
+
+  /**
+   * Whether the sink has no room for another part now: its own buffer is full, or its connection is (see
+   * `connectionFull`). Checked right before each write, in the same tick.
+   */
+  abstract full (): boolean
+
+  /** Calls `wake` once, when a full sink may have room again. */
+  abstract whenRoom (wake: () => void): void
+
+  /** Stops a `whenRoom` wait; nothing when there is none. */
+  abstract stopWaitingForRoom (wake: () => void): void
+
+  /** Takes what was just written into its connection's total; called after each write. */
+  abstract noteWrite (): void
+
+  /** Cuts the client off, mid-part if need be. */
+  abstract cut (): void
+
+  /** Counts the sink on its connection from now on, `stalled` ending its stream should the connection be cut. */
+  abstract join (stalled: () => void): void
+
+  /** Whether the sink's connection holds all it may, whatever the sink's own buffer: no part goes to it. */
+  abstract connectionFull (): boolean
+
+  /**
+   * A count that grows whenever the sink's connection hands bytes on, for a stream waiting for its connection
+   * rather than for its own buffer (undefined for a sink never counted on one).
+   */
+  abstract passed (): number | undefined
+
+  /** Bytes handed on from Node's buffer but not yet taken by the kernel: they shrink as a slow client reads. */
+  abstract queuedBytes (): number
+
+  /**
+   * Cuts the sink's connection as a whole if it is stuck as a whole: it holds all it may and, as `moved` says,
+   * has handed nothing on since the stream last looked. Every stream on it then ends as stalled, and true says
+   * so; false leaves the stream alone to be cut.
+   */
+  abstract cutStuckConnection (moved: boolean): boolean
+
+  /** Lets the sink's connection close once what it carries is done, as the server closes. */
+  abstract closeConnection (): void
 }

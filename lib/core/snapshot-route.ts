@@ -4,8 +4,8 @@ import { checkNumber } from './check.js'
 import { sentBody } from './frame.js'
 import type { LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
-import { forProtocol, unavailable, type PlainResponse } from './plain-response.js'
-import { protocolOf, unsupportedVersion, type AnyRequest } from './protocol.js'
+import { unavailable, type PlainResponse } from './plain-response.js'
+import { forProtocol, protocolOf, unsupportedVersion, type AnyRequest } from './protocol.js'
 import type { RouteSettings } from './settings.js'
 
 export class SnapshotRoute {

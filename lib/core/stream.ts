@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks'
 import type { RouteCounters } from './counters.js'
 import type { Framing } from './framing.js'
 import type { Logger } from './logger.js'
-import { closeConnection, connectionFull, connectionPassed, cutConnection, cutSink, endMeansGone, endSink, joinConnection, noteWrite, queuedBytes, type Sink } from './sink.js'
+import type { Sink } from './sink.js'
 import type { EncodedPart, Multipart } from './wire.js'
 
 /** Why a stream ended, as logged in its last line. */
@@ -68,10 +68,9 @@ export abstract class PushStream {
 
   start (): void {
     this.route.counters.viewers++
-    this.sink.on('close', this.clientGone)
-    if (endMeansGone(this.sink)) this.sink.on('end', this.clientGone)
+    this.sink.onClientGone(this.clientGone)
     if (this.sink.destroyed) return this.end('client-gone')
-    joinConnection(this.sink, this.stalledOut)
+    this.sink.join(this.stalledOut)
     this.run()
   }
 
@@ -82,17 +81,16 @@ export abstract class PushStream {
     if (this.ended) return
     this.ended = true
     const { sink, log, route } = this
-    sink.off('close', this.clientGone)
-    sink.off('end', this.clientGone)
+    sink.offClientGone(this.clientGone)
     this.stop(reason)
     route.counters.viewers--
     if (reason === 'client-gone' || reason === 'stalled') {
-      cutSink(sink)
+      sink.cut()
     } else {
       // The closing part would be one more than an HTTP/2 connection holding its budget may take: reset instead.
-      if (connectionFull(sink)) cutSink(sink)
-      else endSink(sink, this.framing.closing(this.closingPart()))
-      if (reason === 'server-closing') closeConnection(sink)
+      if (sink.connectionFull()) sink.cut()
+      else sink.end(this.framing.closing(this.closingPart()))
+      if (reason === 'server-closing') sink.closeConnection()
     }
     log.info({
       route: route.path,
@@ -129,18 +127,17 @@ export abstract class PushStream {
    */
   watch (now: number): void {
     const { route, sink } = this
-    if (this.parts !== this.markParts || sink.writableLength !== this.markLength || queuedBytes(sink) !== this.markQueued) {
+    if (this.parts !== this.markParts || sink.writableLength !== this.markLength || sink.queuedBytes() !== this.markQueued) {
       return this.mark(now)
     }
     const quiet = now - this.markAt
-    const full = connectionFull(sink)
+    const full = sink.connectionFull()
     if (sink.writableNeedDrain || full) {
-      const moved = connectionPassed(sink) !== this.markPassed
+      const moved = sink.passed() !== this.markPassed
       if (moved && !sink.writableNeedDrain) return this.mark(now)
       if (route.stallTimeoutMs === 0 || quiet < route.stallTimeoutMs) return
-      // A session that holds its budget and has not moved is stuck as a whole, whichever of its streams sees it.
-      if (full && !moved) cutConnection(sink)
-      else this.end('stalled')
+      // A connection stuck as a whole is cut with every stream on it; else this stream alone.
+      if (!sink.cutStuckConnection(moved)) this.end('stalled')
     } else if (route.idleRepeatMs > 0 && quiet >= route.idleRepeatMs && this.lastPart !== undefined) {
       this.send(this.lastPart)
       route.counters.partsRepeated++
@@ -152,8 +149,8 @@ export abstract class PushStream {
   private mark (now: number): void {
     this.markParts = this.parts
     this.markLength = this.sink.writableLength
-    this.markQueued = queuedBytes(this.sink)
-    this.markPassed = connectionPassed(this.sink)
+    this.markQueued = this.sink.queuedBytes()
+    this.markPassed = this.sink.passed()
     this.markAt = now
   }
 
@@ -165,7 +162,7 @@ export abstract class PushStream {
   /** Writes one part in the viewer's framing, complete on arrival. */
   protected send (part: EncodedPart): void {
     const bytes = this.framing.write(this.sink, part)
-    noteWrite(this.sink)
+    this.sink.noteWrite()
     this.lastPart = part
     this.parts++
     this.bytes += bytes

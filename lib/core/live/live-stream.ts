@@ -1,7 +1,6 @@
 // A stream fed by a live source: the source pushes, and a viewer that is still busy skips straight to the
 // newest frame once it can take one. At most one frame waits for it in user space, and that one is shared.
 import { performance } from 'node:perf_hooks'
-import { sinkFull, stopWaitingForRoom, whenRoom } from '../sink.js'
 import { PushStream, type StreamContext } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
 import type { LiveChannel, LiveReceiver } from './channel.js'
@@ -33,7 +32,7 @@ export class LiveStream extends PushStream implements LiveReceiver {
 
   protected stop (): void {
     clearTimeout(this.paceTimer)
-    stopWaitingForRoom(this.sink, this.roomMade)
+    this.sink.stopWaitingForRoom(this.roomMade)
     this.channel.leave(this)
   }
 
@@ -46,9 +45,9 @@ export class LiveStream extends PushStream implements LiveReceiver {
     const { pending, route, sink } = this
     if (pending === undefined || this.paceTimer !== undefined || this.awaitingRoom) return
     // A listener only when a frame has to wait for the sink, not one per part.
-    if (sinkFull(sink)) {
+    if (sink.full()) {
       this.awaitingRoom = true
-      whenRoom(sink, this.roomMade)
+      sink.whenRoom(this.roomMade)
       return
     }
     if (route.minGapMs > 0) {
