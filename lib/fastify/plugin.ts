@@ -9,9 +9,9 @@ import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
 import { PushRoute } from '../core/push-route.js'
 import { resolveSettings } from '../core/settings.js'
-import { SnapshotRoute } from '../core/snapshot-route.js'
+import { checkSnapshotOptions, SnapshotRoute } from '../core/snapshot-route.js'
 import { fastifyExchange, sendPlain } from './exchange.js'
-import { checkOptions, checkRouteOption, checkSnapshotOption, type ServerPushOptions, type ServerPushRouteOption, type ServerPushSnapshotOption } from './options.js'
+import { checkOptions, checkRouteOption, SNAPSHOT_OPTION_KEYS, type ServerPushOptions, type ServerPushRouteOption, type ServerPushSnapshotOption } from './options.js'
 
 /** `app.serverPush`: what the plugin adds to the Fastify instance. */
 export interface ServerPushDecorator {
@@ -120,20 +120,16 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
       })
       routeOptions.handler = runFirst(handler, (request, reply) => route.handle(fastifyExchange(request, reply)))
     } else {
-      const own = checkSnapshotOption(where, snapshot)
-      const { source, snapshotTimeoutMs } = snapshot as ServerPushSnapshotOption
-      const route = once(snapshots, snapshot as object, url, () => new SnapshotRoute(source, resolveSettings(own, defaults), where, snapshotTimeoutMs, fastify.log))
-      routeOptions.handler = runFirst(handler, async (request, reply) => sendPlain(reply, await route.answer(request.raw)))
+      const settings = checkSnapshotOptions(where, snapshot, SNAPSHOT_OPTION_KEYS, defaults)
+      const route = once(snapshots, snapshot as object, url, () => new SnapshotRoute(settings, fastify.log))
+      routeOptions.handler = runFirst(handler, async (request, reply) => { sendPlain(reply, await route.answer(request.raw)) })
     }
   })
 
   const pass = (): void => {}
-  for (const { path, snapshot, snapshotTimeoutMs, ...push } of routes) {
+  for (const { path, push, snapshot } of routes) {
     fastify.route({ method: ['GET', 'HEAD'], url: path, serverPush: push, handler: pass })
-    if (snapshot !== undefined) {
-      const option: ServerPushSnapshotOption = { source: push.source as ServerPushSnapshotOption['source'], snapshotTimeoutMs, contentType: push.contentType, headers: push.headers }
-      fastify.get(snapshot, { serverPushSnapshot: option }, pass)
-    }
+    if (snapshot !== undefined) fastify.get(snapshot.path, { serverPushSnapshot: snapshot.option }, pass)
   }
   if (statusPath !== undefined) fastify.get(statusPath, async () => registry.stats())
 

@@ -2,16 +2,14 @@
 // handler as it is, and a request listener's branch in `http.createServer`.
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { settlesWithin } from '../core/async.js'
-import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.js'
+import { checkNumber, invalidOption, isObject } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
-import type { HeaderRecord } from '../core/headers.js'
-import { isLiveSource, type LiveSource } from '../core/live/source.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { PlainResponse } from '../core/plain-response.js'
 import { checkPushOptions, PushRoute, type PushOptions } from '../core/push-route.js'
-import { checkSettings, resolveSettings, SETTING_KEYS } from '../core/settings.js'
-import { SnapshotRoute } from '../core/snapshot-route.js'
+import { resolveSettings, SETTING_KEYS } from '../core/settings.js'
+import { checkSnapshotOptions, SNAPSHOT_KEYS, SnapshotRoute, type SnapshotOptions } from '../core/snapshot-route.js'
 
 /** Express's `next`: hands an error to the error handlers that follow. */
 export type Next = (error?: unknown) => void
@@ -34,18 +32,7 @@ export interface PushHandlerOptions<Request extends IncomingMessage = IncomingMe
 }
 
 /** `createSnapshotHandler()`'s options. */
-export interface SnapshotHandlerOptions extends HandlerOptions {
-  /** The live source whose latest frame the route answers. */
-  source: LiveSource
-  /** How long a request waits for a first frame before it is answered 503, in ms. Default 5000. */
-  snapshotTimeoutMs?: number
-  /** Content-Type of a frame that carries none. Default `image/jpeg`. */
-  contentType?: string
-  /** Whether a JPEG frame without Huffman tables gets the standard ones (see PushSettings). Default true. */
-  jpegHuffmanTables?: boolean
-  /** Extra response headers. */
-  headers?: HeaderRecord
-}
+export interface SnapshotHandlerOptions extends SnapshotOptions, HandlerOptions {}
 
 /** A request handler for Express 5 or node:http, with its route's lifecycle. */
 export interface RouteHandler<Request extends IncomingMessage = IncomingMessage> {
@@ -63,7 +50,7 @@ export interface PushHandler<Request extends IncomingMessage = IncomingMessage> 
 }
 
 const PUSH_KEYS = new Set([...SETTING_KEYS, 'log', 'name', 'source', 'producerStopTimeoutMs'])
-const SNAPSHOT_KEYS = new Set(['log', 'source', 'snapshotTimeoutMs', 'contentType', 'jpegHuffmanTables', 'headers'])
+const SNAPSHOT_HANDLER_KEYS = new Set([...SNAPSHOT_KEYS, 'log'])
 
 function sendPlain (res: ServerResponse, response: PlainResponse): void {
   const headers: Record<string, string[]> = {}
@@ -151,12 +138,9 @@ export function createPushHandler<Request extends IncomingMessage = IncomingMess
  */
 export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHandler {
   const where = 'createSnapshotHandler()'
-  const checked = checkHandlerOptions(where, options)
-  checkKeys(where, checked, SNAPSHOT_KEYS)
-  if (!isLiveSource(checked.source)) throw invalidOption(where, 'source must be a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
-  const settings = resolveSettings(checkSettings(where, { contentType: checked.contentType, jpegHuffmanTables: checked.jpegHuffmanTables, headers: checked.headers }), {})
+  const settings = checkSnapshotOptions(where, checkHandlerOptions(where, options), SNAPSHOT_HANDLER_KEYS)
   const log = options.log ?? CONSOLE_LOG
-  const route = new SnapshotRoute(options.source, settings, where, options.snapshotTimeoutMs, log)
+  const route = new SnapshotRoute(settings, log)
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
     route.answer(req).then((response) => sendPlain(res, response),
       // answer() does not reject (it answers a frame, a timeout and the close alike); were it to, the client

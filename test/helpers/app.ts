@@ -135,7 +135,7 @@ function handlersOf (options: ServerPushOptions, logs: LogLine[]): { routes: Map
     pushes.set(prefix + path, push)
     if (snapshot !== undefined) {
       const source = own.source as Parameters<typeof createSnapshotHandler>[0]['source']
-      handlers.set(prefix + snapshot, createSnapshotHandler({ source, snapshotTimeoutMs, contentType: settings.contentType, headers: settings.headers, log }))
+      handlers.set(prefix + snapshot, createSnapshotHandler({ source, snapshotTimeoutMs, contentType: settings.contentType, jpegHuffmanTables: settings.jpegHuffmanTables, headers: settings.headers, log }))
     }
   }
   const stats = (): Record<string, RouteStats> => Object.fromEntries([...pushes].map(([path, push]) => [path, push.stats()]))
