@@ -1,7 +1,8 @@
 // The Fastify plugin's options and route options: their types, and the checks of what the core does not know
 // (the plugin's paths and prefix, the routes array), done once at register or when a route is added.
 import type { FastifyRequest } from 'fastify'
-import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.js'
+import { checkKeys, invalidOption, isObject } from '../core/check.js'
+import { checkProducerStopTimeout, type ProducerStopOption } from '../core/producer-stop.js'
 import { checkPushOptions, type PushOptions } from '../core/push-route.js'
 import { checkSettings, SETTING_KEYS, type CheckedSettings, type PushSettings } from '../core/settings.js'
 import { checkSnapshotOptions, SNAPSHOT_KEYS, type SnapshotOptions } from '../core/snapshot-route.js'
@@ -27,7 +28,7 @@ export interface PushRouteOptions extends ServerPushRouteOption, Pick<SnapshotOp
   snapshot?: string
 }
 
-export interface ServerPushOptions extends PushSettings {
+export interface ServerPushOptions extends PushSettings, ProducerStopOption {
   /** Prepended to every path of `routes` and `statusPath`, after the prefix of the context the plugin is
    * registered in (fastify-plugin ignores register's own `prefix`). */
   prefix?: string
@@ -35,8 +36,6 @@ export interface ServerPushOptions extends PushSettings {
   statusPath?: string
   /** Push routes declared here rather than as Fastify routes with the `serverPush` option (from config, say). */
   routes?: PushRouteOptions[]
-  /** How long `app.close()` waits for live producers to stop (processes to exit), in ms. Default 5000. */
-  producerStopTimeoutMs?: number
 }
 
 /** The routes one entry of `routes` declares: a push route, and a snapshot route if it has one. */
@@ -117,6 +116,6 @@ export function checkOptions (options: unknown): CheckedOptions {
     const { source } = checkSnapshotOptions(where, option, SNAPSHOT_OPTION_KEYS, defaults)
     return { path, push, snapshot: { path: snapshotPath, option: { ...option, source } } }
   })
-  const producerStopTimeoutMs = checkNumber('options', 'producerStopTimeoutMs', options.producerStopTimeoutMs, 0) ?? 5000
+  const producerStopTimeoutMs = checkProducerStopTimeout('options', options)
   return { defaults, statusPath, routes: declared, producerStopTimeoutMs }
 }

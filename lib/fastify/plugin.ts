@@ -3,10 +3,11 @@
 // route; the `routes` option declares such routes from config. The plugin's settings are every route's defaults.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { isThenable, settlesWithin } from '../core/async.js'
+import { isThenable } from '../core/async.js'
 import { invalidOption } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
+import { waitForProducers } from '../core/producer-stop.js'
 import { PushRoute } from '../core/push-route.js'
 import { resolveSettings } from '../core/settings.js'
 import { checkSnapshotOptions, SnapshotRoute } from '../core/snapshot-route.js'
@@ -147,11 +148,7 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
     producersStopped = Promise.all(allRoutes().map((route) => route.close()))
     done()
   })
-  fastify.addHook('onClose', async () => {
-    if (!await settlesWithin(producersStopped, producerStopTimeoutMs)) {
-      fastify.log.warn({ waitedMs: producerStopTimeoutMs }, 'server push producers still stopping; closed without them')
-    }
-  })
+  fastify.addHook('onClose', () => waitForProducers(producersStopped, producerStopTimeoutMs, fastify.log))
 }
 
 /** Makes routes with the `serverPush` option push routes, and registers the push routes of its `routes` option. */

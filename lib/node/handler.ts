@@ -1,12 +1,12 @@
 // Push and snapshot routes for any node:http server: a `(req, res, next?)` handler that is an Express 5 route
 // handler as it is, and a request listener's branch in `http.createServer`.
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { settlesWithin } from '../core/async.js'
-import { checkNumber, invalidOption, isObject } from '../core/check.js'
+import { invalidOption, isObject } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { PlainResponse } from '../core/plain-response.js'
+import { checkProducerStopTimeout, waitForProducers, type ProducerStopOption } from '../core/producer-stop.js'
 import { checkPushOptions, PushRoute, type PushOptions } from '../core/push-route.js'
 import { resolveSettings, SETTING_KEYS } from '../core/settings.js'
 import { checkSnapshotOptions, SNAPSHOT_KEYS, SnapshotRoute, type SnapshotOptions } from '../core/snapshot-route.js'
@@ -24,11 +24,9 @@ export interface HandlerOptions {
  * `createPushHandler()`'s options: a push route's source and settings. `Request` is what a source function
  * gets: Node's request, or your framework's (`express.Request`).
  */
-export interface PushHandlerOptions<Request extends IncomingMessage = IncomingMessage> extends PushOptions<Request>, HandlerOptions {
+export interface PushHandlerOptions<Request extends IncomingMessage = IncomingMessage> extends PushOptions<Request>, HandlerOptions, ProducerStopOption {
   /** The route's name in log lines (`route`) and in `stats()`. Default `server-push`. */
   name?: string
-  /** How long `close()` waits for a live producer to stop (a process to exit), in ms. Default 5000. */
-  producerStopTimeoutMs?: number
 }
 
 /** `createSnapshotHandler()`'s options. */
@@ -100,7 +98,7 @@ export function createPushHandler<Request extends IncomingMessage = IncomingMess
   const where = 'createPushHandler()'
   const checked = checkHandlerOptions(where, options)
   const settings = resolveSettings(checkPushOptions(where, checked, PUSH_KEYS), {})
-  const producerStopTimeoutMs = checkNumber(where, 'producerStopTimeoutMs', checked.producerStopTimeoutMs, 0) ?? 5000
+  const producerStopTimeoutMs = checkProducerStopTimeout(where, checked)
   const log = options.log ?? CONSOLE_LOG
   const route = new PushRoute<Request>(options.name ?? 'server-push', options.source, settings, log)
   const handler = (req: Request, res: ServerResponse, next?: Next): void => {
@@ -124,11 +122,7 @@ export function createPushHandler<Request extends IncomingMessage = IncomingMess
   return Object.assign(handler, {
     ready: route.ready,
     stats: () => route.counters.read(),
-    async close () {
-      if (!await settlesWithin(route.close(), producerStopTimeoutMs)) {
-        log.warn({ waitedMs: producerStopTimeoutMs }, 'server push producers still stopping; closed without them')
-      }
-    }
+    close: () => waitForProducers(route.close(), producerStopTimeoutMs, log)
   })
 }
 
