@@ -43,7 +43,7 @@ t.test('Express: middleware in front runs first, its headers go out with the str
 
 t.test('Express: a source function gets Express\'s request, params and all', async (t) => {
   const app = express()
-  app.get('/cam/:id', createPushHandler({ source: ({ request }) => [`camera ${(request as express.Request).params.id}`], contentType: 'text/plain', log: quiet }))
+  app.get('/cam/:id', createPushHandler<express.Request>({ source: ({ request }) => [`camera ${request.params.id}`], contentType: 'text/plain', log: quiet }))
   const port = await serve(t, app)
   t.equal((await (await RawClient.get(port, '/cam/7')).end()).multipart.parts[0]?.body.toString(), 'camera 7')
 })
