@@ -146,6 +146,16 @@ t.test('a snapshot of a frame without tables gets them too; jpegHuffmanTables: f
   t.ok(plain.equals(stripped), 'off: the frame as it came')
 })
 
+t.test('a snapshot declared in routes[] honours the entry\'s jpegHuffmanTables: false, as the route option does', async (t) => {
+  const live = createLiveSource({ timestamps: false })
+  live.publish(stripped)
+  const { port } = await startApp(t, {
+    routes: [{ path: '/cam', source: live, contentType: 'image/jpeg', snapshot: '/cam.jpg', jpegHuffmanTables: false }]
+  })
+  const snapshot = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/cam.jpg`)).arrayBuffer())
+  t.ok(snapshot.equals(stripped), `the frame as it came (${stripped.length} bytes), got ${snapshot.length} bytes`)
+})
+
 t.test('a large frame without tables is not kept by the tables\' memo once the app that showed it has closed', async (t) => {
   setFlagsFromString('--expose-gc')
   const gc = runInNewContext('gc') as () => void

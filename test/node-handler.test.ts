@@ -43,7 +43,7 @@ t.test('Express: middleware in front runs first, its headers go out with the str
 
 t.test('Express: a source function gets Express\'s request, params and all', async (t) => {
   const app = express()
-  app.get('/cam/:id', createPushHandler({ source: ({ request }) => [`camera ${(request as express.Request).params.id}`], contentType: 'text/plain', log: quiet }))
+  app.get('/cam/:id', createPushHandler<express.Request>({ source: ({ request }) => [`camera ${request.params.id}`], contentType: 'text/plain', log: quiet }))
   const port = await serve(t, app)
   t.equal((await (await RawClient.get(port, '/cam/7')).end()).multipart.parts[0]?.body.toString(), 'camera 7')
 })
@@ -148,7 +148,7 @@ t.test('options are checked when the handler is made, naming the factory and the
   t.throws(() => make({ source: text('x'), name: 5 }), { code, message: /name must be a string/ })
   t.throws(() => make({ source: text('x'), producerStopTimeoutMs: -1 }), { code, message: /producerStopTimeoutMs must be/ })
   const snapshot = (options: unknown): unknown => createSnapshotHandler(options as Parameters<typeof createSnapshotHandler>[0])
-  t.throws(() => snapshot({ source: text('x') }), { code, message: /createSnapshotHandler\(\): source must be a live source/ })
+  t.throws(() => snapshot({ source: text('x') }), { code, message: /createSnapshotHandler\(\): snapshot needs a live source/ })
   t.throws(() => snapshot({ source: createLiveSource(), snapshotTimeoutMs: -1 }), { code, message: /snapshotTimeoutMs must be/ })
   t.throws(() => snapshot({ source: createLiveSource(), contentType: 'jpeg' }), { code, message: /contentType must be a media type/ })
 })

@@ -1,40 +1,75 @@
-// The snapshot route of a live source: its latest frame as one plain response (an IP camera's /video.jpg).
+// The snapshot route of a live source: its latest frame as one plain response (an IP camera's /video.jpg). Its
+// options, their check and their defaults are here once, for every server adapter.
 import { noop } from './async.js'
-import { checkNumber } from './check.js'
+import { checkKeys, checkNumber, invalidOption, isObject } from './check.js'
 import { sentBody } from './frame.js'
-import type { LiveSource } from './live/source.js'
+import type { HeaderRecord } from './headers.js'
+import { isLiveSource, type LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
 import { unavailable, type PlainResponse } from './plain-response.js'
 import { forProtocol, protocolOf, unsupportedVersion, type AnyRequest } from './protocol.js'
-import type { RouteSettings } from './settings.js'
+import { checkSettings, resolveSettings, type CheckedSettings, type RouteSettings } from './settings.js'
+
+/** A snapshot route's options: the live source whose latest frame it answers, and how. */
+export interface SnapshotOptions {
+  /** The live source whose latest frame the route answers. */
+  source: LiveSource
+  /** How long a request waits for a first frame before it is answered 503, in ms. Default 5000. */
+  snapshotTimeoutMs?: number
+  /** Content-Type of a frame that carries none. Default: the plugin's (under Fastify), else `image/jpeg`. */
+  contentType?: string
+  /** Whether a JPEG frame without Huffman tables gets the standard ones (see PushSettings). Default: the plugin's, else true. */
+  jpegHuffmanTables?: boolean
+  /** Extra response headers, over the plugin's. */
+  headers?: HeaderRecord
+}
+
+const OPTION_KEYS = { source: true, snapshotTimeoutMs: true, contentType: true, jpegHuffmanTables: true, headers: true } satisfies Record<keyof SnapshotOptions, true>
+
+/** The keys of SnapshotOptions, every one: an adapter adds its own to them. */
+export const SNAPSHOT_KEYS: readonly string[] = Object.keys(OPTION_KEYS)
+
+/** A snapshot route's options once checked, every default applied. */
+export interface SnapshotSettings extends Pick<RouteSettings, 'contentType' | 'plainHeaders' | 'jpegHuffmanTables'> {
+  readonly source: LiveSource
+  /** How long a request waits for a first frame before it is answered 503, in ms. */
+  readonly timeoutMs: number
+}
+
+/**
+ * Checks a snapshot route's options: an object with no key but `known`, a live source and its settings; returns
+ * them over `defaults` (the plugin's). Throws FST_SERVER_PUSH_INVALID_OPTION naming `where`.
+ */
+export function checkSnapshotOptions (where: string, options: unknown, known: ReadonlySet<string>, defaults: CheckedSettings = {}): SnapshotSettings {
+  if (!isObject(options)) throw invalidOption(where, 'must be an object with a live source')
+  checkKeys(where, options, known)
+  const { source } = options
+  if (!isLiveSource(source)) throw invalidOption(where, 'snapshot needs a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
+  const timeoutMs = checkNumber(where, 'snapshotTimeoutMs', options.snapshotTimeoutMs, 0) ?? 5000
+  // The keys are checked: of the settings, only a snapshot's own can be there.
+  const { contentType, plainHeaders, jpegHuffmanTables } = resolveSettings(checkSettings(where, options), defaults)
+  return { source, timeoutMs, contentType, plainHeaders, jpegHuffmanTables }
+}
 
 export class SnapshotRoute {
   private closing = false
   /** Requests waiting for a first frame, woken when the route closes. */
   private readonly waiters = new Set<() => void>()
-  private readonly timeoutMs: number
 
-  /** `timeoutMs`: how long a request waits for a first frame before it is answered 503 (default 5000). */
-  constructor (
-    private readonly source: LiveSource,
-    private readonly settings: Pick<RouteSettings, 'contentType' | 'plainHeaders' | 'jpegHuffmanTables'>,
-    where: string,
-    timeoutMs: unknown,
-    log: Logger
-  ) {
-    this.timeoutMs = checkNumber(where, 'snapshotTimeoutMs', timeoutMs, 0) ?? 5000
-    source.adoptLog(log)
+  constructor (private readonly settings: SnapshotSettings, log: Logger) {
+    settings.source.adoptLog(log)
   }
 
   /** The latest frame, or the next one within the timeout, or 503; 505 for a version its connection cannot carry. */
   async answer (req: AnyRequest): Promise<PlainResponse> {
     const protocol = protocolOf(req)
     if (protocol === undefined) return unsupportedVersion(req)
-    const { source, settings } = this
+    const { settings } = this
+    const { source } = settings
     // Holding the source while waiting starts a liveFrom() producer that nobody is watching yet.
     source.acquire()
     try {
-      const frame = source.latest ?? await source.nextFrame(this.timeoutMs, this.whenClosing)
+      const frame = source.latest ?? await source.nextFrame(settings.timeoutMs, this.whenClosing)
       if (frame === undefined) return forProtocol(unavailable('No frame has been published yet'), protocol)
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       const closing: PlainResponse['headers'] = this.closing ? [['Connection', 'close']] : []

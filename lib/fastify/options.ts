@@ -1,43 +1,34 @@
 // The Fastify plugin's options and route options: their types, and the checks of what the core does not know
-// (paths, prefix, the routes array, snapshots), done once at register or when a route is added.
+// (the plugin's paths and prefix, the routes array), done once at register or when a route is added.
 import type { FastifyRequest } from 'fastify'
-import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.js'
-import type { HeaderRecord } from '../core/headers.js'
-import { isLiveSource, type LiveSource } from '../core/live/source.js'
+import { checkKeys, invalidOption, isObject } from '../core/check.js'
+import { checkProducerStopTimeout, type ProducerStopOption } from '../core/producer-stop.js'
 import { checkPushOptions, type PushOptions } from '../core/push-route.js'
 import { checkSettings, SETTING_KEYS, type CheckedSettings, type PushSettings } from '../core/settings.js'
+import { checkSnapshotOptions, SNAPSHOT_KEYS, type SnapshotOptions } from '../core/snapshot-route.js'
 
 /** A push route's options as a Fastify route option: `app.get(url, { serverPush: { source, ... } }, handler)`. */
 export type ServerPushRouteOption = PushOptions<FastifyRequest>
 
 /** A snapshot route's options as a Fastify route option: `app.get(url, { serverPushSnapshot: { source } }, handler)`. */
-export interface ServerPushSnapshotOption {
-  /** The live source whose latest frame the route answers. */
-  source: LiveSource
-  /** How long a request waits for a first frame before it is answered 503, in ms. Default 5000. */
-  snapshotTimeoutMs?: number
-  /** Content-Type of a frame that carries none. Default: the plugin's, else `image/jpeg`. */
-  contentType?: string
-  /** Whether a JPEG frame without Huffman tables gets the standard ones (see PushSettings). Default: the plugin's, else true. */
-  jpegHuffmanTables?: boolean
-  /** Extra response headers, over the plugin's. */
-  headers?: HeaderRecord
-}
+export type ServerPushSnapshotOption = SnapshotOptions
 
-/** One push route of the plugin's `routes`: `GET` (and `HEAD`) on `path` answers a stream of `source`'s frames. */
-export interface PushRouteOptions extends ServerPushRouteOption {
+/**
+ * One push route of the plugin's `routes`: `GET` (and `HEAD`) on `path` answers a stream of `source`'s frames,
+ * as a route with the `serverPush` option would.
+ */
+export interface PushRouteOptions extends ServerPushRouteOption, Pick<SnapshotOptions, 'snapshotTimeoutMs'> {
   /** Route path, as in `fastify.route()` (parameters allowed), below the plugin's `prefix`. */
   path: string
   /**
    * Live sources only: a path (below `prefix`) that answers the latest frame as a single plain response, e.g.
-   * `/video.jpg`. Before the first frame it waits up to `snapshotTimeoutMs`, then answers 503.
+   * `/video.jpg`, as a route with the `serverPushSnapshot` option would, with this entry's source, contentType,
+   * jpegHuffmanTables, headers and snapshotTimeoutMs.
    */
   snapshot?: string
-  /** How long a snapshot request waits for a first frame, in ms. Default 5000. */
-  snapshotTimeoutMs?: number
 }
 
-export interface ServerPushOptions extends PushSettings {
+export interface ServerPushOptions extends PushSettings, ProducerStopOption {
   /** Prepended to every path of `routes` and `statusPath`, after the prefix of the context the plugin is
    * registered in (fastify-plugin ignores register's own `prefix`). */
   prefix?: string
@@ -45,22 +36,28 @@ export interface ServerPushOptions extends PushSettings {
   statusPath?: string
   /** Push routes declared here rather than as Fastify routes with the `serverPush` option (from config, say). */
   routes?: PushRouteOptions[]
-  /** How long `app.close()` waits for live producers to stop (processes to exit), in ms. Default 5000. */
-  producerStopTimeoutMs?: number
 }
 
-/** The plugin's options, checked: the defaults of every route, and what the plugin registers itself. */
+/** The routes one entry of `routes` declares: a push route, and a snapshot route if it has one. */
+export interface DeclaredRoutes {
+  readonly path: string
+  readonly push: ServerPushRouteOption
+  readonly snapshot?: { readonly path: string, readonly option: ServerPushSnapshotOption }
+}
+
+/** The plugin's options, checked: the defaults of every route, and what the plugin declares itself. */
 export interface CheckedOptions {
   readonly defaults: CheckedSettings
   readonly statusPath: string | undefined
-  readonly routes: readonly PushRouteOptions[]
+  readonly routes: readonly DeclaredRoutes[]
   readonly producerStopTimeoutMs: number
 }
 
 const PLUGIN_KEYS = new Set([...SETTING_KEYS, 'prefix', 'statusPath', 'routes', 'producerStopTimeoutMs'])
 const ROUTE_OPTION_KEYS = new Set([...SETTING_KEYS, 'source'])
 const ROUTES_KEYS = new Set([...ROUTE_OPTION_KEYS, 'path', 'snapshot', 'snapshotTimeoutMs'])
-const SNAPSHOT_KEYS = new Set(['source', 'snapshotTimeoutMs', 'contentType', 'jpegHuffmanTables', 'headers'])
+/** The `serverPushSnapshot` option has the core's keys, and none of its own. */
+export const SNAPSHOT_OPTION_KEYS: ReadonlySet<string> = new Set(SNAPSHOT_KEYS)
 
 function checkPath (where: string, name: string, path: unknown): string {
   if (typeof path !== 'string' || !path.startsWith('/')) {
@@ -77,18 +74,10 @@ function checkPrefix (prefix: unknown): string {
   return prefix.replace(/\/+$/, '')
 }
 
-/** Checks a `serverPush` route option (or a `routes` entry without its own keys); returns its own settings. */
+/** Checks a `serverPush` route option (or a `routes` entry, with its keys); returns its own settings. */
 export function checkRouteOption (where: string, option: unknown, known: ReadonlySet<string> = ROUTE_OPTION_KEYS): CheckedSettings {
   if (!isObject(option)) throw invalidOption(where, 'must be an object with a source')
   return checkPushOptions(where, option, known)
-}
-
-/** Checks a `serverPushSnapshot` route option but its timeout (the snapshot route's own); returns its own settings. */
-export function checkSnapshotOption (where: string, option: unknown): CheckedSettings {
-  if (!isObject(option)) throw invalidOption(where, 'must be an object with a live source')
-  checkKeys(where, option, SNAPSHOT_KEYS)
-  if (!isLiveSource(option.source)) throw invalidOption(where, 'snapshot needs a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
-  return checkSettings(where, { contentType: option.contentType, jpegHuffmanTables: option.jpegHuffmanTables, headers: option.headers })
 }
 
 /** Checks the plugin's options; throws FST_SERVER_PUSH_INVALID_OPTION on the first problem, naming where it is. */
@@ -107,23 +96,26 @@ export function checkOptions (options: unknown): CheckedOptions {
   }
   const statusPath = options.statusPath === undefined ? undefined : prefix + checkPath('options', 'statusPath', options.statusPath)
   if (statusPath !== undefined) claim(statusPath, 'options.statusPath')
-  const checked = routes.map((route: unknown, index): PushRouteOptions => {
+  // Each entry gets the checks of the route options it declares, here to name it by its place in `routes`.
+  const declared = routes.map((route: unknown, index): DeclaredRoutes => {
     let where = `routes[${index}]`
     if (!isObject(route)) throw invalidOption(where, 'must be an object with path and source')
     const path = prefix + checkPath(where, 'path', route.path)
     where += ` (${path})`
     claim(path, where)
     checkRouteOption(where, route, ROUTES_KEYS)
-    if (route.snapshot !== undefined) {
-      if (!isLiveSource(route.source)) throw invalidOption(where, 'snapshot needs a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
-      claim(prefix + checkPath(where, 'snapshot', route.snapshot), `${where}.snapshot`)
-      checkNumber(where, 'snapshotTimeoutMs', route.snapshotTimeoutMs, 0)
-    } else if (route.snapshotTimeoutMs !== undefined) {
-      throw invalidOption(where, 'snapshotTimeoutMs is set but snapshot is not')
+    // Checked: the entry is what its type says.
+    const { path: _path, snapshot, snapshotTimeoutMs, ...push } = route as unknown as PushRouteOptions
+    if (snapshot === undefined) {
+      if (snapshotTimeoutMs !== undefined) throw invalidOption(where, 'snapshotTimeoutMs is set but snapshot is not')
+      return { path, push }
     }
-    const snapshot = route.snapshot === undefined ? undefined : prefix + (route.snapshot as string)
-    return { ...(route as unknown as PushRouteOptions), path, snapshot }
+    const snapshotPath = prefix + checkPath(where, 'snapshot', snapshot)
+    claim(snapshotPath, `${where}.snapshot`)
+    const option = Object.fromEntries(SNAPSHOT_KEYS.filter((key) => key in route).map((key) => [key, route[key]]))
+    const { source } = checkSnapshotOptions(where, option, SNAPSHOT_OPTION_KEYS, defaults)
+    return { path, push, snapshot: { path: snapshotPath, option: { ...option, source } } }
   })
-  const producerStopTimeoutMs = checkNumber('options', 'producerStopTimeoutMs', options.producerStopTimeoutMs, 0) ?? 5000
-  return { defaults, statusPath, routes: checked, producerStopTimeoutMs }
+  const producerStopTimeoutMs = checkProducerStopTimeout('options', options)
+  return { defaults, statusPath, routes: declared, producerStopTimeoutMs }
 }

@@ -3,15 +3,16 @@
 // route; the `routes` option declares such routes from config. The plugin's settings are every route's defaults.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { isThenable, settlesWithin } from '../core/async.js'
+import { isThenable } from '../core/async.js'
 import { invalidOption } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
+import { waitForProducers } from '../core/producer-stop.js'
 import { PushRoute } from '../core/push-route.js'
 import { resolveSettings } from '../core/settings.js'
-import { SnapshotRoute } from '../core/snapshot-route.js'
+import { checkSnapshotOptions, SnapshotRoute } from '../core/snapshot-route.js'
 import { fastifyExchange, sendPlain } from './exchange.js'
-import { checkOptions, checkRouteOption, checkSnapshotOption, type ServerPushOptions, type ServerPushRouteOption, type ServerPushSnapshotOption } from './options.js'
+import { checkOptions, checkRouteOption, SNAPSHOT_OPTION_KEYS, type ServerPushOptions, type ServerPushRouteOption, type ServerPushSnapshotOption } from './options.js'
 
 /** `app.serverPush`: what the plugin adds to the Fastify instance. */
 export interface ServerPushDecorator {
@@ -68,29 +69,30 @@ function once<R> (made: Map<object, Map<string, R>>, option: object, url: string
 }
 
 /**
- * Runs the user's handler, then, unless it answered, hands the request to `serve`. Whether it answered is told by
- * its call to send: `reply.sent` stays false while async onSend hooks run. Returns what Fastify expects of a
- * handler: nothing when done at once, else a promise of the reply.
+ * A push or snapshot route's handler: the route's own handler first, like a last preHandler, then `serve` unless
+ * it answered: called send, returned something (a payload, or the reply it answers later), or threw. Its call to
+ * send is the one sign of an answer Fastify gives at once: `reply.sent` stays false while async onSend hooks run
+ * (a compression, say), and a stream started then would go out in place of the handler's refusal.
  */
-function runFirst (handler: RouteHandlerMethod, serve: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | undefined): RouteHandlerMethod {
+function handlerFirst (handler: RouteHandlerMethod, serve: (request: FastifyRequest, reply: FastifyReply) => Promise<void> | undefined): RouteHandlerMethod {
   return function serverPushHandler (this: FastifyInstance, request, reply) {
-    let answered = false
+    let sent = false
     const send = reply.send
     reply.send = function (payload) {
-      answered = true
+      sent = true
       return send.call(this, payload)
     }
-    const proceed = (value: unknown): FastifyReply | Promise<FastifyReply> => {
-      reply.send = send
-      if (answered || value === reply) return reply
-      if (value !== undefined) return reply.send(value)
+    // What Fastify is given back: a payload to send, or the reply, which settles once its answer is out.
+    const proceed = (value: unknown): unknown => {
+      if (sent) return reply
+      if (value !== undefined) return value
       return serve(request, reply)?.then(() => reply) ?? reply
     }
-    const first: unknown = handler.call(this, request, reply)
-    if (isThenable(first)) return Promise.resolve(first).then(proceed)
-    const done = proceed(first)
-    return done === reply ? undefined : done
-  } as RouteHandlerMethod
+    const value: unknown = handler.call(this, request, reply)
+    // A handler that returns at once starts the stream at once, while Node is still parsing what it read: a
+    // request pipelined behind it then finds the connection taken (connection.ts).
+    return isThenable(value) ? Promise.resolve(value).then(proceed) : proceed(value)
+  }
 }
 
 const PUSH_METHODS = new Set(['GET', 'HEAD'])
@@ -118,22 +120,18 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
         registry.add(url, routeOptions.constraints, made)
         return made
       })
-      routeOptions.handler = runFirst(handler, (request, reply) => route.handle(fastifyExchange(request, reply)))
+      routeOptions.handler = handlerFirst(handler, (request, reply) => route.handle(fastifyExchange(request, reply)))
     } else {
-      const own = checkSnapshotOption(where, snapshot)
-      const { source, snapshotTimeoutMs } = snapshot as ServerPushSnapshotOption
-      const route = once(snapshots, snapshot as object, url, () => new SnapshotRoute(source, resolveSettings(own, defaults), where, snapshotTimeoutMs, fastify.log))
-      routeOptions.handler = runFirst(handler, async (request, reply) => sendPlain(reply, await route.answer(request.raw)))
+      const settings = checkSnapshotOptions(where, snapshot, SNAPSHOT_OPTION_KEYS, defaults)
+      const route = once(snapshots, snapshot as object, url, () => new SnapshotRoute(settings, fastify.log))
+      routeOptions.handler = handlerFirst(handler, async (request, reply) => { sendPlain(reply, await route.answer(request.raw)) })
     }
   })
 
   const pass = (): void => {}
-  for (const { path, snapshot, snapshotTimeoutMs, ...push } of routes) {
+  for (const { path, push, snapshot } of routes) {
     fastify.route({ method: ['GET', 'HEAD'], url: path, serverPush: push, handler: pass })
-    if (snapshot !== undefined) {
-      const option: ServerPushSnapshotOption = { source: push.source as ServerPushSnapshotOption['source'], snapshotTimeoutMs, contentType: push.contentType, headers: push.headers }
-      fastify.get(snapshot, { serverPushSnapshot: option }, pass)
-    }
+    if (snapshot !== undefined) fastify.get(snapshot.path, { serverPushSnapshot: snapshot.option }, pass)
   }
   if (statusPath !== undefined) fastify.get(statusPath, async () => registry.stats())
 
@@ -151,11 +149,7 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
     producersStopped = Promise.all(allRoutes().map((route) => route.close()))
     done()
   })
-  fastify.addHook('onClose', async () => {
-    if (!await settlesWithin(producersStopped, producerStopTimeoutMs)) {
-      fastify.log.warn({ waitedMs: producerStopTimeoutMs }, 'server push producers still stopping; closed without them')
-    }
-  })
+  fastify.addHook('onClose', () => waitForProducers(producersStopped, producerStopTimeoutMs, fastify.log))
 }
 
 /** Makes routes with the `serverPush` option push routes, and registers the push routes of its `routes` option. */

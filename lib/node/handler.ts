@@ -1,17 +1,22 @@
-// Push and snapshot routes for any node:http server: a `(req, res, next?)` handler that is an Express 5 route
-// handler as it is, and a request listener's branch in `http.createServer`.
+// Push and snapshot routes for Node's servers: a `(req, res, next?)` handler that is an Express 5 route handler
+// as it is, and a request listener (or its branch) for node:http, node:https and node:http2's compatibility API.
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { settlesWithin } from '../core/async.js'
-import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.js'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import { invalidOption, isObject } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
-import type { HeaderRecord } from '../core/headers.js'
-import { isLiveSource, type LiveSource } from '../core/live/source.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { PlainResponse } from '../core/plain-response.js'
+import { checkProducerStopTimeout, waitForProducers, type ProducerStopOption } from '../core/producer-stop.js'
 import { checkPushOptions, PushRoute, type PushOptions } from '../core/push-route.js'
-import { checkSettings, resolveSettings, SETTING_KEYS } from '../core/settings.js'
-import { SnapshotRoute } from '../core/snapshot-route.js'
+import { resolveSettings, SETTING_KEYS } from '../core/settings.js'
+import { checkSnapshotOptions, SNAPSHOT_KEYS, SnapshotRoute, type SnapshotOptions } from '../core/snapshot-route.js'
+
+/** A request as Node's servers hand it over: node:http's and node:https's (Express's extends it), or node:http2's. */
+export type NodeRequest = IncomingMessage | Http2ServerRequest
+
+/** The response that comes with it. */
+export type NodeResponse = ServerResponse | Http2ServerResponse
 
 /** Express's `next`: hands an error to the error handlers that follow. */
 export type Next = (error?: unknown) => void
@@ -24,38 +29,28 @@ export interface HandlerOptions {
 
 /**
  * `createPushHandler()`'s options: a push route's source and settings. `Request` is what a source function
- * gets: Node's request, or your framework's (`express.Request`).
+ * gets: Node's request (node:http's or node:http2's), or your framework's (`express.Request`).
  */
-export interface PushHandlerOptions<Request extends IncomingMessage = IncomingMessage> extends PushOptions<Request>, HandlerOptions {
+export interface PushHandlerOptions<Request extends NodeRequest = NodeRequest> extends PushOptions<Request>, HandlerOptions, ProducerStopOption {
   /** The route's name in log lines (`route`) and in `stats()`. Default `server-push`. */
   name?: string
-  /** How long `close()` waits for a live producer to stop (a process to exit), in ms. Default 5000. */
-  producerStopTimeoutMs?: number
 }
 
 /** `createSnapshotHandler()`'s options. */
-export interface SnapshotHandlerOptions extends HandlerOptions {
-  /** The live source whose latest frame the route answers. */
-  source: LiveSource
-  /** How long a request waits for a first frame before it is answered 503, in ms. Default 5000. */
-  snapshotTimeoutMs?: number
-  /** Content-Type of a frame that carries none. Default `image/jpeg`. */
-  contentType?: string
-  /** Whether a JPEG frame without Huffman tables gets the standard ones (see PushSettings). Default true. */
-  jpegHuffmanTables?: boolean
-  /** Extra response headers. */
-  headers?: HeaderRecord
-}
+export interface SnapshotHandlerOptions extends SnapshotOptions, HandlerOptions {}
 
-/** A request handler for Express 5 or node:http, with its route's lifecycle. */
-export interface RouteHandler<Request extends IncomingMessage = IncomingMessage> {
-  (req: Request, res: ServerResponse, next?: Next): void
+/**
+ * A request handler for Express 5, node:http, node:https or node:http2, with its route's lifecycle. `Request` is
+ * the request it is called with.
+ */
+export interface RouteHandler<Request extends NodeRequest = NodeRequest> {
+  (req: Request, res: NodeResponse, next?: Next): void
   /** Ends the route's streams well-formed (and wakes waiting snapshot requests); call it before server.close(). */
   close (): Promise<void>
 }
 
 /** `createPushHandler()`'s handler. */
-export interface PushHandler<Request extends IncomingMessage = IncomingMessage> extends RouteHandler<Request> {
+export interface PushHandler<Request extends NodeRequest = NodeRequest> extends RouteHandler<Request> {
   /** Settles once the source is ready (files read); rejects with FST_SERVER_PUSH_INVALID_SOURCE. */
   readonly ready: Promise<void>
   /** The route's counters. */
@@ -63,9 +58,9 @@ export interface PushHandler<Request extends IncomingMessage = IncomingMessage> 
 }
 
 const PUSH_KEYS = new Set([...SETTING_KEYS, 'log', 'name', 'source', 'producerStopTimeoutMs'])
-const SNAPSHOT_KEYS = new Set(['log', 'source', 'snapshotTimeoutMs', 'contentType', 'jpegHuffmanTables', 'headers'])
+const SNAPSHOT_HANDLER_KEYS = new Set([...SNAPSHOT_KEYS, 'log'])
 
-function sendPlain (res: ServerResponse, response: PlainResponse): void {
+function sendPlain (res: NodeResponse, response: PlainResponse): void {
   const headers: Record<string, string[]> = {}
   for (const [name, value] of response.headers) (headers[name] ??= []).push(value)
   res.writeHead(response.status, { ...headers, 'Content-Type': response.type, 'Content-Length': Buffer.byteLength(response.body) })
@@ -76,7 +71,7 @@ function sendPlain (res: ServerResponse, response: PlainResponse): void {
  * What a request that failed gets: Express's error handlers when there is a `next`, else a JSON answer (500
  * for an error that carries no status). Never throws: it runs where nothing would catch it.
  */
-function failed (res: ServerResponse, next: Next | undefined, log: Logger, error: unknown): void {
+function failed (res: NodeResponse, next: Next | undefined, log: Logger, error: unknown): void {
   if (next !== undefined) return next(error)
   const { statusCode, code, message } = error as { statusCode?: unknown, code?: string, message?: string }
   // Every error a route raises is a coded one with its status; the fallback keeps a future one from throwing here.
@@ -87,7 +82,7 @@ function failed (res: ServerResponse, next: Next | undefined, log: Logger, error
 }
 
 /** The request's `?framing=` values: one as it is, several as an array (which the route refuses). */
-function framingAsked (req: IncomingMessage): unknown {
+function framingAsked (req: NodeRequest): unknown {
   // The query alone: the rest of a request target need not parse as a URL (`//[`).
   const url = req.url as string
   const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''
@@ -104,25 +99,27 @@ function checkHandlerOptions (where: string, options: unknown): Record<string, u
 }
 
 /**
- * A push route as a request handler: `app.get('/cam.mjpg', handler)` in Express 5, or called from a node:http
- * request listener. Each request gets a multipart/x-mixed-replace stream of the source's frames. Middleware in
- * front of it (auth, CORS) runs first, and headers it set are sent with the stream. Throws
- * FST_SERVER_PUSH_INVALID_OPTION.
+ * A push route as a request handler: `app.get('/cam.mjpg', handler)` in Express 5, or a request listener (or
+ * called from one) of node:http, node:https or node:http2. Each request gets a multipart/x-mixed-replace stream of
+ * the source's frames. Middleware in front of it (auth, CORS) runs first, and headers it set are sent with the
+ * stream. Throws FST_SERVER_PUSH_INVALID_OPTION.
  */
-export function createPushHandler<Request extends IncomingMessage = IncomingMessage> (options: PushHandlerOptions<Request>): PushHandler<Request> {
+export function createPushHandler<Request extends NodeRequest = NodeRequest> (options: PushHandlerOptions<Request>): PushHandler<Request> {
   const where = 'createPushHandler()'
   const checked = checkHandlerOptions(where, options)
   const settings = resolveSettings(checkPushOptions(where, checked, PUSH_KEYS), {})
-  const producerStopTimeoutMs = checkNumber(where, 'producerStopTimeoutMs', checked.producerStopTimeoutMs, 0) ?? 5000
+  const producerStopTimeoutMs = checkProducerStopTimeout(where, checked)
   const log = options.log ?? CONSOLE_LOG
   const route = new PushRoute<Request>(options.name ?? 'server-push', options.source, settings, log)
-  const handler = (req: Request, res: ServerResponse, next?: Next): void => {
+  const handler = (req: Request, res: NodeResponse, next?: Next): void => {
     // The server's requests are watched from now on, so that a stream's connection carries nothing else.
     guardStreamConnections((req.socket as { server?: Server }).server)
     try {
       route.handle({
-        req,
-        res,
+        // The exchange is typed by node:http's request and response, as Fastify's are; the core tells node:http2's
+        // by their stream (protocol.ts) and answers each on its own protocol.
+        req: req as IncomingMessage,
+        res: res as ServerResponse,
         request: req,
         log,
         framing: framingAsked(req),
@@ -137,11 +134,7 @@ export function createPushHandler<Request extends IncomingMessage = IncomingMess
   return Object.assign(handler, {
     ready: route.ready,
     stats: () => route.counters.read(),
-    async close () {
-      if (!await settlesWithin(route.close(), producerStopTimeoutMs)) {
-        log.warn({ waitedMs: producerStopTimeoutMs }, 'server push producers still stopping; closed without them')
-      }
-    }
+    close: () => waitForProducers(route.close(), producerStopTimeoutMs, log)
   })
 }
 
@@ -151,13 +144,10 @@ export function createPushHandler<Request extends IncomingMessage = IncomingMess
  */
 export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHandler {
   const where = 'createSnapshotHandler()'
-  const checked = checkHandlerOptions(where, options)
-  checkKeys(where, checked, SNAPSHOT_KEYS)
-  if (!isLiveSource(checked.source)) throw invalidOption(where, 'source must be a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
-  const settings = resolveSettings(checkSettings(where, { contentType: checked.contentType, jpegHuffmanTables: checked.jpegHuffmanTables, headers: checked.headers }), {})
+  const settings = checkSnapshotOptions(where, checkHandlerOptions(where, options), SNAPSHOT_HANDLER_KEYS)
   const log = options.log ?? CONSOLE_LOG
-  const route = new SnapshotRoute(options.source, settings, where, options.snapshotTimeoutMs, log)
-  const handler = (req: IncomingMessage, res: ServerResponse, next?: Next): void => {
+  const route = new SnapshotRoute(settings, log)
+  const handler = (req: NodeRequest, res: NodeResponse, next?: Next): void => {
     route.answer(req).then((response) => sendPlain(res, response),
       // answer() does not reject (it answers a frame, a timeout and the close alike); were it to, the client
       // still gets an answer.

@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import pino from 'pino'
 import tap, { type Test } from 'tap'
 import serverPush, { type PushRouteOptions, type RouteStats, type ServerPushOptions } from '../../lib/index.js'
-import { createPushHandler, createSnapshotHandler, type RouteHandler } from '../../lib/node.js'
+import { createPushHandler, createSnapshotHandler } from '../../lib/node.js'
 import { PATIENCE_MS } from './patience.js'
 
 export type ServerKind = 'fastify' | 'express' | 'node'
@@ -122,11 +122,14 @@ async function fastifyServer (options: ServerPushOptions, { setup, after, fastif
   return { app, server: app.server, stats: () => app.serverPush.stats(), close: () => app.close() }
 }
 
+/** A route's handler on node:http's server, with what closes it. */
+type Handler = ((req: IncomingMessage, res: ServerResponse) => void) & { close: () => Promise<void> }
+
 /** The plugin's options as node handlers: each route's settings over the plugin-level ones. */
-function handlersOf (options: ServerPushOptions, logs: LogLine[]): { routes: Map<string, RouteHandler>, stats: () => Record<string, RouteStats> } {
+function handlersOf (options: ServerPushOptions, logs: LogLine[]): { routes: Map<string, Handler>, stats: () => Record<string, RouteStats> } {
   const { routes = [], prefix = '', statusPath, producerStopTimeoutMs, ...defaults } = options
   const log = pino({ level: 'debug' }, capture(logs).stream)
-  const handlers = new Map<string, RouteHandler>()
+  const handlers = new Map<string, Handler>()
   const pushes = new Map<string, ReturnType<typeof createPushHandler>>()
   for (const { path, snapshot, snapshotTimeoutMs, ...own } of routes as PushRouteOptions[]) {
     const settings = { ...defaults, ...own, headers: { ...defaults.headers, ...own.headers } }
@@ -135,7 +138,7 @@ function handlersOf (options: ServerPushOptions, logs: LogLine[]): { routes: Map
     pushes.set(prefix + path, push)
     if (snapshot !== undefined) {
       const source = own.source as Parameters<typeof createSnapshotHandler>[0]['source']
-      handlers.set(prefix + snapshot, createSnapshotHandler({ source, snapshotTimeoutMs, contentType: settings.contentType, headers: settings.headers, log }))
+      handlers.set(prefix + snapshot, createSnapshotHandler({ source, snapshotTimeoutMs, contentType: settings.contentType, jpegHuffmanTables: settings.jpegHuffmanTables, headers: settings.headers, log }))
     }
   }
   const stats = (): Record<string, RouteStats> => Object.fromEntries([...pushes].map(([path, push]) => [path, push.stats()]))
