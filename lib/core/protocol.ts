@@ -2,8 +2,8 @@
 // line is the client's word, and `GET / HTTP/2.0` can be sent on an HTTP/1 connection as easily as `HTTP/1.1`.
 // Here each request gets its protocol's way: the sink its stream writes to, and how its response starts
 // (http1-sink.ts, http2-sink.ts), what a plain answer may carry, and how many streams its connection holds.
-import type { IncomingMessage } from 'node:http'
-import type { Http2ServerRequest } from 'node:http2'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { startSocketStream } from './http1-sink.js'
 import { forHttp2, startHttp2Stream } from './http2-sink.js'
 import { errorResponse, type PlainResponse } from './plain-response.js'
@@ -15,6 +15,9 @@ export type ProtocolVersion = 1 | 2
 
 /** A request as any server adapter hands it over: node:http's, or node:http2's compatibility API's. */
 export type AnyRequest = IncomingMessage | Http2ServerRequest
+
+/** The response of an AnyRequest. */
+export type AnyResponse = ServerResponse | Http2ServerResponse
 
 /** Whether the request came on an HTTP/2 stream (node:http2's requests carry theirs; HTTP/1 ones have none). */
 function overHttp2 (req: AnyRequest): req is Http2ServerRequest {
@@ -54,6 +57,6 @@ export function pushStreamsOn (req: AnyRequest): number {
  * `undefined` when nothing more is to be written (a HEAD request, a client already gone, or an HTTP/1 connection
  * that also carries a later request, then closed).
  */
-export function startResponse (req: IncomingMessage, start: ResponseStart): Sink | undefined {
+export function startResponse (req: AnyRequest, start: ResponseStart): Sink | undefined {
   return overHttp2(req) ? startHttp2Stream(req.stream, req.method, start) : startSocketStream(req, start)
 }

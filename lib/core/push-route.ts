@@ -1,7 +1,6 @@
 // One push route, on whatever server: answers each request with a stream, or with the plain response that stands
 // in for one, and ends its streams when it closes. A server adapter (Fastify, node:http) hands each request over
 // as a PushExchange.
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { noop } from './async.js'
 import { RouteCounters } from './counters.js'
 import { FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
@@ -13,7 +12,7 @@ import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
 import type { Logger } from './logger.js'
 import { OpenStreams } from './open-streams.js'
 import { unavailable, type PlainResponse } from './plain-response.js'
-import { forProtocol, protocolOf, pushStreamsOn, startResponse, unsupportedVersion, type ProtocolVersion } from './protocol.js'
+import { forProtocol, protocolOf, pushStreamsOn, startResponse, unsupportedVersion, type AnyRequest, type AnyResponse, type ProtocolVersion } from './protocol.js'
 import { READER_PAGE } from './reader-page.js'
 import { checkSettings, idleRepeatFor, type CheckedSettings, type PushSettings, type RouteSettings } from './settings.js'
 import type { PushStream, StreamRoute } from './stream.js'
@@ -36,8 +35,10 @@ export function checkPushOptions (where: string, options: Record<string, unknown
 
 /** One request to a push route, as a server adapter hands it over. */
 export interface PushExchange<Request> {
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
+  /** The request as its server handed it over: node:http's, or node:http2's compatibility API's. */
+  readonly req: AnyRequest
+  /** Its response: node:http's, or node:http2's compatibility API's. */
+  readonly res: AnyResponse
   /** What a source function gets as `request`. */
   readonly request: Request
   readonly log: Logger

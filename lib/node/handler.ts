@@ -1,7 +1,6 @@
 // Push and snapshot routes for Node's servers: a `(req, res, next?)` handler that is an Express 5 route handler
 // as it is, and a request listener (or its branch) for node:http, node:https and node:http2's compatibility API.
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import { STATUS_CODES, type Server } from 'node:http'
 import { invalidOption, isObject } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
@@ -10,13 +9,14 @@ import type { PlainResponse } from '../core/plain-response.js'
 import { checkProducerStopTimeout, waitForProducers, type ProducerStopOption } from '../core/producer-stop.js'
 import { checkPushOptions, PushRoute, type PushOptions } from '../core/push-route.js'
 import { resolveSettings, SETTING_KEYS } from '../core/settings.js'
+import type { AnyRequest, AnyResponse } from '../core/protocol.js'
 import { checkSnapshotOptions, SNAPSHOT_KEYS, SnapshotRoute, type SnapshotOptions } from '../core/snapshot-route.js'
 
 /** A request as Node's servers hand it over: node:http's and node:https's (Express's extends it), or node:http2's. */
-export type NodeRequest = IncomingMessage | Http2ServerRequest
+export type NodeRequest = AnyRequest
 
 /** The response that comes with it. */
-export type NodeResponse = ServerResponse | Http2ServerResponse
+export type NodeResponse = AnyResponse
 
 /** Express's `next`: hands an error to the error handlers that follow. */
 export type Next = (error?: unknown) => void
@@ -116,10 +116,8 @@ export function createPushHandler<Request extends NodeRequest = NodeRequest> (op
     guardStreamConnections((req.socket as { server?: Server }).server)
     try {
       route.handle({
-        // The exchange is typed by node:http's request and response, as Fastify's are; the core tells node:http2's
-        // by their stream (protocol.ts) and answers each on its own protocol.
-        req: req as IncomingMessage,
-        res: res as ServerResponse,
+        req,
+        res,
         request: req,
         log,
         framing: framingAsked(req),
