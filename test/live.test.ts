@@ -177,7 +177,7 @@ t.test('liveFrom: a producer that ends or fails ends its streams; the next viewe
   t.match(producerErrors()[1], { code: 'FST_SERVER_PUSH_BAD_FRAME' })
   t.equal(returned, 1, 'a producer that yields only bad frames is stopped')
   await (await RawClient.get(port, '/not-async')).end()
-  t.match(producerErrors()[2], { message: /must return an async iterable/ })
+  t.match(producerErrors()[2], { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /liveFrom\(\): the factory must return an async iterable/ })
   const client = await RawClient.get(port, '/bad-return')
   await client.parts(1)
   client.destroy()

@@ -132,7 +132,7 @@ t.test('bad live-source, limit and status options', async (t) => {
 })
 
 t.test('liveFrom() checks its own arguments', async (t) => {
-  t.throws(() => liveFrom('camera' as unknown as () => AsyncIterable<string>), { name: 'TypeError', message: /needs a function/ })
+  t.throws(() => liveFrom('camera' as unknown as () => AsyncIterable<string>), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /liveFrom\(\): needs a function/ })
   for (const bad of [-1, Infinity, '5']) {
     t.throws(() => liveFrom(async function * () {}, { lingerMs: bad as number }), { message: /lingerMs must be a finite number >= 0/ })
   }

@@ -1,6 +1,7 @@
 import createError from '@fastify/error'
 
-/** A plugin or route option is wrong; the message names the route and the field. Thrown by `register`. */
+/** A plugin, route or factory option is wrong; the message names where (the route, or the factory) and the field.
+ * Thrown by `register`, or by the factory given it (`relay()`, `fromCommand()`, `liveFrom()`...). */
 export const FST_SERVER_PUSH_INVALID_OPTION = createError<'FST_SERVER_PUSH_INVALID_OPTION', [string]>(
   'FST_SERVER_PUSH_INVALID_OPTION',
   'Invalid server push option: %s',
