@@ -54,3 +54,11 @@ export const FST_SERVER_PUSH_BAD_JPEG = createError<'FST_SERVER_PUSH_BAD_JPEG', 
   'FST_SERVER_PUSH_BAD_JPEG',
   'Bad JPEG stream: %s'
 )
+
+/** A frame over `publishToRedis()`'s `maxFrameBytes`: `publish()` throws it, and no viewer anywhere gets the frame. */
+export const FST_SERVER_PUSH_FRAME_TOO_LARGE = createError<'FST_SERVER_PUSH_FRAME_TOO_LARGE', [number, number]>(
+  'FST_SERVER_PUSH_FRAME_TOO_LARGE',
+  'The frame has %d bytes, over the %d that publishToRedis() takes (maxFrameBytes)',
+  500,
+  RangeError
+)

@@ -1,21 +1,13 @@
 // Passes a live source's frames to a Redis channel, for `redisSource()` in every process to show. The source's
 // producer runs only while some process anywhere has a viewer of the channel, and in one publisher at a time.
-import createError from '@fastify/error'
 import { performance } from 'node:perf_hooks'
 import { checkNumber, invalidOption } from '../core/check.js'
+import { FST_SERVER_PUSH_FRAME_TOO_LARGE } from '../core/errors.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { LiveSource, LiveSubscriber, PublishedFrame } from '../core/live/source.js'
 import { isLiveSource } from '../core/live/source.js'
 import { addressOf, checkRedisOptions, DEFAULT_MAX_FRAME_BYTES, namesOf, newId, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
 import { encodeMessage, numberMessage } from './message.js'
-
-/** A frame over `publishToRedis()`'s `maxFrameBytes`: `publish()` throws it, and no viewer anywhere gets the frame. */
-export const FST_SERVER_PUSH_FRAME_TOO_LARGE = createError<'FST_SERVER_PUSH_FRAME_TOO_LARGE', [number, number]>(
-  'FST_SERVER_PUSH_FRAME_TOO_LARGE',
-  'The frame has %d bytes, over the %d that publishToRedis() takes (maxFrameBytes)',
-  500,
-  RangeError
-)
 
 export interface PublishToRedisOptions extends RedisOptions {
   /** The largest frame body passed on, in bytes: a bigger one is refused (FST_SERVER_PUSH_FRAME_TOO_LARGE).
