@@ -2,7 +2,7 @@
 // each viewer's stream and says whether the route's parts are pages.
 import { LiveChannel } from './live/channel.js'
 import { LiveStream } from './live/live-stream.js'
-import { isLiveSource, type LiveSource } from './live/source.js'
+import { A_LIVE_SOURCE, isLiveSource, type LiveSource } from './live/source.js'
 import { PullStream } from './pull-stream.js'
 import { RecentParts } from './recent-parts.js'
 import { toPart, type PartFormat } from './frame.js'
@@ -14,16 +14,15 @@ import type { EncodedPart } from './wire.js'
 
 /**
  * Where a route's frames come from: a function (see `SourceFunction`), `fromFiles()` / `fromDirectory()`, or a
- * live source (`createLiveSource()`, `liveFrom()`, `fromCommand()`, `relay()`) that every viewer of the route
- * shares. `Request` is what a source function gets as `request`.
+ * live source (`createLiveSource()`, `liveFrom()`, `fromCommand()`, `relay()`, `redisSource()`) that every viewer
+ * of the route shares. `Request` is what a source function gets as `request`.
  */
 export type Source<Request = unknown> = SourceFunction<Request> | FileSource | LiveSource
 
 /** Why `source` is not a source, or undefined when it is one. */
 export function sourceProblem (source: unknown): string | undefined {
   if (typeof source === 'function' || isFileSource(source) || isLiveSource(source)) return undefined
-  return 'source must be a function, fromFiles(), fromDirectory() or a live source (createLiveSource(), liveFrom(), ' +
-    `fromCommand(), relay()), got ${source === null ? 'null' : typeof source}`
+  return `source must be a function, fromFiles(), fromDirectory() or ${A_LIVE_SOURCE}, got ${source === null ? 'null' : typeof source}`
 }
 
 /** A route's source made ready for its viewers. */

@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify'
 import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.js'
 import type { HeaderRecord } from '../core/headers.js'
-import { isLiveSource, type LiveSource } from '../core/live/source.js'
+import { A_LIVE_SOURCE, isLiveSource, type LiveSource } from '../core/live/source.js'
 import { checkPushOptions, type PushOptions } from '../core/push-route.js'
 import { checkSettings, SETTING_KEYS, type CheckedSettings, type PushSettings } from '../core/settings.js'
 
@@ -87,7 +87,7 @@ export function checkRouteOption (where: string, option: unknown, known: Readonl
 export function checkSnapshotOption (where: string, option: unknown): CheckedSettings {
   if (!isObject(option)) throw invalidOption(where, 'must be an object with a live source')
   checkKeys(where, option, SNAPSHOT_KEYS)
-  if (!isLiveSource(option.source)) throw invalidOption(where, 'snapshot needs a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
+  if (!isLiveSource(option.source)) throw invalidOption(where, `snapshot needs ${A_LIVE_SOURCE}`)
   return checkSettings(where, { contentType: option.contentType, jpegHuffmanTables: option.jpegHuffmanTables, headers: option.headers })
 }
 
@@ -115,7 +115,7 @@ export function checkOptions (options: unknown): CheckedOptions {
     claim(path, where)
     checkRouteOption(where, route, ROUTES_KEYS)
     if (route.snapshot !== undefined) {
-      if (!isLiveSource(route.source)) throw invalidOption(where, 'snapshot needs a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
+      if (!isLiveSource(route.source)) throw invalidOption(where, `snapshot needs ${A_LIVE_SOURCE}`)
       claim(prefix + checkPath(where, 'snapshot', route.snapshot), `${where}.snapshot`)
       checkNumber(where, 'snapshotTimeoutMs', route.snapshotTimeoutMs, 0)
     } else if (route.snapshotTimeoutMs !== undefined) {

@@ -6,7 +6,7 @@ import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.j
 import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
 import type { HeaderRecord } from '../core/headers.js'
-import { isLiveSource, type LiveSource } from '../core/live/source.js'
+import { A_LIVE_SOURCE, isLiveSource, type LiveSource } from '../core/live/source.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { PlainResponse } from '../core/plain-response.js'
 import { checkPushOptions, PushRoute, type PushOptions } from '../core/push-route.js'
@@ -153,7 +153,7 @@ export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHa
   const where = 'createSnapshotHandler()'
   const checked = checkHandlerOptions(where, options)
   checkKeys(where, checked, SNAPSHOT_KEYS)
-  if (!isLiveSource(checked.source)) throw invalidOption(where, 'source must be a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
+  if (!isLiveSource(checked.source)) throw invalidOption(where, `source must be ${A_LIVE_SOURCE}`)
   const settings = resolveSettings(checkSettings(where, { contentType: checked.contentType, jpegHuffmanTables: checked.jpegHuffmanTables, headers: checked.headers }), {})
   const log = options.log ?? CONSOLE_LOG
   const route = new SnapshotRoute(options.source, settings, where, options.snapshotTimeoutMs, log)

@@ -5,7 +5,7 @@ import { checkNumber, invalidOption } from '../core/check.js'
 import { FST_SERVER_PUSH_FRAME_TOO_LARGE } from '../core/errors.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { LiveSource, LiveSubscriber, PublishedFrame } from '../core/live/source.js'
-import { isLiveSource } from '../core/live/source.js'
+import { A_LIVE_SOURCE, isLiveSource } from '../core/live/source.js'
 import { addressOf, checkRedisOptions, DEFAULT_MAX_FRAME_BYTES, namesOf, newId, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
 import { encodeMessage, numberMessage } from './message.js'
 
@@ -205,13 +205,14 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
 }
 
 /**
- * Publishes the frames of `source` (from `createLiveSource()`, `liveFrom()`, `fromCommand()` or `relay()`) to
- * `channel`, for `redisSource()` in any process to show. Its producer runs only while a process anywhere has a
- * viewer of the channel, and, of several publishers of one channel (every instance of an app), in one only.
+ * Publishes the frames of `source` (any live source: `createLiveSource()`, `liveFrom()`, `fromCommand()`, `relay()`,
+ * `redisSource()`) to `channel`, for `redisSource()` in any process to show. Its producer runs only while a process
+ * anywhere has a viewer of the channel, and, of several publishers of one channel (every instance of an app), in
+ * one only.
  */
 export function publishToRedis (source: LiveSource, options: PublishToRedisOptions): RedisPublisher {
   const where = 'publishToRedis()'
-  if (!isLiveSource(source)) throw invalidOption(where, 'the first argument must be a live source (createLiveSource(), liveFrom(), fromCommand() or relay())')
+  if (!isLiveSource(source)) throw invalidOption(where, `the first argument must be ${A_LIVE_SOURCE}`)
   const checked = checkRedisOptions(where, options, ['maxFrameBytes', 'latestTtlMs', 'demandCheckMs', 'producerTtlMs', 'log'])
   const demandCheckMs = checkNumber(where, 'demandCheckMs', options.demandCheckMs, 1) ?? 1000
   const producerTtlMs = checkNumber(where, 'producerTtlMs', options.producerTtlMs, 1) ?? 5000

@@ -258,6 +258,9 @@ export class LiveSource {
   }
 }
 
+/** How a message names a live source: by the factories that make one. */
+export const A_LIVE_SOURCE = 'a live source (createLiveSource(), liveFrom(), fromCommand(), relay(), redisSource())'
+
 export function isLiveSource (value: unknown): value is LiveSource {
   return typeof value === 'object' && value !== null && (value as Partial<LiveSource>)[BRAND] === true
 }
