@@ -2,7 +2,7 @@
 // each viewer's stream and says whether the route's parts are pages.
 import { LiveChannel } from './live/channel.js'
 import { LiveStream } from './live/live-stream.js'
-import { A_LIVE_SOURCE, isLiveSource, type LiveSource } from './live/source.js'
+import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
 import { PullStream } from './pull-stream.js'
 import { RecentParts } from './recent-parts.js'
 import { toPart, type PartFormat } from './frame.js'
@@ -29,8 +29,8 @@ export function sourceProblem (source: unknown): string | undefined {
 export interface Feed<Request> {
   /** The route's parts are HTML pages. */
   readonly html: boolean
-  /** The live source every viewer shares; undefined when each viewer has its own frames. */
-  readonly live: LiveSource | undefined
+  /** The hub of the live source every viewer shares; undefined when each viewer has its own frames. */
+  readonly live: LiveHub | undefined
   /** Makes one viewer's stream; `request` is handed to a source function. */
   stream (context: StreamContext, request: Request): PushStream
   /** The route is gone: a live source stops feeding it; settles once a producer it stopped has stopped. */
@@ -46,10 +46,11 @@ const NOTHING_TO_DETACH = async (): Promise<void> => {}
 export async function openFeed<Request> (source: Source<Request>, path: string, format: PartFormat): Promise<Feed<Request>> {
   const { contentType } = format
   if (isLiveSource(source)) {
-    const channel = new LiveChannel(format, source)
+    const live = hubOf(source)
+    const channel = new LiveChannel(format, live)
     return {
       html: isHtml(contentType),
-      live: source,
+      live,
       stream: (context) => new LiveStream(context, channel),
       detach: () => channel.detach()
     }

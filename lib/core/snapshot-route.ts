@@ -2,7 +2,7 @@
 import { noop } from './async.js'
 import { checkNumber } from './check.js'
 import { sentBody } from './frame.js'
-import type { LiveSource } from './live/source.js'
+import { hubOf, type LiveHub, type LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
 import { forProtocol, unavailable, type PlainResponse } from './plain-response.js'
 import { protocolOf, unsupportedVersion, type AnyRequest } from './protocol.js'
@@ -13,17 +13,19 @@ export class SnapshotRoute {
   /** Requests waiting for a first frame, woken when the route closes. */
   private readonly waiters = new Set<() => void>()
   private readonly timeoutMs: number
+  private readonly source: LiveHub
 
   /** `timeoutMs`: how long a request waits for a first frame before it is answered 503 (default 5000). */
   constructor (
-    private readonly source: LiveSource,
+    source: LiveSource,
     private readonly settings: Pick<RouteSettings, 'contentType' | 'plainHeaders' | 'jpegHuffmanTables'>,
     where: string,
     timeoutMs: unknown,
     log: Logger
   ) {
     this.timeoutMs = checkNumber(where, 'snapshotTimeoutMs', timeoutMs, 0) ?? 5000
-    source.adoptLog(log)
+    this.source = hubOf(source)
+    this.source.adoptLog(log)
   }
 
   /** The latest frame, or the next one within the timeout, or 503; 505 for a version its connection cannot carry. */

@@ -44,6 +44,8 @@ const viewers: number | undefined = stats?.viewers
 const tooLarge: boolean = new Error('x') instanceof FST_SERVER_PUSH_FRAME_TOO_LARGE
 // @ts-expect-error internals of a live source are not part of its type
 live.acquire()
+// @ts-expect-error a live source's counts are read-only
+live.framesRefused = 0
 
 // @ts-expect-error intervalMs is a number
 const badInterval: ServerPushOptions = { routes: [{ path: '/x', source: clock, intervalMs: '5' }] }

@@ -3,7 +3,7 @@
 import { encodeFrame, type PartFormat } from '../frame.js'
 import type { EndReason } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
-import type { LiveSource, LiveSubscriber, PublishedFrame } from './source.js'
+import type { LiveHub, LiveSubscriber, PublishedFrame } from './source.js'
 
 /** A viewer of the channel: takes the newest part, and ends with the source. */
 export interface LiveReceiver {
@@ -15,8 +15,8 @@ export class LiveChannel implements LiveSubscriber {
   private readonly viewers = new Set<LiveReceiver>()
   private cached: { seq: number, part: EncodedPart } | undefined
 
-  constructor (private readonly format: PartFormat, private readonly source: LiveSource) {
-    source.subscribe(this)
+  constructor (private readonly format: PartFormat, private readonly hub: LiveHub) {
+    hub.subscribe(this)
   }
 
   encode (frame: PublishedFrame): EncodedPart {
@@ -36,21 +36,21 @@ export class LiveChannel implements LiveSubscriber {
 
   /** The route's app is closing: the source stops feeding it; settles once a producer it stopped has stopped. */
   detach (): Promise<void> {
-    this.source.unsubscribe(this)
-    return this.source.stopped()
+    this.hub.unsubscribe(this)
+    return this.hub.stopped()
   }
 
   /** Adds a viewer and gives it the latest frame at once; on a closed source, that frame ends its stream. */
   join (viewer: LiveReceiver): void {
     this.viewers.add(viewer)
-    this.source.acquire()
-    const { latest, closed } = this.source
+    this.hub.acquire()
+    const { latest, closed } = this.hub
     if (latest !== undefined) viewer.offer(this.encode(latest))
     if (closed) viewer.end('source-ended')
   }
 
   /** Removes a viewer; one that never joined (gone before its stream started) holds no demand to give back. */
   leave (viewer: LiveReceiver): void {
-    if (this.viewers.delete(viewer)) this.source.release()
+    if (this.viewers.delete(viewer)) this.hub.release()
   }
 }

@@ -3,7 +3,7 @@ import { nextTurn, settle, stopIterator, waitFor } from '../async.js'
 import { checkNumber, invalidOption } from '../check.js'
 import type { Frame } from '../frame.js'
 import type { Logger } from '../logger.js'
-import { OnDemandSource } from './on-demand.js'
+import { OnDemandHub } from './on-demand.js'
 import type { LiveSource, LiveSourceOptions } from './source.js'
 
 export interface LiveFromOptions extends LiveSourceOptions {
@@ -32,7 +32,7 @@ interface Producer {
   iterator: AsyncIterator<Frame> | undefined
 }
 
-class ProducedSource extends OnDemandSource {
+class ProducerHub extends OnDemandHub {
   private running: Producer | undefined
 
   constructor (private readonly factory: ProducerFactory, lingerMs: number, options: LiveSourceOptions) {
@@ -110,5 +110,5 @@ class ProducedSource extends OnDemandSource {
 export function liveFrom (factory: ProducerFactory, { lingerMs = 0, ...options }: LiveFromOptions = {}): LiveSource {
   if (typeof factory !== 'function') throw invalidOption('liveFrom()', 'needs a function that returns an async iterable of frames')
   checkNumber('liveFrom()', 'lingerMs', lingerMs, 0)
-  return new ProducedSource(factory, lingerMs, options)
+  return new ProducerHub(factory, lingerMs, options).source
 }
