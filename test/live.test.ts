@@ -397,7 +397,7 @@ t.test('one live source shown by two routes: the same frames, each in its route\
 })
 
 t.test('the channel hands every viewer the same part object: built once per route, never copied per viewer', async (t) => {
-  const { LiveChannel } = await import('../lib/core/live/channel.js')
+  const { LiveChannel } = await import('../lib/core/live/live-stream.js')
   const { hubOf } = await import('../lib/core/live/source.js')
   const { RouteCounters } = await import('../lib/core/counters.js')
   const { multipart } = await import('../lib/core/wire.js')

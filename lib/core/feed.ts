@@ -1,7 +1,6 @@
 // The one place where a route's source is told apart by kind: whatever it is, it becomes a Feed, which makes
 // each viewer's stream and says whether the route's parts are pages.
-import { LiveChannel } from './live/channel.js'
-import { LiveStream } from './live/live-stream.js'
+import { LiveChannel, LiveStream } from './live/live-stream.js'
 import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
 import { PullStream } from './pull-stream.js'
 import { RecentParts } from './recent-parts.js'

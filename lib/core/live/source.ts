@@ -81,7 +81,7 @@ export interface PublishedFrame extends CheckedFrame {
   readonly extra: HeaderList
 }
 
-/** A route showing a live source (see channel.ts), or a publisher passing its frames on (Redis). */
+/** A route showing a live source (see live-stream.ts), or a publisher passing its frames on (Redis). */
 export interface LiveSubscriber<Part = EncodedPart> {
   /**
    * What the subscriber sends of the frame (a route's part bytes); throws when it cannot carry the frame
