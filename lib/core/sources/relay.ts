@@ -7,6 +7,7 @@ import https from 'node:https'
 import { performance } from 'node:perf_hooks'
 import { sleep, waitFor } from '../async.js'
 import { checkNumber, invalidOption } from '../check.js'
+import { toHeaderList } from '../headers.js'
 import { liveFrom, type LiveFromOptions } from '../live/producer.js'
 import { checkMaxFps, SHARED_SOURCE_MAX_FPS, type LiveSource } from '../live/source.js'
 import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
@@ -16,7 +17,8 @@ export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
   /** Basic auth user (Digest auth is not supported), when the URL does not carry one. */
   username?: string
   password?: string
-  /** Extra request headers. */
+  /** Extra request headers; a name that is not a token, or a value with CR, LF or another control character,
+   * fails `relay()` (FST_SERVER_PUSH_INVALID_OPTION). */
   headers?: Record<string, string>
   /** `https:` only: certificates to trust besides the system's (a camera's self-signed one, say). */
   ca?: string | Buffer | Array<string | Buffer>
@@ -108,6 +110,8 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
   checkNumber('relay()', 'maxRetryDelayMs', maxRetryDelayMs, retryDelayMs)
   checkMaxFps('relay()', maxFps)
   const allowed = allowedTypes(types, (problem) => invalidOption('relay()', problem))
+  // Checked now, not at each connection: Node would refuse a bad one there, and the relay would retry forever.
+  toHeaderList(headers, (problem) => invalidOption('relay()', problem))
   const where = printable(target)
   // agent: false, a fresh connection each time, so that its connect timeout means something. Credentials in the
   // URL go as they are; given as options, they win. Identity: JPEGs do not compress, and a decoder would be a
