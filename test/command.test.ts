@@ -248,9 +248,10 @@ t.test('output that is not JPEG within maxFrameBytes is logged and the process s
 })
 
 t.test('fromCommand() refuses what it cannot run', async (t) => {
-  t.throws(() => fromCommand(''), { name: 'TypeError', message: /needs a command/ })
-  t.throws(() => fromCommand('ffmpeg', 'x' as unknown as string[]), { message: /args must be an array of strings/ })
-  t.throws(() => fromCommand('ffmpeg', [1 as unknown as string]), { message: /args must be an array of strings/ })
+  const code = 'FST_SERVER_PUSH_INVALID_OPTION'
+  t.throws(() => fromCommand(''), { code, message: /fromCommand\(\): needs a command/ })
+  t.throws(() => fromCommand('ffmpeg', 'x' as unknown as string[]), { code, message: /args must be an array of strings/ })
+  t.throws(() => fromCommand('ffmpeg', [1 as unknown as string]), { code, message: /args must be an array of strings/ })
   t.throws(() => fromCommand('ffmpeg', [], { restartDelayMs: 0 }), { message: /restartDelayMs must be a finite number >= 1, got 0/ })
   t.throws(() => fromCommand('ffmpeg', [], { restartDelayMs: 500, maxRestartDelayMs: 100 }), { message: /maxRestartDelayMs must be a finite number >= 500/ })
   t.throws(() => fromCommand('ffmpeg', [], { killTimeoutMs: -1 }), { message: /killTimeoutMs must be a finite number >= 0/ })

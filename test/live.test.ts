@@ -1,6 +1,7 @@
 // Live sources: one producer, many viewers, the same bytes for all, producers that run only while watched.
 import t from 'tap'
-import { createLiveSource, liveFrom } from '../lib/index.js'
+import { createLiveSource, fromCommand, liveFrom, relay } from '../lib/index.js'
+import { redisSource } from '../lib/redis.js'
 import { aborted, eventually, fastifyOnly, startApp, timerCount } from './helpers/app.js'
 import { bodies, partsOf, RawClient } from './helpers/wire-client.js'
 
@@ -55,6 +56,29 @@ t.test('stats count exactly; the status route answers them as JSON', async (t) =
   const status = await fetch(`http://127.0.0.1:${port}/push-status`)
   t.same(await status.json(), stats())
   for (const client of clients) client.destroy()
+})
+
+t.test('a live source shows its user publish(), close() and counts that only it changes, whatever made it; nothing a route uses', async (t) => {
+  const made = {
+    createLiveSource: createLiveSource(),
+    liveFrom: liveFrom(async function * () {}),
+    fromCommand: fromCommand('ffmpeg'),
+    relay: relay('http://127.0.0.1/'),
+    redisSource: redisSource({ channel: 'c' })
+  }
+  for (const [kind, source] of Object.entries(made)) {
+    const names = new Set<string>()
+    for (let own: object | null = source; own !== null && own !== Object.prototype; own = Object.getPrototypeOf(own)) {
+      for (const name of Object.getOwnPropertyNames(own)) if (name !== 'constructor') names.add(name)
+    }
+    t.same([...names].sort(), ['close', 'closed', 'framesCapped', 'framesDropped', 'framesRefused', 'publish', 'published'], kind)
+    for (const count of ['published', 'framesRefused', 'framesDropped', 'framesCapped', 'closed']) {
+      t.notOk(Reflect.set(source, count, 7), `${kind}: ${count} cannot be set`)
+    }
+    t.same([source.published, source.framesRefused, source.framesDropped, source.framesCapped, source.closed], [0, 0, 0, 0, false], kind)
+    source.close()
+    t.equal(source.closed, true, kind)
+  }
 })
 
 t.test('close() of a live source ends its streams well-formed; it then takes no frames', async (t) => {
@@ -177,7 +201,7 @@ t.test('liveFrom: a producer that ends or fails ends its streams; the next viewe
   t.match(producerErrors()[1], { code: 'FST_SERVER_PUSH_BAD_FRAME' })
   t.equal(returned, 1, 'a producer that yields only bad frames is stopped')
   await (await RawClient.get(port, '/not-async')).end()
-  t.match(producerErrors()[2], { message: /must return an async iterable/ })
+  t.match(producerErrors()[2], { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /liveFrom\(\): the factory must return an async iterable/ })
   const client = await RawClient.get(port, '/bad-return')
   await client.parts(1)
   client.destroy()
@@ -373,7 +397,8 @@ t.test('one live source shown by two routes: the same frames, each in its route\
 })
 
 t.test('the channel hands every viewer the same part object: built once per route, never copied per viewer', async (t) => {
-  const { LiveChannel } = await import('../lib/core/live/channel.js')
+  const { LiveChannel } = await import('../lib/core/live/live-stream.js')
+  const { hubOf } = await import('../lib/core/live/source.js')
   const { RouteCounters } = await import('../lib/core/counters.js')
   const { multipart } = await import('../lib/core/wire.js')
   const live = createLiveSource()
@@ -387,7 +412,7 @@ t.test('the channel hands every viewer the same part object: built once per rout
     jpegHuffmanTables: true,
     counters: new RouteCounters()
   }
-  const channel = new LiveChannel(route, live)
+  const channel = new LiveChannel(route, hubOf(live))
   const received: unknown[][] = [[], [], []]
   const viewers = received.map((parts) => ({ offer: (part: unknown) => parts.push(part) }))
   for (const viewer of viewers) channel.join(viewer as unknown as Parameters<typeof channel.join>[0])

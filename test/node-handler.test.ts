@@ -148,7 +148,7 @@ t.test('options are checked when the handler is made, naming the factory and the
   t.throws(() => make({ source: text('x'), name: 5 }), { code, message: /name must be a string/ })
   t.throws(() => make({ source: text('x'), producerStopTimeoutMs: -1 }), { code, message: /producerStopTimeoutMs must be/ })
   const snapshot = (options: unknown): unknown => createSnapshotHandler(options as Parameters<typeof createSnapshotHandler>[0])
-  t.throws(() => snapshot({ source: text('x') }), { code, message: /createSnapshotHandler\(\): snapshot needs a live source/ })
+  t.throws(() => snapshot({ source: text('x') }), { code, message: /createSnapshotHandler\(\): snapshot needs a live source \(createLiveSource\(\), .*, redisSource\(\)\)/ })
   t.throws(() => snapshot({ source: createLiveSource(), snapshotTimeoutMs: -1 }), { code, message: /snapshotTimeoutMs must be/ })
   t.throws(() => snapshot({ source: createLiveSource(), contentType: 'jpeg' }), { code, message: /contentType must be a media type/ })
 })

@@ -39,7 +39,7 @@ t.test('bad route options name the route and the field', async (t) => {
   await registerFails(t, { routes: [{ path: 'cam', source }] }, code, /routes\[0\]: path must be a string starting with "\/", got "cam"/)
   await registerFails(t, { routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/a\): path \/a is already taken by routes\[0\] \(\/a\)/)
   await registerFails(t, { prefix: '/p/', routes: [{ path: '/a', source }, { path: '/a', source }] }, code, /routes\[1\] \(\/p\/a\): path \/p\/a is already taken/)
-  await registerFails(t, route({ source: undefined }), code, /routes\[1\] \(\/cam\): source must be a function, fromFiles\(\), fromDirectory\(\) or a live source \(createLiveSource\(\), liveFrom\(\), fromCommand\(\), relay\(\)\), got undefined/)
+  await registerFails(t, route({ source: undefined }), code, /routes\[1\] \(\/cam\): source must be a function, fromFiles\(\), fromDirectory\(\) or a live source \(createLiveSource\(\), liveFrom\(\), fromCommand\(\), relay\(\), redisSource\(\)\), got undefined/)
   await registerFails(t, route({ source: null }), code, /source must be .*got null/)
   await registerFails(t, route({ source: 'frames/' }), code, /source must be .*got string/)
   await registerFails(t, route({ source: [Buffer.from('x')] }), code, /source must be .*got object/)
@@ -122,7 +122,7 @@ t.test('bad live-source, limit and status options', async (t) => {
   await registerFails(t, route({ stallTimeoutMs: -1 }), code, /stallTimeoutMs must be a finite number >= 0 \(0 = never\), got -1/)
   await registerFails(t, { maxFps: 0, routes: [{ path: '/cam', source }] }, code, /options: maxFps must be a finite number > 0/)
   await registerFails(t, { routes: [{ path: '/cam', source, snapshot: '/cam.jpg' }] }, code,
-    /routes\[0\] \(\/cam\): snapshot needs a live source \(createLiveSource\(\), liveFrom\(\), fromCommand\(\), relay\(\)\)/)
+    /routes\[0\] \(\/cam\): snapshot needs a live source \(createLiveSource\(\), liveFrom\(\), fromCommand\(\), relay\(\), redisSource\(\)\)/)
   await registerFails(t, route({ snapshot: 'cam.jpg' }), code, /snapshot must be a string starting with "\/", got "cam.jpg"/)
   await registerFails(t, route({ snapshot: '/cam' }), code, /routes\[0\] \(\/cam\)\.snapshot: path \/cam is already taken by routes\[0\] \(\/cam\)/)
   await registerFails(t, route({ snapshot: '/cam.jpg', snapshotTimeoutMs: -1 }), code, /snapshotTimeoutMs must be a finite number >= 0/)
@@ -132,7 +132,7 @@ t.test('bad live-source, limit and status options', async (t) => {
 })
 
 t.test('liveFrom() checks its own arguments', async (t) => {
-  t.throws(() => liveFrom('camera' as unknown as () => AsyncIterable<string>), { name: 'TypeError', message: /needs a function/ })
+  t.throws(() => liveFrom('camera' as unknown as () => AsyncIterable<string>), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /liveFrom\(\): needs a function/ })
   for (const bad of [-1, Infinity, '5']) {
     t.throws(() => liveFrom(async function * () {}, { lingerMs: bad as number }), { message: /lingerMs must be a finite number >= 0/ })
   }

@@ -63,3 +63,13 @@ console.log(loaded() > 0, typeof redisSource, typeof publishToRedis, FST_SERVER_
   t.equal(code, 0, stderr)
   t.equal(stdout, '0\ntrue function function FastifyError\n')
 })
+
+t.test('FST_SERVER_PUSH_FRAME_TOO_LARGE comes from the main entry, as every code does, and is the Redis entry\'s own', async (t) => {
+  const script = `
+const main = require('fastify-server-push')
+const { FST_SERVER_PUSH_FRAME_TOO_LARGE } = require('fastify-server-push/redis')
+console.log(main.FST_SERVER_PUSH_FRAME_TOO_LARGE === FST_SERVER_PUSH_FRAME_TOO_LARGE, new main.FST_SERVER_PUSH_FRAME_TOO_LARGE(2, 1).code)`
+  const { code, stdout, stderr } = await run(process.execPath, ['-e', script])
+  t.equal(code, 0, stderr)
+  t.equal(stdout, 'true FST_SERVER_PUSH_FRAME_TOO_LARGE\n')
+})

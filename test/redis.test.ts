@@ -361,7 +361,7 @@ t.test('wrong options are refused with coded errors naming the option', async (t
     [() => redisSource({ channel: 'c', lingerMs: -1 }), /lingerMs must be a finite number >= 0/],
     [() => redisSource({ channel: 'c', retryDelayMs: 0 }), /retryDelayMs must be/],
     [() => redisSource({ channel: 'c', chanel: 'x' } as RedisSourceOptions), /unknown option "chanel"/],
-    [() => publishToRedis({} as LiveSource, { channel: 'c' }), /publishToRedis\(\): the first argument must be a live source/],
+    [() => publishToRedis({} as LiveSource, { channel: 'c' }), /publishToRedis\(\): the first argument must be a live source \(createLiveSource\(\), .*, redisSource\(\)\)/],
     [() => publishToRedis(live, { channel: 'c', maxFrameBytes: 0 }), /maxFrameBytes must be/],
     [() => publishToRedis(live, { channel: 'c', demandCheckMs: 1000, producerTtlMs: 1000 }), /producerTtlMs \(1000\) must be greater than demandCheckMs \(1000\)/]
   ]

@@ -159,14 +159,17 @@ t.test('a refused connection is retried with growing waits, up to maxRetryDelayM
 })
 
 t.test('relay() refuses what it cannot use', async (t) => {
-  t.throws(() => relay('not a url'), { name: 'TypeError', message: /is not a URL/ })
-  t.throws(() => relay('ftp://127.0.0.1/x'), { message: /must be http: or https:, got ftp:/ })
+  const code = 'FST_SERVER_PUSH_INVALID_OPTION'
+  t.throws(() => relay('not a url'), { code, message: /relay\(\): "not a url" is not a URL/ })
+  t.throws(() => relay('ftp://127.0.0.1/x'), { code, message: /must be http: or https:, got ftp:/ })
   t.throws(() => relay('http://127.0.0.1/', { idleTimeoutMs: 0 }), { message: /idleTimeoutMs must be a finite number >= 1, got 0/ })
   t.throws(() => relay('http://127.0.0.1/', { retryDelayMs: 100, maxRetryDelayMs: 10 }), { message: /maxRetryDelayMs must be a finite number >= 100/ })
   t.throws(() => relay('http://127.0.0.1/', { maxPartsPerSecond: 0 }), { message: /relay\(\): maxPartsPerSecond must be a finite number >= 1, got 0/ })
   t.throws(() => relay('http://127.0.0.1/', { maxFps: 0 }), { message: /relay\(\): maxFps must be a number >= 0.001, or Infinity for no cap, got 0/ })
+  t.throws(() => relay('http://127.0.0.1/', { headers: { 'X-Camera': 'door\r\nX-Evil: 1' } }), { code, message: /relay\(\): header X-Camera has an invalid value/ })
+  t.throws(() => relay('http://127.0.0.1/', { headers: { 'X Camera': 'door' } }), { code, message: /relay\(\): header name "X Camera" is not a valid HTTP token/ })
   for (const types of ['image/jpeg', ['image'], [42]]) {
-    t.throws(() => relay('http://127.0.0.1/', { types: types as string[] }), { message: /types must be an array of media types/ }, JSON.stringify(types))
+    t.throws(() => relay('http://127.0.0.1/', { types: types as string[] }), { code, message: /types must be an array of media types/ }, JSON.stringify(types))
   }
 })
 

@@ -1,7 +1,8 @@
 import createError from '@fastify/error'
 import { FRAMING_NAMES } from './framing.js'
 
-/** A plugin or route option is wrong; the message names the route and the field. Thrown by `register`. */
+/** A plugin, route or factory option is wrong; the message names where (the route, or the factory) and the field.
+ * Thrown by `register`, or by the factory given it (`relay()`, `fromCommand()`, `liveFrom()`...). */
 export const FST_SERVER_PUSH_INVALID_OPTION = createError<'FST_SERVER_PUSH_INVALID_OPTION', [string]>(
   'FST_SERVER_PUSH_INVALID_OPTION',
   'Invalid server push option: %s',
@@ -53,4 +54,12 @@ export const FST_SERVER_PUSH_BAD_MULTIPART = createError<'FST_SERVER_PUSH_BAD_MU
 export const FST_SERVER_PUSH_BAD_JPEG = createError<'FST_SERVER_PUSH_BAD_JPEG', [string]>(
   'FST_SERVER_PUSH_BAD_JPEG',
   'Bad JPEG stream: %s'
+)
+
+/** A frame over `publishToRedis()`'s `maxFrameBytes`: `publish()` throws it, and no viewer anywhere gets the frame. */
+export const FST_SERVER_PUSH_FRAME_TOO_LARGE = createError<'FST_SERVER_PUSH_FRAME_TOO_LARGE', [number, number]>(
+  'FST_SERVER_PUSH_FRAME_TOO_LARGE',
+  'The frame has %d bytes, over the %d that publishToRedis() takes (maxFrameBytes)',
+  500,
+  RangeError
 )

@@ -1,8 +1,7 @@
 // The one place where a route's source is told apart by kind: whatever it is, it becomes a Feed, which makes
 // each viewer's stream and says whether the route's parts are pages.
-import { LiveChannel } from './live/channel.js'
-import { LiveStream } from './live/live-stream.js'
-import { isLiveSource, type LiveSource } from './live/source.js'
+import { LiveChannel, LiveStream } from './live/live-stream.js'
+import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
 import { PullStream } from './pull-stream.js'
 import { RecentParts } from './recent-parts.js'
 import { toPart, type PartFormat } from './frame.js'
@@ -14,24 +13,23 @@ import type { EncodedPart } from './wire.js'
 
 /**
  * Where a route's frames come from: a function (see `SourceFunction`), `fromFiles()` / `fromDirectory()`, or a
- * live source (`createLiveSource()`, `liveFrom()`, `fromCommand()`, `relay()`) that every viewer of the route
- * shares. `Request` is what a source function gets as `request`.
+ * live source (`createLiveSource()`, `liveFrom()`, `fromCommand()`, `relay()`, `redisSource()`) that every viewer
+ * of the route shares. `Request` is what a source function gets as `request`.
  */
 export type Source<Request = unknown> = SourceFunction<Request> | FileSource | LiveSource
 
 /** Why `source` is not a source, or undefined when it is one. */
 export function sourceProblem (source: unknown): string | undefined {
   if (typeof source === 'function' || isFileSource(source) || isLiveSource(source)) return undefined
-  return 'source must be a function, fromFiles(), fromDirectory() or a live source (createLiveSource(), liveFrom(), ' +
-    `fromCommand(), relay()), got ${source === null ? 'null' : typeof source}`
+  return `source must be a function, fromFiles(), fromDirectory() or ${A_LIVE_SOURCE}, got ${source === null ? 'null' : typeof source}`
 }
 
 /** A route's source made ready for its viewers. */
 export interface Feed<Request> {
   /** The route's parts are HTML pages. */
   readonly html: boolean
-  /** The live source every viewer shares; undefined when each viewer has its own frames. */
-  readonly live: LiveSource | undefined
+  /** The hub of the live source every viewer shares; undefined when each viewer has its own frames. */
+  readonly live: LiveHub | undefined
   /** Makes one viewer's stream; `request` is handed to a source function. */
   stream (context: StreamContext, request: Request): PushStream
   /** The route is gone: a live source stops feeding it; settles once a producer it stopped has stopped. */
@@ -47,10 +45,11 @@ const NOTHING_TO_DETACH = async (): Promise<void> => {}
 export async function openFeed<Request> (source: Source<Request>, path: string, format: PartFormat): Promise<Feed<Request>> {
   const { contentType } = format
   if (isLiveSource(source)) {
-    const channel = new LiveChannel(format, source)
+    const live = hubOf(source)
+    const channel = new LiveChannel(format, live)
     return {
       html: isHtml(contentType),
-      live: source,
+      live,
       stream: (context) => new LiveStream(context, channel),
       detach: () => channel.detach()
     }

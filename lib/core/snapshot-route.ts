@@ -4,7 +4,7 @@ import { noop } from './async.js'
 import { checkKeys, checkNumber, invalidOption, isObject } from './check.js'
 import { sentBody } from './frame.js'
 import type { HeaderRecord } from './headers.js'
-import { isLiveSource, type LiveSource } from './live/source.js'
+import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
 import { unavailable, type PlainResponse } from './plain-response.js'
 import { forProtocol, protocolOf, unsupportedVersion, type AnyRequest } from './protocol.js'
@@ -44,7 +44,7 @@ export function checkSnapshotOptions (where: string, options: unknown, known: Re
   if (!isObject(options)) throw invalidOption(where, 'must be an object with a live source')
   checkKeys(where, options, known)
   const { source } = options
-  if (!isLiveSource(source)) throw invalidOption(where, 'snapshot needs a live source (createLiveSource(), liveFrom(), fromCommand(), relay())')
+  if (!isLiveSource(source)) throw invalidOption(where, `snapshot needs ${A_LIVE_SOURCE}`)
   const timeoutMs = checkNumber(where, 'snapshotTimeoutMs', options.snapshotTimeoutMs, 0) ?? 5000
   // The keys are checked: of the settings, only a snapshot's own can be there.
   const { contentType, plainHeaders, jpegHuffmanTables } = resolveSettings(checkSettings(where, options), defaults)
@@ -55,17 +55,18 @@ export class SnapshotRoute {
   private closing = false
   /** Requests waiting for a first frame, woken when the route closes. */
   private readonly waiters = new Set<() => void>()
+  private readonly source: LiveHub
 
   constructor (private readonly settings: SnapshotSettings, log: Logger) {
-    settings.source.adoptLog(log)
+    this.source = hubOf(settings.source)
+    this.source.adoptLog(log)
   }
 
   /** The latest frame, or the next one within the timeout, or 503; 505 for a version its connection cannot carry. */
   async answer (req: AnyRequest): Promise<PlainResponse> {
     const protocol = protocolOf(req)
     if (protocol === undefined) return unsupportedVersion(req)
-    const { settings } = this
-    const { source } = settings
+    const { settings, source } = this
     // Holding the source while waiting starts a liveFrom() producer that nobody is watching yet.
     source.acquire()
     try {

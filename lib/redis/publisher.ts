@@ -1,21 +1,12 @@
 // Passes a live source's frames to a Redis channel, for `redisSource()` in every process to show. The source's
 // producer runs only while some process anywhere has a viewer of the channel, and in one publisher at a time.
-import createError from '@fastify/error'
 import { performance } from 'node:perf_hooks'
 import { checkNumber, invalidOption } from '../core/check.js'
+import { FST_SERVER_PUSH_FRAME_TOO_LARGE } from '../core/errors.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
-import type { LiveSource, LiveSubscriber, PublishedFrame } from '../core/live/source.js'
-import { isLiveSource } from '../core/live/source.js'
+import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource, type LiveSubscriber, type PublishedFrame } from '../core/live/source.js'
 import { addressOf, checkRedisOptions, DEFAULT_MAX_FRAME_BYTES, namesOf, newId, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
 import { encodeMessage, numberMessage } from './message.js'
-
-/** A frame over `publishToRedis()`'s `maxFrameBytes`: `publish()` throws it, and no viewer anywhere gets the frame. */
-export const FST_SERVER_PUSH_FRAME_TOO_LARGE = createError<'FST_SERVER_PUSH_FRAME_TOO_LARGE', [number, number]>(
-  'FST_SERVER_PUSH_FRAME_TOO_LARGE',
-  'The frame has %d bytes, over the %d that publishToRedis() takes (maxFrameBytes)',
-  500,
-  RangeError
-)
 
 export interface PublishToRedisOptions extends RedisOptions {
   /** The largest frame body passed on, in bytes: a bigger one is refused (FST_SERVER_PUSH_FRAME_TOO_LARGE).
@@ -81,16 +72,16 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
   private numbered = 0
 
   constructor (
-    private readonly source: LiveSource,
+    private readonly hub: LiveHub,
     options: PublishToRedisOptions,
     private readonly limits: { maxFrameBytes: number, latestTtlMs: number, demandCheckMs: number, producerTtlMs: number }
   ) {
     this.names = namesOf(options)
-    this.report = new RedisReport(addressOf(options), () => options.log ?? source.log ?? CONSOLE_LOG)
+    this.report = new RedisReport(addressOf(options), () => options.log ?? hub.log ?? CONSOLE_LOG)
     // Viewers coming and going anywhere say so on the demand channel; connected again, the viewers are counted anew.
     const demand = { channel: this.names.demand, onMessage: () => { this.check() } }
     this.link = new RedisLink(options, this.report, demand, () => { this.check() })
-    source.subscribe(this)
+    hub.subscribe(this)
     this.link.open()
   }
 
@@ -168,7 +159,7 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
       if (lapsed) this.produce(false)
       return this.producing
     }
-    if (!(Number(reply[1]) > 0) || this.source.closed) {
+    if (!(Number(reply[1]) > 0) || this.hub.closed) {
       this.produce(false)
       return false
     }
@@ -188,43 +179,44 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
     this.producing = on
     if (on) {
       // A publish-only process shows the source on no route, which would have given its producer a logger.
-      this.source.adoptLog(this.report.logger())
-      this.source.acquire()
+      this.hub.adoptLog(this.report.logger())
+      this.hub.acquire()
     } else {
-      this.source.release()
+      this.hub.release()
       this.waiting = undefined
       this.link.send(['EVAL', RELEASE, '2', this.names.producer, this.names.latest, this.id])
     }
   }
 
   async close (): Promise<void> {
-    if (this.closed) return this.source.stopped()
+    if (this.closed) return this.hub.stopped()
     this.closed = true
     clearTimeout(this.timer)
     const { producer, latest } = this.names
     if (this.producing) {
       this.producing = false
-      this.source.release()
+      this.hub.release()
     }
-    this.source.unsubscribe(this)
+    this.hub.unsubscribe(this)
     await this.link.close(['EVAL', RELEASE, '2', producer, latest, this.id])
-    await this.source.stopped()
+    await this.hub.stopped()
   }
 }
 
 /**
- * Publishes the frames of `source` (from `createLiveSource()`, `liveFrom()`, `fromCommand()` or `relay()`) to
- * `channel`, for `redisSource()` in any process to show. Its producer runs only while a process anywhere has a
- * viewer of the channel, and, of several publishers of one channel (every instance of an app), in one only.
+ * Publishes the frames of `source` (any live source: `createLiveSource()`, `liveFrom()`, `fromCommand()`, `relay()`,
+ * `redisSource()`) to `channel`, for `redisSource()` in any process to show. Its producer runs only while a process
+ * anywhere has a viewer of the channel, and, of several publishers of one channel (every instance of an app), in
+ * one only.
  */
 export function publishToRedis (source: LiveSource, options: PublishToRedisOptions): RedisPublisher {
   const where = 'publishToRedis()'
-  if (!isLiveSource(source)) throw invalidOption(where, 'the first argument must be a live source (createLiveSource(), liveFrom(), fromCommand() or relay())')
+  if (!isLiveSource(source)) throw invalidOption(where, `the first argument must be ${A_LIVE_SOURCE}`)
   const checked = checkRedisOptions(where, options, ['maxFrameBytes', 'latestTtlMs', 'demandCheckMs', 'producerTtlMs', 'log'])
   const demandCheckMs = checkNumber(where, 'demandCheckMs', options.demandCheckMs, 1) ?? 1000
   const producerTtlMs = checkNumber(where, 'producerTtlMs', options.producerTtlMs, 1) ?? 5000
   if (producerTtlMs <= demandCheckMs) throw invalidOption(where, `producerTtlMs (${producerTtlMs}) must be greater than demandCheckMs (${demandCheckMs})`)
-  return new Publisher(source, checked, {
+  return new Publisher(hubOf(source), checked, {
     maxFrameBytes: checkNumber(where, 'maxFrameBytes', options.maxFrameBytes, 1) ?? DEFAULT_MAX_FRAME_BYTES,
     latestTtlMs: checkNumber(where, 'latestTtlMs', options.latestTtlMs, 1) ?? 30_000,
     demandCheckMs,

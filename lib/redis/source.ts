@@ -7,7 +7,7 @@ import { BoundedWarning } from '../core/bounded-warning.js'
 import { checkNumber, invalidOption } from '../core/check.js'
 import type { CheckedFrame } from '../core/frame.js'
 import type { Logger } from '../core/logger.js'
-import { OnDemandSource } from '../core/live/on-demand.js'
+import { OnDemandHub } from '../core/live/on-demand.js'
 import { SHARED_SOURCE_MAX_FPS, type LiveSource, type LiveSourceOptions } from '../core/live/source.js'
 import { allowedTypes, essence, IMAGE_TYPES } from '../core/syntax.js'
 import { addressOf, checkRedisOptions, DEFAULT_MAX_FRAME_BYTES, namesOf, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
@@ -30,7 +30,7 @@ export interface RedisSourceOptions extends RedisOptions, Pick<LiveSourceOptions
   maxFrameBytes?: number
 }
 
-class RedisSource extends OnDemandSource {
+class RedisHub extends OnDemandHub {
   private readonly names: RedisNames
   private readonly report: RedisReport
   private link: RedisLink | undefined
@@ -135,8 +135,8 @@ export function redisSource (options: RedisSourceOptions): LiveSource {
   const where = 'redisSource()'
   const checked = checkRedisOptions(where, options, ['lingerMs', 'types', 'maxFrameBytes', 'maxFps'])
   const lingerMs = checkNumber(where, 'lingerMs', options.lingerMs, 0) ?? 2000
-  return new RedisSource(checked, lingerMs, {
+  return new RedisHub(checked, lingerMs, {
     types: allowedTypes(options.types ?? IMAGE_TYPES, (problem) => invalidOption(where, problem)),
     maxFrameBytes: checkNumber(where, 'maxFrameBytes', options.maxFrameBytes, 1) ?? DEFAULT_MAX_FRAME_BYTES
-  }, options.maxFps ?? SHARED_SOURCE_MAX_FPS)
+  }, options.maxFps ?? SHARED_SOURCE_MAX_FPS).source
 }

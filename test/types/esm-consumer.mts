@@ -1,6 +1,6 @@
 // Compiled against the built package (dist/esm/*.d.ts) as an ESM user sees it; must type-check as it is.
 import Fastify from 'fastify'
-import serverPush, { createLiveSource, fromDirectory, liveFrom, readMultipart, serverPush as named, splitJpegs, type Frame, type FramingChoice, type RouteStats, type ServerPushOptions, type SourceFunction } from 'fastify-server-push'
+import serverPush, { createLiveSource, FST_SERVER_PUSH_FRAME_TOO_LARGE, fromDirectory, liveFrom, readMultipart, serverPush as named, splitJpegs, type Frame, type FramingChoice, type RouteStats, type ServerPushOptions, type SourceFunction } from 'fastify-server-push'
 
 const app = Fastify()
 const clock: SourceFunction = () => `<h3>${new Date().toISOString()}</h3>`
@@ -41,8 +41,11 @@ async function relayParts (body: AsyncIterable<Uint8Array>): Promise<number> {
   return bytes
 }
 const viewers: number | undefined = stats?.viewers
+const tooLarge: boolean = new Error('x') instanceof FST_SERVER_PUSH_FRAME_TOO_LARGE
 // @ts-expect-error internals of a live source are not part of its type
 live.acquire()
+// @ts-expect-error a live source's counts are read-only
+live.framesRefused = 0
 
 // @ts-expect-error intervalMs is a number
 const badInterval: ServerPushOptions = { routes: [{ path: '/x', source: clock, intervalMs: '5' }] }
@@ -52,4 +55,4 @@ const badSource: ServerPushOptions = { routes: [{ path: '/x', source: 'frames/' 
 const badFrame: Frame = 42
 // @ts-expect-error framing is auto, standard or advance
 const badFraming: ServerPushOptions = { routes: [{ path: '/x', source: clock, framing: 'fast' }] }
-export { badInterval, badSource, badFrame, badFraming, framing, relayParts, repeated, viewers }
+export { badInterval, badSource, badFrame, badFraming, framing, relayParts, repeated, tooLarge, viewers }

@@ -1,11 +1,60 @@
-// A stream fed by a live source: the source pushes, and a viewer that is still busy skips straight to the
-// newest frame once it can take one. At most one frame waits for it in user space, and that one is shared.
+// A route showing a live source: its channel encodes each frame once for the route and hands the same part to
+// every viewer's stream; the source pushes, and a viewer that is still busy skips straight to the newest frame
+// once it can take one. At most one frame waits for a viewer in user space, and that one is shared.
 import { performance } from 'node:perf_hooks'
-import { PushStream, type StreamContext } from '../stream.js'
+import { encodeFrame, type PartFormat } from '../frame.js'
+import { PushStream, type EndReason, type StreamContext } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
-import type { LiveChannel, LiveReceiver } from './channel.js'
+import type { LiveHub, LiveSubscriber, PublishedFrame } from './source.js'
 
-export class LiveStream extends PushStream implements LiveReceiver {
+/** One route showing a live source: encodes each frame once for the route's boundary and hands the same part to
+ * every viewer of the route, whatever its framing. */
+export class LiveChannel implements LiveSubscriber {
+  private readonly viewers = new Set<LiveStream>()
+  private cached: { seq: number, part: EncodedPart } | undefined
+
+  constructor (private readonly format: PartFormat, private readonly hub: LiveHub) {
+    hub.subscribe(this)
+  }
+
+  encode (frame: PublishedFrame): EncodedPart {
+    if (this.cached?.seq !== frame.seq) {
+      this.cached = { seq: frame.seq, part: encodeFrame(frame, this.format, frame.extra) }
+    }
+    return this.cached.part
+  }
+
+  deliver (part: EncodedPart): void {
+    for (const viewer of this.viewers) viewer.offer(part)
+  }
+
+  end (reason: EndReason): void {
+    for (const viewer of this.viewers) viewer.end(reason)
+  }
+
+  /** The route's app is closing: the source stops feeding it; settles once a producer it stopped has stopped. */
+  detach (): Promise<void> {
+    this.hub.unsubscribe(this)
+    return this.hub.stopped()
+  }
+
+  /** Adds a viewer and gives it the latest frame at once; on a closed source, that frame ends its stream. */
+  join (viewer: LiveStream): void {
+    this.viewers.add(viewer)
+    this.hub.acquire()
+    const { latest, closed } = this.hub
+    if (latest !== undefined) viewer.offer(this.encode(latest))
+    if (closed) viewer.end('source-ended')
+  }
+
+  /** Removes a viewer; one that never joined (gone before its stream started) holds no demand to give back. */
+  leave (viewer: LiveStream): void {
+    if (this.viewers.delete(viewer)) this.hub.release()
+  }
+}
+
+/** One viewer's stream of a live route: the newest part, as soon as the viewer can take it. */
+export class LiveStream extends PushStream {
   private pending: EncodedPart | undefined
   private nextAt = 0
   private paceTimer: NodeJS.Timeout | undefined

@@ -1,9 +1,9 @@
-// A live source whose frames come from something that runs only while the source is watched: started for the
-// first viewer (or snapshot), stopped `lingerMs` after the last one, and at once when no route shows it.
+// The hub of a live source whose frames come from something that runs only while the source is watched: started
+// for the first viewer (or snapshot), stopped `lingerMs` after the last one, and at once when no route shows it.
 import { noop } from '../async.js'
-import { LiveSource, type LiveSourceOptions } from './source.js'
+import { LiveHub, type LiveSourceOptions } from './source.js'
 
-export abstract class OnDemandSource extends LiveSource {
+export abstract class OnDemandHub extends LiveHub {
   private lingerTimer: NodeJS.Timeout | undefined
   /** Settles once all that was stopped so far has finished stopping (a process exited, a connection closed). */
   private stopping: Promise<void> = Promise.resolve()

@@ -1,9 +1,9 @@
 // A live source fed by a producer that runs only while someone watches: a camera is not read for nobody.
 import { nextTurn, settle, stopIterator, waitFor } from '../async.js'
-import { checkNumber } from '../check.js'
+import { checkNumber, invalidOption } from '../check.js'
 import type { Frame } from '../frame.js'
 import type { Logger } from '../logger.js'
-import { OnDemandSource } from './on-demand.js'
+import { OnDemandHub } from './on-demand.js'
 import type { LiveSource, LiveSourceOptions } from './source.js'
 
 export interface LiveFromOptions extends LiveSourceOptions {
@@ -32,7 +32,7 @@ interface Producer {
   iterator: AsyncIterator<Frame> | undefined
 }
 
-class ProducedSource extends OnDemandSource {
+class ProducerHub extends OnDemandHub {
   private running: Producer | undefined
 
   constructor (private readonly factory: ProducerFactory, lingerMs: number, options: LiveSourceOptions) {
@@ -65,7 +65,7 @@ class ProducedSource extends OnDemandSource {
       // A producer starts only for a viewer or a snapshot of a route, which has set the log by then.
       const iterable: unknown = this.factory({ signal, log: this.log as Logger })
       if (typeof iterable !== 'object' || iterable === null || !(Symbol.asyncIterator in iterable)) {
-        throw new TypeError('liveFrom(): the factory must return an async iterable, such as an async generator')
+        throw invalidOption('liveFrom()', 'the factory must return an async iterable, such as an async generator')
       }
       const iterator = running.iterator = (iterable as AsyncIterable<Frame>)[Symbol.asyncIterator]()
       let refusedInARow = 0
@@ -108,7 +108,7 @@ class ProducedSource extends OnDemandSource {
  * starts it again.
  */
 export function liveFrom (factory: ProducerFactory, { lingerMs = 0, ...options }: LiveFromOptions = {}): LiveSource {
-  if (typeof factory !== 'function') throw new TypeError('liveFrom() needs a function that returns an iterable of frames')
+  if (typeof factory !== 'function') throw invalidOption('liveFrom()', 'needs a function that returns an async iterable of frames')
   checkNumber('liveFrom()', 'lingerMs', lingerMs, 0)
-  return new ProducedSource(factory, lingerMs, options)
+  return new ProducerHub(factory, lingerMs, options).source
 }

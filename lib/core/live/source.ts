@@ -1,6 +1,8 @@
-// One producer, any number of viewers: a published frame is checked once, encoded once per route, and the same
-// buffers go to every viewer. A source with a rate cap holds a frame that comes too soon, replacing it with any
-// newer one, and publishes the one it holds when its turn comes: one timer per source, armed once per gap.
+// A live source: one producer, any number of viewers. What its user holds is a small handle (publish, close, the
+// counts); the routes and publishers reach the hub behind it, which checks a published frame once and gives it
+// to every route, each encoding it once for all its viewers. A source with a rate cap holds a frame that comes
+// too soon, replacing it with any newer one, and publishes the one it holds when its turn comes: one timer per
+// source, armed once per gap.
 import { performance } from 'node:perf_hooks'
 import { noop, type Arm } from '../async.js'
 import { BoundedWarning } from '../bounded-warning.js'
@@ -12,8 +14,33 @@ import type { Logger } from '../logger.js'
 import type { EndReason } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
 
-// A brand rather than instanceof: the ESM and the CommonJS build each have their own class.
-const BRAND = Symbol.for('fastify-server-push.LiveSource')
+/**
+ * Frames published once and shown by every route whose `source` it is, each viewer getting the newest. Made by
+ * `createLiveSource()` (you call `publish()`), `liveFrom()`, `fromCommand()`, `relay()` or `redisSource()`.
+ */
+export interface LiveSource {
+  /**
+   * Sends `frame` to every viewer of every route showing this source: at once to a viewer that is ready, or as
+   * soon as it is (newer frames replace older ones it has not got yet). Throws FST_SERVER_PUSH_BAD_FRAME, and
+   * then no viewer gets it, when `frame` is not a frame or a route cannot carry it; FST_SERVER_PUSH_SOURCE_CLOSED
+   * after `close()`.
+   */
+  publish (frame: Frame): void
+  /** Ends every stream of this source well-formed (the last frame, then the close delimiter), and stops its
+   * producer; the source takes no more frames. */
+  close (): void
+  /** Whether `close()` was called. */
+  readonly closed: boolean
+  /** Frames published so far. */
+  readonly published: number
+  /** Frames a producer made that could not be published (not a frame, or not fit for a route), skipped. */
+  readonly framesRefused: number
+  /** Frames lost on the way to this process (a Redis source's, while it was cut off), counted where known. */
+  readonly framesDropped: number
+  /** Frames never published for `maxFps`: held for their turn, then replaced by a newer one (or their producer
+   * stopped first). */
+  readonly framesCapped: number
+}
 
 export interface LiveSourceOptions {
   /**
@@ -54,7 +81,7 @@ export interface PublishedFrame extends CheckedFrame {
   readonly extra: HeaderList
 }
 
-/** A route showing a live source (see channel.ts), or a publisher passing its frames on (Redis). */
+/** A route showing a live source (see live-stream.ts), or a publisher passing its frames on (Redis). */
 export interface LiveSubscriber<Part = EncodedPart> {
   /**
    * What the subscriber sends of the frame (a route's part bytes); throws when it cannot carry the frame
@@ -71,14 +98,61 @@ function timestamp (): string {
   return `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`
 }
 
-/** Frames pushed by a producer with `publish()`; made by `createLiveSource()` or `liveFrom()`. */
-export class LiveSource {
-  readonly [BRAND] = true
-  /** Where the source logs what no viewer reports: the logger of the first route that shows it. @internal */
+// Where a handle keeps its hub: a symbol no entry exports, so the hub is in no type and under no name a user
+// sees. Symbol.for rather than a symbol of this module: the ESM and the CommonJS build each load their own, and
+// a source made by one is shown by the other.
+const HUB = Symbol.for('fastify-server-push.LiveHub')
+
+/** The source as its user holds it: each member passes to the hub, which alone changes the counts. */
+class Handle implements LiveSource {
+  readonly [HUB]: LiveHub
+
+  constructor (hub: LiveHub) {
+    this[HUB] = hub
+  }
+
+  publish (frame: Frame): void {
+    this[HUB].publish(frame)
+  }
+
+  close (): void {
+    this[HUB].close()
+  }
+
+  get closed (): boolean {
+    return this[HUB].closed
+  }
+
+  get published (): number {
+    return this[HUB].published
+  }
+
+  get framesRefused (): number {
+    return this[HUB].framesRefused
+  }
+
+  get framesDropped (): number {
+    return this[HUB].framesDropped
+  }
+
+  get framesCapped (): number {
+    return this[HUB].framesCapped
+  }
+}
+
+/** What is behind a live source: its frames, the routes and publishers it feeds, and the demand for it. */
+export class LiveHub {
+  /** What the user holds. */
+  readonly source: LiveSource = new Handle(this)
+  /** Where the source logs what no viewer reports: the logger of the first route that shows it. */
   log: Logger | undefined
-  private current: PublishedFrame | undefined
-  private seq = 0
-  private isClosed = false
+  /** The last frame published, which a new viewer gets at once. */
+  latest: PublishedFrame | undefined
+  published = 0
+  closed = false
+  framesRefused = 0
+  framesDropped = 0
+  framesCapped = 0
   private demand = 0
   private readonly subscribers = new Set<LiveSubscriber<unknown>>()
   private readonly waiters = new Set<() => void>()
@@ -98,42 +172,14 @@ export class LiveSource {
     this.gapMs = 1000 / (checkMaxFps(where, maxFps) ?? Infinity)
   }
 
-  /** Frames published so far. */
-  get published (): number {
-    return this.seq
-  }
-
-  /** Frames a producer made that could not be published (not a frame, or not fit for a route), skipped. */
-  framesRefused = 0
-
-  /** Frames lost on the way to this process (a Redis source's, while it was cut off), counted where known. */
-  framesDropped = 0
-
-  /** Frames never published for `maxFps`: held for their turn, then replaced by a newer one (or their producer
-   * stopped first). */
-  framesCapped = 0
-
-  get closed (): boolean {
-    return this.isClosed
-  }
-
-  /** The last frame published, which a new viewer gets at once. @internal */
-  get latest (): PublishedFrame | undefined {
-    return this.current
-  }
-
-  /**
-   * Sends `frame` to every viewer of every route showing this source: at once to a viewer that is ready, or as
-   * soon as it is (newer frames replace older ones it has not got yet). Throws FST_SERVER_PUSH_BAD_FRAME, and
-   * then no viewer gets it, when `frame` is not a frame; FST_SERVER_PUSH_SOURCE_CLOSED after `close()`.
-   */
+  /** See `LiveSource.publish()`. */
   publish (frame: Frame): void {
-    if (this.isClosed) throw new FST_SERVER_PUSH_SOURCE_CLOSED()
+    if (this.closed) throw new FST_SERVER_PUSH_SOURCE_CLOSED()
     this.publishChecked(checkFrame(frame), this.timestamps ? [['X-Timestamp', timestamp()]] : [])
   }
 
   /** Publishes a frame checked elsewhere with the part headers it came with (from Redis, say), now or, held by
-   * the cap, when its turn comes. @internal */
+   * the cap, when its turn comes. */
   protected publishChecked (checked: CheckedFrame, extra: HeaderList): void {
     if (this.gapMs === 0) return this.send(checked, extra)
     const now = performance.now()
@@ -170,60 +216,58 @@ export class LiveSource {
   }
 
   private send (checked: CheckedFrame, extra: HeaderList): void {
-    const published: PublishedFrame = { ...checked, seq: this.seq + 1, extra }
+    const published: PublishedFrame = { ...checked, seq: this.published + 1, extra }
     const parts = [...this.subscribers].map((subscriber) => [subscriber, subscriber.encode(published)] as const)
-    this.seq++
-    this.current = published
+    this.published++
+    this.latest = published
     for (const [subscriber, part] of parts) subscriber.deliver(part)
     for (const wake of this.waiters) wake()
   }
 
-  /** Ends every stream of this source well-formed (the last frame, then the close delimiter). */
+  /** See `LiveSource.close()`. */
   close (): void {
-    if (this.isClosed) return
+    if (this.closed) return
     this.flush()
-    this.isClosed = true
+    this.closed = true
     for (const subscriber of this.subscribers) subscriber.end('source-ended')
     for (const wake of this.waiters) wake()
   }
 
-  /** A route shows the source: the first one gives it its logger. @internal */
+  /** A route shows the source: the first one gives it its logger. */
   adoptLog (log: Logger): void {
     this.log ??= log
   }
 
-  /** @internal */
   subscribe (subscriber: LiveSubscriber<unknown>): void {
     this.subscribers.add(subscriber)
   }
 
-  /** A route is gone (its app closed); with no route left, a producer has no reason to run. @internal */
+  /** A route is gone (its app closed); with no route left, a producer has no reason to run. */
   unsubscribe (subscriber: LiveSubscriber<unknown>): void {
     this.subscribers.delete(subscriber)
     if (this.subscribers.size === 0) this.unwatched()
   }
 
-  /** A viewer or a snapshot request wants frames: a stopped producer starts. @internal */
+  /** A viewer or a snapshot request wants frames: a stopped producer starts. */
   acquire (): void {
     this.demand++
     this.wanted(true)
   }
 
-  /** @internal */
   release (): void {
     if (--this.demand === 0) this.wanted(false)
   }
 
-  /** The next frame published within `timeoutMs` (or until `cancel` fires or the source closes), else the latest. @internal */
+  /** The next frame published within `timeoutMs` (or until `cancel` fires or the source closes), else the latest. */
   nextFrame (timeoutMs: number, cancel: Arm): Promise<PublishedFrame | undefined> {
     return new Promise((resolve) => {
-      if (this.isClosed) return resolve(this.current)
+      if (this.closed) return resolve(this.latest)
       let disarm = noop
       const done = (): void => {
         clearTimeout(timer)
         this.waiters.delete(done)
         disarm()
-        resolve(this.current)
+        resolve(this.latest)
       }
       const timer = setTimeout(done, timeoutMs)
       this.waiters.add(done)
@@ -231,7 +275,7 @@ export class LiveSource {
     })
   }
 
-  /** Settles once the producers stopped so far have finished stopping (processes exited, connections closed). @internal */
+  /** Settles once the producers stopped so far have finished stopping (processes exited, connections closed). */
   stopped (): Promise<void> {
     return Promise.resolve()
   }
@@ -251,18 +295,26 @@ export class LiveSource {
   /** Forgets the latest frame, and the one held for its turn: a stopped producer's frames are not news to the next
    * viewer. */
   protected forget (): void {
-    this.current = undefined
+    this.latest = undefined
     clearTimeout(this.heldTimer)
     if (this.held !== undefined) this.framesCapped++
     this.held = undefined
   }
 }
 
+/** How a message names a live source: by the factories that make one. */
+export const A_LIVE_SOURCE = 'a live source (createLiveSource(), liveFrom(), fromCommand(), relay(), redisSource())'
+
 export function isLiveSource (value: unknown): value is LiveSource {
-  return typeof value === 'object' && value !== null && (value as Partial<LiveSource>)[BRAND] === true
+  return typeof value === 'object' && value !== null && HUB in value
+}
+
+/** The hub behind a live source's handle. */
+export function hubOf (source: LiveSource): LiveHub {
+  return (source as Handle)[HUB]
 }
 
 /** A live source: call `publish(frame)` whenever a frame is ready; every viewer of its routes gets it. */
 export function createLiveSource (options?: LiveSourceOptions): LiveSource {
-  return new LiveSource(options)
+  return new LiveHub(options).source
 }

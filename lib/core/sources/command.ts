@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { sleep, waitFor } from '../async.js'
-import { checkNumber } from '../check.js'
+import { checkNumber, invalidOption } from '../check.js'
 import { liveFrom, type LiveFromOptions } from '../live/producer.js'
 import type { LiveSource } from '../live/source.js'
 import { splitJpegs, type JpegSplitterOptions } from '../read/jpeg.js'
@@ -147,13 +147,14 @@ function logLines (stream: Readable, log: (line: string) => void, dropped: (char
  * viewers (plus `lingerMs`); when it exits meanwhile it is started again after `restartDelayMs`.
  */
 export function fromCommand (command: string, args: readonly string[] = [], options: CommandOptions = {}): LiveSource {
-  if (typeof command !== 'string' || command === '') throw new TypeError('fromCommand() needs a command, such as \'ffmpeg\'')
-  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) throw new TypeError('fromCommand(): args must be an array of strings')
+  const where = 'fromCommand()'
+  if (typeof command !== 'string' || command === '') throw invalidOption(where, 'needs a command, such as \'ffmpeg\'')
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) throw invalidOption(where, 'args must be an array of strings')
   const { cwd, env, restartDelayMs = 1000, maxRestartDelayMs = 30_000, killTimeoutMs = 2000, maxFrameBytes, ...live } = options
-  checkNumber('fromCommand()', 'restartDelayMs', restartDelayMs, 1)
-  checkNumber('fromCommand()', 'maxRestartDelayMs', maxRestartDelayMs, restartDelayMs)
-  checkNumber('fromCommand()', 'killTimeoutMs', killTimeoutMs, 0)
-  checkNumber('fromCommand()', 'maxFrameBytes', maxFrameBytes, 1)
+  checkNumber(where, 'restartDelayMs', restartDelayMs, 1)
+  checkNumber(where, 'maxRestartDelayMs', maxRestartDelayMs, restartDelayMs)
+  checkNumber(where, 'killTimeoutMs', killTimeoutMs, 0)
+  checkNumber(where, 'maxFrameBytes', maxFrameBytes, 1)
   const argv = [...args]
   return liveFrom(async function * ({ signal, log }) {
     let delay = restartDelayMs

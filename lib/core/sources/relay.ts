@@ -6,7 +6,8 @@ import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { performance } from 'node:perf_hooks'
 import { sleep, waitFor } from '../async.js'
-import { checkNumber } from '../check.js'
+import { checkNumber, invalidOption } from '../check.js'
+import { toHeaderList } from '../headers.js'
 import { liveFrom, type LiveFromOptions } from '../live/producer.js'
 import { checkMaxFps, SHARED_SOURCE_MAX_FPS, type LiveSource } from '../live/source.js'
 import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
@@ -16,7 +17,8 @@ export interface RelayOptions extends LiveFromOptions, MultipartReaderOptions {
   /** Basic auth user (Digest auth is not supported), when the URL does not carry one. */
   username?: string
   password?: string
-  /** Extra request headers. */
+  /** Extra request headers; a name that is not a token, or a value with CR, LF or another control character,
+   * fails `relay()` (FST_SERVER_PUSH_INVALID_OPTION). */
   headers?: Record<string, string>
   /** `https:` only: certificates to trust besides the system's (a camera's self-signed one, say). */
   ca?: string | Buffer | Array<string | Buffer>
@@ -95,9 +97,9 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
   try {
     target = new URL(url)
   } catch {
-    throw new TypeError(`relay(): ${JSON.stringify(String(url))} is not a URL`)
+    throw invalidOption('relay()', `${JSON.stringify(String(url))} is not a URL`)
   }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new TypeError(`relay(): the URL must be http: or https:, got ${target.protocol}`)
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw invalidOption('relay()', `the URL must be http: or https:, got ${target.protocol}`)
   const {
     username, password, headers = {}, ca, connectTimeoutMs = 5000, headersTimeoutMs = 10_000, idleTimeoutMs = 10_000,
     retryDelayMs = 1000, maxRetryDelayMs = 30_000, maxPartsPerSecond = 1000, maxPartBytes, maxHeaderBytes, types = RELAYED_TYPES,
@@ -107,7 +109,9 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
   for (const [name, value] of Object.entries(numbers)) checkNumber('relay()', name, value, 1)
   checkNumber('relay()', 'maxRetryDelayMs', maxRetryDelayMs, retryDelayMs)
   checkMaxFps('relay()', maxFps)
-  const allowed = allowedTypes(types, (problem) => new TypeError(`relay(): ${problem}`))
+  const allowed = allowedTypes(types, (problem) => invalidOption('relay()', problem))
+  // Checked now, not at each connection: Node would refuse a bad one there, and the relay would retry forever.
+  toHeaderList(headers, (problem) => invalidOption('relay()', problem))
   const where = printable(target)
   // agent: false, a fresh connection each time, so that its connect timeout means something. Credentials in the
   // URL go as they are; given as options, they win. Identity: JPEGs do not compress, and a decoder would be a
