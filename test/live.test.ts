@@ -1,4 +1,5 @@
 // Live sources: one producer, many viewers, the same bytes for all, producers that run only while watched.
+import { inspect } from 'node:util'
 import t from 'tap'
 import { createLiveSource, fromCommand, liveFrom, relay } from '../lib/index.js'
 import { redisSource } from '../lib/redis.js'
@@ -76,6 +77,9 @@ t.test('a live source shows its user publish(), close() and counts that only it 
       t.notOk(Reflect.set(source, count, 7), `${kind}: ${count} cannot be set`)
     }
     t.same([source.published, source.framesRefused, source.framesDropped, source.framesCapped, source.closed], [0, 0, 0, 0, false], kind)
+    // Printed or spread, it shows nothing of the hub behind it (its frames, streams and timers).
+    t.same(Object.keys({ ...source }), [], `${kind}: nothing to spread`)
+    t.equal(inspect(source), 'Handle {}', `${kind}: printed`)
     source.close()
     t.equal(source.closed, true, kind)
   }

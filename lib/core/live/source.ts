@@ -105,10 +105,11 @@ const HUB = Symbol.for('fastify-server-push.LiveHub')
 
 /** The source as its user holds it: each member passes to the hub, which alone changes the counts. */
 class Handle implements LiveSource {
-  readonly [HUB]: LiveHub
+  declare readonly [HUB]: LiveHub
 
   constructor (hub: LiveHub) {
-    this[HUB] = hub
+    // Not enumerable: console.log(source) and { ...source } show the handle, not the hub's frames and timers.
+    Object.defineProperty(this, HUB, { value: hub })
   }
 
   publish (frame: Frame): void {
