@@ -5,7 +5,7 @@ import { symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
-import serverPush, { createLiveSource, fromDirectory, fromFiles, liveFrom, type ServerPushOptions } from '../lib/index.js'
+import serverPush, { createLiveSource, fromCommand, fromDirectory, fromFiles, liveFrom, relay, type CommandOptions, type LiveFromOptions, type LiveSourceOptions, type RelayOptions, type ServerPushOptions } from '../lib/index.js'
 import { tempDir } from './helpers/app.js'
 
 const source = (): string => 'x'
@@ -135,5 +135,33 @@ t.test('liveFrom() checks its own arguments', async (t) => {
   t.throws(() => liveFrom('camera' as unknown as () => AsyncIterable<string>), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /liveFrom\(\): needs a function/ })
   for (const bad of [-1, Infinity, '5']) {
     t.throws(() => liveFrom(async function * () {}, { lingerMs: bad as number }), { message: /lingerMs must be a finite number >= 0/ })
+  }
+})
+
+t.test('source factories refuse options that are not an object, misspelt keys and a timestamps that is not a boolean', async (t) => {
+  const code = 'FST_SERVER_PUSH_INVALID_OPTION'
+  const camera = async function * (): AsyncGenerator<string> {}
+  // Each factory with options of the caller's making: typed loosely, as a JavaScript caller's would be.
+  const factories: Array<[string, (options: unknown) => unknown]> = [
+    ['createLiveSource()', (options) => createLiveSource(options as LiveSourceOptions)],
+    ['liveFrom()', (options) => liveFrom(camera, options as LiveFromOptions)],
+    ['fromCommand()', (options) => fromCommand('ffmpeg', [], options as CommandOptions)],
+    ['relay()', (options) => relay('http://127.0.0.1/', options as RelayOptions)]
+  ]
+  for (const [where, make] of factories) {
+    const named = where.replace(/[()]/g, '\\$&')
+    t.throws(() => make(null), { code, message: new RegExp(`${named}: options must be an object, got null`) }, `${where} null`)
+    t.throws(() => make('fast'), { code, message: new RegExp(`${named}: options must be an object, got string`) }, `${where} a string`)
+    t.throws(() => make({ maxfps: 5 }), { code, message: new RegExp(`${named}: unknown option "maxfps"`) }, `${where} a misspelt key`)
+    t.throws(() => make({ timestamps: 'no' }), { code, message: /timestamps must be true or false, got no/ }, `${where} timestamps`)
+  }
+  t.throws(() => relay('http://127.0.0.1/', { retryDelay: 5 } as RelayOptions), { code, message: /relay\(\): unknown option "retryDelay"/ })
+  t.throws(() => liveFrom(camera, { linger: 5 } as LiveFromOptions), { code, message: /liveFrom\(\): unknown option "linger"/ })
+  // Every option a factory documents is taken.
+  const relayed = relay('http://127.0.0.1/', { username: 'u', password: 'p', headers: {}, ca: [], connectTimeoutMs: 1, headersTimeoutMs: 1, idleTimeoutMs: 1, retryDelayMs: 1, maxRetryDelayMs: 1, maxPartsPerSecond: 1, types: ['image/jpeg'], maxPartBytes: 1, maxHeaderBytes: 1, lingerMs: 0, timestamps: false, maxFps: 1 })
+  const command = fromCommand('ffmpeg', [], { cwd: '/', env: {}, restartDelayMs: 1, maxRestartDelayMs: 1, killTimeoutMs: 0, maxFrameBytes: 1, lingerMs: 0, timestamps: true, maxFps: 1 })
+  for (const source of [relayed, command, createLiveSource(undefined)]) {
+    t.equal(source.closed, false)
+    source.close()
   }
 })

@@ -35,6 +35,16 @@ export function isObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/**
+ * A source factory's options: undefined (none) or an object whose every key is in `known` (its option type's,
+ * spelt out with `satisfies Record<keyof Options, true>` so that the list cannot fall behind the type).
+ */
+export function checkFactoryOptions (where: string, options: unknown, known: Record<string, true>): void {
+  if (options === undefined) return
+  if (!isObject(options)) throw invalidOption(where, `options must be an object, got ${options === null ? 'null' : typeof options}`)
+  checkKeys(where, options, new Set(Object.keys(known)))
+}
+
 /** Throws on the first key of `value` that is not in `known`: a misspelt option is not silently ignored. */
 export function checkKeys (where: string, value: Record<string, unknown>, known: ReadonlySet<string>): void {
   for (const key of Object.keys(value)) {

@@ -1,10 +1,10 @@
 // A live source fed by a producer that runs only while someone watches: a camera is not read for nobody.
 import { nextTurn, settle, stopIterator, waitFor } from '../async.js'
-import { checkNumber, invalidOption } from '../check.js'
+import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
 import type { Frame } from '../frame.js'
 import type { Logger } from '../logger.js'
 import { OnDemandHub } from './on-demand.js'
-import type { LiveSource, LiveSourceOptions } from './source.js'
+import { LIVE_SOURCE_KEYS, type LiveSource, type LiveSourceOptions } from './source.js'
 
 export interface LiveFromOptions extends LiveSourceOptions {
   /** How long the producer keeps running after the last viewer left, in ms (a viewer that reloads finds it
@@ -101,14 +101,19 @@ class ProducerHub extends OnDemandHub {
   }
 }
 
+/** The keys of LiveFromOptions. */
+export const LIVE_FROM_KEYS = { ...LIVE_SOURCE_KEYS, lingerMs: true } satisfies Record<keyof LiveFromOptions, true>
+
 /**
  * A live source whose frames come from `factory`'s iterable (an async generator reading a camera, say): it is
  * started when the first viewer (or snapshot request) arrives and stopped with `return()` when the last one has
  * left and `lingerMs` has passed. If it ends or fails, its streams end (with the error logged) and the next viewer
  * starts it again.
  */
-export function liveFrom (factory: ProducerFactory, { lingerMs = 0, ...options }: LiveFromOptions = {}): LiveSource {
+export function liveFrom (factory: ProducerFactory, options: LiveFromOptions = {}): LiveSource {
   if (typeof factory !== 'function') throw invalidOption('liveFrom()', 'needs a function that returns an async iterable of frames')
+  checkFactoryOptions('liveFrom()', options, LIVE_FROM_KEYS)
+  const { lingerMs = 0, ...live } = options
   checkNumber('liveFrom()', 'lingerMs', lingerMs, 0)
-  return new ProducerHub(factory, lingerMs, options).source
+  return new ProducerHub(factory, lingerMs, live).source
 }

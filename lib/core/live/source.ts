@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks'
 import { noop, type Arm } from '../async.js'
 import { BoundedWarning } from '../bounded-warning.js'
-import { checkNumber } from '../check.js'
+import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
 import { FST_SERVER_PUSH_SOURCE_CLOSED } from '../errors.js'
 import { checkFrame, type CheckedFrame, type Frame } from '../frame.js'
 import type { HeaderList } from '../headers.js'
@@ -63,6 +63,9 @@ export interface LiveSourceOptions {
  * send 30 or 60 frames a second and go through untouched, and a flood costs at most 60 encodes a second.
  */
 export const SHARED_SOURCE_MAX_FPS = 60
+
+/** The keys of LiveSourceOptions, for the factories' check of their options. */
+export const LIVE_SOURCE_KEYS = { timestamps: true, maxFps: true } satisfies Record<keyof LiveSourceOptions, true>
 
 /**
  * `maxFps` as given, checked (at least one frame in 1000 s, whose wait a timer can hold, or Infinity); throws
@@ -169,6 +172,7 @@ export class LiveHub {
 
   /** @param where who made the source, named in an option's error. */
   constructor ({ timestamps = true, maxFps }: LiveSourceOptions = {}, where = 'createLiveSource()') {
+    if (typeof timestamps !== 'boolean') throw invalidOption(where, `timestamps must be true or false, got ${String(timestamps)}`)
     this.timestamps = timestamps
     this.gapMs = 1000 / (checkMaxFps(where, maxFps) ?? Infinity)
   }
@@ -317,5 +321,6 @@ export function hubOf (source: LiveSource): LiveHub {
 
 /** A live source: call `publish(frame)` whenever a frame is ready; every viewer of its routes gets it. */
 export function createLiveSource (options?: LiveSourceOptions): LiveSource {
+  checkFactoryOptions('createLiveSource()', options, LIVE_SOURCE_KEYS)
   return new LiveHub(options).source
 }

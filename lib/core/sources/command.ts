@@ -5,8 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { sleep, waitFor } from '../async.js'
-import { checkNumber, invalidOption } from '../check.js'
-import { liveFrom, type LiveFromOptions } from '../live/producer.js'
+import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
+import { LIVE_FROM_KEYS, liveFrom, type LiveFromOptions } from '../live/producer.js'
 import type { LiveSource } from '../live/source.js'
 import { splitJpegs, type JpegSplitterOptions } from '../read/jpeg.js'
 
@@ -141,6 +141,16 @@ function logLines (stream: Readable, log: (line: string) => void, dropped: (char
   stream.once('close', report)
 }
 
+const COMMAND_KEYS = {
+  ...LIVE_FROM_KEYS,
+  cwd: true,
+  env: true,
+  restartDelayMs: true,
+  maxRestartDelayMs: true,
+  killTimeoutMs: true,
+  maxFrameBytes: true
+} satisfies Record<keyof CommandOptions, true>
+
 /**
  * A live source whose frames are the JPEGs that `command` writes to its stdout, one after the other (for
  * ffmpeg: `-f mjpeg -` or `-f image2pipe -`). Its stderr is logged at debug level. It runs while the route has
@@ -150,6 +160,7 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
   const where = 'fromCommand()'
   if (typeof command !== 'string' || command === '') throw invalidOption(where, 'needs a command, such as \'ffmpeg\'')
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) throw invalidOption(where, 'args must be an array of strings')
+  checkFactoryOptions(where, options, COMMAND_KEYS)
   const { cwd, env, restartDelayMs = 1000, maxRestartDelayMs = 30_000, killTimeoutMs = 2000, maxFrameBytes, ...live } = options
   checkNumber(where, 'restartDelayMs', restartDelayMs, 1)
   checkNumber(where, 'maxRestartDelayMs', maxRestartDelayMs, restartDelayMs)

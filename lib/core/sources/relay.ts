@@ -6,9 +6,9 @@ import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import { performance } from 'node:perf_hooks'
 import { sleep, waitFor } from '../async.js'
-import { checkNumber, invalidOption } from '../check.js'
+import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
 import { toHeaderList } from '../headers.js'
-import { liveFrom, type LiveFromOptions } from '../live/producer.js'
+import { LIVE_FROM_KEYS, liveFrom, type LiveFromOptions } from '../live/producer.js'
 import { checkMaxFps, SHARED_SOURCE_MAX_FPS, type LiveSource } from '../live/source.js'
 import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
 import { allowedTypes, essence, IMAGE_TYPES, isMediaType } from '../syntax.js'
@@ -86,6 +86,23 @@ function request (url: URL, options: https.RequestOptions, { connectTimeoutMs, h
   })
 }
 
+const RELAY_KEYS = {
+  ...LIVE_FROM_KEYS,
+  username: true,
+  password: true,
+  headers: true,
+  ca: true,
+  connectTimeoutMs: true,
+  headersTimeoutMs: true,
+  idleTimeoutMs: true,
+  retryDelayMs: true,
+  maxRetryDelayMs: true,
+  maxPartsPerSecond: true,
+  types: true,
+  maxPartBytes: true,
+  maxHeaderBytes: true
+} satisfies Record<keyof RelayOptions, true>
+
 /**
  * A live source that relays the multipart/x-mixed-replace stream at `url` (`http:` or `https:`, basic auth in
  * the URL or in `username`/`password`): connected while the route has viewers (plus `lingerMs`), each upstream
@@ -100,6 +117,7 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
     throw invalidOption('relay()', `${JSON.stringify(String(url))} is not a URL`)
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw invalidOption('relay()', `the URL must be http: or https:, got ${target.protocol}`)
+  checkFactoryOptions('relay()', options, RELAY_KEYS)
   const {
     username, password, headers = {}, ca, connectTimeoutMs = 5000, headersTimeoutMs = 10_000, idleTimeoutMs = 10_000,
     retryDelayMs = 1000, maxRetryDelayMs = 30_000, maxPartsPerSecond = 1000, maxPartBytes, maxHeaderBytes, types = RELAYED_TYPES,
