@@ -68,7 +68,7 @@ t.test('snapshot waiting when the source closes: answered at once', async (t) =>
   const { port } = await startApp(t, { routes: [{ path: '/v', source: live, snapshot: '/v.jpg', snapshotTimeoutMs: 60_000 }] })
   const waiting = fetch(`http://127.0.0.1:${port}/v.jpg`)
   // The request is in the handler, waiting, once it holds the source.
-  await eventually(() => (hubOf(live) as unknown as { demand: number }).demand === 1)
+  await eventually(() => hubOf(live).demand === 1)
   live.close()
   t.equal((await waiting).status, 503)
 })
@@ -85,7 +85,7 @@ t.test('a snapshot still waiting when the app closes is answered at once, and cl
   const { close, port } = await startApp(t, { routes: [{ path: '/v', source: live, snapshot: '/v.jpg', snapshotTimeoutMs: 60_000 }] })
   const waiting = fetch(`http://127.0.0.1:${port}/v.jpg`)
   // The request is in the handler, waiting, once it holds the source.
-  await eventually(() => (hubOf(live) as unknown as { demand: number }).demand === 1)
+  await eventually(() => hubOf(live).demand === 1)
   const closing = close()
   const res = await waiting
   t.equal(res.status, 503)

@@ -1,3 +1,5 @@
+// Every coded error the package throws, in one list: a program tells them apart by `code`, and Fastify and Express
+// answer them with their `statusCode`. The entries export them all.
 import createError from '@fastify/error'
 import { FRAMING_NAMES } from './framing.js'
 

@@ -70,7 +70,7 @@ class SocketSink extends Sink<Socket> {
 export function startSocketStream (req: IncomingMessage, start: ResponseStart): Sink | undefined {
   const sink = new SocketSink(req.socket as Socket)
   const head = Buffer.from(responseHead(req.httpVersion === '1.0' ? '1.0' : '1.1', start.contentType, start.headers), 'latin1')
-  if (req.method === 'HEAD') {
+  if (start.headOnly) {
     sink.end([head])
     return undefined
   }

@@ -102,15 +102,15 @@ function http2Headers (status: number, contentType: string, headers: HeaderList)
 }
 
 /**
- * Starts the response on the request's `stream` (`method` the request's) and returns the stream's sink;
+ * Starts the response on the request's `stream` and returns the stream's sink;
  * `undefined` when nothing more is to be written: a HEAD request (its head is all it gets), or a stream the client
  * has reset already.
  */
-export function startHttp2Stream (stream: ServerHttp2Stream, method: string | undefined, start: ResponseStart): Sink | undefined {
+export function startHttp2Stream (stream: ServerHttp2Stream, start: ResponseStart): Sink | undefined {
   // Reset by the client while the request was in hooks.
   if (stream.destroyed || stream.closed) return undefined
   const head = http2Headers(200, start.contentType, start.headers)
-  if (method === 'HEAD') {
+  if (start.headOnly) {
     stream.respond(head, { endStream: true })
     return undefined
   }

@@ -58,5 +58,5 @@ export function pushStreamsOn (req: AnyRequest): number {
  * that also carries a later request, then closed).
  */
 export function startResponse (req: AnyRequest, start: ResponseStart): Sink | undefined {
-  return overHttp2(req) ? startHttp2Stream(req.stream, req.method, start) : startSocketStream(req, start)
+  return overHttp2(req) ? startHttp2Stream(req.stream, start) : startSocketStream(req, start)
 }

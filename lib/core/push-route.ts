@@ -150,7 +150,8 @@ export class PushRoute<Request> {
       log: exchange.log,
       contentType: client.mixed ? settings.multipart.mixedContentType : settings.multipart.contentType,
       headers: mergeHeaders(settings.headers, preset),
-      opening: layout.opening
+      opening: layout.opening,
+      headOnly: client.headOnly
     })
     if (sink === undefined) return
     const stream = feed.stream({ sink, route, framing: layout, log: exchange.log, onEnd: this.ended }, exchange.request)

@@ -16,6 +16,8 @@ export interface ResponseStart {
   readonly headers: HeaderList
   /** Written right after the head. */
   readonly opening: Buffer
+  /** A HEAD request (client-profile.ts): the head is all it gets. */
+  readonly headOnly: boolean
 }
 
 /** How long a client that has stopped reading may take to receive the last bytes before it is cut off. */

@@ -55,22 +55,22 @@ export class SnapshotRoute {
   private closing = false
   /** Requests waiting for a first frame, woken when the route closes. */
   private readonly waiters = new Set<() => void>()
-  private readonly source: LiveHub
+  private readonly hub: LiveHub
 
   constructor (private readonly settings: SnapshotSettings, log: Logger) {
-    this.source = hubOf(settings.source)
-    this.source.adoptLog(log)
+    this.hub = hubOf(settings.source)
+    this.hub.adoptLog(log)
   }
 
   /** The latest frame, or the next one within the timeout, or 503; 505 for a version its connection cannot carry. */
   async answer (req: AnyRequest): Promise<PlainResponse> {
     const protocol = protocolOf(req)
     if (protocol === undefined) return unsupportedVersion(req)
-    const { settings, source } = this
+    const { settings, hub } = this
     // Holding the source while waiting starts a liveFrom() producer that nobody is watching yet.
-    source.acquire()
+    hub.acquire()
     try {
-      const frame = source.latest ?? await source.nextFrame(settings.timeoutMs, this.whenClosing)
+      const frame = hub.latest ?? await hub.nextFrame(settings.timeoutMs, this.whenClosing)
       if (frame === undefined) return forProtocol(unavailable('No frame has been published yet'), protocol)
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       const closing: PlainResponse['headers'] = this.closing ? [['Connection', 'close']] : []
@@ -85,7 +85,7 @@ export class SnapshotRoute {
       }
       return forProtocol(response, protocol)
     } finally {
-      source.release()
+      hub.release()
     }
   }
 

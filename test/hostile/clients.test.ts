@@ -46,7 +46,7 @@ t.test('many snapshot requests waiting at once add no listener each to anything 
   const { close, port } = await startApp(t, { routes: [{ path: '/v', source: live, snapshot: '/v.jpg', snapshotTimeoutMs: 60_000 }] })
   const waiting = Array.from({ length: 30 }, () => fetch(`http://127.0.0.1:${port}/v.jpg`))
   // Every request is in the handler, waiting, once each holds the source.
-  await eventually(() => (hubOf(live) as unknown as { demand: number }).demand === 30)
+  await eventually(() => hubOf(live).demand === 30)
   live.publish('the frame')
   const bodies = await Promise.all(waiting.map(async (response) => await (await response).text()))
   t.ok(bodies.every((body) => body === 'the frame'), 'every waiting request gets the frame')

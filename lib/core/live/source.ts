@@ -157,7 +157,8 @@ export class LiveHub {
   framesRefused = 0
   framesDropped = 0
   framesCapped = 0
-  private demand = 0
+  /** The viewers and snapshot requests holding the source now, over every route. */
+  demand = 0
   private readonly subscribers = new Set<LiveSubscriber<unknown>>()
   private readonly waiters = new Set<() => void>()
   private readonly timestamps: boolean
