@@ -1,6 +1,7 @@
 // The first step of `npm test`: the suite drives real programs from Debian's packages, never downloaded ones.
 // Whatever is missing is installed with apt-get when this runs as root; otherwise the run stops here, before any
-// test, with the one command that installs it.
+// test, with the one command that installs it. `--no-browsers` (the first step of `npm run test:quick`, which runs
+// no browser) asks only for the rest.
 import { execFileSync } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
@@ -10,11 +11,11 @@ const NEEDS = [
   // The ffmpeg tests run `ffmpeg` from the PATH, as a user's command source would.
   { pkg: 'ffmpeg', program: 'ffmpeg' },
   // The browser tests launch these paths (test/helpers/browsers.ts).
-  { pkg: 'chromium', program: '/usr/bin/chromium' },
-  { pkg: 'firefox-esr', program: '/usr/bin/firefox-esr' },
+  { pkg: 'chromium', program: '/usr/bin/chromium', browser: true },
+  { pkg: 'firefox-esr', program: '/usr/bin/firefox-esr', browser: true },
   // WebKitGTK's MiniBrowser, driven by WebKitWebDriver on a virtual display (test/helpers/webkit.ts).
-  { pkg: 'webkit2gtk-driver', program: '/usr/bin/WebKitWebDriver' },
-  { pkg: 'xvfb', program: 'xvfb-run' },
+  { pkg: 'webkit2gtk-driver', program: '/usr/bin/WebKitWebDriver', browser: true },
+  { pkg: 'xvfb', program: 'xvfb-run', browser: true },
   // The HTTP/2 and TLS tests make their own self-signed certificate with it (test/helpers/protocols.ts), and read a
   // stream with curl as a user would.
   { pkg: 'openssl', program: 'openssl' },
@@ -37,7 +38,8 @@ function found (program) {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, program)))
 }
 
-const missing = () => NEEDS.filter(({ program }) => !found(program)).map(({ pkg }) => pkg)
+const needed = process.argv.includes('--no-browsers') ? NEEDS.filter(({ browser }) => browser !== true) : NEEDS
+const missing = () => needed.filter(({ program }) => !found(program)).map(({ pkg }) => pkg)
 
 const before = missing()
 if (before.length > 0) {

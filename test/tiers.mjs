@@ -1,0 +1,73 @@
+// The suite's tiers beside tap's full run (package.json "tap"), and which tests each leaves out:
+//   node test/tiers.mjs quick  `npm run test:quick`, the edit-test loop: this Node, no browser, no Redis cluster, no
+//                              coverage (a subset cannot cover everything, and collecting coverage costs time).
+//   node test/tiers.mjs nodes  the last step of `npm test`: every test but the browsers' under each Node line that
+//                              package.json's engines promises, but this Node's (the full run has just tested it).
+// Extra arguments go to tap, e.g. `npm run test:quick -- test/wire.test.ts`.
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+
+/** Every test that drives a browser is named so: test/browser-*.test.ts, test/servers/express-browser-paint.test.ts. */
+const BROWSERS = '--exclude=test/**/*browser-*.test.ts'
+/** Three Redis servers and an app process per instance, half a minute: a change outside lib/redis rarely concerns it. */
+const CLUSTER = '--exclude=test/redis-cluster.test.ts'
+// Most tests spend their time waiting (sockets, timers, child processes): at tap's default of one file per core, a
+// run kept 2 cores busy less than half the time, and twice as many files at once halved it.
+const TAP = ['node_modules/.bin/tap', '--disable-coverage', `--jobs=${2 * availableParallelism()}`]
+
+const [tier, ...tapArgs] = process.argv.slice(2)
+
+/** Runs a command with this process's output; true if it succeeded. */
+function run (command, args) {
+  const { status, error } = spawnSync(command, args, { stdio: 'inherit' })
+  if (error !== undefined) throw error
+  return status === 0
+}
+
+/**
+ * The first major of each alternative in engines.node (`^22.13 || ^24 || >=26` gives 22, 24, 26): one run per line
+ * of Node the package promises, so a new line is tested from the moment engines names it.
+ */
+function promisedMajors () {
+  const { engines } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  return engines.node.split('||').map((range) => Number(/\d+/.exec(range)[0]))
+}
+
+/**
+ * The newest release of a Node major, through the npm registry's `node` package: downloaded by npx the first time,
+ * from npm's cache after that. A failure says what could not be fetched, before any test runs.
+ */
+function nodeRelease (major) {
+  const npx = ['--prefer-offline', '--yes', `node@${major}`]
+  const { status, stdout, stderr, error } = spawnSync('npx', [...npx, '--version'], { encoding: 'utf8' })
+  if (error !== undefined || status !== 0) {
+    console.error(`Could not get Node ${major} from the npm registry (npx --yes node@${major}), which the runs under \
+every Node that package.json's engines promises need: it is downloaded once, then used from npm's cache. Check the \
+network or npm's registry setting, then run the tests again.
+${error?.message ?? stderr}`)
+    process.exit(1)
+  }
+  return { version: stdout.trim(), npx }
+}
+
+if (tier === 'quick') {
+  process.exitCode = run(process.execPath, [...TAP, BROWSERS, CLUSTER, ...tapArgs]) ? 0 : 1
+} else if (tier === 'nodes') {
+  const current = Number(process.versions.node.split('.')[0])
+  // Every Node is fetched before the first run, so that a missing one stops the step at once.
+  const releases = promisedMajors().filter((major) => major !== current).map(nodeRelease)
+  const failed = []
+  for (const { version, npx } of releases) {
+    console.log(`\n# Node ${version}: every test but the browsers'\n`)
+    // Through npx, so that its Node comes first on the PATH, for the build and any `node` a test starts.
+    if (!run('npx', [...npx, ...TAP, BROWSERS, ...tapArgs])) failed.push(version)
+  }
+  if (failed.length > 0) {
+    console.error(`\nTests failed under Node ${failed.join(', ')}`)
+    process.exitCode = 1
+  }
+} else {
+  console.error('usage: node test/tiers.mjs quick|nodes [tap arguments]')
+  process.exitCode = 2
+}
