@@ -105,8 +105,15 @@ const PREAMBLE = Buffer.from(`${' '.repeat(510)}\r\n`, 'latin1')
  * next one without it. Not for other clients: ffmpeg and VLC want the delimiter at byte 0.
  */
 export function streamOpening (opening: Buffer, preamble: boolean): Buffer {
-  return preamble ? Buffer.concat([PREAMBLE, opening]) : opening
+  if (!preamble) return opening
+  // Built once per route's opening and shared by every browser's stream, as the opening itself is.
+  let withPreamble = preambled.get(opening)
+  if (withPreamble === undefined) preambled.set(opening, withPreamble = Buffer.concat([PREAMBLE, opening]))
+  return withPreamble
 }
+
+/** Each opening after a preamble, held as long as its route holds the opening. */
+const preambled = new WeakMap<Buffer, Buffer>()
 
 /** Status line and header block of the response (close-delimited: no Content-Length, no chunked coding). */
 export function responseHead (httpVersion: '1.0' | '1.1', contentType: string, headers: HeaderList): string {
