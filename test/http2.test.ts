@@ -9,7 +9,7 @@ import http2 from 'node:http2'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { createLiveSource, fromDirectory } from '../lib/index.js'
-import { SESSION_BUDGET_BYTES } from '../lib/core/session-budget.js'
+import { SESSION_BUDGET_BYTES } from '../lib/core/session-turns.js'
 import { createPushHandler } from '../lib/node.js'
 import { aborted, eventually, tempDir } from './helpers/app.js'
 import { run } from './helpers/child.js'
@@ -364,22 +364,30 @@ t.test('session budget: a stream reset while it waits is never written to', asyn
 
 t.test('session budget: streams ending on a connection that holds it are reset, not sent one more part', async (t) => {
   const live = createLiveSource({ timestamps: false })
+  let watch: ReturnType<typeof watchServerStreams> | undefined
   const { origin } = await serve(t, 'h2c', {
     boundary: 'B',
     contentType: 'application/octet-stream',
     idleRepeatMs: 0,
     routes: [{ path: '/live', source: live }, { path: '/x', source: () => ['one'] }]
-  })
+  }, (app) => { watch = watchServerStreams(app) })
   const session = connect(t, origin)
   const viewers = await Promise.all(Array.from({ length: 12 }, () => request(session, '/live')))
   for (const viewer of viewers) viewer.stream.pause()
   live.publish(Buffer.alloc(MB, 1))
+  // Streams whose client does not read them are set aside in turn, each with its part, until the session holds
+  // its budget.
+  await eventually(() => watch!.streams.reduce((sum, each) => sum + each.writableLength, 0) >= SESSION_BUDGET_BYTES, 'the session holds its budget')
   live.close()
   const next = await request(session, '/live')
   t.equal(next.headers[':status'], 200, 'a new stream of the session is served')
   for (const viewer of viewers) viewer.stream.resume()
   await Promise.all(viewers.map((viewer) => viewer.ended))
-  t.ok(viewers.every((viewer) => viewer.stream.rstCode === http2.constants.NGHTTP2_CANCEL), 'every stream reset')
+  // A reset stream of a paused client can see the END_STREAM Node sends ahead of the reset: what tells it is the
+  // missing close delimiter.
+  const cut = viewers.filter((viewer) => !viewer.parts().closed)
+  t.ok(cut.length >= 12 - SESSION_BUDGET_BYTES / MB, `${cut.length} streams cut without a closing part`)
+  t.ok(watch!.mostHeld() <= MOST_HELD, `the session held at most the budget and one part (${(watch!.mostHeld() / MB).toFixed(1)} MB)`)
   // The control: on a connection under its budget the same end is well-formed.
   const reading = await request(session, '/x')
   await reading.ended

@@ -83,9 +83,9 @@ t.test('the TCP socket under an HTTP/2 session is found, and can be reset, in cl
     t.teardown(() => client.destroy())
     const [session] = await once(server, 'session') as [http2.ServerHttp2Session]
     const tcp = tcpSocketOf(session.socket)
-    if (tcp === undefined) throw new Error("no TCP socket found under a TLS session's socket (its _parent): session-budget.ts cannot reset a stuck session")
+    if (tcp === undefined) throw new Error("no TCP socket found under a TLS session's socket (its _parent): session-turns.ts cannot reset a stuck session")
     if (secure) {
-      t.ok(tcp instanceof net.Socket && !(tcp instanceof tls.TLSSocket), "under TLS, the socket TLS wraps (the TLS socket's _parent): session-budget.ts resets it to let a stuck session go")
+      t.ok(tcp instanceof net.Socket && !(tcp instanceof tls.TLSSocket), "under TLS, the socket TLS wraps (the TLS socket's _parent): session-turns.ts resets it to let a stuck session go")
     } else {
       t.equal(tcp, session.socket, "in cleartext, the session's own socket")
     }

@@ -1,12 +1,13 @@
 // HTTP/1, all it does differently from HTTP/2: a push stream's response is written on the socket the route takes
 // over from Node's HTTP server, head and all, and that socket is the stream's sink. A socket carries one stream
-// and is its own connection: it is cut by destroying it, its own buffer says when it is full, and the client
-// half-closing it means the client has left.
+// and is its own connection: the kernel holds little of it (unsent-limit.ts), it is cut by destroying it, its own
+// buffer says when it is full, and the client half-closing it means the client has left.
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { carriesStream } from './connection.js'
 import { libuvQueuedBytes } from './node-internals.js'
 import { Sink, type ResponseStart } from './sink.js'
+import { limitUnsent } from './unsent-limit.js'
 import { responseHead } from './wire.js'
 
 class SocketSink extends Sink<Socket> {
@@ -45,6 +46,10 @@ class SocketSink extends Sink<Socket> {
     return false
   }
 
+  roomToClose (): boolean {
+    return true
+  }
+
   /** 0: the socket's own buffer and libuv's queue say all its progress. */
   passed (): number {
     return 0
@@ -78,6 +83,7 @@ export function startSocketStream (req: IncomingMessage, start: ResponseStart): 
     start.log.debug({ route: start.route }, 'server push request with another pipelined behind it: connection closed')
     return undefined
   }
+  limitUnsent(req.socket as Socket, start.log)
   sink.cork()
   sink.write(head)
   sink.write(start.opening)

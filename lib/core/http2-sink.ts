@@ -1,13 +1,14 @@
 // HTTP/2, all it does differently from HTTP/1: a push stream's response starts with a HEADERS frame on the
 // request's own stream, which is the stream's sink; no response carries a connection-specific field (RFC 9113,
-// 8.2.2); and a stream shares its connection, a session, with others: it is cut by a reset that leaves the
-// connection carrying on, counted with the session's other push streams against the budget they share
-// (session-budget.ts), and its connection let go with GOAWAY as the server closes.
+// 8.2.2); and a stream shares its connection, a session, with others: it writes a part at its turn among the
+// session's push streams (session-turns.ts), is cut by a reset that leaves the connection carrying on, and its
+// connection is let go with GOAWAY as the server closes.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2'
 import type { HeaderList } from './headers.js'
 import type { PlainResponse } from './plain-response.js'
-import { joinSession, type SessionStreams } from './session-budget.js'
+import { joinSession, type SessionStreams } from './session-turns.js'
 import { END_GRACE_MS, Sink, type ResponseStart } from './sink.js'
+import { limitUnsent } from './unsent-limit.js'
 
 /** Fields that describe one HTTP/1 connection, which an HTTP/2 response must not carry (RFC 9113, 8.2.2). */
 const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
@@ -16,19 +17,29 @@ class Http2StreamSink extends Sink<ServerHttp2Stream> {
   /** The push streams of the stream's session, from `join` on; kept past the stream's close, so that a wait can still be stopped. */
   private sessionStreams: SessionStreams | undefined
 
-  /** The stream's own buffer is full, or the push streams of its session hold their budget between them. */
+  /** Written with a callback (one per sink) that tells the session when the bytes are handed on: its next turn. */
+  override write (chunk: Buffer): void {
+    this.out.write(chunk, this.written)
+  }
+
+  private readonly written = (): void => {
+    this.sessionStreams?.moved(this.out)
+  }
+
+  /** The stream's own buffer is full, or it is not the stream's turn: a part of its session is in flight. */
   full (): boolean {
     return this.out.writableNeedDrain || this.connectionFull()
   }
 
-  /** A stream whose own buffer has room waits for its session; one that is full, for its 'drain'. */
+  /**
+   * Waits for the stream's turn, also when its own buffer is full: Node emits 'drain' before the write's callback,
+   * so a stream woken by its own 'drain' would write again before its session could give the next stream its turn.
+   */
   whenRoom (wake: () => void): void {
-    if (this.out.writableNeedDrain) this.out.once('drain', wake)
-    else this.sessionStreams?.wait(this.out, wake)
+    this.sessionStreams?.wait(this.out, wake)
   }
 
-  stopWaitingForRoom (wake: () => void): void {
-    this.out.off('drain', wake)
+  stopWaitingForRoom (): void {
     this.sessionStreams?.stopWaiting(this.out)
   }
 
@@ -38,7 +49,7 @@ class Http2StreamSink extends Sink<ServerHttp2Stream> {
 
   /**
    * Resets the stream: RST_STREAM with CANCEL, so the client can tell it from a stream that ended, and its
-   * connection carries on, unless the reset cannot go out on it (see session-budget.ts).
+   * connection carries on, unless the reset cannot go out on it (see session-turns.ts).
    */
   cut (): void {
     const { sessionStreams, out } = this
@@ -58,6 +69,10 @@ class Http2StreamSink extends Sink<ServerHttp2Stream> {
     return sessionStreams?.full() === true
   }
 
+  roomToClose (): boolean {
+    return this.sessionStreams?.roomToClose() !== false
+  }
+
   passed (): number | undefined {
     return this.sessionStreams?.passed
   }
@@ -67,10 +82,11 @@ class Http2StreamSink extends Sink<ServerHttp2Stream> {
     return 0
   }
 
-  /** A session that holds its budget and has not moved is stuck as a whole, whichever of its streams sees it. */
+  /** A session that holds its streams back as a whole and has not moved is stuck, whichever of its streams sees it. */
   cutStuckConnection (moved: boolean): boolean {
-    if (moved || !this.connectionFull()) return false
-    this.sessionStreams?.stall()
+    const { sessionStreams } = this
+    if (moved || sessionStreams?.holdsBack() !== true) return false
+    sessionStreams.stall()
     return true
   }
 
@@ -107,16 +123,19 @@ function http2Headers (status: number, contentType: string, headers: HeaderList)
  * has reset already.
  */
 export function startHttp2Stream (stream: ServerHttp2Stream, start: ResponseStart): Sink | undefined {
-  // Reset by the client while the request was in hooks.
-  if (stream.destroyed || stream.closed) return undefined
+  const { session } = stream
+  // Reset by the client while the request was in hooks (a stream's session is gone only once it is destroyed).
+  if (stream.destroyed || stream.closed || session === undefined) return undefined
   const head = http2Headers(200, start.contentType, start.headers)
   if (start.headOnly) {
     stream.respond(head, { endStream: true })
     return undefined
   }
+  limitUnsent(session.socket, start.log)
   stream.respond(head)
-  stream.write(start.opening)
-  return new Http2StreamSink(stream)
+  const sink = new Http2StreamSink(stream)
+  sink.write(start.opening)
+  return sink
 }
 
 /** `response` as it may go out over HTTP/2: without connection-specific fields. */

@@ -7,7 +7,7 @@
 // - libuv's write queue of a socket (`_handle.writeQueueSize`): how a stall watch sees a slow reader take a big
 //   part bit by bit (stream.ts), while Node's own buffer still holds the whole part.
 // - The TCP socket under a TLS one (`_parent`): an HTTP/2 session whose peer stopped reading is destroyed with
-//   its TCP connection (session-budget.ts), which the session's socket refuses and a TLS socket cannot reset.
+//   its TCP connection (session-turns.ts), which the session's socket refuses and a TLS socket cannot reset.
 import { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'

@@ -7,7 +7,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { startSocketStream } from './http1-sink.js'
 import { forHttp2, startHttp2Stream } from './http2-sink.js'
 import { errorResponse, type PlainResponse } from './plain-response.js'
-import { pushStreamsOnSession } from './session-budget.js'
+import { pushStreamsOnSession } from './session-turns.js'
 import type { ResponseStart, Sink } from './sink.js'
 
 /** The protocol of a request's connection, by major version: what protocolOf() tells, for forProtocol(). */

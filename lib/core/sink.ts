@@ -105,8 +105,11 @@ export abstract class Sink<Out extends Duplex = Duplex> {
   /** Counts the sink on its connection from now on, `stalled` ending its stream should the connection be cut. */
   abstract join (stalled: () => void): void
 
-  /** Whether the sink's connection holds all it may, whatever the sink's own buffer: no part goes to it. */
+  /** Whether the sink's connection takes no part from it now, whatever the sink's own buffer. */
   abstract connectionFull (): boolean
+
+  /** Whether the sink's connection may still take a closing part: false, and a stream that ends is cut instead. */
+  abstract roomToClose (): boolean
 
   /**
    * A count that grows whenever the sink's connection hands bytes on, for a stream waiting for its connection

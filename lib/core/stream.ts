@@ -87,8 +87,8 @@ export abstract class PushStream {
     if (reason === 'client-gone' || reason === 'stalled') {
       sink.cut()
     } else {
-      // The closing part would be one more than an HTTP/2 connection holding its budget may take: reset instead.
-      if (sink.connectionFull()) sink.cut()
+      // The closing part would be more than an HTTP/2 connection holding its budget may take: reset instead.
+      if (!sink.roomToClose()) sink.cut()
       else sink.end(this.framing.closing(this.closingPart()))
       if (reason === 'server-closing') sink.closeConnection()
     }

@@ -1,0 +1,86 @@
+// How little of a stream the kernel holds unsent. Latest-frame-wins keeps at most one part waiting in Node, but
+// every part Node hands over waits in the socket's send buffer, which Linux grows to megabytes: seconds of video on
+// a slow link, all of it older than the frame the viewer could have had. TCP_NOTSENT_LOWAT bounds what the kernel
+// takes beyond what is on the wire, so the rest waits in Node, where the newest frame replaces it. Node has no
+// setsockopt: the optional dependency `sockopt` (N-API, prebuilt for Linux, macOS and Windows, loaded without an
+// install script) sets it. The option is set on every connection that carries a stream, when its first stream
+// starts, rather than once a connection shows backpressure: one system call per connection costs nothing beside its
+// accept, and by the time a fast-then-slow link shows backpressure the kernel already holds seconds of it.
+import { readFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
+import type { Logger } from './logger.js'
+import { tcpSocketOf } from './node-internals.js'
+
+/** What the kernel may hold of a connection beyond what is on the wire: a fraction of a camera's part. */
+export const UNSENT_LIMIT_BYTES = 16 * 1024
+
+const IPPROTO_TCP = 6
+/** TCP_NOTSENT_LOWAT where it exists; Windows has no such option. */
+const TCP_NOTSENT_LOWAT: Partial<Record<NodeJS.Platform, number>> = { linux: 25, darwin: 0x201 }
+
+/** Sets the limit on a TCP socket. */
+type Limiter = (socket: Socket) => void
+
+/**
+ * The limiter, or why there is none: the package is not installed, has no build here, or the option does not exist.
+ * Imported, as it is the one way to load a package from both of this package's builds (ES module and CommonJS).
+ */
+async function loadLimiter (): Promise<Limiter | Error> {
+  const option = TCP_NOTSENT_LOWAT[process.platform]
+  if (option === undefined) return new Error(`TCP_NOTSENT_LOWAT does not exist on ${process.platform}`)
+  let loaded: typeof import('sockopt')
+  try {
+    loaded = await import('sockopt')
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error))
+  }
+  const { setsockopt } = loaded
+  return (socket) => { setsockopt(socket, IPPROTO_TCP, option, UNSENT_LIMIT_BYTES) }
+}
+
+/** Loaded with the first connection, once per process. */
+let limiter: Promise<Limiter | Error> | undefined
+const limited = new WeakSet<Socket>()
+let warned = false
+
+/**
+ * Whether Linux bounds unsent bytes for every socket already (`net.ipv4.tcp_notsent_lowat` below its default of
+ * 2^32 − 1): then a missing limiter costs nothing, and nothing is logged.
+ */
+function systemLimits (): boolean {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/tcp_notsent_lowat', 'latin1')) < 2 ** 32 - 1
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Bounds what the kernel holds unsent on the connection under `socket` (the TCP socket itself, or the one a TLS
+ * socket wraps) to UNSENT_LIMIT_BYTES; once per connection, before the first part (in the microtask queue, the
+ * limiter being loaded once). Where it cannot be, the stream still works, its pictures lagging on a slow link:
+ * logged once per process, with the way out.
+ */
+export function limitUnsent (socket: Socket, log: Logger): void {
+  if (limited.has(socket)) return
+  limited.add(socket)
+  limiter ??= loadLimiter()
+  limiter.then((found) => {
+    if (!(found instanceof Error)) return apply(found, socket)
+    if (warned) return
+    warned = true
+    if (systemLimits()) return
+    log.warn({ err: found }, 'server push: could not limit the bytes the kernel holds unsent (TCP_NOTSENT_LOWAT), so pictures on slow links may lag by seconds; install the optional dependency sockopt, or set the sysctl net.ipv4.tcp_notsent_lowat=16384 (see the README, "Slow links")')
+  })
+}
+
+/** Sets the limit on the TCP socket under `socket`, unless the connection is gone already. */
+function apply (limiter: Limiter, socket: Socket): void {
+  const tcp = tcpSocketOf(socket)
+  if (tcp === undefined || tcp.destroyed) return
+  try {
+    limiter(tcp)
+  } catch {
+    // Only a descriptor gone under the call makes it fail where the option exists: that connection lags no more.
+  }
+}
