@@ -8,7 +8,8 @@ import { startServer } from './servers.mjs'
 import { http1Viewer, http2Wall } from './viewers.mjs'
 
 const LINUX_DEFAULT_LOWAT = 4294967295
-const AFTER_STALL = 5
+// Enough parts after a stall to see the end of what the viewer's own receive buffer held meanwhile.
+const AFTER_STALL = 80
 
 /**
  * @typedef {object} CaseConfig
@@ -37,6 +38,21 @@ async function openViewers ({ protocol, route, viewers }, port, clock) {
   }
   const connections = await Promise.all(paths.map((path, index) => http1Viewer(port, path, (headers) => views[index].arrived(headers))))
   return { views, connections }
+}
+
+/**
+ * The first parts a stalled view got once it read again (at frame `resumed`): each one's number, whether it was
+ * published before the viewer read again (held in a buffer on the way meanwhile), its lag, its age, and the
+ * seconds since the viewer read again.
+ */
+function afterStall (view, resumed, times) {
+  return view.parts.filter(({ at }) => at >= resumed).slice(0, AFTER_STALL).map(({ seq, lag, age, time }) => ({
+    seq,
+    held: seq < resumed,
+    lag,
+    age,
+    after: (time - times[resumed]) / 1000
+  }))
 }
 
 /** Runs `config` (a CaseConfig) and resolves with what each view received, phase by phase. */
@@ -71,9 +87,7 @@ export async function runCase (config) {
     views: views.map((view) => ({
       received: view.received,
       phases: phasesOf(view, bounds, clock.live.times),
-      afterStall: stall === undefined
-        ? undefined
-        : view.parts.filter(({ at }) => at >= stall.at + stall.frames).slice(0, AFTER_STALL).map(({ lag, age }) => ({ lag, age }))
+      afterStall: stall === undefined ? undefined : afterStall(view, stall.at + stall.frames, clock.live.times)
     }))
   }
 }
