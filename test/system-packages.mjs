@@ -21,7 +21,10 @@ const NEEDS = [
   { pkg: 'openssl', program: 'openssl' },
   { pkg: 'curl', program: 'curl' },
   // The Redis tests start their own servers (test/helpers/redis.ts).
-  { pkg: 'redis-server', program: 'redis-server' }
+  { pkg: 'redis-server', program: 'redis-server' },
+  // The slow-link tests limit a network namespace's loopback with ip and tc (test/helpers/slow-link.ts), which
+  // Debian keeps in /sbin; unshare, which makes the namespace, is util-linux's, which Debian always has.
+  { pkg: 'iproute2', program: '/sbin/tc' }
 ]
 
 function executable (file) {

@@ -16,10 +16,19 @@ export function plainEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv
 
 export interface Finished { code: number | null, stdout: string, stderr: string }
 
-/** Runs a command to its end (killed after `timeoutMs`, a hang detector). */
-export function run (command: string, args: string[], { timeoutMs = PATIENCE_MS, env = plainEnv() } = {}): Promise<Finished> {
+/** How `run()` runs a command. */
+export interface RunOptions {
+  /** Killed after this long: a hang detector. */
+  timeoutMs?: number
+  env?: NodeJS.ProcessEnv
+  /** Killed when this aborts, e.g. as its test ends. */
+  signal?: AbortSignal
+}
+
+/** Runs a command to its end (killed after `timeoutMs`, a hang detector, or when `signal` aborts). */
+export function run (command: string, args: string[], { timeoutMs = PATIENCE_MS, env = plainEnv(), signal }: RunOptions = {}): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => { stdout += String(chunk) })
