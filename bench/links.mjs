@@ -8,6 +8,7 @@
 //   ROUNDS=3           rounds, each every case once (the machine is noisy: each figure is the median, with its spread)
 //   BEFORE=<dist>      also the plugin built elsewhere, e.g. BEFORE=/work/bench-before/dist, as a column of its own
 //   SERVERS=plugin,raw the columns (names below); RATES=4 the links in Mbit/s; WINDOW=150 frames measured a case
+//   SCENARIOS=links,stall  the tables to make
 import { spawnSync } from 'node:child_process'
 import { delimiter } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -36,6 +37,7 @@ if (process.env.LINKS_NAMESPACE === undefined) {
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const RATES = (process.env.RATES?.split(',') ?? ['1', '4', '16']).map(Number)
+const SCENARIOS = process.env.SCENARIOS?.split(',') ?? ['links', 'stall']
 const WINDOW = process.env.WINDOW === undefined ? undefined : Number(process.env.WINDOW)
 const LAYOUTS = [
   { name: 'HTTP/1.1, 1 viewer', protocol: 'http1', viewers: 1 },
@@ -86,7 +88,7 @@ function afterStall ({ views: [{ afterStall: parts }] }) {
 }
 
 const cases = []
-for (const rate of RATES) {
+for (const rate of SCENARIOS.includes('links') ? RATES : []) {
   for (const layout of LAYOUTS) {
     for (const name of SERVERS) {
       cases.push({
@@ -97,11 +99,13 @@ for (const rate of RATES) {
     }
   }
 }
-// Stops reading 1 s into the window, for 3 s, then reads for 5 s more.
-for (const name of SERVERS) {
+// Stops reading 1 s into the window, for 3 s, then reads for 5 s more. Its receive buffer is fixed at Linux's
+// first size, 128 KiB: grown by Linux as it read (to 32 MiB here), it would take in the whole stall's parts, and
+// the server would never know of it.
+for (const name of SCENARIOS.includes('stall') ? SERVERS : []) {
   cases.push({
     key: `stall|${name}`,
-    config: { ...ALL_SERVERS[name], protocol: 'http1', route: 'live', viewers: 1, fps: FPS, size: SIZE, warmup: WARMUP, phases: [{ rate: 4 * MBIT, frames: 270 }], stall: { at: WARMUP + 30, frames: 90 } },
+    config: { ...ALL_SERVERS[name], protocol: 'http1', route: 'live', viewers: 1, fps: FPS, size: SIZE, warmup: WARMUP, phases: [{ rate: 4 * MBIT, frames: 270 }], stall: { at: WARMUP + 30, frames: 90, receiveBuffer: 128 * 1024 } },
     read: afterStall
   })
 }
@@ -119,31 +123,40 @@ for (let round = 0; round < ROUNDS; round++) {
 process.stderr.write('\n')
 
 const seconds = (x) => x.toFixed(2)
-const rate = (x) => x.toFixed(1)
-console.log(`\nPicture age on a slow link: 30 fps × 50 KB frames, the link a tbf of 32 kbit burst and 100 ms latency, MTU 1500; \
-median of ${ROUNDS} rounds (min-max). Age: now − publication, seconds, every view's parts after a ${WARMUP / FPS} s warm-up. \
-frames/s: the mean per view, and the slowest view's; the link's share is what the link carries for one view.\n`)
-console.log('| link | viewers | server | frames/s per view | slowest view | link\'s share | age p50 | age p95 | age max |')
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
-for (const mbit of RATES) {
-  for (const layout of LAYOUTS) {
-    const share = Math.min(FPS, mbit * MBIT / (SIZE * 8)) / layout.viewers
-    for (const name of SERVERS) {
-      const runs = results.get(`${mbit}|${layout.name}|${name}`)
-      const column = (field, format) => spread(runs.map((run) => run[field]), format)
-      console.log(`| ${mbit} Mbit/s | ${layout.name} | ${name} | ${column('fps', rate)} | ${column('slowest', rate)} | ${rate(share)} | ${column('p50', seconds)} | ${column('p95', seconds)} | ${column('max', seconds)} |`)
+const perSecond = (x) => x.toFixed(1)
+if (SCENARIOS.includes('links')) printLinks()
+if (SCENARIOS.includes('stall')) printStall()
+
+function printLinks () {
+  console.log(`\nPicture age on a slow link: 30 fps × 50 KB frames, the link a tbf of 32 kbit burst and 100 ms latency, MTU \
+1500; median of ${ROUNDS} rounds (min-max). Age: now − publication, seconds, every view's parts after a ${WARMUP / FPS} s \
+warm-up. frames/s: the mean per view, and the slowest view's; the link's share is what the link carries for one view.\n`)
+  console.log('| link | viewers | server | frames/s per view | slowest view | link\'s share | age p50 | age p95 | age max |')
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+  for (const mbit of RATES) {
+    for (const layout of LAYOUTS) {
+      const share = Math.min(FPS, mbit * MBIT / (SIZE * 8) / layout.viewers)
+      for (const name of SERVERS) {
+        const runs = results.get(`${mbit}|${layout.name}|${name}`)
+        const column = (field, format) => spread(runs.map((run) => run[field]), format)
+        console.log(`| ${mbit} Mbit/s | ${layout.name} | ${name} | ${column('fps', perSecond)} | ${column('slowest', perSecond)} | \
+${perSecond(share)} | ${column('p50', seconds)} | ${column('p95', seconds)} | ${column('max', seconds)} |`)
+      }
     }
   }
 }
 
-console.log(`\nA viewer that stops reading for 3 s (HTTP/1.1, 4 Mbit/s), then reads again; median of ${ROUNDS} rounds (min-max). \
-held: parts published before it read again, which waited in a buffer on the way (its own receive buffer, which Linux grew \
-to megabytes while it read, takes in parts during the stall whatever the server); then the age of the first part published \
-after it read again, and the seconds until a part at most ${FRESH} s old arrived.\n`)
-console.log('| server | held | age of the first part published after | seconds until a fresh part |')
-console.log('| --- | --- | --- | --- |')
-for (const name of SERVERS) {
-  const runs = results.get(`stall|${name}`)
-  const column = (read, format) => spread(runs.map(read), format)
-  console.log(`| ${name} | ${column(({ held }) => held, String)} | ${column(({ firstNew }) => firstNew, seconds)} | ${column(({ untilFresh }) => untilFresh, seconds)} |`)
+function printStall () {
+  console.log(`\nA viewer that stops reading for 3 s (HTTP/1.1, 4 Mbit/s, its receive buffer fixed at 128 KiB), then reads \
+again; median of ${ROUNDS} rounds (min-max). held: the parts it got that were published before it read again (they \
+waited on the way: in its receive buffer, in the server's kernel, in the server); then the age of the first part \
+published after it read again, and the seconds until a part at most ${FRESH} s old arrived ('-': none in 5 s).\n`)
+  console.log('| server | held | age of the first part published after | seconds until a fresh part |')
+  console.log('| --- | --- | --- | --- |')
+  for (const name of SERVERS) {
+    const runs = results.get(`stall|${name}`)
+    const column = (read, format) => spread(runs.map(read), format)
+    console.log(`| ${name} | ${column(({ held }) => held, String)} | ${column(({ firstNew }) => firstNew, seconds)} | \
+${column(({ untilFresh }) => untilFresh, seconds)} |`)
+  }
 }

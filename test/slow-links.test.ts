@@ -94,7 +94,7 @@ function quantile (values: number[], p: number): number {
 
 /** How many parts of 50 KB the link carries for one of `viewers` while `phase` publishes its frames; at most one a frame. */
 function linkShare ({ rate, frames }: Phase, viewers: number): number {
-  return Math.min(frames, frames * rate / (FPS * SIZE * 8)) / viewers
+  return Math.min(frames, frames * rate / (FPS * SIZE * 8) / viewers)
 }
 
 /** Every view got at least half its share of what the link carries: it keeps painting. */

@@ -25,18 +25,20 @@ const AFTER_STALL = 80
  * @property {number} size bytes of each frame
  * @property {number} warmup frames published before the first phase counts
  * @property {{ rate: number, frames: number }[]} phases the link's rate (bit/s) for that many frames each
- * @property {{ at: number, frames: number }} [stall] the first viewer stops reading at frame `at`, for `frames`
+ * @property {{ at: number, frames: number, receiveBuffer?: number }} [stall] the first viewer stops reading at
+ *   frame `at`, for `frames`; its receive buffer fixed at `receiveBuffer` bytes
  */
 
 /** Opens the case's viewers: each a `View` and the way to pause, resume and close it. */
-async function openViewers ({ protocol, route, viewers }, port, clock) {
+async function openViewers ({ protocol, route, viewers, stall }, port, clock) {
   const views = Array.from({ length: viewers }, (_, index) => new View(route === 'pull' ? clock.pull(index) : clock.live, clock))
   const paths = views.map((_, index) => route === 'pull' ? `/pull?view=${index}` : `/${route}`)
   if (protocol === 'http2') {
     const wall = await http2Wall(port, paths, (index, headers) => views[index].arrived(headers))
     return { views, connections: [wall] }
   }
-  const connections = await Promise.all(paths.map((path, index) => http1Viewer(port, path, (headers) => views[index].arrived(headers))))
+  const connections = await Promise.all(paths.map((path, index) =>
+    http1Viewer(port, path, (headers) => views[index].arrived(headers), index === 0 ? stall?.receiveBuffer : undefined)))
   return { views, connections }
 }
 

@@ -24,10 +24,20 @@ export function linkScript (rate) {
 // Linux's numbers: Node has no names for them.
 const IPPROTO_TCP = 6
 const TCP_NOTSENT_LOWAT = 25
+const SOL_SOCKET = 1
+const SO_RCVBUF = 8
 
 /** At most `bytes` not yet sent may wait in `socket`'s kernel buffer: the raw servers' "with lowat" variant. */
 export function setNotsentLowat (socket, bytes = 16384) {
   require('sockopt').setsockopt(socket, IPPROTO_TCP, TCP_NOTSENT_LOWAT, bytes)
+}
+
+/**
+ * `socket`'s receive buffer fixed at `bytes` (Linux's autotuning, which grows it to megabytes while the viewer
+ * reads, off): a viewer that stops reading then stops the server within a second, as a slow one would.
+ */
+export function setReceiveBuffer (socket, bytes) {
+  require('sockopt').setsockopt(socket, SOL_SOCKET, SO_RCVBUF, bytes)
 }
 
 /**

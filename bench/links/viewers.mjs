@@ -7,6 +7,7 @@ import { once } from 'node:events'
 import http2 from 'node:http2'
 import net from 'node:net'
 import { boundaryOf, MultipartParser } from 'fastify-server-push'
+import { setReceiveBuffer } from './link.mjs'
 
 const STREAM_WINDOW = 6 * 1024 * 1024
 const SESSION_WINDOW = 15 * 1024 * 1024
@@ -23,12 +24,13 @@ function partReader (contentType, onPart) {
 
 /**
  * One viewer over HTTP/1.1 reading `path`; resolves once its response head is in. `pause()` stops reading
- * (a stalled viewer), `resume()` reads again.
+ * (a stalled viewer), `resume()` reads again. `receiveBuffer`: its socket's receive buffer in bytes, fixed.
  */
-export async function http1Viewer (port, path, onPart) {
+export async function http1Viewer (port, path, onPart, receiveBuffer) {
   const socket = net.connect(port, '127.0.0.1')
   socket.on('error', () => {})
   await once(socket, 'connect')
+  if (receiveBuffer !== undefined) setReceiveBuffer(socket, receiveBuffer)
   socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
   let head = Buffer.alloc(0)
   await new Promise((resolve, reject) => {
