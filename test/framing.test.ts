@@ -5,6 +5,7 @@ import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { createLiveSource, fromDirectory, fromFiles, type PushRouteOptions } from '../lib/index.js'
+import { COPY_LIMIT } from '../lib/core/wire.js'
 import { aborted, eventually, startApp, tempDir } from './helpers/app.js'
 import { bigFrames, pausedSocketOf, publishUntilFull } from './helpers/full-socket.js'
 import { BROWSER_PREAMBLE, RawClient, type ParsedResponse } from './helpers/wire-client.js'
@@ -134,6 +135,34 @@ t.test('advance framing: parts carry their Content-Type only; a new type ends th
     [['Content-Type: image/png'], 'b'],
     [['Content-Type: image/png'], 'b']
   ], 'the last part repeated before the close, as in standard framing')
+})
+
+t.test('bodies over COPY_LIMIT, written without a copy, come out byte for byte in both framings, across a change of type', async (t) => {
+  const big = 'a'.repeat(COPY_LIMIT + 1)
+  const png = 'p'.repeat(COPY_LIMIT + 2)
+  const { port, stats } = await startApp(t, {
+    routes: [{ path: '/s', boundary: 'B', contentType: 'text/plain', source: () => [big, { body: png, contentType: 'image/png' }, 'small'] }]
+  })
+  const standard = (await (await RawClient.get(port, '/s?framing=standard')).end()).multipart
+  t.equal(standard.closed, true)
+  t.same(standard.parts.map((part) => [part.rawHeaders, part.body.toString()]), [
+    [['Content-Type: text/plain', `Content-Length: ${big.length}`], big],
+    [['Content-Type: image/png', `Content-Length: ${png.length}`], png],
+    [['Content-Type: text/plain', 'Content-Length: 5'], 'small'],
+    [['Content-Type: text/plain', 'Content-Length: 5'], 'small']
+  ])
+  const partBytes = (type: string, body: string): number => `Content-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n${body}\r\n--B\r\n`.length
+  t.equal(stats()['/s']?.bytesSent, partBytes('text/plain', big) + partBytes('image/png', png) + partBytes('text/plain', 'small'), 'every byte counted')
+  const advance = (await (await RawClient.get(port, '/s?framing=advance')).end()).multipart
+  t.equal(advance.closed, true)
+  t.same(advance.parts.map((part) => [part.rawHeaders, part.body.toString()]), [
+    [['Content-Type: text/plain'], big],
+    [['Content-Type: text/plain'], ''],
+    [['Content-Type: image/png'], png],
+    [['Content-Type: image/png'], ''],
+    [['Content-Type: text/plain'], 'small'],
+    [['Content-Type: text/plain'], 'small']
+  ])
 })
 
 t.test('advance framing opens with the first header block, before any frame; with no part ever sent, that part ends empty', async (t) => {

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { mergeHeaders, reservedNames, toHeaderList } from '../lib/core/headers.js'
 import { boundaryProblem, isFieldValue, isMediaType, isToken } from '../lib/core/syntax.js'
-import { encodePart, multipart, randomBoundary, responseHead, streamOpening } from '../lib/core/wire.js'
+import { COPY_LIMIT, encodePart, multipart, randomBoundary, responseHead, streamOpening } from '../lib/core/wire.js'
 import { laidOut } from './helpers/layout.js'
 import { parseMultipart } from './helpers/wire-client.js'
 
@@ -48,9 +48,35 @@ t.test('encodePart writes Content-Type, exact Content-Length, extra headers and 
   t.equal(part.head.toString('latin1'), 'Content-Type: text/plain\r\nContent-Length: 6\r\nX-Frame: 7\r\n\r\n')
   t.same(part.body, body)
   t.equal(part.announce, announce)
-  t.same(part.standard, Buffer.concat([part.head, body, Buffer.from('\r\n--B\r\n')]), 'standard framing: head, body, delimiter')
-  t.same(part.advance, Buffer.concat([body, announce.next]), 'advance framing: body, delimiter, the next header block')
-  t.equal(part.standard.buffer, part.advance.buffer, 'both layouts are slices of one buffer')
+  t.same(Buffer.concat(part.standard), Buffer.concat([part.head, body, Buffer.from('\r\n--B\r\n')]), 'standard framing: head, body, delimiter')
+  t.same(Buffer.concat(part.advance), Buffer.concat([body, announce.next]), 'advance framing: body, delimiter, the next header block')
+  t.equal(part.standard.length, 1, 'standard framing: one buffer')
+  t.equal(part.advance.length, 1, 'advance framing: one buffer')
+  t.equal(part.standard[0]?.buffer, part.advance[0]?.buffer, 'both layouts are slices of one buffer, the body copied into it')
+  t.equal(part.byteLength, part.head.length + body.length)
+  body.fill(0)
+  t.equal(part.body.toString(), 'héllo', 'a copy: the frame\'s buffer may change without changing the part')
+})
+
+t.test('a body over COPY_LIMIT is not copied: its part is header block, body and delimiter as they are', async (t) => {
+  const announce = multipart('B').announce('image/jpeg')
+  const atLimit = encodePart('image/jpeg', Buffer.alloc(COPY_LIMIT, 1), [], announce)
+  t.equal(atLimit.standard.length, 1, 'a body of COPY_LIMIT bytes is still copied')
+  const body = Buffer.alloc(COPY_LIMIT + 1, 2)
+  const part = encodePart('image/jpeg', body, [['X-Frame', '8']], announce)
+  t.equal(part.head.toString('latin1'), `Content-Type: image/jpeg\r\nContent-Length: ${COPY_LIMIT + 1}\r\nX-Frame: 8\r\n\r\n`)
+  t.equal(part.body, body, 'the body itself')
+  t.same(part.standard, [part.head, body, Buffer.from('\r\n--B\r\n')], 'standard framing: head, body, delimiter')
+  t.same(part.advance, [body, announce.next], 'advance framing: body, then the delimiter and the next header block')
+  t.equal(part.advance[1], announce.next, 'the announcement shared by every part of its type')
+  t.equal(part.byteLength, part.head.length + body.length)
+  const m = multipart('B')
+  const big = encodePart('text/plain', Buffer.alloc(COPY_LIMIT + 1, 'b'), [], m.announce('text/plain'))
+  const small = encodePart('text/plain', Buffer.from('s'), [], m.announce('text/plain'))
+  for (const name of ['standard', 'advance'] as const) {
+    const read = parseMultipart(laidOut(name, m, [small, big, small]), 'B')
+    t.same(read.parts.map((p) => p.body.toString()), ['s', 'b'.repeat(COPY_LIMIT + 1), 's', 's'], `${name}: the same stream, whichever way each part was laid out`)
+  }
 })
 
 t.test('the close repeats the last part before the close delimiter, or sends an empty part', async (t) => {

@@ -48,6 +48,23 @@ export interface Framing {
 
 const EMPTY_HEADER_BLOCK = Buffer.from('\r\n', 'latin1')
 
+/** Writes a part's layout (EncodedPart) in one write, corked when it is more than one buffer; returns its bytes. */
+function writeAll (sink: Sink, chunks: readonly Buffer[]): number {
+  if (chunks.length === 1) {
+    const chunk = chunks[0]
+    sink.write(chunk)
+    return chunk.length
+  }
+  let bytes = 0
+  sink.cork()
+  for (const chunk of chunks) {
+    sink.write(chunk)
+    bytes += chunk.length
+  }
+  sink.uncork()
+  return bytes
+}
+
 /** Header block, body, delimiter. */
 class StandardFraming implements Framing {
   readonly name = 'standard'
@@ -57,8 +74,7 @@ class StandardFraming implements Framing {
   }
 
   write (sink: Sink, part: EncodedPart): number {
-    sink.write(part.standard)
-    return part.standard.length
+    return writeAll(sink, part.standard)
   }
 
   closing (lastPart: EncodedPart | undefined): Buffer[] {
@@ -83,16 +99,13 @@ class AdvanceFraming implements Framing {
 
   write (sink: Sink, part: EncodedPart): number {
     const { announce, advance } = part
-    if (this.announced === announce) {
-      sink.write(advance)
-      return advance.length
-    }
+    if (this.announced === announce) return writeAll(sink, advance)
     this.announced = announce
     sink.cork()
     sink.write(announce.next)
-    sink.write(advance)
+    const bytes = writeAll(sink, advance)
     sink.uncork()
-    return announce.next.length + advance.length
+    return announce.next.length + bytes
   }
 
   closing (lastPart: EncodedPart | undefined): Buffer[] {

@@ -24,11 +24,11 @@ export class RecentParts {
   add (frame: Uint8Array, part: EncodedPart): void {
     const { parts } = this
     parts.set(frame, part)
-    this.bytes += part.standard.length
+    this.bytes += part.byteLength
     while (parts.size > RECENT || (this.bytes > RECENT_BYTES && parts.size > 1)) {
       const [oldest, dropped] = parts.entries().next().value as [Uint8Array, EncodedPart]
       parts.delete(oldest)
-      this.bytes -= dropped.standard.length
+      this.bytes -= dropped.byteLength
     }
   }
 }

@@ -12,24 +12,41 @@ export interface Announce {
   readonly type: string
   readonly opening: Buffer
   readonly next: Buffer
-  /** How many bytes `next` starts with are the delimiter alone: what standard framing sends after a body. */
-  readonly delimiterLength: number
+  /** What `next` starts with, the delimiter alone: what standard framing sends after a body. */
+  readonly delimiter: Buffer
 }
 
 /**
+ * Bodies up to this size are copied into one buffer with their part's header block and delimiter, so that every
+ * viewer gets a part in one write of one buffer. A larger body is not copied: its part goes out as header block,
+ * body and delimiter in one corked write, which costs each viewer a few microseconds more (writev), against a
+ * kernel's work of tens of microseconds to send it. The copy is one new buffer outside V8's heap per frame: at
+ * 200 KB and 30 fps it made the bench's Fastify server run a full garbage collection every one or two seconds,
+ * against 1 to 5 in 15 s without it; at 20 KB to 500 viewers it is the cheaper way (docs/benchmark.md).
+ */
+export const COPY_LIMIT = 64 * 1024
+
+/**
  * One part, encoded for one route: its header block (ending in the blank line) and its body, laid out for each
- * framing. Built once, written to any number of clients.
+ * framing as the buffers a viewer is written in one write, one buffer when the body was copied (COPY_LIMIT).
+ * Built once, written to any number of clients.
  */
 export class EncodedPart {
   readonly head: Buffer
   readonly body: Buffer
   /** Header block, body, delimiter: the part as standard framing writes it. */
-  readonly standard: Buffer
+  readonly standard: readonly Buffer[]
   /** Body, then the delimiter and a header block announcing this part's type: as advance framing writes it. */
-  readonly advance: Buffer
+  readonly advance: readonly Buffer[]
   constructor (head: string, body: Buffer, readonly announce: Announce) {
-    // One buffer holds every layout as a slice, as a part is written in one write whatever the framing: the body
-    // is copied into it once per route, never per viewer.
+    if (body.length > COPY_LIMIT) {
+      this.head = Buffer.from(head, 'latin1')
+      this.body = body
+      this.standard = [this.head, body, announce.delimiter]
+      this.advance = [body, announce.next]
+      return
+    }
+    // One buffer holds every layout as a slice: the body is copied into it once per route, never per viewer.
     const headLength = Buffer.byteLength(head, 'latin1')
     const end = headLength + body.length
     const bytes = Buffer.allocUnsafe(end + announce.next.length)
@@ -38,8 +55,13 @@ export class EncodedPart {
     announce.next.copy(bytes, end)
     this.head = bytes.subarray(0, headLength)
     this.body = bytes.subarray(headLength, end)
-    this.standard = bytes.subarray(0, end + announce.delimiterLength)
-    this.advance = bytes.subarray(headLength)
+    this.standard = [bytes.subarray(0, end + announce.delimiter.length)]
+    this.advance = [bytes.subarray(headLength)]
+  }
+
+  /** Bytes of header block and body. */
+  get byteLength (): number {
+    return this.head.length + this.body.length
   }
 }
 
@@ -87,7 +109,8 @@ export function multipart (boundary: string): Multipart {
       let announce = announcements.get(type)
       if (announce === undefined) {
         const head = `Content-Type: ${type}\r\n\r\n`
-        announce = { type, opening: latin1(opening + head), next: latin1(delimiter + head), delimiterLength: delimiter.length }
+        const next = latin1(delimiter + head)
+        announce = { type, opening: latin1(opening + head), next, delimiter: next.subarray(0, delimiter.length) }
         if (announcements.size < ANNOUNCE_CACHE) announcements.set(type, announce)
       }
       return announce
