@@ -51,17 +51,24 @@ interface CaseConfig {
   phases: Array<{ rate: number, frames: number }>
 }
 
-/** Starts `config` on its slow link at once; its result is awaited by a subtest (all cases run side by side). */
+/** The case started last: the next starts once it has ended. */
+let previous: Promise<unknown> = Promise.resolve()
+
+/**
+ * Starts `config` on its slow link once the case before it has ended; its result is awaited by a subtest. One at a
+ * time, as each case's process publishes and parses 1.5 MB a second: side by side on a busy machine they starved
+ * one another, and a viewer's parts waited in its own receive buffer, read late, which counted as lag.
+ */
 function start (config: CaseConfig): Promise<CaseResult> {
   const frames = WARMUP + config.phases.reduce((sum, { frames }) => sum + frames, 0)
-  const result = onSlowLink(t, 'test/fixtures/slow-link-case.mjs', {
+  const result = previous.then(() => onSlowLink(t, 'test/fixtures/slow-link-case.mjs', {
     rate: config.phases[0].rate,
     args: [JSON.stringify({ fps: FPS, size: SIZE, warmup: WARMUP, ...config })],
     // The case's own length at its pace, then the usual patience: a hang detector.
     timeoutMs: frames / FPS * 1000 + PATIENCE_MS
-  }) as Promise<CaseResult>
+  }) as Promise<CaseResult>)
   // Awaited later, by its subtest: until then a failure must not count as unhandled.
-  result.catch(() => {})
+  previous = result.catch(() => {})
   return result
 }
 

@@ -41,8 +41,11 @@ async function loadLimiter (): Promise<Limiter | Error> {
   return (socket) => { setsockopt(socket, IPPROTO_TCP, option, UNSENT_LIMIT_BYTES) }
 }
 
-/** Loaded with the first connection, once per process. */
-let limiter: Promise<Limiter | Error> | undefined
+/**
+ * Loaded as this module is, long before a first viewer: a limit set late leaves what the kernel took meanwhile
+ * (seconds of frames on a slow link, while a loaded machine loads a native module) in front of every frame after.
+ */
+const limiter = loadLimiter()
 const limited = new WeakSet<Socket>()
 let warned = false
 
@@ -62,14 +65,12 @@ function systemLimits (): boolean {
 
 /**
  * Bounds what the kernel holds unsent on the connection under `socket` (the TCP socket itself, or the one a TLS
- * socket wraps) to UNSENT_LIMIT_BYTES; once per connection, before the first part (in the microtask queue, the
- * limiter being loaded once). Where it cannot be, the stream still works, its pictures lagging on a slow link:
+ * socket wraps) to UNSENT_LIMIT_BYTES; once per connection, before the first part (in the microtask queue). Where it cannot be, the stream still works, its pictures lagging on a slow link:
  * logged once per process, with the way out.
  */
 export function limitUnsent (socket: Socket, log: Logger): void {
   if (limited.has(socket)) return
   limited.add(socket)
-  limiter ??= loadLimiter()
   limiter.then((found) => found instanceof Error ? warnOnce(found, log) : apply(found, socket))
 }
 
