@@ -114,11 +114,21 @@ function keepsPainting (t: Test, result: CaseResult, viewers = result.views.leng
   })
 }
 
-/** Every view's lag at the 95th percentile is within `bound` frames. */
+/**
+ * Every view's lag is within `bound` frames by the first half of its parts, and at the 95th percentile from then
+ * on. A viewer that a busy machine kept from reading for a while finds parts waiting in its own receive buffer,
+ * which count as lag until it has caught up (measured: 47 frames, down to 5 within 15 parts, as it read them
+ * faster than the link brings them); a backlog on the server's side never drains while frames keep coming.
+ */
 function fresh (t: Test, result: CaseResult, bound: number): void {
   result.views.forEach(({ phases: [phase] }, view) => {
     const { lags } = phase
-    t.ok(quantile(lags, 0.95) <= bound, `view ${view}: lag p95 ${quantile(lags, 0.95)} frames, at most ${bound} (lags ${lags.join(' ')})`)
+    const from = lags.findIndex((lag) => lag <= bound)
+    const label = `view ${view} (lags ${lags.join(' ')})`
+    t.ok(from !== -1 && from <= lags.length / 2, `${label}: within ${bound} frames from part ${from}`)
+    if (from === -1) return
+    const rest = lags.slice(from)
+    t.ok(quantile(rest, 0.95) <= bound, `${label}: lag p95 ${quantile(rest, 0.95)} frames from then on, at most ${bound}`)
   })
 }
 
