@@ -1,8 +1,9 @@
 // The suite's tiers beside tap's full run (package.json "tap"), and which tests each leaves out:
 //   node test/tiers.mjs quick  `npm run test:quick`, the edit-test loop: this Node, no browser, no Redis cluster, no
 //                              coverage (a subset cannot cover everything, and collecting coverage costs time).
-//   node test/tiers.mjs nodes  the last step of `npm test`: every test but the browsers' under each Node line that
-//                              package.json's engines promises, but this Node's (the full run has just tested it).
+//   node test/tiers.mjs nodes  the last step of `npm test`: every test but the browsers' and the slow links' under
+//                              each Node line that package.json's engines promises, but this Node's (the full run has
+//                              just tested it).
 // Extra arguments go to tap, e.g. `npm run test:quick -- test/wire.test.ts`.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -12,6 +13,12 @@ import { availableParallelism } from 'node:os'
 const BROWSERS = '--exclude=test/**/*browser-*.test.ts'
 /** Three Redis servers and an app process per instance, half a minute: a change outside lib/redis rarely concerns it. */
 const CLUSTER = '--exclude=test/redis-cluster.test.ts'
+/**
+ * Seven slow links in turn, 75 s, the suite's longest file: run by the full run only, as what it needs of each Node
+ * (HTTP/2 write callbacks, the session's socket, TCP_NOTSENT_LOWAT) test/http2.test.ts and test/unsent-limit.test.ts
+ * check under every Node, and it alone would add a minute and more to each run.
+ */
+const SLOW_LINKS = '--exclude=test/slow-links.test.ts'
 // Most tests spend their time waiting (sockets, timers, child processes): at tap's default of one file per core, a
 // run kept 2 cores busy less than half the time, and twice as many files at once halved it.
 const TAP = ['node_modules/.bin/tap', '--disable-coverage', `--jobs=${2 * availableParallelism()}`]
@@ -59,9 +66,9 @@ if (tier === 'quick') {
   const releases = promisedMajors().filter((major) => major !== current).map(nodeRelease)
   const failed = []
   for (const { version, npx } of releases) {
-    console.log(`\n# Node ${version}: every test but the browsers'\n`)
+    console.log(`\n# Node ${version}: every test but the browsers' and the slow links'\n`)
     // Through npx, so that its Node comes first on the PATH, for the build and any `node` a test starts.
-    if (!run('npx', [...npx, ...TAP, BROWSERS, ...tapArgs])) failed.push(version)
+    if (!run('npx', [...npx, ...TAP, BROWSERS, SLOW_LINKS, ...tapArgs])) failed.push(version)
   }
   if (failed.length > 0) {
     console.error(`\nTests failed under Node ${failed.join(', ')}`)
