@@ -1,6 +1,6 @@
 // How parts are laid out for one viewer, in one place: the framings, and the bytes of each part and of the close
 // in each. Which framing a request gets is the client's profile (client-profile.ts).
-import type { Sink } from './sink.js'
+import { writeAll, type Sink } from './sink.js'
 import { streamOpening, type Announce, type EncodedPart, type Multipart } from './wire.js'
 
 /**
@@ -47,23 +47,6 @@ export interface Framing {
 }
 
 const EMPTY_HEADER_BLOCK = Buffer.from('\r\n', 'latin1')
-
-/** Writes a part's layout (EncodedPart) in one write, corked when it is more than one buffer; returns its bytes. */
-function writeAll (sink: Sink, chunks: readonly Buffer[]): number {
-  if (chunks.length === 1) {
-    const chunk = chunks[0]
-    sink.write(chunk)
-    return chunk.length
-  }
-  let bytes = 0
-  sink.cork()
-  for (const chunk of chunks) {
-    sink.write(chunk)
-    bytes += chunk.length
-  }
-  sink.uncork()
-  return bytes
-}
 
 /** Header block, body, delimiter. */
 class StandardFraming implements Framing {

@@ -73,7 +73,8 @@ class SocketSink extends Sink<Socket> {
  * also carries a later request (then closed).
  */
 export function startSocketStream (req: IncomingMessage, start: ResponseStart): Sink | undefined {
-  const sink = new SocketSink(req.socket as Socket)
+  const socket = req.socket as Socket
+  const sink = new SocketSink(socket)
   const head = Buffer.from(responseHead(req.httpVersion === '1.0' ? '1.0' : '1.1', start.contentType, start.headers), 'latin1')
   if (start.headOnly) {
     sink.end([head])
@@ -83,7 +84,7 @@ export function startSocketStream (req: IncomingMessage, start: ResponseStart): 
     start.log.debug({ route: start.route }, 'server push request with another pipelined behind it: connection closed')
     return undefined
   }
-  limitUnsent(req.socket as Socket, start.log)
+  limitUnsent(socket, start.log)
   sink.cork()
   sink.write(head)
   sink.write(start.opening)

@@ -17,7 +17,10 @@ class Http2StreamSink extends Sink<ServerHttp2Stream> {
   /** The push streams of the stream's session, from `join` on; kept past the stream's close, so that a wait can still be stopped. */
   private sessionStreams: SessionStreams | undefined
 
-  /** Written with a callback (one per sink) that tells the session when the bytes are handed on: its next turn. */
+  /**
+   * Written with a callback (one per sink) that tells the session when the bytes are handed on: its next turn. Every
+   * write of the stream goes through here, closing parts too, so the session sees every byte its streams hand on.
+   */
   override write (chunk: Buffer): void {
     this.out.write(chunk, this.written)
   }
@@ -64,9 +67,7 @@ class Http2StreamSink extends Sink<ServerHttp2Stream> {
   }
 
   connectionFull (): boolean {
-    const { sessionStreams } = this
-    sessionStreams?.note(this.out)
-    return sessionStreams?.full() === true
+    return this.sessionStreams?.full() === true
   }
 
   roomToClose (): boolean {

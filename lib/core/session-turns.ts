@@ -184,7 +184,6 @@ export class SessionStreams {
   }
 
   private readonly resetsDue = (): void => {
-    this.recount()
     if (this.passed === this.passedAtReset) return destroyWithSocket(this.session)
     /* c8 ignore start */
     // Moving, if slowly: the resets go out once what is being written has gone. (A reset held up behind a write
@@ -193,11 +192,6 @@ export class SessionStreams {
     this.resetCheck = setTimeout(this.resetsDue, RESET_GRACE_MS).unref()
   }
   /* c8 ignore stop */
-
-  /** Every stream looked at again: what a closing part handed on (written without a turn's callback) is counted out. */
-  private recount (): void {
-    for (const stream of this.counted.keys()) this.note(stream)
-  }
 
   /**
    * Wakes waiting streams, first come first, while no part is in flight: a woken one that writes does so in the

@@ -23,6 +23,23 @@ export interface ResponseStart {
 /** How long a client that has stopped reading may take to receive the last bytes before it is cut off. */
 export const END_GRACE_MS = 2000
 
+/** Writes `chunks` to `sink` in one write, corked when there are more than one; returns their bytes. */
+export function writeAll (sink: Pick<Sink, 'write' | 'cork' | 'uncork'>, chunks: readonly Buffer[]): number {
+  if (chunks.length === 1) {
+    const chunk = chunks[0]
+    sink.write(chunk)
+    return chunk.length
+  }
+  let bytes = 0
+  sink.cork()
+  for (const chunk of chunks) {
+    sink.write(chunk)
+    bytes += chunk.length
+  }
+  sink.uncork()
+  return bytes
+}
+
 /**
  * A stream's destination on its protocol: written to, corked and drained like the Duplex under it (`out`), and
  * cut, ended and let go as its protocol does. What is called per part (`full`, `write`, `noteWrite`) allocates
@@ -74,9 +91,7 @@ export abstract class Sink<Out extends Duplex = Duplex> {
   end (chunks: readonly Buffer[]): void {
     const { out } = this
     if (out.destroyed) return
-    out.cork()
-    for (const chunk of chunks) out.write(chunk)
-    out.uncork()
+    writeAll(this, chunks)
     this.noteWrite()
     out.end()
     out.once('finish', () => out.destroy())
