@@ -1,8 +1,8 @@
-// What a push route makes of the client, decided once per request from its method, headers and `?framing=`:
-// everything the answer changes by (framing, preamble, reader page, multipart/mixed, head alone) is told apart
-// here and nowhere else.
+// What a push route makes of the client, decided once per request from its method, headers and query (`?framing=`,
+// `?fps=`): everything the answer changes by (framing, preamble, reader page, multipart/mixed, head alone, the
+// viewer's own rate) is told apart here and nowhere else.
 import type { IncomingHttpHeaders } from 'node:http'
-import { FST_SERVER_PUSH_BAD_FRAMING } from './errors.js'
+import { FST_SERVER_PUSH_BAD_FPS, FST_SERVER_PUSH_BAD_FRAMING } from './errors.js'
 import { isFramingName, type FramingChoice, type FramingName } from './framing.js'
 import { READER_ACCEPT } from './reader-page.js'
 
@@ -22,6 +22,17 @@ export interface ClientProfile {
   readonly mixed: boolean
   /** HEAD: the response head alone, which takes no viewer's place. */
   readonly headOnly: boolean
+  /**
+   * The most parts a second it asked for (`?fps=`), before the route's own pace caps it: Infinity when it asked
+   * for none, or the route ignores the question.
+   */
+  readonly fps: number
+}
+
+/** The query parameters a push route reads: one value as a string, several as an array (refused), none undefined. */
+export interface PushQuery {
+  readonly framing: string | readonly string[] | undefined
+  readonly fps: string | readonly string[] | undefined
 }
 
 /** What the profile reads of a request besides its query (Node's IncomingMessage is one). */
@@ -35,29 +46,58 @@ export interface ProfiledRoute {
   readonly framing: FramingChoice
   /** Whether the route pushes HTML pages, which a browser may not show as a page itself. */
   readonly html: boolean
+  /** Whether a request's `?fps=` is read (the route's `viewerFps`). */
+  readonly viewerFps: boolean
+}
+
+/** The least `?fps=` a request may ask for: a part every 100 s. Less is a mistake (or a stream held for nothing). */
+export const MIN_VIEWER_FPS = 0.01
+
+/** What `?fps=` may be: plain decimal digits, as a person or a page writes them; no exponent, sign or hex. */
+const DECIMAL = /^(?:\d{1,9}(?:\.\d{0,9})?|\.\d{1,9})$/
+
+/** The push query of a request target (`req.url`). */
+export function pushQuery (target: string): PushQuery {
+  // The query alone: the rest of a request target need not parse as a URL (`//[`).
+  const params = new URLSearchParams(target.includes('?') ? target.slice(target.indexOf('?') + 1) : '')
+  const value = (name: string): string | readonly string[] | undefined => {
+    const values = params.getAll(name)
+    return values.length > 1 ? values : values[0]
+  }
+  return { framing: value('framing'), fps: value('fps') }
 }
 
 // What a browser paints itself; `empty` (fetch, XHR) is a script that may well count on Content-Length.
 const RENDERED: ReadonlySet<string> = new Set(['image', 'document', 'iframe', 'frame', 'embed', 'object'])
 
-/** A bad `?framing=` value as an answer may quote it: a short word, never markup a page could be made of. */
-function shown (asked: unknown): string {
-  if (Array.isArray(asked)) return `${asked.length} values`
-  return typeof asked === 'string' && /^\w{0,20}$/.test(asked) ? JSON.stringify(asked) : 'a value that is neither'
+/** A bad query value as an answer may quote it: a short word or number, never markup a page could be made of. */
+function shown (asked: string | readonly string[]): string {
+  if (typeof asked !== 'string') return `${asked.length} values`
+  return /^[\w.+-]{0,20}$/.test(asked) ? JSON.stringify(asked) : 'a value that is neither'
 }
 
 /** The framing a request's `?framing=` names, if it has one. Throws FST_SERVER_PUSH_BAD_FRAMING. */
-function askedFraming (asked: unknown): FramingName | undefined {
+function askedFraming (asked: string | readonly string[] | undefined): FramingName | undefined {
   if (asked === undefined || isFramingName(asked)) return asked
   throw new FST_SERVER_PUSH_BAD_FRAMING(shown(asked))
 }
 
+/** The rate a request's `?fps=` asks for; Infinity when none. Throws FST_SERVER_PUSH_BAD_FPS. */
+function askedFps (asked: string | readonly string[] | undefined): number {
+  if (asked === undefined) return Infinity
+  const fps = typeof asked === 'string' && DECIMAL.test(asked) ? Number(asked) : Number.NaN
+  if (fps >= MIN_VIEWER_FPS) return fps
+  throw new FST_SERVER_PUSH_BAD_FPS(MIN_VIEWER_FPS, shown(asked))
+}
+
 /**
- * The profile of one request to `route`, whose query's `framing` is `framing`. Throws
- * FST_SERVER_PUSH_BAD_FRAMING when that names no framing, whatever else the request would get.
+ * The profile of one request to `route`, whose query is `query`. Throws FST_SERVER_PUSH_BAD_FRAMING when its
+ * `?framing=` names no framing, and FST_SERVER_PUSH_BAD_FPS when the route reads `?fps=` and it is no rate,
+ * whatever else the request would get.
  */
-export function profileClient ({ method, headers }: ClientRequest, framing: unknown, route: ProfiledRoute): ClientProfile {
-  const asked = askedFraming(framing)
+export function profileClient ({ method, headers }: ClientRequest, query: PushQuery, route: ProfiledRoute): ClientProfile {
+  const asked = askedFraming(query.framing)
+  const fps = route.viewerFps ? askedFps(query.fps) : Infinity
   const dest = headers['sec-fetch-dest']
   // Browsers send Sec-Fetch-Dest (Chromium 76+, Firefox 90+, Safari 16.4+); older ones still start their
   // User-Agent with `Mozilla/`, which ffmpeg, VLC, go2rtc and curl do not.
@@ -72,6 +112,7 @@ export function profileClient ({ method, headers }: ClientRequest, framing: unkn
     readerPage: route.html && rendered && dest !== 'image' && !/\bFirefox\//.test(headers['user-agent'] ?? ''),
     // No request that a browser renders is the reader page's fetch(), whatever it accepts.
     mixed: headers.accept === READER_ACCEPT && !rendered,
-    headOnly: method === 'HEAD'
+    headOnly: method === 'HEAD',
+    fps
   }
 }

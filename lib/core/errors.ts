@@ -46,6 +46,16 @@ export const FST_SERVER_PUSH_BAD_FRAMING = createError<'FST_SERVER_PUSH_BAD_FRAM
   400
 )
 
+/**
+ * A request's `?fps=` is not one decimal number of at least the least rate a viewer may ask for (the first
+ * argument); it is answered 400 with this error.
+ */
+export const FST_SERVER_PUSH_BAD_FPS = createError<'FST_SERVER_PUSH_BAD_FPS', [number, string]>(
+  'FST_SERVER_PUSH_BAD_FPS',
+  'fps must be a decimal number of parts a second, at least %s, got %s',
+  400
+)
+
 /** A multipart stream read by `readMultipart()` (or a relay) is malformed, exceeds a limit, or ends mid-part. */
 export const FST_SERVER_PUSH_BAD_MULTIPART = createError<'FST_SERVER_PUSH_BAD_MULTIPART', [string]>(
   'FST_SERVER_PUSH_BAD_MULTIPART',

@@ -89,7 +89,7 @@ export class PullStream extends PushStream {
     // Pulls keep to a schedule, so that timers firing late (by a millisecond, each) do not add up to a lower
     // rate: the next one is due a gap after this one was. One more than half a gap late (a slow client or
     // source) starts the schedule again from now: two pulls are never closer than half a gap.
-    const gap = this.route.minGapMs
+    const gap = this.gapMs
     this.due = (now - due > gap / 2 ? now : due) + gap
     try {
       const step = (this.iterator as FrameIterator).next()

@@ -6,7 +6,7 @@ import { RouteCounters } from './counters.js'
 import { FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
 import { checkKeys, invalidOption } from './check.js'
 import { openFeed, sourceProblem, type Feed, type Source } from './feed.js'
-import { profileClient, type ProfiledRoute } from './client-profile.js'
+import { profileClient, pushQuery, type ProfiledRoute } from './client-profile.js'
 import { framing } from './framing.js'
 import { mergeHeaders, RESPONSE_RESERVED, toHeaderList } from './headers.js'
 import type { Logger } from './logger.js'
@@ -42,8 +42,6 @@ export interface PushExchange<Request> {
   /** What a source function gets as `request`. */
   readonly request: Request
   readonly log: Logger
-  /** The request's `?framing=` value, if any. */
-  readonly framing: unknown
   /** Response headers set before the route answers (hooks, middleware): they override the route's own. */
   presetHeaders (): Readonly<Record<string, unknown>>
   /** Sends a plain response. */
@@ -86,16 +84,17 @@ export class PushRoute<Request> {
     const route: StreamRoute = { ...settings, path: this.path, idleRepeatMs, counters: this.counters }
     this.counters.source = feed.live
     feed.live?.adoptLog(log)
-    // Streams are watched twice per stall timeout and four times per idle repeat, at least every second and at
-    // most every 25 ms.
-    const periods = [route.stallTimeoutMs / 2, idleRepeatMs / 4].filter((ms) => ms > 0)
+    // Streams are watched twice per stall timeout, four times per idle repeat and ten times per maxStreamMs, at
+    // least every second and at most every 25 ms: a stream ends at most a tenth of maxStreamMs late, and at most
+    // a second.
+    const periods = [route.stallTimeoutMs / 2, idleRepeatMs / 4, route.maxStreamMs / 10].filter((ms) => ms > 0)
     const streams = new OpenStreams(periods.length === 0 ? 0 : Math.max(25, Math.min(1000, ...periods)))
-    this.opened = { feed, profiled: { framing: settings.framing, html: feed.html }, route, streams }
+    this.opened = { feed, profiled: { framing: settings.framing, html: feed.html, viewerFps: settings.viewerFps }, route, streams }
     if (this.closing) feed.detach().catch(noop)
   }
 
   /**
-   * Answers one request: a stream, or a plain response. Throws coded errors (bad `?framing=`, bad headers); when
+   * Answers one request: a stream, or a plain response. Throws coded errors (bad `?framing=` or `?fps=`, bad headers); when
    * the request must wait (for its turn on the connection, or for the route's files), returns a promise that
    * settles once it is answered, and rejects with those errors.
    */
@@ -128,7 +127,8 @@ export class PushRoute<Request> {
     const { settings, counters } = this
     const answer = (response: PlainResponse): void => exchange.answer(forProtocol(response, protocol))
     if (this.closing) return answer(unavailable('Server is closing'))
-    const client = profileClient(req, exchange.framing, profiled)
+    // A server's request always has its target; String() is for Node's type, which allows none.
+    const client = profileClient(req, pushQuery(String(req.url)), profiled)
     if (client.readerPage) {
       return answer({ status: 200, headers: settings.plainHeaders, type: 'text/html; charset=utf-8', body: READER_PAGE })
     }
@@ -154,7 +154,9 @@ export class PushRoute<Request> {
       headOnly: client.headOnly
     })
     if (sink === undefined) return
-    const stream = feed.stream({ sink, route, framing: layout, log: exchange.log, onEnd: this.ended }, exchange.request)
+    // The viewer's own rate lowers the route's, never raises it.
+    const gapMs = Math.max(settings.minGapMs, 1000 / client.fps)
+    const stream = feed.stream({ sink, route, framing: layout, gapMs, log: exchange.log, onEnd: this.ended }, exchange.request)
     streams.add(stream)
     stream.start()
   }

@@ -58,11 +58,25 @@ export interface PushSettings {
    * Transfer-Encoding and Connection are the plugin's. Headers set before the route answers (hooks, middleware)
    * override these. */
   headers?: HeaderRecord
+  /**
+   * Whether a request's `?fps=N` may lower its own rate: at most N parts a second to that viewer (a live viewer
+   * skips to the newest frame at its pace), never more than `maxFps` and `intervalMs` allow. When false, `?fps=` is
+   * ignored, whatever its value. Default true.
+   */
+  viewerFps?: boolean
+  /**
+   * A stream is ended well-formed (its last part again, the close delimiter) once it has been open this long,
+   * logged as `max-duration`: a proxy or a token that expires sees streams end in time, and a view that
+   * reconnects opens the next one. Checked by the route's periodic watch, which then looks at least every tenth
+   * of it (every second at most often): a stream ends within that much after. 0 (the default) = no limit, else
+   * at least 100.
+   */
+  maxStreamMs?: number
 }
 
-export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'maxStreamsPerConnection', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers']
+export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'maxStreamsPerConnection', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers', 'viewerFps', 'maxStreamMs']
 
-type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'maxStreamsPerConnection' | 'idleRepeatMs' | 'stallTimeoutMs'
+type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'maxStreamsPerConnection' | 'idleRepeatMs' | 'stallTimeoutMs' | 'maxStreamMs'
 
 // The choices as the check's message lists them: each quoted, the last after "or".
 const QUOTED_CHOICES = FRAMING_CHOICES.map((choice) => JSON.stringify(choice))
@@ -74,7 +88,8 @@ const NUMBER_RULES: Record<NumberSetting, NumberRule> = {
   maxClients: { test: (n) => Number.isInteger(n) && n >= 1, text: 'a whole number >= 1' },
   maxStreamsPerConnection: { test: (n) => Number.isInteger(n) && n >= 1, text: 'a whole number >= 1' },
   idleRepeatMs: { test: (n) => n === 0 || n >= 100, text: '0 (off) or a finite number >= 100' },
-  stallTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0 (0 = never)' }
+  stallTimeoutMs: { test: (n) => n >= 0, text: 'a finite number >= 0 (0 = never)' },
+  maxStreamMs: { test: (n) => n === 0 || n >= 100, text: '0 (no limit) or a finite number >= 100' }
 }
 
 /** PushSettings once checked: headers as the lines to write. */
@@ -83,7 +98,7 @@ export type CheckedSettings = { readonly [K in keyof Omit<PushSettings, 'headers
 /** Checks the settings among `value`'s keys; throws FST_SERVER_PUSH_INVALID_OPTION naming `where` and the field. */
 export function checkSettings (where: string, value: Record<string, unknown>): CheckedSettings {
   const number = (name: NumberSetting): number | undefined => checkNumber(where, name, value[name], NUMBER_RULES[name])
-  const { framing, contentType, boundary, jpegHuffmanTables, headers } = value
+  const { framing, contentType, boundary, jpegHuffmanTables, headers, viewerFps } = value
   if (framing !== undefined && !FRAMING_CHOICES.includes(framing as FramingChoice)) {
     throw invalidOption(where, `framing must be ${LISTED_CHOICES}, got ${JSON.stringify(framing)}`)
   }
@@ -96,6 +111,9 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
   }
   if (jpegHuffmanTables !== undefined && typeof jpegHuffmanTables !== 'boolean') {
     throw invalidOption(where, `jpegHuffmanTables must be true or false, got ${JSON.stringify(jpegHuffmanTables)}`)
+  }
+  if (viewerFps !== undefined && typeof viewerFps !== 'boolean') {
+    throw invalidOption(where, `viewerFps must be true or false, got ${JSON.stringify(viewerFps)}`)
   }
   let headerList: HeaderList | undefined
   if (headers !== undefined) {
@@ -114,7 +132,9 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
     contentType: contentType as string | undefined,
     boundary: boundary as string | undefined,
     jpegHuffmanTables: jpegHuffmanTables as boolean | undefined,
-    headers: headerList
+    headers: headerList,
+    viewerFps: viewerFps as boolean | undefined,
+    maxStreamMs: number('maxStreamMs')
   }
 }
 
@@ -132,6 +152,10 @@ export interface RouteSettings extends PartFormat {
   readonly headers: HeaderList
   /** The headers of the route's plain responses (snapshot, reader page): no-cache, then the user's. */
   readonly plainHeaders: HeaderList
+  /** Whether a request's `?fps=` lowers its viewer's rate. */
+  readonly viewerFps: boolean
+  /** 0 = no limit. */
+  readonly maxStreamMs: number
 }
 
 /** A route's own checked settings over `defaults`. */
@@ -149,12 +173,21 @@ export function resolveSettings (own: CheckedSettings, defaults: CheckedSettings
     stallTimeoutMs: own.stallTimeoutMs ?? defaults.stallTimeoutMs ?? 30_000,
     idleRepeatMs: own.idleRepeatMs ?? defaults.idleRepeatMs,
     headers: mergeHeaders(STREAM_HEADERS, userHeaders),
-    plainHeaders: mergeHeaders(PLAIN_HEADERS, userHeaders)
+    plainHeaders: mergeHeaders(PLAIN_HEADERS, userHeaders),
+    viewerFps: own.viewerFps ?? defaults.viewerFps ?? true,
+    maxStreamMs: own.maxStreamMs ?? defaults.maxStreamMs ?? 0
   }
 }
 
 /** The idle repeat of a route whose parts are (or are not) HTML pages: 0 = off, else at least twice minGapMs. */
 export function idleRepeatFor (settings: RouteSettings, html: boolean): number {
-  const ms = settings.idleRepeatMs ?? (html ? 0 : 1000)
-  return ms === 0 ? 0 : Math.max(ms, 2 * settings.minGapMs)
+  return repeatAfter(settings.idleRepeatMs ?? (html ? 0 : 1000), settings.minGapMs)
+}
+
+/**
+ * An idle repeat of `idleRepeatMs` for parts at least `gapMs` apart: 0 = off, else at least two gaps, so that
+ * a source keeping its pace (or a viewer its own lower one) is never repeated.
+ */
+export function repeatAfter (idleRepeatMs: number, gapMs: number): number {
+  return idleRepeatMs === 0 ? 0 : Math.max(idleRepeatMs, 2 * gapMs)
 }

@@ -5,11 +5,12 @@ import { performance } from 'node:perf_hooks'
 import type { RouteCounters } from './counters.js'
 import type { Framing } from './framing.js'
 import type { Logger } from './logger.js'
+import { repeatAfter } from './settings.js'
 import type { Sink } from './sink.js'
 import type { EncodedPart, Multipart } from './wire.js'
 
 /** Why a stream ended, as logged in its last line. */
-export type EndReason = 'client-gone' | 'source-ended' | 'source-error' | 'server-closing' | 'stalled'
+export type EndReason = 'client-gone' | 'source-ended' | 'source-error' | 'server-closing' | 'stalled' | 'max-duration'
 
 /** What a stream needs to know of its route. */
 export interface StreamRoute {
@@ -18,21 +19,23 @@ export interface StreamRoute {
   readonly multipart: Multipart
   /** 0 = never cut off. */
   readonly stallTimeoutMs: number
-  /** 0 = never repeat. */
+  /** For parts at the route's own pace; 0 = never repeat. */
   readonly idleRepeatMs: number
-  /** Least time between two parts to one viewer: from intervalMs and maxFps. */
-  readonly minGapMs: number
+  /** How long a stream may stay open; 0 = no limit. */
+  readonly maxStreamMs: number
   /** For frames that carry none. */
   readonly contentType: string
   readonly counters: RouteCounters
 }
 
-/** What a stream is made with, whatever feeds it: where its bytes go, the route, the viewer's framing, the
- * request's logger, and what to call once it has ended. */
+/** What a stream is made with, whatever feeds it: where its bytes go, the route, the viewer's framing and pace,
+ * the request's logger, and what to call once it has ended. */
 export interface StreamContext {
   readonly sink: Sink
   readonly route: StreamRoute
   readonly framing: Framing
+  /** Least time between two parts to this viewer: the route's (intervalMs, maxFps), or its own `?fps=`'s if longer. */
+  readonly gapMs: number
   readonly log: Logger
   readonly onEnd: (stream: PushStream) => void
 }
@@ -41,8 +44,11 @@ export abstract class PushStream {
   protected readonly sink: Sink
   protected readonly route: StreamRoute
   protected readonly framing: Framing
+  protected readonly gapMs: number
   protected readonly log: Logger
   private readonly onEnd: (stream: PushStream) => void
+  /** The route's idle repeat, raised to two of this viewer's gaps: a viewer at its own pace is never repeated. */
+  private readonly idleRepeatMs: number
   protected ended = false
   private readonly startedAt = performance.now()
   private lastPart: EncodedPart | undefined
@@ -58,12 +64,14 @@ export abstract class PushStream {
   private markPassed: number | undefined = -1
   private markAt = 0
 
-  constructor ({ sink, route, framing, log, onEnd }: StreamContext) {
+  constructor ({ sink, route, framing, gapMs, log, onEnd }: StreamContext) {
     this.sink = sink
     this.route = route
     this.framing = framing
+    this.gapMs = gapMs
     this.log = log
     this.onEnd = onEnd
+    this.idleRepeatMs = repeatAfter(route.idleRepeatMs, gapMs)
   }
 
   start (): void {
@@ -123,10 +131,11 @@ export abstract class PushStream {
    * connection (an HTTP/2 session holding its budget) progresses as that connection does: while the session's
    * other streams move it waits its turn, and once none has moved for stallTimeoutMs it is cut off with them,
    * all in the same look. A sink not full has had nothing to send, and gets its last part again after
-   * idleRepeatMs.
+   * idleRepeatMs. A stream open for maxStreamMs ends, well-formed, whatever else it is doing.
    */
   watch (now: number): void {
     const { route, sink } = this
+    if (route.maxStreamMs > 0 && now - this.startedAt >= route.maxStreamMs) return this.end('max-duration')
     if (this.parts !== this.markParts || sink.writableLength !== this.markLength || sink.queuedBytes() !== this.markQueued) {
       return this.mark(now)
     }
@@ -138,7 +147,7 @@ export abstract class PushStream {
       if (route.stallTimeoutMs === 0 || quiet < route.stallTimeoutMs) return
       // A connection stuck as a whole is cut with every stream on it; else this stream alone.
       if (!sink.cutStuckConnection(moved)) this.end('stalled')
-    } else if (route.idleRepeatMs > 0 && quiet >= route.idleRepeatMs && this.lastPart !== undefined) {
+    } else if (this.idleRepeatMs > 0 && quiet >= this.idleRepeatMs && this.lastPart !== undefined) {
       this.send(this.lastPart)
       route.counters.partsRepeated++
       this.mark(now)

@@ -17,7 +17,6 @@ export function fastifyExchange (request: FastifyRequest, reply: FastifyReply): 
     res: reply.raw,
     request,
     log: request.log,
-    framing: (request.query as Record<string, unknown> | undefined)?.framing,
     presetHeaders: () => reply.getHeaders(),
     answer: (response) => { sendPlain(reply, response) },
     takeOver: () => { reply.hijack() }

@@ -81,15 +81,6 @@ function failed (res: NodeResponse, next: Next | undefined, log: Logger, error: 
   sendPlain(res, { status, headers: [], type: 'application/json; charset=utf-8', body: JSON.stringify({ statusCode: status, code, error: STATUS_CODES[status], message }) })
 }
 
-/** The request's `?framing=` values: one as it is, several as an array (which the route refuses). */
-function framingAsked (req: NodeRequest): unknown {
-  // The query alone: the rest of a request target need not parse as a URL (`//[`).
-  const url = req.url as string
-  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''
-  const values = new URLSearchParams(query).getAll('framing')
-  return values.length > 1 ? values : values[0]
-}
-
 /** Checks what both handlers take: an object, with a logger if any. */
 function checkHandlerOptions (where: string, options: unknown): Record<string, unknown> {
   if (!isObject(options)) throw invalidOption(where, 'options must be an object with a source')
@@ -120,7 +111,6 @@ export function createPushHandler<Request extends NodeRequest = NodeRequest> (op
         res,
         request: req,
         log,
-        framing: framingAsked(req),
         presetHeaders: () => res.getHeaders(),
         answer: (response) => sendPlain(res, response),
         takeOver: () => {}

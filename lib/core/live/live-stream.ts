@@ -91,7 +91,7 @@ export class LiveStream extends PushStream {
   }
 
   private readonly flush = (): void => {
-    const { pending, route, sink } = this
+    const { pending, gapMs, sink } = this
     if (pending === undefined || this.paceTimer !== undefined || this.awaitingRoom) return
     // A listener only when a frame has to wait for the sink, not one per part.
     if (sink.full()) {
@@ -99,13 +99,13 @@ export class LiveStream extends PushStream {
       sink.whenRoom(this.roomMade)
       return
     }
-    if (route.minGapMs > 0) {
+    if (gapMs > 0) {
       const now = performance.now()
       if (now < this.nextAt) {
         this.paceTimer = setTimeout(this.paced, this.nextAt - now)
         return
       }
-      this.nextAt = now + route.minGapMs
+      this.nextAt = now + gapMs
     }
     this.pending = undefined
     this.send(pending)
