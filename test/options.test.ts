@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import serverPush, { createLiveSource, fromCommand, fromDirectory, fromFiles, liveFrom, relay, type CommandOptions, type LiveFromOptions, type LiveSourceOptions, type RelayOptions, type ServerPushOptions } from '../lib/index.js'
+import { createPushHandler } from '../lib/node.js'
 import { tempDir } from './helpers/app.js'
 
 const source = (): string => 'x'
@@ -163,5 +164,22 @@ t.test('source factories refuse options that are not an object, misspelt keys an
   for (const source of [relayed, command, createLiveSource(undefined)]) {
     t.equal(source.closed, false)
     source.close()
+  }
+})
+
+t.test('bad viewerFps and maxStreamMs, on the plugin, a route and createPushHandler()', async (t) => {
+  const code = 'FST_SERVER_PUSH_INVALID_OPTION'
+  const route = (extra: Record<string, unknown>): unknown => ({ routes: [{ path: '/cam', source, ...extra }] })
+  for (const bad of ['false', 0, null]) {
+    await registerFails(t, route({ viewerFps: bad }), code, new RegExp(`routes\\[0\\] \\(/cam\\): viewerFps must be true or false, got ${JSON.stringify(bad)}`))
+  }
+  for (const bad of [-1, 1, 99, Number.NaN, Infinity, '1000']) {
+    await registerFails(t, route({ maxStreamMs: bad }), code, /routes\[0\] \(\/cam\): maxStreamMs must be 0 \(no limit\) or a finite number >= 100/)
+  }
+  await registerFails(t, { maxStreamMs: 50, routes: [{ path: '/cam', source }] }, code, /options: maxStreamMs must be 0 \(no limit\) or a finite number >= 100, got 50/)
+  t.throws(() => createPushHandler({ source, maxStreamMs: 10 }), { code, message: /createPushHandler\(\): maxStreamMs must be/ })
+  t.throws(() => createPushHandler({ source, viewerFps: 'yes' as unknown as boolean }), { code, message: /createPushHandler\(\): viewerFps must be true or false, got "yes"/ })
+  for (const good of [{ maxStreamMs: 0 }, { maxStreamMs: 100 }, { viewerFps: false }, { viewerFps: true }]) {
+    t.doesNotThrow(() => createPushHandler({ source, ...good }), JSON.stringify(good))
   }
 })
