@@ -67,9 +67,9 @@ export interface PushSettings {
   /**
    * A stream is ended well-formed (its last part again, the close delimiter) once it has been open this long,
    * logged as `max-duration`: a proxy or a token that expires sees streams end in time, and a view that
-   * reconnects opens the next one. Checked by the route's periodic watch, which then looks at least every tenth
-   * of it (every second at most often): a stream ends within that much after. 0 (the default) = no limit, else
-   * at least 100.
+   * reconnects opens the next one. Checked by the route's periodic watch, which then looks every tenth of it or
+   * more often (every 25 ms at most, every second at least): a stream ends at most that much late. 0 (the
+   * default) = no limit, else at least 100.
    */
   maxStreamMs?: number
 }
