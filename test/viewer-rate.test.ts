@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import { createLiveSource, fromFiles, type LiveSource } from '../lib/index.js'
 import { createPushHandler } from '../lib/node.js'
 import { aborted, eventually, startApp, tempDir } from './helpers/app.js'
-import { connect, request } from './helpers/protocols.js'
+import { connect, request, serve } from './helpers/protocols.js'
 import { bodies, partsOf, RawClient } from './helpers/wire-client.js'
 
 /** A live source published to about every 10 ms until the test ends: faster than any route below lets out. */
@@ -224,13 +224,9 @@ t.test('maxStreamMs over HTTP/1.1: the stream ends well-formed after its parts, 
   forever.destroy()
 })
 
-t.test('maxStreamMs over HTTP/2: the stream ends well-formed, and the connection serves the next one', async (t) => {
-  const { port, logged } = await startApp(t, {
-    contentType: 'text/plain',
-    boundary: 'B',
-    routes: [{ path: '/live', source: busySource(t), maxFps: 10, maxStreamMs: 1000 }]
-  }, { fastify: { http2: true } })
-  const session = connect(t, `http://127.0.0.1:${port}`)
+/** Two streams in turn on one HTTP/2 session to `origin`: each ends well-formed, and the session serves the next. */
+async function twoTurns (t: Test, origin: string): Promise<void> {
+  const session = connect(t, origin)
   for (const turn of ['first', 'second']) {
     const response = await request(session, '/live')
     t.equal(response.headers[':status'], 200, turn)
@@ -241,6 +237,15 @@ t.test('maxStreamMs over HTTP/2: the stream ends well-formed, and the connection
     t.equal(response.stream.rstCode, 0, `${turn}: ended, not reset`)
   }
   t.notOk(session.closed || session.destroyed, 'the connection is still open')
+}
+
+t.test('maxStreamMs over HTTP/2: the stream ends well-formed, logged max-duration, and the connection serves the next one', async (t) => {
+  const options = { contentType: 'text/plain', boundary: 'B', routes: [{ path: '/live', source: busySource(t), maxFps: 10, maxStreamMs: 1000 }] }
+  const { port, logged } = await startApp(t, options, { fastify: { http2: true } })
+  await twoTurns(t, `http://127.0.0.1:${port}`)
   await eventually(() => logged('server push stream ended').length === 2)
   t.match(logged('server push stream ended'), [{ reason: 'max-duration' }, { reason: 'max-duration' }])
+  // Over TLS, as browsers speak HTTP/2.
+  const { origin } = await serve(t, 'h2', options)
+  await twoTurns(t, origin)
 })
