@@ -1,4 +1,4 @@
-// What a push route makes of each kind of client, as a table: the request (method, headers, ?framing=) and the
+// What a push route makes of each kind of client, as a table: the request (method, headers, ?framing=, ?fps=) and the
 // route (its framing choice, whether it pushes HTML pages) on the left, the profile it gets on the right. Every
 // row is also sent to a real server, and what its answer shows of the profile is read back from the wire.
 import t from 'tap'
@@ -19,6 +19,8 @@ interface Row {
   readonly headers?: Readonly<Record<string, string>>
   /** The `?framing=` value as the server reads it from the query: a string, several strings, or none. */
   readonly framing?: string | readonly string[]
+  /** The `?fps=` value (test/viewer-rate.test.ts has the refused ones). */
+  readonly fps?: string
   readonly route?: { readonly framing?: FramingChoice, readonly html?: boolean }
   readonly profile: Profile | Refused
 }
@@ -109,6 +111,10 @@ const ROWS: readonly Row[] = [
   { name: '?framing= as markup is not quoted back', framing: '<script>alert(1)</script>', profile: refused('a value that is neither') },
   { name: '?framing= a word too long to quote back', framing: 'a'.repeat(21), profile: refused('a value that is neither') },
   { name: '?framing= a word short enough to quote back', framing: 'a'.repeat(20), profile: refused(`"${'a'.repeat(20)}"`) },
+  // ?fps=: the viewer's own rate, whatever else it gets.
+  { name: '?fps=2 from Chromium <img>', fps: '2', headers: chromium('image', IMAGE_ACCEPT), profile: { ...BROWSER, fps: 2 } },
+  { name: '?fps=0.5 from curl, with ?framing=advance', fps: '0.5', framing: 'advance', headers: tool('curl/8.5.0'), profile: { ...STANDARD, framing: 'advance', fps: 0.5 } },
+  { name: 'a bad ?framing= is refused whatever ?fps= says', fps: '2', framing: 'fast', profile: refused('"fast"') },
   // Routes of HTML pages: the reader page to a browser that may not show the stream as a page.
   { name: 'pages: Chromium opening them as a page', route: HTML, headers: chromium('document', PAGE_ACCEPT), profile: READER_PAGE },
   { name: 'pages: Chromium <iframe>', route: HTML, headers: chromium('iframe', PAGE_ACCEPT), profile: READER_PAGE },
@@ -132,9 +138,9 @@ const ROWS: readonly Row[] = [
 const pathOf = (framing: FramingChoice, html: boolean, full: boolean): string => `/${full ? 'full-' : ''}${framing}-${html ? 'html' : 'text'}`
 const routeOf = ({ route = {} }: Row): [FramingChoice, boolean] => [route.framing ?? 'auto', route.html ?? false]
 
-function queryOf ({ framing }: Row): string {
-  if (framing === undefined) return ''
-  return '?' + [framing].flat().map((value) => `framing=${encodeURIComponent(value)}`).join('&')
+function queryOf ({ framing, fps }: Row): string {
+  const pairs = [...[framing ?? []].flat().map((value) => `framing=${encodeURIComponent(value)}`), ...fps === undefined ? [] : [`fps=${fps}`]]
+  return pairs.length === 0 ? '' : `?${pairs.join('&')}`
 }
 
 /** One answer as it came: its status, type and body (the first part, for a stream). */
@@ -184,7 +190,7 @@ async function seen (port: number, row: Row): Promise<Partial<Profile> & Partial
 t.test('each row of the table gets its profile', async (t) => {
   for (const row of ROWS) {
     const [framing, html] = routeOf(row)
-    const profile = () => profileClient({ method: row.method ?? 'GET', headers: row.headers ?? {} }, { framing: row.framing, fps: undefined }, { framing, html, viewerFps: true })
+    const profile = () => profileClient({ method: row.method ?? 'GET', headers: row.headers ?? {} }, { framing: row.framing, fps: row.fps }, { framing, html, viewerFps: true })
     if ('refused' in row.profile) t.throws(profile, { code: 'FST_SERVER_PUSH_BAD_FRAMING', statusCode: 400, message: row.profile.refused }, row.name)
     else t.same(profile(), row.profile, row.name)
   }
