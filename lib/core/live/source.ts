@@ -335,6 +335,9 @@ export class LiveHub {
       this.watch()
       return
     }
+    // A frame held for its turn came before the producer said it was not delivering: shown after the offline
+    // part, it would stand for a source that is back.
+    this.dropHeld()
     const since = this.offlineSince = Date.now()
     for (const subscriber of this.subscribers) subscriber.offline?.(since)
     for (const wake of this.waiters) wake()
@@ -379,6 +382,11 @@ export class LiveHub {
   protected forget (): void {
     this.setOffline(false)
     this.latest = undefined
+    this.dropHeld()
+  }
+
+  /** Drops the frame held for its turn, if any, counting it as capped. */
+  private dropHeld (): void {
     clearTimeout(this.heldTimer)
     if (this.held !== undefined) this.framesCapped++
     this.held = undefined
