@@ -206,7 +206,7 @@ export class LiveHub {
   private offlineTimer: NodeJS.Timeout | undefined
 
   /** @param where who made the source, named in an option's error. */
-  constructor ({ timestamps = true, maxFps, offlineAfterMs = 0 }: LiveSourceOptions = {}, where = 'createLiveSource()') {
+  constructor ({ timestamps = true, maxFps, offlineAfterMs }: LiveSourceOptions = {}, where = 'createLiveSource()') {
     if (typeof timestamps !== 'boolean') throw invalidOption(where, `timestamps must be true or false, got ${String(timestamps)}`)
     this.timestamps = timestamps
     this.gapMs = 1000 / (checkMaxFps(where, maxFps) ?? Infinity)
