@@ -42,17 +42,18 @@ t.test('createLiveSource({ offlineAfterMs }): no frame while watched → the bui
   t.same([stats()['/cam']?.offline, stats()['/cam']?.offlineSince], [false, null], 'online before anyone watches')
   const viewer = await RawClient.get(port, '/cam')
   await viewer.opened()
-  // Published at once: the clock, armed when the viewer came, runs from this frame.
+  // Published at once: the clock, armed when the viewer came, runs from this frame (on a machine slow enough for
+  // the clock to run out first, an offline part comes before it, and the outage that counts is the next one).
   live.publish(jpegs[0] as Buffer)
-  await viewer.parts(1)
-  const offline = await partAfter(viewer, 1, isOffline)
+  const frame = await partAfter(viewer, 0, (part) => part.body.equals(jpegs[0] as Buffer))
+  const offline = await partAfter(viewer, partsOf(viewer).indexOf(frame) + 1, isOffline)
   const since = stats()['/cam']?.offlineSince
   t.equal(stats()['/cam']?.offline, true, 'stats: offline')
   t.type(since, 'number', 'since when')
   t.equal(offline.headers['x-offline'], String(Math.floor((since as number) / 1000)), 'X-Offline: the epoch second it went offline')
   t.equal(offline.headers['content-type'], 'image/jpeg')
   t.ok(offline.body.equals(OFFLINE_JPEG), 'the built-in picture, byte for byte')
-  t.notOk(isOffline(partsOf(viewer)[0]), 'a frame carries no X-Offline')
+  t.notOk(isOffline(frame), 'a frame carries no X-Offline')
 
   const decoded = await decodeGrey(offline.body)
   t.equal(decoded.code, 0, 'ffmpeg decodes the offline JPEG as received')
@@ -74,14 +75,12 @@ t.test('createLiveSource({ offlineAfterMs }): no frame while watched → the bui
 
   const count = [partsOf(viewer).length, partsOf(late).length]
   live.publish(jpegs[1] as Buffer)
+  // Read at once: the clock may run out again any time after this turn.
+  t.same([stats()['/cam']?.offline, stats()['/cam']?.offlineSince], [false, null], 'online again with the frame')
   for (const [i, each] of [viewer, late].entries()) {
     const back = await partAfter(each, count[i] as number, (part) => part.body.equals(jpegs[1] as Buffer))
     t.notOk(isOffline(back), 'the next frame, as it is')
   }
-  t.same([stats()['/cam']?.offline, stats()['/cam']?.offlineSince], [false, null], 'online again')
-  const fresh = await fetch(`http://127.0.0.1:${port}/cam.jpg`)
-  t.equal(fresh.status, 200)
-  t.ok(Buffer.from(await fresh.arrayBuffer()).equals(jpegs[1] as Buffer), 'the snapshot is the frame again')
   // And offline again once frames stop: the clock was armed anew.
   await partAfter(viewer, partsOf(viewer).length, isOffline)
   viewer.destroy()
@@ -238,7 +237,8 @@ t.test('relay(): the upstream killed → the offline part; restarted on the same
   const camera = createLiveSource()
   const upstream = await startApp(t, { routes: [{ path: '/video.mjpg', source: camera }] })
   const upstreamPort = upstream.port
-  const { port, stats, logged } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/video.mjpg`, FAST)
+  // Offline by the upstream alone, not by the clock: the test may take its time between frames.
+  const { port, stats, logged } = await relayApp(t, `http://127.0.0.1:${upstreamPort}/video.mjpg`, { ...FAST, offlineAfterMs: 0 })
   const viewer = await RawClient.get(port, '/relay')
   await viewer.opened()
   await eventually(() => logged('server push relay connected').length === 1)
