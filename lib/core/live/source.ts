@@ -185,7 +185,7 @@ export class LiveHub {
   framesCapped = 0
   /** The viewers and snapshot requests holding the source now, over every route. */
   demand = 0
-  /** When the source went offline (Date.now()); undefined while it delivers, or nobody waits for it. */
+  /** When the source went offline (Date.now()); undefined while it delivers, and once its producer has stopped. */
   offlineSince: number | undefined
   private readonly subscribers = new Set<LiveSubscriber<unknown>>()
   private readonly waiters = new Set<() => void>()
