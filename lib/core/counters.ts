@@ -24,6 +24,10 @@ export interface RouteStats {
   bytesSent: number
   /** Requests answered 503 because the route already had `maxClients` viewers. */
   viewersRefused: number
+  /** Whether the route's live source is offline now (its producer not delivering); false for other sources. */
+  offline: boolean
+  /** When it went offline (Date.now(), epoch ms); null while online, and for other sources. */
+  offlineSince: number | null
 }
 
 export class RouteCounters {
@@ -35,7 +39,13 @@ export class RouteCounters {
   viewersRefused = 0
 
   /** The route's live source, whose frame counts the route reports; none for other sources. */
-  source: { readonly published: number, readonly framesRefused: number, readonly framesDropped: number, readonly framesCapped: number } | undefined
+  source: {
+    readonly published: number
+    readonly framesRefused: number
+    readonly framesDropped: number
+    readonly framesCapped: number
+    readonly offlineSince: number | undefined
+  } | undefined
 
   read (): RouteStats {
     const { viewers, partsSent, partsRepeated, framesSkipped, bytesSent, viewersRefused, source } = this
@@ -49,7 +59,9 @@ export class RouteCounters {
       partsRepeated,
       framesSkipped,
       bytesSent,
-      viewersRefused
+      viewersRefused,
+      offline: source?.offlineSince !== undefined,
+      offlineSince: source?.offlineSince ?? null
     }
   }
 }

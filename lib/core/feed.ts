@@ -5,6 +5,7 @@ import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } fro
 import { PullStream } from './pull-stream.js'
 import { RecentParts } from './recent-parts.js'
 import { toPart, type PartFormat } from './frame.js'
+import type { OfflineFrame } from './offline.js'
 import { cycle, isFileSource, loadParts, type FileSource } from './sources/files.js'
 import { functionFrames, type SourceFunction } from './sources/function.js'
 import type { PushStream, StreamContext } from './stream.js'
@@ -38,15 +39,20 @@ export interface Feed<Request> {
 
 const NOTHING_TO_DETACH = async (): Promise<void> => {}
 
+/** How a route makes its parts, and what it shows while a live source is offline. */
+export interface FeedFormat extends PartFormat {
+  readonly offlineFrame: OfflineFrame | undefined
+}
+
 /**
  * Makes a route's feed. Files are read and encoded now, once for every viewer (rejects with
  * FST_SERVER_PUSH_INVALID_SOURCE naming `path`); a live source starts feeding the route now.
  */
-export async function openFeed<Request> (source: Source<Request>, path: string, format: PartFormat): Promise<Feed<Request>> {
+export async function openFeed<Request> (source: Source<Request>, path: string, format: FeedFormat): Promise<Feed<Request>> {
   const { contentType } = format
   if (isLiveSource(source)) {
     const live = hubOf(source)
-    const channel = new LiveChannel(format, live)
+    const channel = new LiveChannel(format, live, format.offlineFrame)
     return {
       html: isHtml(contentType),
       live,

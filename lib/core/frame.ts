@@ -25,12 +25,12 @@ function badFrame (problem: string): Error {
   return new FST_SERVER_PUSH_BAD_FRAME(problem)
 }
 
-function toBody (body: unknown): Buffer {
+function toBody (body: unknown, fail: (problem: string) => Error): Buffer {
   if (typeof body === 'string') return Buffer.from(body, 'utf8')
   if (Buffer.isBuffer(body)) return body
   // A view on the same memory: a frame is never copied.
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  throw badFrame(`a frame must be a Buffer, Uint8Array, string or { body }, got ${describe(body)}`)
+  throw fail(`a frame must be a Buffer, Uint8Array, string or { body }, got ${describe(body)}`)
 }
 
 function describe (value: unknown): string {
@@ -46,23 +46,26 @@ export interface CheckedFrame {
   readonly headers: HeaderList
 }
 
-/** Checks what a source produced; throws FST_SERVER_PUSH_BAD_FRAME when it is not a frame. */
-export function checkFrame (frame: unknown): CheckedFrame {
+/**
+ * Checks what a source produced; throws FST_SERVER_PUSH_BAD_FRAME when it is not a frame, or what `fail` makes of
+ * the problem (a frame given as an option is a wrong option).
+ */
+export function checkFrame (frame: unknown, fail: (problem: string) => Error = badFrame): CheckedFrame {
   if (typeof frame !== 'object' || frame === null || frame instanceof Uint8Array || !('body' in frame)) {
-    return { body: toBody(frame), contentType: undefined, headers: [] }
+    return { body: toBody(frame, fail), contentType: undefined, headers: [] }
   }
   const object = frame as FrameObject
-  const body = toBody(object.body)
+  const body = toBody(object.body, fail)
   const { contentType } = object
   if (contentType !== undefined && (typeof contentType !== 'string' || !isMediaType(contentType))) {
-    throw badFrame(`contentType ${JSON.stringify(contentType)} is not a media type like image/jpeg`)
+    throw fail(`contentType ${JSON.stringify(contentType)} is not a media type like image/jpeg`)
   }
   let headers: HeaderList = []
   if (object.headers !== undefined) {
-    headers = toHeaderList(object.headers, badFrame)
+    headers = toHeaderList(object.headers, fail)
     for (const [name] of headers) {
       const problem = frameHeaderProblem(name)
-      if (problem !== undefined) throw badFrame(problem)
+      if (problem !== undefined) throw fail(problem)
     }
   }
   return { body, contentType, headers }

@@ -4,7 +4,8 @@ import { checkNumber, invalidOption, type NumberRule } from './check.js'
 import { FRAMING_CHOICES, type FramingChoice } from './framing.js'
 import { mergeHeaders, PLAIN_HEADERS, reservedNames, RESPONSE_RESERVED, STREAM_HEADERS, toHeaderList, type HeaderList, type HeaderRecord } from './headers.js'
 import { boundaryProblem, isMediaType } from './syntax.js'
-import type { PartFormat } from './frame.js'
+import type { CheckedFrame, Frame, PartFormat } from './frame.js'
+import { checkOfflineFrame, offlineFrameFor, type OfflineFrame } from './offline.js'
 import { multipart, randomBoundary } from './wire.js'
 
 /** Settings a route may set, and a plugin (or any set of routes) may set for all its routes. */
@@ -72,9 +73,18 @@ export interface PushSettings {
    * default) = no limit, else at least 100.
    */
   maxStreamMs?: number
+  /**
+   * What viewers of a live source get while it is offline (its producer not delivering: a relay retrying, a
+   * command restarting, Redis away, no frame for the source's `offlineAfterMs`): your own frame (an image, a page,
+   * anything the route can carry), or false for nothing (viewers keep the last frame). Every offline part carries
+   * `X-Offline: <epoch seconds when the source went offline>`. Default: a built-in 320x240 JPEG saying "Camera
+   * offline" for image routes, a small page saying since when the stream is offline for text/html routes, none
+   * for other types.
+   */
+  offlineFrame?: Frame | false
 }
 
-export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'maxStreamsPerConnection', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers', 'viewerFps', 'maxStreamMs']
+export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'maxStreamsPerConnection', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers', 'viewerFps', 'maxStreamMs', 'offlineFrame']
 
 type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'maxStreamsPerConnection' | 'idleRepeatMs' | 'stallTimeoutMs' | 'maxStreamMs'
 
@@ -92,13 +102,16 @@ const NUMBER_RULES: Record<NumberSetting, NumberRule> = {
   maxStreamMs: { test: (n) => n === 0 || n >= 100, text: '0 (no limit) or a finite number >= 100' }
 }
 
-/** PushSettings once checked: headers as the lines to write. */
-export type CheckedSettings = { readonly [K in keyof Omit<PushSettings, 'headers'>]?: PushSettings[K] | undefined } & { readonly headers?: HeaderList }
+/** PushSettings once checked: headers as the lines to write, the offline frame as a checked frame. */
+export type CheckedSettings = { readonly [K in keyof Omit<PushSettings, 'headers' | 'offlineFrame'>]?: PushSettings[K] | undefined } & {
+  readonly headers?: HeaderList
+  readonly offlineFrame?: CheckedFrame | false | undefined
+}
 
 /** Checks the settings among `value`'s keys; throws FST_SERVER_PUSH_INVALID_OPTION naming `where` and the field. */
 export function checkSettings (where: string, value: Record<string, unknown>): CheckedSettings {
   const number = (name: NumberSetting): number | undefined => checkNumber(where, name, value[name], NUMBER_RULES[name])
-  const { framing, contentType, boundary, jpegHuffmanTables, headers, viewerFps } = value
+  const { framing, contentType, boundary, jpegHuffmanTables, headers, viewerFps, offlineFrame } = value
   if (framing !== undefined && !FRAMING_CHOICES.includes(framing as FramingChoice)) {
     throw invalidOption(where, `framing must be ${LISTED_CHOICES}, got ${JSON.stringify(framing)}`)
   }
@@ -134,7 +147,8 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
     jpegHuffmanTables: jpegHuffmanTables as boolean | undefined,
     headers: headerList,
     viewerFps: viewerFps as boolean | undefined,
-    maxStreamMs: number('maxStreamMs')
+    maxStreamMs: number('maxStreamMs'),
+    offlineFrame: checkOfflineFrame(where, offlineFrame)
   }
 }
 
@@ -156,14 +170,17 @@ export interface RouteSettings extends PartFormat {
   readonly viewerFps: boolean
   /** 0 = no limit. */
   readonly maxStreamMs: number
+  /** What a live source's viewers get while it is offline; undefined: nothing. */
+  readonly offlineFrame: OfflineFrame | undefined
 }
 
 /** A route's own checked settings over `defaults`. */
 export function resolveSettings (own: CheckedSettings, defaults: CheckedSettings): RouteSettings {
   const maxFps = own.maxFps ?? defaults.maxFps
   const userHeaders = mergeHeaders(defaults.headers ?? [], own.headers ?? [])
+  const contentType = own.contentType ?? defaults.contentType ?? 'image/jpeg'
   return {
-    contentType: own.contentType ?? defaults.contentType ?? 'image/jpeg',
+    contentType,
     multipart: multipart(own.boundary ?? defaults.boundary ?? randomBoundary()),
     jpegHuffmanTables: own.jpegHuffmanTables ?? defaults.jpegHuffmanTables ?? true,
     framing: own.framing ?? defaults.framing ?? 'auto',
@@ -175,7 +192,8 @@ export function resolveSettings (own: CheckedSettings, defaults: CheckedSettings
     headers: mergeHeaders(STREAM_HEADERS, userHeaders),
     plainHeaders: mergeHeaders(PLAIN_HEADERS, userHeaders),
     viewerFps: own.viewerFps ?? defaults.viewerFps ?? true,
-    maxStreamMs: own.maxStreamMs ?? defaults.maxStreamMs ?? 0
+    maxStreamMs: own.maxStreamMs ?? defaults.maxStreamMs ?? 0,
+    offlineFrame: offlineFrameFor(own.offlineFrame ?? defaults.offlineFrame, contentType)
   }
 }
 

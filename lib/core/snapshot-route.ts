@@ -6,7 +6,8 @@ import { sentBody } from './frame.js'
 import type { HeaderRecord } from './headers.js'
 import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
-import { unavailable, type PlainResponse } from './plain-response.js'
+import { offlineHeaders, printableTime } from './offline.js'
+import { errorResponse, unavailable, type PlainResponse } from './plain-response.js'
 import { forProtocol, protocolOf, unsupportedVersion, type AnyRequest } from './protocol.js'
 import { checkSettings, resolveSettings, type CheckedSettings, type RouteSettings } from './settings.js'
 
@@ -51,6 +52,15 @@ export function checkSnapshotOptions (where: string, options: unknown, known: Re
   return { source, timeoutMs, contentType, plainHeaders, jpegHuffmanTables }
 }
 
+/** How long a snapshot client of an offline source waits before asking again, in seconds. */
+const OFFLINE_RETRY_AFTER_S = 5
+
+/** 503 for a source that is offline, saying since when. */
+function offlineAnswer (since: number): PlainResponse {
+  return errorResponse(503, 'Service Unavailable', `The source is offline since ${printableTime(since)}`,
+    [['Retry-After', String(OFFLINE_RETRY_AFTER_S)], ...offlineHeaders(since)])
+}
+
 export class SnapshotRoute {
   private closing = false
   /** Requests waiting for a first frame, woken when the route closes. */
@@ -62,7 +72,10 @@ export class SnapshotRoute {
     this.hub.adoptLog(log)
   }
 
-  /** The latest frame, or the next one within the timeout, or 503; 505 for a version its connection cannot carry. */
+  /**
+   * The latest frame, or the next one within the timeout, or 503 (with X-Offline while the source is offline: a
+   * picture saying so would be kept as the camera's); 505 for a version its connection cannot carry.
+   */
   async answer (req: AnyRequest): Promise<PlainResponse> {
     const protocol = protocolOf(req)
     if (protocol === undefined) return unsupportedVersion(req)
@@ -70,7 +83,10 @@ export class SnapshotRoute {
     // Holding the source while waiting starts a liveFrom() producer that nobody is watching yet.
     hub.acquire()
     try {
-      const frame = hub.latest ?? await hub.nextFrame(settings.timeoutMs, this.whenClosing)
+      // An offline source's latest frame is stale, and one waited for is answered as soon as it goes offline.
+      const frame = hub.offlineSince === undefined ? hub.latest ?? await hub.nextFrame(settings.timeoutMs, this.whenClosing) : undefined
+      const { offlineSince } = hub
+      if (offlineSince !== undefined) return forProtocol(offlineAnswer(offlineSince), protocol)
       if (frame === undefined) return forProtocol(unavailable('No frame has been published yet'), protocol)
       // A response finished while the server closes must not leave a keep-alive connection that close() waits for.
       const closing: PlainResponse['headers'] = this.closing ? [['Connection', 'close']] : []

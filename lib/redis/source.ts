@@ -8,13 +8,13 @@ import { checkNumber, invalidOption } from '../core/check.js'
 import type { CheckedFrame } from '../core/frame.js'
 import type { Logger } from '../core/logger.js'
 import { OnDemandHub } from '../core/live/on-demand.js'
-import { SHARED_SOURCE_MAX_FPS, type LiveSource, type LiveSourceOptions } from '../core/live/source.js'
+import { CAMERA_OFFLINE_AFTER_MS, SHARED_SOURCE_MAX_FPS, type LiveSource, type LiveSourceOptions } from '../core/live/source.js'
 import { allowedTypes, essence, IMAGE_TYPES } from '../core/syntax.js'
 import { addressOf, checkRedisOptions, DEFAULT_MAX_FRAME_BYTES, namesOf, RedisLink, RedisReport, type RedisNames, type RedisOptions } from './link.js'
 import { decodeMessage, Numbering, type FrameMessage } from './message.js'
 
-/** What `redisSource()` takes; its `maxFps` defaults to 60, `Infinity` for no cap. */
-export interface RedisSourceOptions extends RedisOptions, Pick<LiveSourceOptions, 'maxFps'> {
+/** What `redisSource()` takes; its `maxFps` defaults to 60, `Infinity` for no cap, its `offlineAfterMs` to 10000. */
+export interface RedisSourceOptions extends RedisOptions, Pick<LiveSourceOptions, 'maxFps' | 'offlineAfterMs'> {
   /** How long this process stays subscribed after its last viewer left, in ms: a viewer that reloads finds the
    * frames still coming, and a publisher's producer keeps running meanwhile. Default 2000. */
   lingerMs?: number
@@ -28,6 +28,18 @@ export interface RedisSourceOptions extends RedisOptions, Pick<LiveSourceOptions
   /** The largest frame body taken from the channel, in bytes: a bigger message is refused. Default 4 MiB, as
    * `publishToRedis()`'s. */
   maxFrameBytes?: number
+}
+
+/** A source's report of Redis's faults: Redis lost, the source is offline until its next frame. */
+class SourceReport extends RedisReport {
+  constructor (address: string, logger: () => Logger, private readonly onLost: () => void) {
+    super(address, logger)
+  }
+
+  override lost (err: unknown): void {
+    super.lost(err)
+    this.onLost()
+  }
 }
 
 class RedisHub extends OnDemandHub {
@@ -44,12 +56,13 @@ class RedisHub extends OnDemandHub {
     private readonly options: RedisOptions,
     lingerMs: number,
     private readonly limits: { types: ReadonlySet<string>, maxFrameBytes: number },
-    maxFps: number
+    live: Pick<LiveSourceOptions, 'maxFps' | 'offlineAfterMs'>
   ) {
     // The frames carry the X-Timestamp they were published with.
-    super(lingerMs, { timestamps: false, maxFps }, 'redisSource()')
+    super(lingerMs, { timestamps: false, ...live }, 'redisSource()')
     this.names = namesOf(options)
-    this.report = new RedisReport(addressOf(options), () => this.log as Logger)
+    // Told only while a link is open: a closed one reports nothing.
+    this.report = new SourceReport(addressOf(options), () => this.log as Logger, () => { this.setOffline(true) })
   }
 
   protected start (): void {
@@ -133,10 +146,10 @@ class RedisHub extends OnDemandHub {
  */
 export function redisSource (options: RedisSourceOptions): LiveSource {
   const where = 'redisSource()'
-  const checked = checkRedisOptions(where, options, ['lingerMs', 'types', 'maxFrameBytes', 'maxFps'])
+  const checked = checkRedisOptions(where, options, ['lingerMs', 'types', 'maxFrameBytes', 'maxFps', 'offlineAfterMs'])
   const lingerMs = checkNumber(where, 'lingerMs', options.lingerMs, 0) ?? 2000
   return new RedisHub(checked, lingerMs, {
     types: allowedTypes(options.types ?? IMAGE_TYPES, (problem) => invalidOption(where, problem)),
     maxFrameBytes: checkNumber(where, 'maxFrameBytes', options.maxFrameBytes, 1) ?? DEFAULT_MAX_FRAME_BYTES
-  }, options.maxFps ?? SHARED_SOURCE_MAX_FPS).source
+  }, { maxFps: options.maxFps ?? SHARED_SOURCE_MAX_FPS, offlineAfterMs: options.offlineAfterMs ?? CAMERA_OFFLINE_AFTER_MS }).source
 }

@@ -1,8 +1,10 @@
 // A route showing a live source: its channel encodes each frame once for the route and hands the same part to
 // every viewer's stream; the source pushes, and a viewer that is still busy skips straight to the newest frame
-// once it can take one. At most one frame waits for a viewer in user space, and that one is shared.
+// once it can take one. At most one frame waits for a viewer in user space, and that one is shared. While the
+// source is offline, the route's offline part (encoded once per outage) stands in for a frame.
 import { performance } from 'node:perf_hooks'
 import { encodeFrame, type PartFormat } from '../frame.js'
+import { offlineHeaders, printableTime, type OfflineFrame } from '../offline.js'
 import { PushStream, type EndReason, type StreamContext } from '../stream.js'
 import type { EncodedPart } from '../wire.js'
 import type { LiveHub, LiveSubscriber, PublishedFrame } from './source.js'
@@ -12,8 +14,11 @@ import type { LiveHub, LiveSubscriber, PublishedFrame } from './source.js'
 export class LiveChannel implements LiveSubscriber {
   private readonly viewers = new Set<LiveStream>()
   private cached: { seq: number, part: EncodedPart } | undefined
+  /** The offline part of the last outage (undefined when the route cannot carry it). */
+  private offlineCached: { since: number, part: EncodedPart | undefined } | undefined
 
-  constructor (private readonly format: PartFormat, private readonly hub: LiveHub) {
+  /** @param offlineFrame what the route shows while the source is offline; undefined: nothing. */
+  constructor (private readonly format: PartFormat, private readonly hub: LiveHub, private readonly offlineFrame?: OfflineFrame) {
     hub.subscribe(this)
   }
 
@@ -32,18 +37,47 @@ export class LiveChannel implements LiveSubscriber {
     for (const viewer of this.viewers) viewer.end(reason)
   }
 
+  /** Every viewer gets the offline part, as it would a frame: the next frame replaces it. */
+  offline (since: number): void {
+    const part = this.offlinePart(since)
+    if (part !== undefined) this.deliver(part)
+  }
+
+  /** The route's offline part for the outage that began at `since`, encoded once for it. */
+  private offlinePart (since: number): EncodedPart | undefined {
+    const { offlineFrame } = this
+    if (offlineFrame === undefined) return undefined
+    if (this.offlineCached?.since !== since) {
+      let part: EncodedPart | undefined
+      try {
+        part = encodeFrame(offlineFrame(since), this.format, offlineHeaders(since))
+      } catch (err) {
+        // The route's boundary delimiter in the user's offline frame: once per outage, and the viewers keep
+        // the last frame.
+        this.hub.log?.error({ err, offlineSince: printableTime(since) }, 'server push offline frame refused, not sent')
+      }
+      this.offlineCached = { since, part }
+    }
+    return this.offlineCached.part
+  }
+
   /** The route's app is closing: the source stops feeding it; settles once a producer it stopped has stopped. */
   detach (): Promise<void> {
     this.hub.unsubscribe(this)
     return this.hub.stopped()
   }
 
-  /** Adds a viewer and gives it the latest frame at once; on a closed source, that frame ends its stream. */
+  /**
+   * Adds a viewer and gives it the latest frame at once, or the offline part while the source is offline; on a
+   * closed source, that part ends its stream.
+   */
   join (viewer: LiveStream): void {
     this.viewers.add(viewer)
     this.hub.acquire()
-    const { latest, closed } = this.hub
-    if (latest !== undefined) viewer.offer(this.encode(latest))
+    const { latest, closed, offlineSince } = this.hub
+    const offline = offlineSince === undefined ? undefined : this.offlinePart(offlineSince)
+    if (offline !== undefined) viewer.offer(offline)
+    else if (latest !== undefined) viewer.offer(this.encode(latest))
     if (closed) viewer.end('source-ended')
   }
 

@@ -18,6 +18,12 @@ export interface ProducerContext {
   signal: AbortSignal
   /** The logger of the app whose route shows the source. */
   log: Logger
+  /**
+   * Says the producer cannot deliver for now (a camera unreachable, a process restarting): viewers get their
+   * route's `offlineFrame` and `stats()` says the route is offline, until the producer's next frame. Does nothing
+   * once the producer is stopped.
+   */
+  offline: () => void
 }
 
 /** Makes the producer's frames. Called again each time viewers return. */
@@ -63,7 +69,8 @@ class ProducerHub extends OnDemandHub {
       await this.stopped()
       if (signal.aborted) return
       // A producer starts only for a viewer or a snapshot of a route, which has set the log by then.
-      const iterable: unknown = this.factory({ signal, log: this.log as Logger })
+      const offline = (): void => { if (!signal.aborted) this.setOffline(true) }
+      const iterable: unknown = this.factory({ signal, log: this.log as Logger, offline })
       if (typeof iterable !== 'object' || iterable === null || !(Symbol.asyncIterator in iterable)) {
         throw invalidOption('liveFrom()', 'the factory must return an async iterable, such as an async generator')
       }

@@ -2,7 +2,9 @@
 // counts); the routes and publishers reach the hub behind it, which checks a published frame once and gives it
 // to every route, each encoding it once for all its viewers. A source with a rate cap holds a frame that comes
 // too soon, replacing it with any newer one, and publishes the one it holds when its turn comes: one timer per
-// source, armed once per gap.
+// source, armed once per gap. The hub also knows whether the source is offline, and since when: its producer
+// says so (a relay retrying, a command restarting, Redis away), or no frame came for offlineAfterMs while it was
+// watched, which one timer per source checks, re-armed only when it fires early, never per frame.
 import { performance } from 'node:perf_hooks'
 import { noop, type Arm } from '../async.js'
 import { BoundedWarning } from '../bounded-warning.js'
@@ -56,6 +58,14 @@ export interface LiveSourceOptions {
    * `redisSource()`, whose frames come from elsewhere.
    */
   maxFps?: number
+  /**
+   * How long the source may go without a frame while it has viewers (or snapshot requests) before it counts as
+   * offline, in ms: its viewers get their route's `offlineFrame` until the next frame comes, and `stats()` says
+   * the route is offline. 0: never by this clock (a producer may still say it is offline). Default 0 for
+   * `createLiveSource()` and `liveFrom()`, whose frames may come only when something changes; 10000 for
+   * `fromCommand()`, `relay()` and `redisSource()`, fed by cameras.
+   */
+  offlineAfterMs?: number
 }
 
 /**
@@ -65,7 +75,7 @@ export interface LiveSourceOptions {
 export const SHARED_SOURCE_MAX_FPS = 60
 
 /** The keys of LiveSourceOptions, for the factories' check of their options. */
-export const LIVE_SOURCE_KEYS = { timestamps: true, maxFps: true } satisfies Record<keyof LiveSourceOptions, true>
+export const LIVE_SOURCE_KEYS = { timestamps: true, maxFps: true, offlineAfterMs: true } satisfies Record<keyof LiveSourceOptions, true>
 
 /**
  * `maxFps` as given, checked (at least one frame in 1000 s, whose wait a timer can hold, or Infinity); throws
@@ -73,6 +83,20 @@ export const LIVE_SOURCE_KEYS = { timestamps: true, maxFps: true } satisfies Rec
  */
 export function checkMaxFps (where: string, maxFps: unknown): number | undefined {
   return maxFps === Infinity ? maxFps : checkNumber(where, 'maxFps', maxFps, { test: (n) => n >= 0.001, text: 'a number >= 0.001, or Infinity for no cap' })
+}
+
+/** The default `offlineAfterMs` of the sources fed by cameras (`fromCommand()`, `relay()`, `redisSource()`). */
+export const CAMERA_OFFLINE_AFTER_MS = 10_000
+
+// The longest wait a timer holds (2^31 - 1 ms, 24.8 days): a longer one would fire at once.
+const LONGEST_TIMER_MS = 2 ** 31 - 1
+
+/** `offlineAfterMs` as given, checked; throws FST_SERVER_PUSH_INVALID_OPTION naming `where`. */
+export function checkOfflineAfterMs (where: string, offlineAfterMs: unknown): number | undefined {
+  return checkNumber(where, 'offlineAfterMs', offlineAfterMs, {
+    test: (n) => n === 0 || (n >= 1 && n <= LONGEST_TIMER_MS),
+    text: `0 (never) or a number from 1 to ${LONGEST_TIMER_MS}`
+  })
 }
 
 /** A frame held by the rate cap until its turn. */
@@ -93,6 +117,8 @@ export interface LiveSubscriber<Part = EncodedPart> {
   encode (frame: PublishedFrame): Part
   deliver (part: Part): void
   end (reason: EndReason): void
+  /** The source went offline at `since` (Date.now()): its next frame ends that. */
+  offline? (since: number): void
 }
 
 /** Wall-clock time with microseconds, as `<seconds>.<microseconds>`. */
@@ -159,6 +185,8 @@ export class LiveHub {
   framesCapped = 0
   /** The viewers and snapshot requests holding the source now, over every route. */
   demand = 0
+  /** When the source went offline (Date.now()); undefined while it delivers, and once its producer has stopped. */
+  offlineSince: number | undefined
   private readonly subscribers = new Set<LiveSubscriber<unknown>>()
   private readonly waiters = new Set<() => void>()
   private readonly timestamps: boolean
@@ -170,12 +198,19 @@ export class LiveHub {
   private heldTimer: NodeJS.Timeout | undefined
   /** Held frames refused: a producer may make them at will (or, through Redis, whoever can publish). */
   private readonly heldRefusals = new BoundedWarning()
+  /** 0: the source is never offline for want of frames alone. */
+  private readonly offlineAfterMs: number
+  /** When the last frame came or the source was first watched, whichever is later (performance.now()). */
+  private heardAt = 0
+  /** Armed while the source is watched and online (when offlineAfterMs is set): one per source. */
+  private offlineTimer: NodeJS.Timeout | undefined
 
   /** @param where who made the source, named in an option's error. */
-  constructor ({ timestamps = true, maxFps }: LiveSourceOptions = {}, where = 'createLiveSource()') {
+  constructor ({ timestamps = true, maxFps, offlineAfterMs }: LiveSourceOptions = {}, where = 'createLiveSource()') {
     if (typeof timestamps !== 'boolean') throw invalidOption(where, `timestamps must be true or false, got ${String(timestamps)}`)
     this.timestamps = timestamps
     this.gapMs = 1000 / (checkMaxFps(where, maxFps) ?? Infinity)
+    this.offlineAfterMs = checkOfflineAfterMs(where, offlineAfterMs) ?? 0
   }
 
   /** See `LiveSource.publish()`. */
@@ -226,6 +261,8 @@ export class LiveHub {
     const parts = [...this.subscribers].map((subscriber) => [subscriber, subscriber.encode(published)] as const)
     this.published++
     this.latest = published
+    this.heardAt = performance.now()
+    this.setOffline(false)
     for (const [subscriber, part] of parts) subscriber.deliver(part)
     for (const wake of this.waiters) wake()
   }
@@ -254,14 +291,56 @@ export class LiveHub {
     if (this.subscribers.size === 0) this.unwatched()
   }
 
-  /** A viewer or a snapshot request wants frames: a stopped producer starts. */
+  /** A viewer or a snapshot request wants frames: a stopped producer starts, and the offline clock with it. */
   acquire (): void {
-    this.demand++
+    if (this.demand++ === 0) {
+      this.heardAt = performance.now()
+      this.watch()
+    }
     this.wanted(true)
   }
 
   release (): void {
-    if (--this.demand === 0) this.wanted(false)
+    if (--this.demand > 0) return
+    clearTimeout(this.offlineTimer)
+    this.offlineTimer = undefined
+    this.wanted(false)
+  }
+
+  /** Arms the offline clock, unless it is off, armed, or has no reason to run. */
+  private watch (): void {
+    if (this.offlineAfterMs === 0 || this.offlineTimer !== undefined || this.offlineSince !== undefined || this.demand === 0) return
+    // unref: a watch over viewers must not keep the process alive by itself.
+    this.offlineTimer = setTimeout(this.checkHeard, this.heardAt + this.offlineAfterMs - performance.now()).unref()
+  }
+
+  /** The clock ran out: offline if no frame came since it was armed, else armed again for what is left. */
+  private readonly checkHeard = (): void => {
+    this.offlineTimer = undefined
+    if (performance.now() - this.heardAt >= this.offlineAfterMs) this.setOffline(true)
+    else this.watch()
+  }
+
+  /**
+   * The one place the source goes offline (its producer is not delivering: every route shows its offline part,
+   * and a snapshot waiting for a frame is answered) or online again (a frame came, or the producer stopped for
+   * want of viewers, which is not being offline).
+   */
+  protected setOffline (offline: boolean): void {
+    if (offline === (this.offlineSince !== undefined)) return
+    clearTimeout(this.offlineTimer)
+    this.offlineTimer = undefined
+    if (!offline) {
+      this.offlineSince = undefined
+      this.watch()
+      return
+    }
+    // A frame held for its turn came before the producer said it was not delivering: shown after the offline
+    // part, it would stand for a source that is back.
+    this.dropHeld()
+    const since = this.offlineSince = Date.now()
+    for (const subscriber of this.subscribers) subscriber.offline?.(since)
+    for (const wake of this.waiters) wake()
   }
 
   /** The next frame published within `timeoutMs` (or until `cancel` fires or the source closes), else the latest. */
@@ -299,9 +378,15 @@ export class LiveHub {
   }
 
   /** Forgets the latest frame, and the one held for its turn: a stopped producer's frames are not news to the next
-   * viewer. */
+   * viewer; nor is it offline. */
   protected forget (): void {
+    this.setOffline(false)
     this.latest = undefined
+    this.dropHeld()
+  }
+
+  /** Drops the frame held for its turn, if any, counting it as capped. */
+  private dropHeld (): void {
     clearTimeout(this.heldTimer)
     if (this.held !== undefined) this.framesCapped++
     this.held = undefined

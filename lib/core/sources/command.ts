@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream'
 import { sleep, waitFor } from '../async.js'
 import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
 import { LIVE_FROM_KEYS, liveFrom, type LiveFromOptions } from '../live/producer.js'
-import type { LiveSource } from '../live/source.js'
+import { CAMERA_OFFLINE_AFTER_MS, checkOfflineAfterMs, type LiveSource } from '../live/source.js'
 import { splitJpegs, type JpegSplitterOptions } from '../read/jpeg.js'
 
 export interface CommandOptions extends LiveFromOptions, JpegSplitterOptions {
@@ -161,13 +161,14 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
   if (typeof command !== 'string' || command === '') throw invalidOption(where, 'needs a command, such as \'ffmpeg\'')
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) throw invalidOption(where, 'args must be an array of strings')
   checkFactoryOptions(where, options, COMMAND_KEYS)
-  const { cwd, env, restartDelayMs = 1000, maxRestartDelayMs = 30_000, killTimeoutMs = 2000, maxFrameBytes, ...live } = options
+  const { cwd, env, restartDelayMs = 1000, maxRestartDelayMs = 30_000, killTimeoutMs = 2000, maxFrameBytes, offlineAfterMs = CAMERA_OFFLINE_AFTER_MS, ...live } = options
   checkNumber(where, 'restartDelayMs', restartDelayMs, 1)
   checkNumber(where, 'maxRestartDelayMs', maxRestartDelayMs, restartDelayMs)
   checkNumber(where, 'killTimeoutMs', killTimeoutMs, 0)
   checkNumber(where, 'maxFrameBytes', maxFrameBytes, 1)
+  checkOfflineAfterMs(where, offlineAfterMs)
   const argv = [...args]
-  return liveFrom(async function * ({ signal, log }) {
+  return liveFrom(async function * ({ signal, log, offline }) {
     let delay = restartDelayMs
     while (!signal.aborted) {
       const { child, exited, stop } = start(command, argv, cwd, env, killTimeoutMs)
@@ -193,10 +194,12 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
         if (!signal.aborted) {
           if (frames > 0) delay = restartDelayMs
           log.warn({ command, code, signal: killedBy, err: error, frames, restartInMs: delay }, 'server push command exited')
+          // Offline until the restarted command's first frame.
+          offline()
         }
       }
       await waitFor(signal, sleep(delay))
       delay = Math.min(delay * 2, maxRestartDelayMs)
     }
-  }, live)
+  }, { ...live, offlineAfterMs })
 }

@@ -9,7 +9,7 @@ import { sleep, waitFor } from '../async.js'
 import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
 import { toHeaderList } from '../headers.js'
 import { LIVE_FROM_KEYS, liveFrom, type LiveFromOptions } from '../live/producer.js'
-import { checkMaxFps, SHARED_SOURCE_MAX_FPS, type LiveSource } from '../live/source.js'
+import { CAMERA_OFFLINE_AFTER_MS, checkMaxFps, checkOfflineAfterMs, SHARED_SOURCE_MAX_FPS, type LiveSource } from '../live/source.js'
 import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
 import { allowedTypes, essence, IMAGE_TYPES, isMediaType } from '../syntax.js'
 
@@ -121,12 +121,13 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
   const {
     username, password, headers = {}, ca, connectTimeoutMs = 5000, headersTimeoutMs = 10_000, idleTimeoutMs = 10_000,
     retryDelayMs = 1000, maxRetryDelayMs = 30_000, maxPartsPerSecond = 1000, maxPartBytes, maxHeaderBytes, types = RELAYED_TYPES,
-    maxFps = SHARED_SOURCE_MAX_FPS, ...live
+    maxFps = SHARED_SOURCE_MAX_FPS, offlineAfterMs = CAMERA_OFFLINE_AFTER_MS, ...live
   } = options
   const numbers = { connectTimeoutMs, headersTimeoutMs, idleTimeoutMs, retryDelayMs, maxPartsPerSecond, maxPartBytes, maxHeaderBytes }
   for (const [name, value] of Object.entries(numbers)) checkNumber('relay()', name, value, 1)
   checkNumber('relay()', 'maxRetryDelayMs', maxRetryDelayMs, retryDelayMs)
   checkMaxFps('relay()', maxFps)
+  checkOfflineAfterMs('relay()', offlineAfterMs)
   const allowed = allowedTypes(types, (problem) => invalidOption('relay()', problem))
   // Checked now, not at each connection: Node would refuse a bad one there, and the relay would retry forever.
   toHeaderList(headers, (problem) => invalidOption('relay()', problem))
@@ -139,7 +140,7 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
   if (username !== undefined) requestOptions.auth = `${username}:${password ?? ''}`
   /** The wait after `failures` failures in a row, before it is drawn between half and all of it. */
   const backoff = (failures: number): number => Math.min(maxRetryDelayMs, retryDelayMs * 2 ** failures)
-  return liveFrom(async function * ({ signal, log }) {
+  return liveFrom(async function * ({ signal, log, offline }) {
     let failures = 0
     while (!signal.aborted) {
       let response: IncomingMessage | undefined
@@ -199,6 +200,8 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
       } catch (err) {
         clearTimeout(partTimer)
         if (signal.aborted) return
+        // Offline from the failure until the next frame relayed, retries included.
+        offline()
         // Healthy: it relayed for at least the wait it would now cost. One good part and then garbage is not.
         if (relayedAt - connectedAt >= backoff(failures)) failures = 0
         const delay = backoff(failures++) * (0.5 + Math.random() / 2)
@@ -210,5 +213,5 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
         response?.destroy()
       }
     }
-  }, { ...live, maxFps })
+  }, { ...live, maxFps, offlineAfterMs })
 }
