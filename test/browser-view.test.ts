@@ -23,7 +23,7 @@ function page (views: Record<string, string>, size = '64px'): string {
   globalThis.frames_ = {}
   globalThis.states_ = {}
   document.addEventListener('frame', (event) => { frames_[event.target.id] = (frames_[event.target.id] ?? 0) + 1 })
-  document.addEventListener('statechange', (event) => { states_[event.target.id] = event.detail.state })
+  document.addEventListener('statechange', (event) => { (states_[event.target.id] ??= []).push(event.detail.state) })
 </script>
 <script src="/push-view.js"></script>${tags}`
 }
@@ -80,7 +80,7 @@ async function startServer (t: Test, { routes, pages, port, h2 = false }: Setup)
 
 interface PageGlobals {
   frames_: Record<string, number>
-  states_: Record<string, string>
+  states_: Record<string, string[]>
   document: {
     querySelectorAll (selector: string): Iterable<{ id: string, getAttribute (name: string): string | null }>
     getElementById (id: string): PageElement | null
@@ -115,6 +115,11 @@ function frameCounts (page: BrowserPage): Promise<Record<string, number>> {
   return page.evaluate(() => ({ ...(globalThis as unknown as PageGlobals).frames_ }), null)
 }
 
+/** The states a view has gone through since the page opened, in order. */
+function stateHistory (page: BrowserPage, id: string): Promise<string[]> {
+  return page.evaluate((id) => [...((globalThis as unknown as PageGlobals).states_[id] ?? [])], id)
+}
+
 /** Each view's `state` attribute now. */
 function states (page: BrowserPage): Promise<Record<string, string | null>> {
   return page.evaluate(() => Object.fromEntries([...(globalThis as unknown as PageGlobals).document.querySelectorAll('push-view')]
@@ -138,6 +143,8 @@ for (const browser of browsers) {
     const browserPage = await browser.open(t, { hideable: true })
     const port = await freePort()
     const live = createLiveSource()
+    // A camera that sends nothing: offline once it has had a viewer for 100 ms, until a frame comes.
+    const down = createLiveSource({ offlineAfterMs: 100 })
     let ended = 0
     let quiet = 0
     const routes = (): PushRouteOptions[] => [
@@ -146,16 +153,11 @@ for (const browser of browsers) {
       { path: '/ends', source: async function * () { yield colour(ended++).jpeg } },
       // A stream that sends one frame and then says nothing, and repeats nothing.
       { path: '/quiet', source: async function * ({ signal }) { yield colour(quiet++).jpeg; await aborted(signal) }, idleRepeatMs: 0 },
-      // An offline part, as a live source whose producer is down sends it: offline for 90 s.
-      {
-        path: '/offline',
-        source: async function * ({ signal }) {
-          yield { body: colour(4).jpeg, headers: { 'X-Offline': String(Math.floor(Date.now() / 1000) - 90) } }
-          await aborted(signal)
-        }
-      }
+      { path: '/offline', source: down },
+      // Streams of the live camera that the server ends after 300 ms each, well-formed.
+      { path: '/max', source: live, idleRepeatMs: 0, maxStreamMs: 300 }
     ]
-    const views = { c1: '/cam/1', c2: '/cam/2', c3: '/cam/3', ends: '/ends', quiet: '/quiet', off: '/offline' }
+    const views = { c1: '/cam/1', c2: '/cam/2', c3: '/cam/3', ends: '/ends', quiet: '/quiet', off: '/offline', max: '/max' }
     const pages = { '/': page(views) }
     let server = await startServer(t, { routes: routes(), pages, port })
     live.publish(colour(0).jpeg)
@@ -183,6 +185,15 @@ for (const browser of browsers) {
       t.ok((server.requests.get('/ends') ?? 0) >= 3, `${server.requests.get('/ends')} requests, ${counts.ends} frames shown`)
       await waitForColour(browserPage, '#ends img', colour(ended - 1).rgb)
       t.pass('the view paints the last stream\'s frame')
+    })
+
+    t.test('streams the server ends after maxStreamMs: the view asks again each time, paints, and stays live', async (t) => {
+      await eventually(() => (server.requests.get('/max') ?? 0) >= 3, '3 streams of /max')
+      live.publish(colour(2).jpeg)
+      await waitForColour(browserPage, '#max img', colour(2).rgb)
+      t.pass(`the newest frame painted after ${server.requests.get('/max')} streams`)
+      const history = await stateHistory(browserPage, 'max')
+      t.notOk(history.includes('stale'), `never stale between its streams: ${history.join(' ')}`)
     })
 
     t.test('a stream that goes silent is dropped and opened again', async (t) => {
@@ -216,9 +227,14 @@ for (const browser of browsers) {
       await attributes(browserPage, 'c1', { 'show-age': null, 'stale-after': null })
       t.equal(await ageText(browserPage, 'c1'), null, 'no age without show-age')
       await attributes(browserPage, 'off', { 'show-age': '' })
-      t.match(await ageText(browserPage, 'off'), /^offline for \d+ min \d+ s$/, 'an offline part says since when')
-      await waitForColour(browserPage, '#off img', colour(4).rgb)
-      t.pass('and shows its picture')
+      t.match(await ageText(browserPage, 'off'), /^offline for (\d+ min )?\d+ s$/, 'the offline part says since when')
+      // The camera sends a frame: the view shows it and is live, until the source's offline clock runs out again.
+      const shown = (await frameCounts(browserPage)).off ?? 0
+      down.publish(colour(4).jpeg)
+      const history = await until('the offline view live again', () => stateHistory(browserPage, 'off'),
+        (states) => states.indexOf('live', states.indexOf('offline')) !== -1)
+      t.pass(`states: ${history.join(' ')}`)
+      t.ok(((await frameCounts(browserPage)).off ?? 0) > shown, 'the camera\'s frame shown')
     })
 
     t.test('the server closed and started again on the same port: every view paints new frames, no reload', async (t) => {
