@@ -61,7 +61,9 @@ for (const browser of browsers.filter(({ name }) => name !== 'webkit')) {
     const live = createLiveSource({ timestamps: false })
     const handle = publishToRedis(live, { url: redis.url, channel: 'cam', demandCheckMs: 100, producerTtlMs: 1000, log: { debug: noop, info: noop, warn: noop, error: noop } })
     t.teardown(() => handle.close())
-    const source = redisSource({ url: redis.url, channel: 'cam', lingerMs: 0 })
+    // One frame, then only the forged messages: a camera that quiet would be offline after 10 s, and a slow
+    // browser takes longer than that.
+    const source = redisSource({ url: redis.url, channel: 'cam', lingerMs: 0, offlineAfterMs: 0 })
     const { port, stats } = await startApp(t, { idleRepeatMs: 0, routes: [{ path: '/cam', source, snapshot: '/cam.jpg' }] }, {
       pages: {
         '/': '<!doctype html><link rel=icon href="data:,"><title>home</title>',

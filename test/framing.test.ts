@@ -385,7 +385,7 @@ t.test('a file source of HTML pages gets the reader page too, told by the files\
   writeFileSync(join(dir, '2.html'), '<p>two</p>')
   const { port } = await startApp(t, { routes: [{ path: '/pages', source: fromDirectory(dir), intervalMs: 100 }, { path: '/mixed', source: fromFiles([join(dir, '1.html'), MIXED_JPEG]) }] })
   const page = await fetch(`http://127.0.0.1:${port}/pages`, { headers: { 'Sec-Fetch-Dest': 'document', 'User-Agent': CHROME_UA.slice(12) } })
-  t.match(await page.text(), /fetch\(location\.href/)
+  t.match(await page.text(), /new Reader\(location\.href/)
   const mixed = await RawClient.get(port, '/mixed', { headers: ['Sec-Fetch-Dest: document', CHROME_UA] })
   t.match((await mixed.parts(1)).headers['content-type'], /^multipart\/x-mixed-replace/, 'pages mixed with images: the stream')
   mixed.destroy()
@@ -411,7 +411,7 @@ t.test('a text/html route opened as a page by Chromium answers the reader page; 
     t.equal(res.headers.get('x-route'), 'clock', 'with the route\'s headers')
     const page = await res.text()
     t.match(page, /^<!doctype html>/)
-    t.match(page, /fetch\(location\.href/, 'which reads the same URL as a stream')
+    t.match(page, /new Reader\(location\.href/, 'which reads the same URL as a stream')
   }
   const noAgent = await RawClient.get(port, '/clock', { headers: ['Sec-Fetch-Dest: document', 'Connection: close'] })
   await noAgent.closed

@@ -47,7 +47,9 @@ t.test('each upstream failure is logged with why, and retried; the app and the v
     t.match(String((logged('server push relay: upstream failed')[0]?.err as { message: string }).message), why, name)
     t.ok(heads.length >= 2, `${name}: tried again`)
     t.equal(viewer.ended, false)
-    t.same(viewer.response()?.multipart.parts.length, 0, `${name}: nothing reached the viewer`)
+    // The relay is offline from its first failure: its viewers get the route's offline part, and nothing else.
+    const parts = viewer.response()?.multipart.parts ?? []
+    t.ok(parts.every((part) => part.headers['x-offline'] !== undefined), `${name}: nothing of the camera's reached the viewer (${parts.length} offline parts)`)
     viewer.destroy()
   }
 })
