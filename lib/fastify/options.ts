@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import { checkKeys, invalidOption, isObject } from '../core/check.js'
 import { checkProducerStopTimeout, type ProducerStopOption } from '../core/producer-stop.js'
 import { checkPushOptions, type PushOptions } from '../core/push-route.js'
+import { PUSH_VIEW_PATH } from '../core/push-view.js'
 import { checkSettings, SETTING_KEYS, type CheckedSettings, type PushSettings } from '../core/settings.js'
 import { checkSnapshotOptions, SNAPSHOT_KEYS, type SnapshotOptions } from '../core/snapshot-route.js'
 
@@ -36,6 +37,11 @@ export interface ServerPushOptions extends PushSettings, ProducerStopOption {
   statusPath?: string
   /** Push routes declared here rather than as Fastify routes with the `serverPush` option (from config, say). */
   routes?: PushRouteOptions[]
+  /**
+   * The path (below `prefix`) that serves the `<push-view>` script, the self-healing view of a push stream
+   * (`<script src="/push-view.js"></script>`), or `false` for none. Default `/push-view.js`.
+   */
+  viewScript?: string | false
 }
 
 /** The routes one entry of `routes` declares: a push route, and a snapshot route if it has one. */
@@ -51,9 +57,10 @@ export interface CheckedOptions {
   readonly statusPath: string | undefined
   readonly routes: readonly DeclaredRoutes[]
   readonly producerStopTimeoutMs: number
+  readonly viewScript: string | undefined
 }
 
-const PLUGIN_KEYS = new Set([...SETTING_KEYS, 'prefix', 'statusPath', 'routes', 'producerStopTimeoutMs'])
+const PLUGIN_KEYS = new Set([...SETTING_KEYS, 'prefix', 'statusPath', 'routes', 'producerStopTimeoutMs', 'viewScript'])
 const ROUTE_OPTION_KEYS = new Set([...SETTING_KEYS, 'source'])
 const ROUTES_KEYS = new Set([...ROUTE_OPTION_KEYS, 'path', 'snapshot', 'snapshotTimeoutMs'])
 /** The `serverPushSnapshot` option has the core's keys, and none of its own. */
@@ -96,6 +103,12 @@ export function checkOptions (options: unknown): CheckedOptions {
   }
   const statusPath = options.statusPath === undefined ? undefined : prefix + checkPath('options', 'statusPath', options.statusPath)
   if (statusPath !== undefined) claim(statusPath, 'options.statusPath')
+  const { viewScript = PUSH_VIEW_PATH } = options
+  if (viewScript !== false && (typeof viewScript !== 'string' || !viewScript.startsWith('/'))) {
+    throw invalidOption('options', `viewScript must be a path starting with "/", or false, got ${JSON.stringify(viewScript)}`)
+  }
+  const viewPath = viewScript === false ? undefined : prefix + viewScript
+  if (viewPath !== undefined) claim(viewPath, 'options.viewScript')
   // Each entry gets the checks of the route options it declares, here to name it by its place in `routes`.
   const declared = routes.map((route: unknown, index): DeclaredRoutes => {
     let where = `routes[${index}]`
@@ -117,5 +130,5 @@ export function checkOptions (options: unknown): CheckedOptions {
     return { path, push, snapshot: { path: snapshotPath, option: { ...option, source } } }
   })
   const producerStopTimeoutMs = checkProducerStopTimeout('options', options)
-  return { defaults, statusPath, routes: declared, producerStopTimeoutMs }
+  return { defaults, statusPath, routes: declared, producerStopTimeoutMs, viewScript: viewPath }
 }

@@ -9,6 +9,7 @@ import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
 import { waitForProducers } from '../core/producer-stop.js'
 import { PushRoute } from '../core/push-route.js'
+import { pushViewResponse } from '../core/push-view.js'
 import { resolveSettings } from '../core/settings.js'
 import { checkSnapshotOptions, SnapshotRoute } from '../core/snapshot-route.js'
 import { fastifyExchange, sendPlain } from './exchange.js'
@@ -39,6 +40,8 @@ declare module 'fastify' {
 /** The counters of every push route of one Fastify instance, whatever the number of registrations. */
 class Registry implements ServerPushDecorator {
   private readonly routes = new Map<string, PushRoute<FastifyRequest>>()
+  /** The URLs the <push-view> script is served at: a second registration of the plugin adds its own only. */
+  readonly viewScripts = new Set<string>()
 
   /** Keys a route by its URL; a second route on the same URL (other constraints) is told apart by them. */
   add (url: string, constraints: unknown, route: PushRoute<FastifyRequest>): void {
@@ -98,7 +101,7 @@ function handlerFirst (handler: RouteHandlerMethod, serve: (request: FastifyRequ
 const PUSH_METHODS = new Set(['GET', 'HEAD'])
 
 async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOptions): Promise<void> {
-  const { defaults, statusPath, routes, producerStopTimeoutMs } = checkOptions(options)
+  const { defaults, statusPath, routes, producerStopTimeoutMs, viewScript } = checkOptions(options)
   if (!fastify.hasDecorator('serverPush')) fastify.decorate('serverPush', new Registry())
   const registry = fastify.serverPush as Registry
   guardStreamConnections(fastify.server)
@@ -134,6 +137,10 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
     if (snapshot !== undefined) fastify.get(snapshot.path, { serverPushSnapshot: snapshot.option }, pass)
   }
   if (statusPath !== undefined) fastify.get(statusPath, async () => registry.stats())
+  if (viewScript !== undefined && !registry.viewScripts.has(fastify.prefix + viewScript)) {
+    registry.viewScripts.add(fastify.prefix + viewScript)
+    fastify.get(viewScript, (request, reply) => sendPlain(reply, pushViewResponse(request.headers['if-none-match'])))
+  }
 
   const allRoutes = (): Array<PushRoute<FastifyRequest>> => [...pushRoutes.values()].flatMap((byUrl) => [...byUrl.values()])
   // Files are read before the server listens: a missing one fails ready(), not the first viewer.

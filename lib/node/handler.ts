@@ -6,6 +6,7 @@ import { guardStreamConnections } from '../core/connection.js'
 import type { RouteStats } from '../core/counters.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { PlainResponse } from '../core/plain-response.js'
+import { pushViewResponse } from '../core/push-view.js'
 import { checkProducerStopTimeout, waitForProducers, type ProducerStopOption } from '../core/producer-stop.js'
 import { checkPushOptions, PushRoute, type PushOptions } from '../core/push-route.js'
 import { resolveSettings, SETTING_KEYS } from '../core/settings.js'
@@ -157,4 +158,13 @@ export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHa
       route.close()
     }
   })
+}
+
+/**
+ * A request handler that serves the `<push-view>` script (the self-healing view of a push stream), with an ETag
+ * so browsers keep a copy: `app.get('/push-view.js', createViewScriptHandler())` in Express 5, or called from a
+ * node:http request listener for that path.
+ */
+export function createViewScriptHandler (): (req: NodeRequest, res: NodeResponse) => void {
+  return (req, res) => { sendPlain(res, pushViewResponse(req.headers['if-none-match'])) }
 }
