@@ -193,6 +193,9 @@ export async function open (engine) {
     browserPids: () => descendants(process.pid),
     async close () {
       await browser.close()
+      // Nothing of the browser left behind: what has not exited after its close is killed, by pid.
+      for (let tries = 0; descendants(process.pid).length > 0 && tries < 50; tries++) await sleep(100)
+      for (const pid of descendants(process.pid)) { try { process.kill(pid, 'SIGKILL') } catch {} }
       rmSync(profile, { recursive: true, force: true })
     }
   }
