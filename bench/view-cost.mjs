@@ -99,6 +99,9 @@ const app = Fastify({
   http2: true,
   https: { allowHTTP1: true, cert: readFileSync(join(ROOT, 'test/fixtures/tls/cert.pem')), key: readFileSync(join(ROOT, 'test/fixtures/tls/key.pem')) }
 })
+// The HTTP versions the streams were asked over, for a page whose streams do not all open.
+const versions = []
+app.addHook('onRequest', async (request) => { if (request.url.startsWith('/live.mjpg')) versions.push(request.raw.httpVersion) })
 await app.register(serverPush)
 const source = createLiveSource()
 app.get('/live.mjpg', { serverPush: { source, contentType: 'image/jpeg' } }, async () => {})
@@ -123,7 +126,8 @@ async function measure (browser, name, windowMs = WINDOW_MS) {
   let reloads = -1
   const up = async () => live().viewers === want && await browser.evaluate(shown) >= want
   for (let ready = false; !ready;) {
-    if (++reloads > 3) throw new Error(`${name}: ${live().viewers} streams open, ${await browser.evaluate(shown)} views showing`)
+    if (++reloads > 3) throw new Error(`${name}: ${live().viewers} streams open, ${await browser.evaluate(shown)} views showing; streams asked over HTTP ${versions.join(', ')}`)
+    versions.length = 0
     await browser.goto(`${origin}/${name}`)
     for (const deadline = performance.now() + 10_000; !(ready = await up()) && performance.now() < deadline;) await sleep(50)
   }
@@ -150,16 +154,29 @@ async function measure (browser, name, windowMs = WINDOW_MS) {
 }
 
 const results = {}
+const restarts = Object.fromEntries(ENGINES.map((engine) => [engine, 0]))
 try {
   for (const engine of ENGINES) {
-    const browser = await open(engine)
+    let browser = await open(engine)
+    /** `measure`, in a new browser once if this one cannot open the page's streams (WebKit, now and then). */
+    const measureOrRestart = async (name, windowMs) => {
+      try {
+        return await measure(browser, name, windowMs)
+      } catch (error) {
+        if (restarts[engine]++ > 0) throw error
+        console.error(`${engine}: ${error.message}; starting the browser again`)
+        await browser.close()
+        browser = await open(engine)
+        return await measure(browser, name, windowMs)
+      }
+    }
     try {
       results[engine] = Object.fromEntries(cases.map((name) => [name, []]))
       // A first pass, not counted: the first pages a browser opens cost it more (code loaded, caches filled).
-      for (const name of cases) await measure(browser, name, 1000)
+      for (const name of cases) await measureOrRestart(name, 1000)
       for (let round = 0; round < ROUNDS; round++) {
         for (const name of cases) {
-          const result = await measure(browser, name)
+          const result = await measureOrRestart(name)
           results[engine][name].push(result)
           console.error(`${engine} round ${round + 1} ${name}: ${JSON.stringify(result)}`)
         }
@@ -214,4 +231,6 @@ if (both) {
 }
 const reloads = ENGINES.map((e) => [e, cases.flatMap((name) => results[e][name]).reduce((sum, r) => sum + r.reloads, 0)]).filter(([, n]) => n > 0)
 if (reloads.length > 0) console.log(`\nPages loaded again because some of their streams never opened: ${reloads.map(([e, n]) => `${e} ${n}`).join(', ')}`)
+const restarted = ENGINES.filter((e) => restarts[e] > 0)
+if (restarted.length > 0) console.log(`Browsers started again because a page's streams never all opened: ${restarted.join(', ')}`)
 console.log(`\nProbe slices completed by the page with no stream in ${seconds} s: ${ENGINES.map((e) => `${e} ${median(results[e].base.map((r) => r.count))}`).join(', ')}`)
