@@ -148,7 +148,7 @@ async function measure (browser, name, windowMs = WINDOW_MS) {
 
   const probeParts = live().partsSent
   const { count } = await browser.evaluate(probe, { ms: windowMs, slice: SLICE })
-  const result = { reloads, parts, framesShown, probeParts: live().partsSent - probeParts, mainMs: mainNs / 1e6, allMs: allNs / 1e6, count, viewers: live().viewers, shown: await browser.evaluate(shown) }
+  const result = { reloads, http1: versions.filter((v) => v !== '2.0').length, parts, framesShown, probeParts: live().partsSent - probeParts, mainMs: mainNs / 1e6, allMs: allNs / 1e6, count, viewers: live().viewers, shown: await browser.evaluate(shown) }
   await browser.goto('about:blank').catch(() => {})
   return result
 }
