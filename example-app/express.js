@@ -2,7 +2,7 @@
 // handler. Run it with `node example-app/express.js` (after `npm run build`); PORT and HOST as for server.js.
 import { once } from 'node:events'
 import express from 'express'
-import { createPushHandler, createSnapshotHandler } from 'fastify-server-push/node'
+import { createPushHandler, createSnapshotHandler, createViewScriptHandler } from 'fastify-server-push/node'
 import { closeOnSignals, here, ready, routes } from './demo.js'
 
 // The handlers log warnings and errors; this is where they go.
@@ -14,6 +14,8 @@ const log = {
 }
 const app = express()
 app.use(express.static(here('./public')))
+// The <push-view> script the pages load, as the Fastify plugin serves it by itself.
+app.get('/push-view.js', createViewScriptHandler())
 const handlers = []
 const pushHandlers = {}
 for (const { path, snapshot, ...options } of routes) {

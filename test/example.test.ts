@@ -28,7 +28,11 @@ for (const script of ['server.js', 'express.js']) {
     const page = await fetch(`http://127.0.0.1:${port}/`)
     t.equal(page.status, 200)
     const html = await page.text()
-    t.match(html, /<img id="video" src="\/video\.mjpg"/)
+    t.match(html, /<push-view id="video" src="\/video\.mjpg"/)
+    t.match(html, /<script src="\/push-view\.js"><\/script>/)
+    const viewScript = await fetch(`http://127.0.0.1:${port}/push-view.js`)
+    t.equal(viewScript.headers.get('content-type'), 'text/javascript; charset=utf-8', 'the page\'s <push-view> script is served')
+    t.match(await viewScript.text(), /customElements\.define\('push-view'/)
     t.match(html, /<iframe id="clock" src="\/clock"/)
 
     const video = await RawClient.get(port, '/video.mjpg')
@@ -44,7 +48,7 @@ for (const script of ['server.js', 'express.js']) {
     t.ok(ticks.every((part) => part.headers['content-type'] === 'text/html; charset=utf-8'))
     t.ok(Date.parse(times[1] as string) > Date.parse(times[0] as string), `the clock ticks: ${times.join(' -> ')}`)
 
-    t.match(html, /<img id="live" src="\/live\.mjpg"/)
+    t.match(html, /<push-view id="live" src="\/live\.mjpg"/)
     const live = await RawClient.get(port, '/live.mjpg')
     const liveParts = (await live.parts(3)).multipart.parts.slice(0, 3)
     t.ok(liveParts.every((part) => part.body[0] === 0xff && part.body[1] === 0xd8), 'the live route streams JPEGs')
@@ -100,7 +104,7 @@ t.test('example app with TLS_CERT and TLS_KEY: HTTPS, with HTTP/2 and HTTP/1.1 o
   t.ok(parts(video)[0]?.body.equals(readFileSync(new URL('../example-app/frames/thumb_1.jpg', import.meta.url))), 'thumb_1.jpg')
   t.equal(parts(live)[0]?.body[0], 0xff, 'a JPEG from the live route')
   await wall.ended
-  t.match(wall.body().toString(), /img\.src = `\/live\.mjpg\?view=\$\{i\}`/, 'the wall page: twelve views of the live route')
+  t.match(wall.body().toString(), /view\.setAttribute\('src', `\/live\.mjpg\?view=\$\{i\}`\)/, 'the wall page: twelve views of the live route')
   const http1 = await new Promise<IncomingMessage>((resolve, reject) => {
     https.get(`https://127.0.0.1:${port}/live.jpg`, { ca: cert }, resolve).on('error', reject)
   })

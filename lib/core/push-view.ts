@@ -363,6 +363,7 @@ const BODY = String.raw`
 
     constructor () {
       super()
+      this.connected = false
       this.reader = null
       this.url = null
       this.img = null
@@ -376,12 +377,19 @@ const BODY = String.raw`
     /** Ms since the picture shown was taken, or null with none. */
     get age () { return this.reader?.age() ?? null }
 
-    connectedCallback () { this.open() }
+    connectedCallback () {
+      this.connected = true
+      this.open()
+    }
 
-    disconnectedCallback () { this.close() }
+    disconnectedCallback () {
+      this.connected = false
+      this.close()
+    }
 
-    attributeChangedCallback (name) {
-      if (!this.isConnected) return
+    // Before connectedCallback (an element parsed or upgraded with its attributes) nothing opens: that one will.
+    attributeChangedCallback (name, before, after) {
+      if (!this.connected || before === after) return
       if (name === 'src') this.open()
       else if (name === 'alt') { if (this.img !== null) this.img.alt = this.getAttribute('alt') ?? '' }
       else this.settings()

@@ -7,6 +7,10 @@ export interface BrowserPage {
   evaluate<A, R> (fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>
   /** Console errors and uncaught page errors since the last `goto`. */
   consoleErrors: string[]
+  /** Hides the page for real (another tab brought to the front): its document's visibilityState becomes hidden. */
+  hide (): Promise<void>
+  /** Brings the page back to the front after hide(). */
+  show (): Promise<void>
   /** The whole page, not only the viewport. */
   screenshot (path: `${string}.png`): Promise<void>
 }

@@ -43,8 +43,11 @@ export const colours: Colour[] = ([
 
 export interface Browser {
   name: 'chromium' | 'firefox' | 'webkit'
-  /** Launches the browser with a fresh profile and opens one page; both are gone when `t` ends. */
-  open (t: Test): Promise<BrowserPage>
+  /**
+   * Launches the browser with a fresh profile and opens one page; both are gone when `t` ends. `hideable`: a page
+   * that hide() really hides (Chromium then runs under puppeteer-core, see below).
+   */
+  open (t: Test, options?: { hideable?: boolean }): Promise<BrowserPage>
 }
 
 function freshProfile (t: Test, name: string): string {
@@ -66,13 +69,27 @@ interface DriverPage {
   goto (url: string, options: { waitUntil: 'domcontentloaded', timeout: number }): Promise<unknown>
   evaluate (fn: (arg: unknown) => unknown, arg: unknown): Promise<unknown>
   screenshot (options: { path: string, fullPage: boolean }): Promise<unknown>
+  bringToFront (): Promise<void>
+}
+
+/** Hides `page` behind another tab, opened by `newPage` the first time and brought to the front each time. */
+function tabs (page: DriverPage, newPage: () => Promise<DriverPage>): Pick<BrowserPage, 'hide' | 'show'> {
+  let other: DriverPage | undefined
+  return {
+    async hide () {
+      other ??= await newPage()
+      await other.bringToFront()
+    },
+    async show () { await page.bringToFront() }
+  }
 }
 
 // The casts in `evaluate`: page functions here take and return plain data, so the drivers' typing of element
 // handles passed in as arguments does not apply.
-function wrap (page: DriverPage, consoleErrors: string[]): BrowserPage {
+function wrap (page: DriverPage, consoleErrors: string[], newPage: () => Promise<DriverPage>): BrowserPage {
   return {
     consoleErrors,
+    ...tabs(page, newPage),
     async goto (url) {
       consoleErrors.length = 0
       await page.goto(url, { waitUntil: 'domcontentloaded', timeout: PATIENCE_MS })
@@ -82,13 +99,36 @@ function wrap (page: DriverPage, consoleErrors: string[]): BrowserPage {
   }
 }
 
+/** A browser launched through puppeteer-core with `options`, and its first page; gone when `t` ends. */
+async function puppeteerPage (t: Test, options: Puppeteer.LaunchOptions): Promise<BrowserPage> {
+  const browser = await puppeteer.launch(options)
+  t.teardown(() => browser.close())
+  const page = (await browser.pages())[0] ?? await browser.newPage()
+  const consoleErrors: string[] = []
+  page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()) })
+  page.on('pageerror', (error) => consoleErrors.push(error instanceof Error ? error.message : String(error)))
+  return wrap(page, consoleErrors, () => browser.newPage())
+}
+
 // Both accept any certificate: the HTTPS tests serve a self-signed one made for the run (helpers/protocols.ts), and the
 // browsers reach only 127.0.0.1.
 export const browsers: Browser[] = [
   {
     name: 'chromium',
-    async open (t) {
+    async open (t, { hideable = false } = {}) {
       const profile = freshProfile(t, 'chromium')
+      // Playwright emulates focus on each of its pages, which Chromium counts as the page being captured: it stays
+      // visible behind another tab. puppeteer-core does not, and there a page behind another tab is hidden.
+      if (hideable) {
+        return await puppeteerPage(t, {
+          executablePath: '/usr/bin/chromium',
+          headless: true,
+          args: CHROMIUM_ARGS,
+          timeout: PATIENCE_MS,
+          acceptInsecureCerts: true,
+          userDataDir: profile
+        })
+      }
       const context = await chromium.launchPersistentContext(profile, {
         executablePath: '/usr/bin/chromium',
         args: CHROMIUM_ARGS,
@@ -100,14 +140,14 @@ export const browsers: Browser[] = [
       const consoleErrors: string[] = []
       page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()) })
       page.on('pageerror', (error) => consoleErrors.push(error.message))
-      return wrap(page, consoleErrors)
+      return wrap(page, consoleErrors, () => context.newPage())
     }
   },
   {
     name: 'firefox',
     async open (t) {
       const profile = freshProfile(t, 'firefox')
-      const browser = await puppeteer.launch({
+      return await puppeteerPage(t, {
         browser: 'firefox',
         executablePath: '/usr/bin/firefox-esr',
         headless: true,
@@ -117,12 +157,6 @@ export const browsers: Browser[] = [
         extraPrefsFirefox: JSON.parse(readFileSync(FIREFOX_PREFS_FILE, 'utf8')) as Record<string, unknown>,
         env: { ...process.env, MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1' }
       })
-      t.teardown(() => browser.close())
-      const page = (await browser.pages())[0] ?? await browser.newPage()
-      const consoleErrors: string[] = []
-      page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()) })
-      page.on('pageerror', (error) => consoleErrors.push(error instanceof Error ? error.message : String(error)))
-      return wrap(page, consoleErrors)
     }
   },
   { name: 'webkit', open: openWebKit }

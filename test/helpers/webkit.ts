@@ -116,6 +116,13 @@ export async function openWebKit (t: Test): Promise<BrowserPage> {
       await collectErrors()
       return result.value as R
     },
+    // Another tab switched to: WebKitGTK makes the page's view hidden, as a browser does with a background tab.
+    async hide () {
+      await call('POST', `${session}/window/minimize`, {})
+    },
+    async show () {
+      await call('POST', `${session}/window/maximize`, {})
+    },
     async screenshot (path) {
       writeFileSync(path, Buffer.from(await call('GET', `${session}/screenshot`) as string, 'base64'))
     }
