@@ -114,6 +114,18 @@ t.test('a quoted boundary, a part with no header block, and a text part', async 
   t.same(shown, ['<p>bare</p>', 'text: <not html>'])
 })
 
+t.test('parts larger than the page\'s first buffer, in small chunks, in both framings', async (t) => {
+  const big = [150_000, 70_000, 300_000].map((size, i) => encodePart(HTML, Buffer.from(`<p>${i}</p>`.padEnd(size, '.')), [], m.announce(HTML)))
+  for (const [name, data] of [['standard', standard(big)], ['advance', advance(big)]] as const) {
+    for (const size of [997, 16_384]) {
+      const chunks: Uint8Array[] = []
+      for (let at = 0; at < data.length; at += size) chunks.push(new Uint8Array(data.subarray(at, at + size)))
+      const { shown } = await runPage([{ status: 200, headers: STREAM_HEADERS, chunks }])
+      t.same(shown.map((html) => [html.slice(0, 9), html.length]), big.map((part, i) => [`<p>${i}</p>.`, part.body.length]), `${name}, chunks of ${size}`)
+    }
+  }
+})
+
 t.test('a standard part is shown on its Content-Length, before the delimiter that follows it', async (t) => {
   const first = parts[0] as EncodedPart
   const { shown } = await runPage([{ status: 200, headers: STREAM_HEADERS, chunks: [new Uint8Array(Buffer.concat([m.opening, first.head, first.body]))] }])

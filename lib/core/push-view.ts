@@ -30,8 +30,10 @@ const BODY = String.raw`
   const HEAD_END = ascii('\r\n\r\n')
   const latin1 = new TextDecoder('latin1')
 
-  /** Where pattern starts in bytes[from, to), or -1. */
-  const find = (bytes, pattern, from, to) => {
+  /** Where pattern starts in data[from, to), or -1. */
+  const find = (data, pattern, from, to) => {
+    // Up to 'to' only: what lies beyond it in the buffer is old bytes.
+    const bytes = data.subarray(0, to)
     const last = to - pattern.length
     for (let i = bytes.indexOf(pattern[0], from); i !== -1 && i <= last; i = bytes.indexOf(pattern[0], i + 1)) {
       let j = 1
