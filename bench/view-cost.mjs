@@ -1,7 +1,8 @@
 // What a wall of 12 views costs the page's main thread, per frame, in Chromium, Firefox ESR and WebKitGTK over
 // HTTP/2: 12 plain <img> against 12 <push-view>, each against a page with no stream. Run with `npm run bench`, or
 // alone with `node bench/view-cost.mjs` after `npm run build`; ENGINES=chromium,webkit, ROUNDS=3, WINDOW_SECONDS=5
-// and FPS=10 change the run.
+// and FPS=10 change the run. BEFORE_SCRIPT=<file> adds a wall of push-views running that script (another version
+// of push-view.js, say the one before a change), measured in the same rounds, interleaved with the others.
 //
 // Every figure is per frame delivered in its window (the route's partsSent, counted by the server), minus what the
 // page with no stream measured in the same round:
@@ -32,6 +33,7 @@ const VIEWS = 12
 const SLICE = 5_000
 // Where the browser module is served (the plugin's `push-view.js`); without it the push-view case is left out.
 const PUSH_VIEW_PATH = process.env.PUSH_VIEW_PATH ?? '/push-view.js'
+const BEFORE_SCRIPT = process.env.BEFORE_SCRIPT
 
 /** 320x240 JPEG frames of ffmpeg's test pattern (a moving picture, so that every frame decodes to new pixels). */
 function makeJpegs () {
@@ -48,20 +50,22 @@ function makeJpegs () {
 const CASES = {
   base: (i) => `<div class="view" id="v${i}"></div>`,
   img: (i) => `<img class="view" src="/live.mjpg?view=${i}" alt="">`,
-  view: (i) => `<push-view class="view" src="/live.mjpg?view=${i}"></push-view>`
+  view: (i) => `<push-view class="view" src="/live.mjpg?view=${i}"></push-view>`,
+  ...BEFORE_SCRIPT === undefined ? {} : { before: (i) => `<push-view class="view" src="/live.mjpg?view=${i}"></push-view>` }
 }
+const SCRIPTS = { view: PUSH_VIEW_PATH, before: '/push-view-before.js' }
 
 function page (name) {
   const views = Array.from({ length: VIEWS }, (_, i) => CASES[name](i)).join('\n')
   return `<!doctype html><meta charset="utf-8"><title>${name}</title>
 <style>body { margin: 0; display: grid; grid-template-columns: repeat(4, 320px); grid-auto-rows: 240px }
 .view { display: block; width: 320px; height: 240px; background: #888 }</style>
-${name === 'view' ? `<script src="${PUSH_VIEW_PATH}"></script>` : ''}
+${SCRIPTS[name] === undefined ? '' : `<script src="${SCRIPTS[name]}"></script>`}
 ${views}
 <script>
   // Parts a push-view has put on screen (its 'frame' event), to check the frames delivered were shown.
   globalThis.framesShown = 0
-  for (const view of document.querySelectorAll('push-view')) view.addEventListener('frame', () => globalThis.framesShown++)
+  for (const view of document.querySelectorAll('push-view')) view.addEventListener('frame', () => { globalThis.framesShown++; view.shownOnce = true })
 </script>`
 }
 
@@ -89,10 +93,9 @@ function probe ({ ms, slice }) {
   })
 }
 
-/** Runs in the page: how many of its views have something to show (an image decoded, or a push-view child). */
+/** Runs in the page: how many of its views have something to show (an image decoded, a push-view's first frame). */
 function shown () {
-  return [...document.querySelectorAll('.view')].filter((view) => view.naturalWidth > 0 ||
-    view.shadowRoot?.querySelector('img')?.naturalWidth > 0 || view.querySelector?.('img')?.naturalWidth > 0).length
+  return [...document.querySelectorAll('.view')].filter((view) => view.naturalWidth > 0 || view.shownOnce === true).length
 }
 
 const app = Fastify({
@@ -105,6 +108,10 @@ app.addHook('onRequest', async (request) => { if (request.url.startsWith('/live.
 await app.register(serverPush)
 const source = createLiveSource()
 app.get('/live.mjpg', { serverPush: { source, contentType: 'image/jpeg' } }, async () => {})
+if (BEFORE_SCRIPT !== undefined) {
+  const before = readFileSync(BEFORE_SCRIPT, 'utf8')
+  app.get(SCRIPTS.before, async (request, reply) => reply.type('text/javascript').send(before))
+}
 for (const name of Object.keys(CASES)) app.get(`/${name}`, async (request, reply) => reply.type('text/html').send(page(name)))
 await app.listen({ port: 0, host: '127.0.0.1' })
 const origin = `https://127.0.0.1:${app.server.address().port}`
@@ -115,7 +122,7 @@ const live = () => Object.values(app.serverPush.stats())[0]
 const cases = Object.keys(CASES)
 if ((await app.inject({ url: PUSH_VIEW_PATH })).statusCode !== 200) {
   console.error(`${PUSH_VIEW_PATH} is not served: the push-view case is left out`)
-  cases.pop()
+  cases.splice(cases.indexOf('view'), 1)
 }
 
 /** One case in one round: a window read from /proc, then a window of the probe. */
@@ -200,33 +207,34 @@ const allCpu = (engine, name) => perFrame(engine, name, (r) => r.allMs)
 const freeLost = (engine, name) => perFrame(engine, name, (r) => -r.count, 'probeParts')
   .map((lost, round) => lost * WINDOW_MS / results[engine].base[round].count)
 const fps = (engine, name) => results[engine][name].map((r) => r.parts / seconds)
-const ratio = (engine, figure) => figure(engine, 'view').map((x, i) => x / figure(engine, 'img')[i])
+const ratio = (engine, figure, name = 'view') => figure(engine, name).map((x, i) => x / figure(engine, 'img')[i])
 const ms = (x) => x.toFixed(3)
 const times = (x) => `${x.toFixed(2)}x`
 
 const views = cases.slice(1)
-const label = { img: `${VIEWS} <img>`, view: `${VIEWS} <push-view>` }
+const label = { img: `${VIEWS} <img>`, view: `${VIEWS} <push-view>`, before: `${VIEWS} <push-view> (BEFORE_SCRIPT)` }
 const table = (title, columns) => {
   console.log(`\n${title}\n`)
   console.log(`| engine | ${columns.map(([name]) => name).join(' | ')} |`)
   console.log(`| --- | ${columns.map(() => '---').join(' | ')} |`)
   for (const engine of ENGINES) console.log(`| ${engine} | ${columns.map(([, cell]) => cell(engine)).join(' | ')} |`)
 }
-const both = views.length === 2
+const both = views.includes('img') && views.includes('view')
+const ratios = (figure) => both ? views.filter((v) => v !== 'img').map((v) => [`${v === 'view' ? 'push-view' : 'before'} / img`, (e) => spread(ratio(e, figure, v), times)]) : []
 console.log(`\nA wall of ${VIEWS} views of a ${FPS} fps live route (320x240 JPEG) over HTTP/2 with TLS, ${ROUNDS} rounds of ${seconds} s`)
 console.log('windows, median (min-max); per frame delivered, less the page with no stream of the same round')
 table('Main-thread CPU ms per frame (the page processes\' main threads, from /proc)', [
   ...views.map((v) => [`${label[v]}`, (e) => spread(mainCpu(e, v), ms)]),
-  ...both ? [['push-view / img', (e) => spread(ratio(e, mainCpu), times)]] : [],
+  ...ratios(mainCpu),
   ...views.map((v) => [`${label[v]}: frames/s`, (e) => spread(fps(e, v), (x) => x.toFixed(0))])
 ])
 table('Free main-thread time lost per frame, ms (the probe), and whole-browser CPU ms per frame', [
   ...views.map((v) => [`${label[v]}: free time lost`, (e) => spread(freeLost(e, v), ms)]),
-  ...both ? [['push-view / img', (e) => spread(ratio(e, freeLost), times)]] : [],
+  ...ratios(freeLost),
   ...views.map((v) => [`${label[v]}: whole browser`, (e) => spread(allCpu(e, v), ms)])
 ])
 if (both) {
-  const shownShare = (e) => spread(results[e].view.map((r) => 100 * r.framesShown / r.parts), (x) => x.toFixed(1))
+  const shownShare = (e) => views.filter((v) => v !== 'img').map((v) => `${v} ${spread(results[e][v].map((r) => 100 * r.framesShown / r.parts), (x) => x.toFixed(1))}`).join(' ')
   console.log(`\nFrames the push-views showed ('frame' events), % of those delivered: ${ENGINES.map((e) => `${e} ${shownShare(e)}`).join(', ')}`)
 }
 const reloads = ENGINES.map((e) => [e, cases.flatMap((name) => results[e][name]).reduce((sum, r) => sum + r.reloads, 0)]).filter(([, n]) => n > 0)
