@@ -1,7 +1,8 @@
 // <push-view> in real browsers: it paints each frame while it is the newest (lag 0), comes back by itself when
 // the server ends a stream, when a stream goes silent, and when the server is closed and started again on the same
-// port, all without a reload; it closes its streams while the page is hidden and opens them again when shown.
-// Over HTTP/1.1 on one page per browser, and a wall of 12 over HTTP/2. Every wait is patient; what a check proves
+// port, all without a reload; it closes its streams while the page is hidden and opens them again when shown; it
+// shows a picture's age, marks a stale picture and an offline part; removed, it closes its stream. Over HTTP/1.1
+// on one page per browser, and a wall of 12 over HTTP/2 in the same browser. Every wait is patient; what a check proves
 // comes from counts and painted pixels.
 import type { Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -80,7 +81,33 @@ async function startServer (t: Test, { routes, pages, port, h2 = false }: Setup)
 interface PageGlobals {
   frames_: Record<string, number>
   states_: Record<string, string>
-  document: { querySelectorAll (selector: string): Iterable<{ id: string, getAttribute (name: string): string | null }> }
+  document: {
+    querySelectorAll (selector: string): Iterable<{ id: string, getAttribute (name: string): string | null }>
+    getElementById (id: string): PageElement | null
+  }
+}
+
+interface PageElement {
+  remove (): void
+  setAttribute (name: string, value: string): void
+  removeAttribute (name: string): void
+  querySelector (selector: string): { textContent: string } | null
+}
+
+/** Sets (a string) or removes (null) attributes of the element `id`. */
+async function attributes (page: BrowserPage, id: string, values: Record<string, string | null>): Promise<void> {
+  await page.evaluate(({ id, values }) => {
+    const element = (globalThis as unknown as PageGlobals).document.getElementById(id)
+    for (const [name, value] of Object.entries(values)) {
+      if (value === null) element?.removeAttribute(name)
+      else element?.setAttribute(name, value)
+    }
+  }, { id, values })
+}
+
+/** The age a view shows (show-age), or null when it shows none. */
+function ageText (page: BrowserPage, id: string): Promise<string | null> {
+  return page.evaluate((id) => (globalThis as unknown as PageGlobals).document.getElementById(id)?.querySelector('.push-view-age')?.textContent ?? null, id)
 }
 
 /** The `frame` events each view has dispatched since the page opened. */
@@ -113,6 +140,7 @@ interface MorePage {
 
 for (const browser of browsers) {
   t.test(browser.name, async (t) => {
+    const browserTest = t
     const browserPage = await browser.open(t, { hideable: true })
     const port = await freePort()
     const live = createLiveSource()
@@ -124,10 +152,18 @@ for (const browser of browsers) {
       { path: '/ends', source: async function * () { yield colour(ended++).jpeg } },
       // A stream that sends one frame and then says nothing, and repeats nothing.
       { path: '/quiet', source: async function * ({ signal }) { yield colour(quiet++).jpeg; await aborted(signal) }, idleRepeatMs: 0 },
+      // An offline part, as a live source whose producer is down sends it: offline for 90 s.
+      {
+        path: '/offline',
+        source: async function * ({ signal }) {
+          yield { body: colour(4).jpeg, headers: { 'X-Offline': String(Math.floor(Date.now() / 1000) - 90) } }
+          await aborted(signal)
+        }
+      },
       // An image no decoder of a view takes in every engine (ImageDecoder has no SVG): one part, then nothing.
       { path: '/svg', source: async function * ({ signal }) { yield Buffer.from(SVG); await aborted(signal) }, contentType: 'image/svg+xml', idleRepeatMs: 0 }
     ]
-    const views = { c1: '/cam/1', c2: '/cam/2', c3: '/cam/3', ends: '/ends', quiet: '/quiet' }
+    const views = { c1: '/cam/1', c2: '/cam/2', c3: '/cam/3', ends: '/ends', quiet: '/quiet', off: '/offline' }
     const pages = {
       '/': page(views),
       '/more': page({}) + '<push-view id=door src="/cam/1" alt="Front door"></push-view><push-view id=svg src="/svg"></push-view>'
@@ -135,7 +171,8 @@ for (const browser of browsers) {
     let server = await startServer(t, { routes: routes(), pages, port })
     live.publish(colour(0).jpeg)
     await browserPage.goto(`${server.origin}/`)
-    await until('all views live', () => states(browserPage), (now) => Object.values(now).every((state) => state === 'live'))
+    await until('all views live, one offline', () => states(browserPage), (now) =>
+      Object.entries(now).every(([id, state]) => state === (id === 'off' ? 'offline' : 'live')))
 
     t.test('lag 0: each published frame is painted in every view before the next one is published', async (t) => {
       await eventually(() => server.viewers('/cam/:n') === 3, '3 streams open')
@@ -179,11 +216,28 @@ for (const browser of browsers) {
       t.pass('and every view paints the next frame')
     })
 
+    t.test('the picture\'s age shown, a stale picture marked, an offline part marked', async (t) => {
+      // Nothing published: with stale-after, c1's picture turns stale on an open stream; a new frame makes it live.
+      await attributes(browserPage, 'c1', { 'show-age': '', 'stale-after': '300' })
+      await until('c1 stale', () => states(browserPage), (now) => now.c1 === 'stale')
+      t.pass('stale once its picture is older than stale-after')
+      live.publish(colour(3).jpeg)
+      await until('c1 live', () => states(browserPage), (now) => now.c1 === 'live')
+      t.match(await ageText(browserPage, 'c1'), /^\d+ s ago$/, 'its age shown')
+      await attributes(browserPage, 'c1', { 'show-age': null, 'stale-after': null })
+      t.equal(await ageText(browserPage, 'c1'), null, 'no age without show-age')
+      await attributes(browserPage, 'off', { 'show-age': '' })
+      t.match(await ageText(browserPage, 'off'), /^offline for \d+ min \d+ s$/, 'an offline part says since when')
+      await waitForColour(browserPage, viewPicture('#off'), colour(4).rgb)
+      t.pass('and shows its picture')
+    })
+
     t.test('the server closed and started again on the same port: every view paints new frames, no reload', async (t) => {
       await server.close()
       const down = await until('the views stale', () => states(browserPage), (now) => CAMS.every((id) => now[id] === 'stale'))
       t.pass(`stale while the server is down: ${JSON.stringify(down)}`)
-      server = await startServer(t, { routes: routes(), pages, port })
+      // Closed with the browser's test, not this one: the next check uses it.
+      server = await startServer(browserTest, { routes: routes(), pages, port })
       for (let i = 6; i <= 7; i++) {
         live.publish(colour(i).jpeg)
         for (const id of CAMS) await waitForColour(browserPage, viewPicture(`#${id}`), colour(i).rgb)
@@ -191,6 +245,13 @@ for (const browser of browsers) {
       t.pass('all 3 views paint the restarted server\'s frames')
       await until('all views live again', () => states(browserPage), (now) => CAMS.every((id) => now[id] === 'live'))
       t.pass('and say they are live')
+    })
+
+    t.test('a view removed from the page closes its stream', async (t) => {
+      await eventually(() => server.viewers('/cam/:n') === 3, '3 streams open')
+      await browserPage.evaluate(() => { (globalThis as unknown as PageGlobals).document.getElementById('c3')?.remove() }, null)
+      await eventually(() => server.viewers('/cam/:n') === 2, 'its stream closed')
+      t.pass('2 viewers left')
     })
 
     t.test('a frame shown reads as an image named by the view\'s alt; an SVG part (no ImageDecoder takes it) is shown too', async (t) => {

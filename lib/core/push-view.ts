@@ -169,6 +169,7 @@ const BODY = String.raw`
       this.timer = undefined
       this.failures = 0
       this.flowing = false
+      this.streamParts = 0
       this.lastPartAt = 0
       this.longestGap = 0
       this.shown = null
@@ -220,6 +221,7 @@ const BODY = String.raw`
       const attempt = this.attempt = new AbortController()
       // The silence watch counts from the request: a server that never answers is silent too.
       this.lastPartAt = performance.now()
+      this.streamParts = 0
       let delivered = false
       let wait
       try {
@@ -250,15 +252,18 @@ const BODY = String.raw`
       // Hidden, removed, or replaced meanwhile: whoever did that decides what comes next.
       if (this.attempt !== attempt) return
       this.attempt = null
-      this.flowing = false
+      // A stream that delivered and ended (maxStreamMs, a server closing) leaves the view live while it asks again
+      // at once: it turns stale only if that fails, and does not flicker at each planned end.
       if (delivered) this.failures = 0
+      else this.flowing = false
       this.refresh()
       this.timer = setTimeout(() => this.connect(), wait ?? backoff(this.failures++))
     }
 
     part (headers, bytes) {
       const now = performance.now()
-      if (this.flowing) this.longestGap = Math.max(this.longestGap, now - this.lastPartAt)
+      // Gaps within a stream only: the wait for a new stream is no gap of the route's.
+      if (this.streamParts++ > 0) this.longestGap = Math.max(this.longestGap, now - this.lastPartAt)
       this.lastPartAt = now
       this.flowing = true
       const type = headers.get('content-type') ?? 'text/html'
@@ -546,7 +551,6 @@ const BODY = String.raw`
     }
 
     shown (part) {
-      this.label = null
       this.tick()
       this.dispatchEvent(new CustomEvent('frame', {
         bubbles: true,
