@@ -361,6 +361,9 @@ const BODY = String.raw`
   // a part the decoder does not take (image/svg+xml), an <img> and a Blob URL: WebKit's createImageBitmap(blob)
   // cost its main thread about as much, and showed only 3 frames in 4 of a 12-view wall.
   const DECODER = typeof ImageDecoder === 'function'
+  // Whether the decoder takes a type, asked once per type for the whole page (a promise, then the answer).
+  const decodes = new Map()
+  const ignore = () => {}
 
   const formatAge = (ms) => {
     const s = Math.floor(ms / 1000)
@@ -480,12 +483,18 @@ const BODY = String.raw`
       let frame = null
       let picture = null
       try {
-        // The decoder copies the bytes: nothing is made per frame in the browser's registries.
-        decoder = new ImageDecoder({ data: part.bytes, type: part.type })
-        frame = (await decoder.decode()).image
-        // Drawn from a bitmap: Chromium's drawImage() of a VideoFrame converts it on the main thread (1.4 ms a
-        // 320x240 frame, more than the rest of the view), its createImageBitmap() does not.
-        picture = await createImageBitmap(frame)
+        if (!decodes.has(part.type)) decodes.set(part.type, ImageDecoder.isTypeSupported(part.type))
+        if (await decodes.get(part.type)) {
+          // The decoder copies the bytes: nothing is made per frame in the browser's registries.
+          decoder = new ImageDecoder({ data: part.bytes, type: part.type })
+          // Bytes it cannot read reject these too (Firefox reports them unhandled): the decode below says it.
+          decoder.completed.catch(ignore)
+          decoder.tracks.ready.catch(ignore)
+          frame = (await decoder.decode()).image
+          // Drawn from a bitmap: Chromium's drawImage() of a VideoFrame converts it on the main thread (1.4 ms a
+          // 320x240 frame, more than the rest of the view), its createImageBitmap() does not.
+          picture = await createImageBitmap(frame)
+        }
       } catch {
         // A type the decoder does not take, or bytes it cannot read: the <img> has its say below.
       } finally {
