@@ -491,8 +491,8 @@ const BODY = String.raw`
           decoder.completed.catch(ignore)
           decoder.tracks.ready.catch(ignore)
           frame = (await decoder.decode()).image
-          // Drawn from a bitmap: Chromium's drawImage() of a VideoFrame converts it on the main thread (1.4 ms a
-          // 320x240 frame, more than the rest of the view), its createImageBitmap() does not.
+          // Drawn from a bitmap: in Chromium, drawImage() of a VideoFrame converts it within the call (1.4 ms a
+          // 320x240 frame, most of the view's script time); drawImage() of a bitmap is a copy.
           picture = await createImageBitmap(frame)
         }
       } catch {
