@@ -4,7 +4,7 @@
 // `SCREENSHOT=docs/example-page.png WALL_SCREENSHOT=docs/wall-http2.png npx tap --disable-coverage
 // test/browser-example.test.ts` refreshes the README's screenshots.
 import t from 'tap'
-import { browsers, paintedDigest, type BrowserPage } from './helpers/browsers.js'
+import { browsers, paintedDigest, viewPicture, type BrowserPage } from './helpers/browsers.js'
 import { plainEnv, startChild } from './helpers/child.js'
 import { certificate } from './helpers/protocols.js'
 import { PATIENCE_MS } from './helpers/patience.js'
@@ -48,11 +48,11 @@ for (const browser of browsers) {
     const page = await browser.open(t)
     await page.goto(`http://127.0.0.1:${match[1] as string}/`)
 
-    // A <push-view> paints through the <img> inside it.
-    for (const image of ['#video img', '#live img', '#snapshot']) {
+    // A <push-view> paints through the canvas (or <img>) inside it.
+    for (const image of [viewPicture('#video'), viewPicture('#live'), '#snapshot']) {
       await changes(`${image}'s first frame`, () => paintedDigest(page, image), null)
     }
-    for (const image of ['#video img', '#live img']) {
+    for (const image of [viewPicture('#video'), viewPicture('#live')]) {
       const first = await paintedDigest(page, image)
       await changes(`${image}`, () => paintedDigest(page, image), first)
       t.pass(`${image} changes frame`)
@@ -78,7 +78,7 @@ t.test('the wall page over HTTPS: a page that came over HTTP/2, and twelve views
   for (const browser of browsers) {
     const page = await browser.open(t)
     await page.goto(`https://127.0.0.1:${match[1] as string}/wall.html`)
-    const views = Array.from({ length: 12 }, (_, i) => `#cam${i + 1} img`)
+    const views = Array.from({ length: 12 }, (_, i) => viewPicture(`#cam${i + 1}`))
     for (const view of views) {
       const first = await changes(`${view}'s first frame`, () => paintedDigest(page, view), null)
       await changes(view, () => paintedDigest(page, view), first)

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import serverPush, { createLiveSource, type LiveSource, type PushRouteOptions } from '../lib/index.js'
 import { aborted, eventually } from './helpers/app.js'
-import { browsers, colours, waitForColour, type BrowserPage, type Colour } from './helpers/browsers.js'
+import { browsers, colours, viewPicture, waitForColour, type BrowserPage, type Colour } from './helpers/browsers.js'
 import { freePort } from './helpers/child.js'
 import { certificate } from './helpers/protocols.js'
 
@@ -136,6 +136,12 @@ async function until<T> (what: string, read: () => Promise<T>, test: (value: T) 
 }
 
 const CAMS = ['c1', 'c2', 'c3']
+const SVG_RGB: [number, number, number] = [255, 0, 255]
+const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="#f0f"/></svg>'
+
+interface MorePage {
+  document: { querySelector (selector: string): { tagName: string, getAttribute (name: string): string | null, setAttribute (name: string, value: string): void } | null }
+}
 
 for (const browser of browsers) {
   t.test(browser.name, async (t) => {
@@ -155,10 +161,15 @@ for (const browser of browsers) {
       { path: '/quiet', source: async function * ({ signal }) { yield colour(quiet++).jpeg; await aborted(signal) }, idleRepeatMs: 0 },
       { path: '/offline', source: down },
       // Streams of the live camera that the server ends after 300 ms each, well-formed.
-      { path: '/max', source: live, idleRepeatMs: 0, maxStreamMs: 300 }
+      { path: '/max', source: live, idleRepeatMs: 0, maxStreamMs: 300 },
+      // An image no decoder of a view takes in every engine (ImageDecoder has no SVG): one part, then nothing.
+      { path: '/svg', source: async function * ({ signal }) { yield Buffer.from(SVG); await aborted(signal) }, contentType: 'image/svg+xml', idleRepeatMs: 0 }
     ]
     const views = { c1: '/cam/1', c2: '/cam/2', c3: '/cam/3', ends: '/ends', quiet: '/quiet', off: '/offline', max: '/max' }
-    const pages = { '/': page(views) }
+    const pages = {
+      '/': page(views),
+      '/more': page({}) + '<push-view id=door src="/cam/1" alt="Front door"></push-view><push-view id=svg src="/svg"></push-view>'
+    }
     let server = await startServer(t, { routes: routes(), pages, port })
     live.publish(colour(0).jpeg)
     await browserPage.goto(`${server.origin}/`)
@@ -171,7 +182,7 @@ for (const browser of browsers) {
       // paints N, and fails here after the patience.
       for (let i = 1; i <= 3; i++) {
         live.publish(colour(i).jpeg)
-        for (const id of CAMS) await waitForColour(browserPage, `#${id} img`, colour(i).rgb)
+        for (const id of CAMS) await waitForColour(browserPage, viewPicture(`#${id}`), colour(i).rgb)
         t.pass(`${colour(i).name} painted in all 3 views while it was the newest frame`)
       }
       const counts = await frameCounts(browserPage)
@@ -183,14 +194,14 @@ for (const browser of browsers) {
       // Each request gets one frame and the close: 3 requests and 3 frames shown mean the view came back twice.
       const counts = await until('3 frames on the ending stream', () => frameCounts(browserPage), (now) => (now.ends ?? 0) >= 3)
       t.ok((server.requests.get('/ends') ?? 0) >= 3, `${server.requests.get('/ends')} requests, ${counts.ends} frames shown`)
-      await waitForColour(browserPage, '#ends img', colour(ended - 1).rgb)
+      await waitForColour(browserPage, viewPicture('#ends'), colour(ended - 1).rgb)
       t.pass('the view paints the last stream\'s frame')
     })
 
     t.test('streams the server ends after maxStreamMs: the view asks again each time, paints, and stays live', async (t) => {
       await eventually(() => (server.requests.get('/max') ?? 0) >= 3, '3 streams of /max')
       live.publish(colour(2).jpeg)
-      await waitForColour(browserPage, '#max img', colour(2).rgb)
+      await waitForColour(browserPage, viewPicture('#max'), colour(2).rgb)
       t.pass(`the newest frame painted after ${server.requests.get('/max')} streams`)
       const history = await stateHistory(browserPage, 'max')
       t.notOk(history.includes('stale'), `never stale between its streams: ${history.join(' ')}`)
@@ -199,7 +210,7 @@ for (const browser of browsers) {
     t.test('a stream that goes silent is dropped and opened again', async (t) => {
       await until('a second frame on the silent stream', () => frameCounts(browserPage), (now) => (now.quiet ?? 0) >= 2)
       t.ok((server.requests.get('/quiet') ?? 0) >= 2, `${server.requests.get('/quiet')} requests`)
-      await waitForColour(browserPage, '#quiet img', colour(quiet - 1).rgb)
+      await waitForColour(browserPage, viewPicture('#quiet'), colour(quiet - 1).rgb)
       t.pass('the view paints the new stream\'s frame')
     })
 
@@ -212,7 +223,7 @@ for (const browser of browsers) {
       await eventually(() => server.viewers('/cam/:n') === 3, '3 streams open again')
       t.pass('3 viewers again once it is shown')
       live.publish(colour(5).jpeg)
-      for (const id of CAMS) await waitForColour(browserPage, `#${id} img`, colour(5).rgb)
+      for (const id of CAMS) await waitForColour(browserPage, viewPicture(`#${id}`), colour(5).rgb)
       t.pass('and every view paints the next frame')
     })
 
@@ -245,7 +256,7 @@ for (const browser of browsers) {
       server = await startServer(browserTest, { routes: routes(), pages, port })
       for (let i = 6; i <= 7; i++) {
         live.publish(colour(i).jpeg)
-        for (const id of CAMS) await waitForColour(browserPage, `#${id} img`, colour(i).rgb)
+        for (const id of CAMS) await waitForColour(browserPage, viewPicture(`#${id}`), colour(i).rgb)
       }
       t.pass('all 3 views paint the restarted server\'s frames')
       await until('all views live again', () => states(browserPage), (now) => CAMS.every((id) => now[id] === 'live'))
@@ -257,6 +268,25 @@ for (const browser of browsers) {
       await browserPage.evaluate(() => { (globalThis as unknown as PageGlobals).document.getElementById('c3')?.remove() }, null)
       await eventually(() => server.viewers('/cam/:n') === 2, 'its stream closed')
       t.pass('2 viewers left')
+    })
+
+    t.test('a frame shown reads as an image named by the view\'s alt; an SVG part (no ImageDecoder takes it) is shown too', async (t) => {
+      await browserPage.goto(`${server.origin}/more`)
+      await eventually(() => server.viewers('/cam/:n') === 1, 'the view\'s stream open')
+      live.publish(colour(8).jpeg)
+      await waitForColour(browserPage, viewPicture('#door'), colour(8).rgb)
+      const picture = (): Promise<unknown> => browserPage.evaluate(() => {
+        const element = (globalThis as unknown as MorePage).document.querySelector('#door > :is(canvas, img)')
+        // A canvas (where the engine has ImageDecoder) says it is an image, named by the view's alt; an <img> is one.
+        if (element === null) return null
+        return element.tagName === 'CANVAS' ? { role: element.getAttribute('role'), label: element.getAttribute('aria-label') } : { role: 'img', label: element.getAttribute('alt') }
+      }, null)
+      t.same(await picture(), { role: 'img', label: 'Front door' }, 'an image to assistive technology, named by alt')
+      await browserPage.evaluate(() => { (globalThis as unknown as MorePage).document.querySelector('#door')?.setAttribute('alt', 'Back door') }, null)
+      t.same(await picture(), { role: 'img', label: 'Back door' }, 'a new alt renames it')
+      await waitForColour(browserPage, viewPicture('#svg'), SVG_RGB)
+      t.pass('the SVG part is painted')
+      t.same(browserPage.consoleErrors, [], browserPage.consoleErrors.join(' | '))
     })
 
     t.test('a wall of 12 over HTTP/2 comes back after a server restart', async (t) => {
@@ -280,10 +310,10 @@ async function wallHeals (t: Test, browserPage: BrowserPage): Promise<void> {
   live.publish(colour(0).jpeg)
   await browserPage.goto(`${server.origin}/`)
   await eventually(() => server.viewers('/cam/:n') === 12, '12 streams open')
-  for (const id of ids) await waitForColour(browserPage, `#${id} img`, colour(0).rgb)
+  for (const id of ids) await waitForColour(browserPage, viewPicture(`#${id}`), colour(0).rgb)
   await server.close()
   server = await startServer(t, setup)
   live.publish(colour(1).jpeg)
-  for (const id of ids) await waitForColour(browserPage, `#${id} img`, colour(1).rgb)
+  for (const id of ids) await waitForColour(browserPage, viewPicture(`#${id}`), colour(1).rgb)
   t.equal(server.viewers('/cam/:n'), 12, 'all 12 views paint the restarted server\'s frame, on 12 streams')
 }

@@ -267,14 +267,23 @@ const BODY = String.raw`
       this.lastPartAt = now
       this.flowing = true
       const type = headers.get('content-type') ?? 'text/html'
+      const stamp = headers.get('x-timestamp')
+      const offline = headers.get('x-offline')
+      const shown = this.shown
       // A part the same as the one shown (an idle repeat, the last part again before the close) is not shown again.
-      if (this.shown === null || this.shown.type !== type || !same(this.shown.bytes, bytes)) {
-        const timestamp = Number(headers.get('x-timestamp'))
-        const offline = headers.get('x-offline')
+      // A repeat carries its frame's X-Timestamp: the same stamp, length and type tell it without reading the
+      // bytes; a part without a stamp is compared byte for byte (only when the lengths agree).
+      const repeat = shown !== null && shown.type === type && shown.bytes.length === bytes.length &&
+        shown.offline === offline && (stamp !== undefined && shown.stamp !== undefined ? stamp === shown.stamp : same(shown.bytes, bytes))
+      if (!repeat) {
+        const timestamp = Number(stamp)
         this.shown = {
           type,
+          // A copy: the parser's buffer is written over by the parts that follow.
           bytes: bytes.slice(),
           headers,
+          stamp,
+          offline,
           timestamp: timestamp > 0 ? timestamp * 1000 : null,
           offlineSince: offline === undefined ? null : (Number(offline) * 1000 || Date.now()),
           receivedAt: Date.now()
@@ -346,6 +355,16 @@ const BODY = String.raw`
 
   if (customElements.get('push-view') !== undefined) return
 
+  // How an image part gets on screen. A Blob and a Blob URL per frame are each a call into the browser's blob
+  // registry (in Chromium most of a view's main-thread time, 6 times an <img>'s): where WebCodecs' ImageDecoder
+  // is (Chromium, Firefox), the bytes are decoded with neither, and drawn on a canvas. Elsewhere (WebKit), and for
+  // a part the decoder does not take (image/svg+xml), an <img> and a Blob URL: WebKit's createImageBitmap(blob)
+  // cost its main thread about as much, and showed only 3 frames in 4 of a 12-view wall.
+  const DECODER = typeof ImageDecoder === 'function'
+  // Whether the decoder takes a type, asked once per type for the whole page (a promise, then the answer).
+  const decodes = new Map()
+  const ignore = () => {}
+
   const formatAge = (ms) => {
     const s = Math.floor(ms / 1000)
     if (s < 60) return s + ' s'
@@ -356,8 +375,8 @@ const BODY = String.raw`
   // Zero specificity (:where), so that any rule of the page wins.
   const style = document.createElement('style')
   style.textContent = ':where(push-view){display:inline-block;position:relative;overflow:hidden}' +
-    ':where(push-view)>img{display:block;width:100%;height:100%;object-fit:contain}' +
-    ':where(push-view[state=stale],push-view[state=offline])>img{filter:grayscale(1)}' +
+    ':where(push-view)>:is(img,canvas){display:block;width:100%;height:100%;object-fit:contain}' +
+    ':where(push-view[state=stale],push-view[state=offline])>:is(img,canvas){filter:grayscale(1)}' +
     ':where(push-view)>.push-view-age{position:absolute;left:0;bottom:0;padding:0 .3em;font:12px/1.4 monospace;background:rgba(0,0,0,.6);color:#fff}'
   document.head.appendChild(style)
 
@@ -374,6 +393,8 @@ const BODY = String.raw`
       this.reader = null
       this.url = null
       this.img = null
+      this.canvas = null
+      this.context = null
       this.pending = null
       this.loading = null
       this.label = null
@@ -398,7 +419,10 @@ const BODY = String.raw`
     attributeChangedCallback (name, before, after) {
       if (!this.connected || before === after) return
       if (name === 'src') this.open()
-      else if (name === 'alt') { if (this.img !== null) this.img.alt = this.getAttribute('alt') ?? '' }
+      else if (name === 'alt') {
+        this.img?.setAttribute('alt', this.getAttribute('alt') ?? '')
+        this.canvas?.setAttribute('aria-label', this.getAttribute('alt') ?? '')
+      }
       else this.settings()
     }
 
@@ -432,21 +456,14 @@ const BODY = String.raw`
           this.pending = part
           return
         }
-        if (this.img === null || this.img.parentNode !== this) {
-          this.img = document.createElement('img')
-          this.img.alt = this.getAttribute('alt') ?? ''
-          this.img.addEventListener('load', this)
-          this.img.addEventListener('error', this)
-          this.replaceChildren(this.img)
-        }
-        const old = this.url
         this.loading = part
-        this.img.src = this.url = URL.createObjectURL(new Blob([part.bytes], { type: part.type }))
-        // The picture on screen stays decoded; the bytes behind its old URL are let go.
-        if (old !== null) URL.revokeObjectURL(old)
+        if (DECODER) this.decode(part)
+        else this.load(part)
         return
       }
       this.img = null
+      this.canvas = null
+      this.context = null
       const text = decode(part)
       if (/^text\/html\b/i.test(part.type)) {
         const body = new DOMParser().parseFromString(text, 'text/html').body
@@ -459,11 +476,84 @@ const BODY = String.raw`
       this.shown(part)
     }
 
-    // The inner image's load or error: the part it was given is on screen (or could not be); the next one goes in.
+    // The part decoded off the main thread, then drawn on the view's canvas; its decoder, frame and bitmap closed
+    // at once.
+    async decode (part) {
+      let decoder = null
+      let frame = null
+      let picture = null
+      try {
+        if (!decodes.has(part.type)) decodes.set(part.type, ImageDecoder.isTypeSupported(part.type))
+        if (await decodes.get(part.type)) {
+          // The decoder copies the bytes: nothing is made per frame in the browser's registries.
+          decoder = new ImageDecoder({ data: part.bytes, type: part.type })
+          // Bytes it cannot read reject these too (Firefox reports them unhandled): the decode below says it.
+          decoder.completed.catch(ignore)
+          decoder.tracks.ready.catch(ignore)
+          frame = (await decoder.decode()).image
+          // Drawn from a bitmap: in Chromium, drawImage() of a VideoFrame converts it within the call (1.4 ms a
+          // 320x240 frame, most of the view's script time); drawImage() of a bitmap is a copy.
+          picture = await createImageBitmap(frame)
+        }
+      } catch {
+        // A type the decoder does not take, or bytes it cannot read: the <img> has its say below.
+      } finally {
+        decoder?.close()
+        frame?.close()
+      }
+      if (picture === null) {
+        this.load(part)
+        return
+      }
+      const { width, height } = picture
+      if (this.canvas === null || this.canvas.parentNode !== this) {
+        this.img = null
+        if (this.url !== null) URL.revokeObjectURL(this.url)
+        this.url = null
+        this.canvas = document.createElement('canvas')
+        // A canvas is no image to assistive technology unless it says so; alt becomes its label.
+        this.canvas.setAttribute('role', 'img')
+        this.canvas.setAttribute('aria-label', this.getAttribute('alt') ?? '')
+        this.context = this.canvas.getContext('2d')
+        this.replaceChildren(this.canvas)
+      }
+      if (this.canvas.width !== width || this.canvas.height !== height) {
+        this.canvas.width = width
+        this.canvas.height = height
+      }
+      // 'copy': the new picture replaces every pixel, a transparent one too (a resize resets it, so set each time).
+      this.context.globalCompositeOperation = 'copy'
+      this.context.drawImage(picture, 0, 0, width, height)
+      picture.close()
+      this.loaded(part, true)
+    }
+
+    // Through an <img> and a Blob URL: for what the decoders above do not show.
+    load (part) {
+      if (this.img === null || this.img.parentNode !== this) {
+        this.canvas = null
+        this.context = null
+        this.img = document.createElement('img')
+        this.img.alt = this.getAttribute('alt') ?? ''
+        this.img.addEventListener('load', this)
+        this.img.addEventListener('error', this)
+        this.replaceChildren(this.img)
+      }
+      const old = this.url
+      this.img.src = this.url = URL.createObjectURL(new Blob([part.bytes], { type: part.type }))
+      // The picture on screen stays decoded; the bytes behind its old URL are let go.
+      if (old !== null) URL.revokeObjectURL(old)
+    }
+
+    // The inner image's load or error.
     handleEvent (event) {
-      const part = this.loading
+      this.loaded(this.loading, event.type === 'load')
+    }
+
+    // The part being loaded is on screen (or could not be); the newest one waiting goes in.
+    loaded (part, ok) {
       this.loading = null
-      if (part !== null && event.type === 'load') this.shown(part)
+      if (part !== null && ok) this.shown(part)
       const next = this.pending
       this.pending = null
       if (next !== null && this.reader !== null) this.show(next)

@@ -229,6 +229,11 @@ async function probe ({ selector, target, tolerance, timeoutMs }: Probe): Promis
   }
 }
 
+/** What a `<push-view>` (`view`, a selector) paints through: its canvas, or its <img> for a part no decoder took. */
+export function viewPicture (view: string): string {
+  return `${view} > :is(canvas, img)`
+}
+
 /** The RGB of the centre pixel `selector`'s image paints now, or null when it has nothing decodable yet. */
 export async function paintedColour (page: BrowserPage, selector: string): Promise<Rgb | null> {
   return (await page.evaluate(probe, { selector, target: null, tolerance: 0, timeoutMs: 0 })).colour
