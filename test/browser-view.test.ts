@@ -5,6 +5,7 @@
 // on one page per browser, and a wall of 12 over HTTP/2 in the same browser. Every wait is patient; what a check proves
 // comes from counts and painted pixels.
 import type { Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import serverPush, { createLiveSource, type LiveSource, type PushRouteOptions } from '../lib/index.js'
@@ -157,8 +158,17 @@ for (const browser of browsers) {
       { path: '/cam/:n', source: live, idleRepeatMs: 0 },
       // A stream the server ends after one frame, each time another colour.
       { path: '/ends', source: async function * () { yield colour(ended++).jpeg } },
-      // A stream that sends one frame and then says nothing, and repeats nothing.
-      { path: '/quiet', source: async function * ({ signal }) { yield colour(quiet++).jpeg; await aborted(signal) }, idleRepeatMs: 0 },
+      // Two frames 100 ms apart, then nothing and no repeat: to the view, a stream whose connection died.
+      {
+        path: '/quiet',
+        source: async function * ({ signal }) {
+          yield colour(quiet++).jpeg
+          await sleep(100)
+          yield colour(quiet++).jpeg
+          await aborted(signal)
+        },
+        idleRepeatMs: 0
+      },
       { path: '/offline', source: down },
       // Streams of the live camera that the server ends after 300 ms each, well-formed.
       { path: '/max', source: live, idleRepeatMs: 0, maxStreamMs: 300 },
@@ -208,7 +218,7 @@ for (const browser of browsers) {
     })
 
     t.test('a stream that goes silent is dropped and opened again', async (t) => {
-      await until('a second frame on the silent stream', () => frameCounts(browserPage), (now) => (now.quiet ?? 0) >= 2)
+      await until('a frame of a second stream', () => frameCounts(browserPage), (now) => (now.quiet ?? 0) >= 3)
       t.ok((server.requests.get('/quiet') ?? 0) >= 2, `${server.requests.get('/quiet')} requests`)
       await waitForColour(browserPage, viewPicture('#quiet'), colour(quiet - 1).rgb)
       t.pass('the view paints the new stream\'s frame')

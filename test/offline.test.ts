@@ -325,7 +325,7 @@ t.test('option checks: offlineAfterMs and offlineFrame', async (t) => {
     [() => createPushHandler({ source: createLiveSource(), offlineFrame: true as unknown as string }), /offlineFrame must be a frame or false/],
     [() => createPushHandler({ source: createLiveSource(), offlineFrame: { body: 'x', contentType: 'nope' } }), /offlineFrame must be a frame or false: contentType "nope"/],
     [() => createPushHandler({ source: createLiveSource(), offlineFrame: { body: 'x', headers: { 'Set-Cookie': 'a=b' } } }), /offlineFrame must be a frame or false: part header Set-Cookie/],
-    [() => createPushHandler({ source: createLiveSource(), offlineFrame: { body: 'x', headers: { 'X-Offline': '1' } } }), /offlineFrame: part header X-Offline is set by the plugin/]
+    [() => createPushHandler({ source: createLiveSource(), offlineFrame: { body: 'x', headers: { 'X-Offline': '1' } } }), /offlineFrame must be a frame or false: part header X-Offline is set by the plugin, on offline parts alone/]
   ]
   for (const [make, message] of bad) t.throws(make, { code: 'FST_SERVER_PUSH_INVALID_OPTION', message })
   for (const offlineAfterMs of [0, 1, 2 ** 31 - 1]) t.doesNotThrow(() => createLiveSource({ offlineAfterMs }))

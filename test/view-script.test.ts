@@ -93,5 +93,18 @@ t.test('createViewScriptHandler(): the same script and 304 on node:http', async 
   t.equal(await response.text(), PUSH_VIEW_SCRIPT)
   const again = await fetch(url, { headers: { 'if-none-match': response.headers.get('etag') as string } })
   t.equal(again.status, 304)
+  t.equal(again.headers.get('content-length'), null, 'a 304 says nothing of a length: the copy the browser has is not empty')
   t.equal(await again.text(), '')
+})
+
+t.test('the plugin answers a request for the script once: nothing sent twice, nothing logged', async (t) => {
+  const lines: string[] = []
+  const fastify = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
+  t.teardown(() => fastify.close())
+  await fastify.register(serverPush)
+  await fastify.listen({ port: 0, host: '127.0.0.1' })
+  const response = await fetch(`http://127.0.0.1:${(fastify.server.address() as { port: number }).port}/push-view.js`)
+  t.equal(await response.text(), PUSH_VIEW_SCRIPT)
+  // A handler that returned the reply had Fastify send it again: FST_ERR_REP_ALREADY_SENT, logged at warn.
+  t.same(lines, [], 'no warning')
 })

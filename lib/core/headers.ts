@@ -86,6 +86,9 @@ export const RESPONSE_RESERVED: ReadonlySet<string> = new Set(['content-type', '
 /** Part headers the plugin writes itself, which no frame may set (lower case). */
 const PART_RESERVED: ReadonlySet<string> = new Set(['content-type', 'content-length'])
 
+/** The part header of an offline part alone (see offline.ts): a frame carrying it would pass for one. */
+export const OFFLINE_HEADER = 'X-Offline'
+
 /**
  * `X-…` names that browsers, proxies or servers act on (security policies, framing, proxy and server directives,
  * client addresses): a frame may not carry them. A name ending in `-` stands for every name it begins.
@@ -108,6 +111,7 @@ const ACTED_ON: readonly string[] = [
 export function frameHeaderProblem (name: string): string | undefined {
   const key = name.toLowerCase()
   if (PART_RESERVED.has(key)) return `part header ${name} is set by the plugin; use contentType`
+  if (key === OFFLINE_HEADER.toLowerCase()) return `part header ${name} is set by the plugin, on offline parts alone`
   const labels = key === 'last-modified' || (/^x-./.test(key) && !ACTED_ON.some((entry) => entry.endsWith('-') ? key.startsWith(entry) : key === entry))
   if (labels) return undefined
   return `part header ${name} is not one a frame may carry: only X-… names (but those browsers, proxies or servers act on, such as X-Frame-Options) and Last-Modified`

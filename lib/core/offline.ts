@@ -2,15 +2,12 @@
 // by the route's type; and the X-Offline header that tells an offline part from a frame.
 import { invalidOption } from './check.js'
 import { checkFrame, type CheckedFrame } from './frame.js'
-import type { HeaderList } from './headers.js'
+import { OFFLINE_HEADER, type HeaderList } from './headers.js'
 import { OFFLINE_JPEG } from './offline-jpeg.js'
 import { essence, isHtml } from './syntax.js'
 
 /** A route's offline part before encoding, made for the moment (Date.now()) its source went offline. */
 export type OfflineFrame = (since: number) => CheckedFrame
-
-/** The part header every offline part carries, so that a client tells it from a frame. */
-export const OFFLINE_HEADER = 'X-Offline'
 
 /** `X-Offline: <epoch seconds when the source went offline>`. */
 export function offlineHeaders (since: number): HeaderList {
@@ -23,16 +20,12 @@ export function printableTime (since: number): string {
 }
 
 /**
- * The `offlineFrame` setting checked: undefined (the built-in one), false (none) or a frame, which must not carry
- * X-Offline itself. Throws FST_SERVER_PUSH_INVALID_OPTION naming `where`.
+ * The `offlineFrame` setting checked: undefined (the built-in one), false (none) or a frame (which, as every frame,
+ * may not carry X-Offline itself). Throws FST_SERVER_PUSH_INVALID_OPTION naming `where`.
  */
 export function checkOfflineFrame (where: string, value: unknown): CheckedFrame | false | undefined {
   if (value === undefined || value === false) return value
-  const frame = checkFrame(value, (problem) => invalidOption(where, `offlineFrame must be a frame or false: ${problem}`))
-  if (frame.headers.some(([name]) => name.toLowerCase() === OFFLINE_HEADER.toLowerCase())) {
-    throw invalidOption(where, `offlineFrame: part header ${OFFLINE_HEADER} is set by the plugin`)
-  }
-  return frame
+  return checkFrame(value, (problem) => invalidOption(where, `offlineFrame must be a frame or false: ${problem}`))
 }
 
 const BUILT_IN_JPEG: CheckedFrame = { body: OFFLINE_JPEG, contentType: 'image/jpeg', headers: [] }

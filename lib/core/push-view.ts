@@ -12,11 +12,13 @@ export const READER_ACCEPT = 'multipart/mixed'
 
 // The script's body: a function of `documentMode`. False: it defines the <push-view> element. True: it shows the
 // stream at location.href as the whole document (the reader page). String.raw: what is written here is what the
-// browser gets, escapes included; so no backquote and no dollar-brace below.
+// browser gets, escapes included; so no backquote below, and no dollar-brace but the one that puts READER_ACCEPT in.
 const BODY = String.raw`
   'use strict'
   const ACCEPT = '${READER_ACCEPT}'
-  // A view that stops hearing from its stream waits this long at least before it calls it silent.
+  // A view that stops hearing from its stream waits this long at least before it calls it silent, and only once it
+  // has seen a gap between two parts of a stream: before that, a quiet stream (a slide every 10 s, a page updated
+  // now and then, a viewer's low ?fps=) cannot be told from a dead one.
   const SILENCE_FLOOR_MS = 5000
   // ...or this many of the longest gap it has seen between two parts, whichever is longer.
   const SILENCE_GAPS = 4
@@ -219,8 +221,9 @@ const BODY = String.raw`
       this.timer = undefined
       if (document.hidden) return
       const attempt = this.attempt = new AbortController()
+      const startedAt = performance.now()
       // The silence watch counts from the request: a server that never answers is silent too.
-      this.lastPartAt = performance.now()
+      this.lastPartAt = startedAt
       this.streamParts = 0
       let delivered = false
       let wait
@@ -252,10 +255,12 @@ const BODY = String.raw`
       // Hidden, removed, or replaced meanwhile: whoever did that decides what comes next.
       if (this.attempt !== attempt) return
       this.attempt = null
-      // A stream that delivered and ended (maxStreamMs, a server closing) leaves the view live while it asks again
-      // at once: it turns stale only if that fails, and does not flicker at each planned end.
-      if (delivered) this.failures = 0
-      else this.flowing = false
+      // A stream that delivered and ended (maxStreamMs, a server closing) leaves the view live while it asks again:
+      // it turns stale only if that fails, and does not flicker at each planned end. It asks again at once only
+      // after a stream that lasted at least the wait it would now cost: a source that ends every stream at once (a
+      // closed one, a finite one) is asked later and later, not several times a second for ever.
+      if (!delivered) this.flowing = false
+      else if (performance.now() - startedAt >= FIRST_WAIT_MS * 2 ** this.failures) this.failures = 0
       this.refresh()
       this.timer = setTimeout(() => this.connect(), wait ?? backoff(this.failures++))
     }
@@ -301,7 +306,7 @@ const BODY = String.raw`
 
     tick () {
       // Silent: no part for a few of the longest gaps seen. The read is aborted, and connect() tries again.
-      if (this.attempt !== null && performance.now() - this.lastPartAt > Math.max(SILENCE_FLOOR_MS, SILENCE_GAPS * this.longestGap)) {
+      if (this.attempt !== null && this.longestGap > 0 && performance.now() - this.lastPartAt > Math.max(SILENCE_FLOOR_MS, SILENCE_GAPS * this.longestGap)) {
         this.attempt.abort()
       }
       this.refresh()
@@ -313,7 +318,9 @@ const BODY = String.raw`
       if (this.shown !== null) {
         const age = this.age()
         if (this.shown.offlineSince !== null) state = 'offline'
-        else if (!this.flowing || (this.staleAfterMs > 0 && age > this.staleAfterMs)) state = 'stale'
+        // Stale by the viewer's clock alone (how long since a new picture came), which may disagree with the
+        // server's that stamped it: the age shown is the picture's own.
+        else if (!this.flowing || (this.staleAfterMs > 0 && Date.now() - this.shown.receivedAt > this.staleAfterMs)) state = 'stale'
         else state = 'live'
       }
       if (state === this.current) return
@@ -436,7 +443,14 @@ const BODY = String.raw`
       this.close()
       const src = this.getAttribute('src')
       if (src === null || src === '') return
-      this.reader = new Reader(new URL(src, document.baseURI).href, this)
+      let url
+      try {
+        url = new URL(src, document.baseURI).href
+      } catch {
+        // Not a URL: nothing to open, as with no src; the page's own code may set a good one.
+        return
+      }
+      this.reader = new Reader(url, this)
       this.settings()
       this.reader.start()
     }
@@ -445,6 +459,7 @@ const BODY = String.raw`
       this.reader?.stop()
       this.reader = null
       this.pending = null
+      this.loading = null
       if (this.url !== null) URL.revokeObjectURL(this.url)
       this.url = null
     }
@@ -483,10 +498,12 @@ const BODY = String.raw`
       let frame = null
       let picture = null
       try {
-        if (!decodes.has(part.type)) decodes.set(part.type, ImageDecoder.isTypeSupported(part.type))
-        if (await decodes.get(part.type)) {
+        // By the type without its parameters: what a decoder takes, and a key a server cannot vary without end.
+        const type = part.type.split(';')[0].trim().toLowerCase()
+        if (!decodes.has(type)) decodes.set(type, ImageDecoder.isTypeSupported(type))
+        if (await decodes.get(type)) {
           // The decoder copies the bytes: nothing is made per frame in the browser's registries.
-          decoder = new ImageDecoder({ data: part.bytes, type: part.type })
+          decoder = new ImageDecoder({ data: part.bytes, type })
           // Bytes it cannot read reject these too (Firefox reports them unhandled): the decode below says it.
           decoder.completed.catch(ignore)
           decoder.tracks.ready.catch(ignore)
@@ -501,10 +518,28 @@ const BODY = String.raw`
         decoder?.close()
         frame?.close()
       }
+      // Closed, or pointed at another stream, while this part decoded: it is no longer the view's to show.
+      if (this.loading !== part) {
+        picture?.close()
+        return
+      }
       if (picture === null) {
         this.load(part)
         return
       }
+      let drawn = false
+      try {
+        this.draw(picture)
+        drawn = true
+      } catch {
+        // No 2d context, or a draw that failed: the part is skipped and the next one goes in, never a stuck view.
+      } finally {
+        picture.close()
+      }
+      this.loaded(part, drawn)
+    }
+
+    draw (picture) {
       const { width, height } = picture
       if (this.canvas === null || this.canvas.parentNode !== this) {
         this.img = null
@@ -524,8 +559,6 @@ const BODY = String.raw`
       // 'copy': the new picture replaces every pixel, a transparent one too (a resize resets it, so set each time).
       this.context.globalCompositeOperation = 'copy'
       this.context.drawImage(picture, 0, 0, width, height)
-      picture.close()
-      this.loaded(part, true)
     }
 
     // Through an <img> and a Blob URL: for what the decoders above do not show.

@@ -139,7 +139,8 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   if (statusPath !== undefined) fastify.get(statusPath, async () => registry.stats())
   if (viewScript !== undefined && !registry.viewScripts.has(fastify.prefix + viewScript)) {
     registry.viewScripts.add(fastify.prefix + viewScript)
-    fastify.get(viewScript, (request, reply) => sendPlain(reply, pushViewResponse(request.headers['if-none-match'])))
+    // A block, not an arrow's value: a handler that returns the reply would have Fastify send it again.
+    fastify.get(viewScript, (request, reply) => { sendPlain(reply, pushViewResponse(request.headers['if-none-match'])) })
   }
 
   const allRoutes = (): Array<PushRoute<FastifyRequest>> => [...pushRoutes.values()].flatMap((byUrl) => [...byUrl.values()])

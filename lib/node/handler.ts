@@ -64,7 +64,9 @@ const SNAPSHOT_HANDLER_KEYS = new Set([...SNAPSHOT_KEYS, 'log'])
 function sendPlain (res: NodeResponse, response: PlainResponse): void {
   const headers: Record<string, string[]> = {}
   for (const [name, value] of response.headers) (headers[name] ??= []).push(value)
-  res.writeHead(response.status, { ...headers, 'Content-Type': response.type, 'Content-Length': Buffer.byteLength(response.body) })
+  // A 304 describes the copy the client has: a Content-Length of 0 there would say that copy is empty (RFC 9110 8.6).
+  const body = response.status === 304 ? {} : { 'Content-Type': response.type, 'Content-Length': Buffer.byteLength(response.body) }
+  res.writeHead(response.status, { ...headers, ...body })
   res.end(response.body)
 }
 
