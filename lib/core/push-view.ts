@@ -16,9 +16,9 @@ export const READER_ACCEPT = 'multipart/mixed'
 const BODY = String.raw`
   'use strict'
   const ACCEPT = '${READER_ACCEPT}'
-  // A view that stops hearing from its stream waits this long at least before it calls it silent, and only once it
-  // has seen a gap between two parts of a stream: before that, a quiet stream (a slide every 10 s, a page updated
-  // now and then, a viewer's low ?fps=) cannot be told from a dead one.
+  // A view that stops hearing from its stream waits this long at least before it calls it silent. A connection
+  // that died says nothing (WebKit's fetch() over HTTP/2 never hears of a server gone), so the view cannot wait for
+  // ever on a stream it knows no rhythm of; a route quieter than this needs an idle repeat (see the README).
   const SILENCE_FLOOR_MS = 5000
   // ...or this many of the longest gap it has seen between two parts, whichever is longer.
   const SILENCE_GAPS = 4
@@ -306,7 +306,7 @@ const BODY = String.raw`
 
     tick () {
       // Silent: no part for a few of the longest gaps seen. The read is aborted, and connect() tries again.
-      if (this.attempt !== null && this.longestGap > 0 && performance.now() - this.lastPartAt > Math.max(SILENCE_FLOOR_MS, SILENCE_GAPS * this.longestGap)) {
+      if (this.attempt !== null && performance.now() - this.lastPartAt > Math.max(SILENCE_FLOOR_MS, SILENCE_GAPS * this.longestGap)) {
         this.attempt.abort()
       }
       this.refresh()
