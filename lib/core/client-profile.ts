@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { FST_SERVER_PUSH_BAD_FPS, FST_SERVER_PUSH_BAD_FRAMING } from './errors.js'
 import { isFramingName, type FramingChoice, type FramingName } from './framing.js'
-import { READER_ACCEPT } from './reader-page.js'
+import { READER_ACCEPT } from './push-view.js'
 
 /** What a route answers one request with, as far as the client decides it. */
 export interface ClientProfile {

@@ -52,7 +52,7 @@ export async function openFeed<Request> (source: Source<Request>, path: string, 
   const { contentType } = format
   if (isLiveSource(source)) {
     const live = hubOf(source)
-    const channel = new LiveChannel(format, live, format.offlineFrame)
+    const channel = new LiveChannel(format, live)
     return {
       html: isHtml(contentType),
       live,

@@ -17,8 +17,8 @@ export class LiveChannel implements LiveSubscriber {
   /** The offline part of the last outage (undefined when the route cannot carry it). */
   private offlineCached: { since: number, part: EncodedPart | undefined } | undefined
 
-  /** @param offlineFrame what the route shows while the source is offline; undefined: nothing. */
-  constructor (private readonly format: PartFormat, private readonly hub: LiveHub, private readonly offlineFrame?: OfflineFrame) {
+  /** @param format the route's parts, and its offline frame (undefined: nothing while the source is offline). */
+  constructor (private readonly format: PartFormat & { readonly offlineFrame?: OfflineFrame | undefined }, private readonly hub: LiveHub) {
     hub.subscribe(this)
   }
 
@@ -45,7 +45,7 @@ export class LiveChannel implements LiveSubscriber {
 
   /** The route's offline part for the outage that began at `since`, encoded once for it. */
   private offlinePart (since: number): EncodedPart | undefined {
-    const { offlineFrame } = this
+    const { offlineFrame } = this.format
     if (offlineFrame === undefined) return undefined
     if (this.offlineCached?.since !== since) {
       let part: EncodedPart | undefined
