@@ -30,6 +30,9 @@ export interface RouteOpenEvent {
 /** `fastify-server-push:route:close`: a push route closed (its app closed, or its handler's `close()`). */
 export interface RouteCloseEvent {
   readonly route: string
+  /** The same function as the route's route:open event carried: tells apart the routes of one URL (node:http
+   * handlers given no `name` are all `server-push`). */
+  readonly stats: () => RouteStats
 }
 
 /** `fastify-server-push:viewer:open`: a stream started. */
