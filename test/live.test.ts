@@ -51,9 +51,9 @@ t.test('stats count exactly; the status route answers them as JSON', async (t) =
   const refused = await RawClient.get(port, '/live')
   await refused.closed
   const partBytes = 'Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc'.length + `\r\n--${clients[0]?.response()?.boundary}\r\n`.length
-  const expected = { viewers: 2, framesPublished: 3, framesRefused: 0, framesDropped: 0, framesCapped: 0, partsSent: 6, partsRepeated: 0, framesSkipped: 0, bytesSent: 6 * partBytes, viewersRefused: 1, offline: false, offlineSince: null }
+  const expected = { viewers: 2, framesPublished: 3, framesRefused: 0, framesDropped: 0, framesCapped: 0, partsSent: 6, partsRepeated: 0, framesSkipped: 0, bytesSent: 6 * partBytes, viewersRefused: 1, offline: false, offlineSince: null, offlineMs: 0 }
   t.same(stats()['/live'], expected)
-  t.same(stats()['/pull'], { viewers: 0, framesPublished: 0, framesRefused: 0, framesDropped: 0, framesCapped: 0, partsSent: 0, partsRepeated: 0, framesSkipped: 0, bytesSent: 0, viewersRefused: 0, offline: false, offlineSince: null })
+  t.same(stats()['/pull'], { viewers: 0, framesPublished: 0, framesRefused: 0, framesDropped: 0, framesCapped: 0, partsSent: 0, partsRepeated: 0, framesSkipped: 0, bytesSent: 0, viewersRefused: 0, offline: false, offlineSince: null, offlineMs: 0 })
   const status = await fetch(`http://127.0.0.1:${port}/push-status`)
   t.same(await status.json(), stats())
   for (const client of clients) client.destroy()

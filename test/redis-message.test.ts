@@ -10,6 +10,7 @@ const frame = (extra: Partial<PublishedFrame> = {}): PublishedFrame => ({
   headers: [['X-Camera', 'hall']],
   extra: [['X-Timestamp', '1.000001']],
   seq: 7,
+  at: 0,
   ...extra
 })
 

@@ -28,6 +28,9 @@ export interface RouteStats {
   offline: boolean
   /** When it went offline (Date.now(), epoch ms); null while online, and for other sources. */
   offlineSince: number | null
+  /** How long the route's live source has been offline in all since it was made, the outage going on included, in
+   * ms; 0 for other sources. */
+  offlineMs: number
 }
 
 export class RouteCounters {
@@ -45,6 +48,7 @@ export class RouteCounters {
     readonly framesDropped: number
     readonly framesCapped: number
     readonly offlineSince: number | undefined
+    readonly offlineMs: number
   } | undefined
 
   read (): RouteStats {
@@ -61,7 +65,8 @@ export class RouteCounters {
       bytesSent,
       viewersRefused,
       offline: source?.offlineSince !== undefined,
-      offlineSince: source?.offlineSince ?? null
+      offlineSince: source?.offlineSince ?? null,
+      offlineMs: source?.offlineMs ?? 0
     }
   }
 }

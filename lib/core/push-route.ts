@@ -4,6 +4,7 @@
 import { noop } from './async.js'
 import { RouteCounters } from './counters.js'
 import { FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
+import { events, type RefuseReason } from './events.js'
 import { checkKeys, invalidOption } from './check.js'
 import { openFeed, sourceProblem, type Feed, type Source } from './feed.js'
 import { profileClient, pushQuery, type ProfiledRoute } from './client-profile.js'
@@ -83,14 +84,18 @@ export class PushRoute<Request> {
     const idleRepeatMs = idleRepeatFor(settings, feed.html)
     const route: StreamRoute = { ...settings, path: this.path, idleRepeatMs, counters: this.counters }
     this.counters.source = feed.live
-    feed.live?.adoptLog(log)
+    feed.live?.adopt(log, this.path)
     // Streams are watched twice per stall timeout, four times per idle repeat and ten times per maxStreamMs, at
     // least every second and at most every 25 ms: a stream ends at most a tenth of maxStreamMs late, and at most
     // a second.
     const periods = [route.stallTimeoutMs / 2, idleRepeatMs / 4, route.maxStreamMs / 10].filter((ms) => ms > 0)
     const streams = new OpenStreams(periods.length === 0 ? 0 : Math.max(25, Math.min(1000, ...periods)))
     this.opened = { feed, profiled: { framing: settings.framing, html: feed.html, viewerFps: settings.viewerFps }, route, streams }
-    if (this.closing) feed.detach().catch(noop)
+    if (this.closing) {
+      feed.detach().catch(noop)
+      return
+    }
+    if (events.routeOpen.hasSubscribers) events.routeOpen.publish({ route: this.path, stats: () => this.counters.read() })
   }
 
   /**
@@ -126,19 +131,22 @@ export class PushRoute<Request> {
     const { feed, profiled, route, streams } = this.opened as ReadyRoute<Request>
     const { settings, counters } = this
     const answer = (response: PlainResponse): void => exchange.answer(forProtocol(response, protocol))
-    if (this.closing) return answer(unavailable('Server is closing'))
+    const refuse = (reason: RefuseReason, message: string): void => {
+      if (reason !== 'server-closing') counters.viewersRefused++
+      if (events.viewerRefuse.hasSubscribers) events.viewerRefuse.publish({ route: this.path, request: req, reason, status: 503 })
+      answer(unavailable(message))
+    }
+    if (this.closing) return refuse('server-closing', 'Server is closing')
     // A server's request always has its target; String() is for Node's type, which allows none.
     const client = profileClient(req, pushQuery(String(req.url)), profiled)
     if (client.readerPage) {
       return answer({ status: 200, headers: settings.plainHeaders, type: 'text/html; charset=utf-8', body: READER_PAGE })
     }
     if (!client.headOnly && counters.viewers >= settings.maxClients) {
-      counters.viewersRefused++
-      return answer(unavailable(`This stream has its maximum of ${settings.maxClients} viewers`))
+      return refuse('max-clients', `This stream has its maximum of ${settings.maxClients} viewers`)
     }
     if (!client.headOnly && pushStreamsOn(req) >= settings.maxStreamsPerConnection) {
-      counters.viewersRefused++
-      return answer(unavailable(`This connection carries its maximum of ${settings.maxStreamsPerConnection} streams`))
+      return refuse('max-streams-per-connection', `This connection carries its maximum of ${settings.maxStreamsPerConnection} streams`)
     }
     // Headers set earlier (CORS, auth) are checked before the socket is taken, so a bad one is still a plain 500.
     const preset = toHeaderList(exchange.presetHeaders(), invalidHeader)
@@ -158,6 +166,7 @@ export class PushRoute<Request> {
     const gapMs = Math.max(settings.minGapMs, 1000 / client.fps)
     const stream = feed.stream({ sink, route, framing: layout, gapMs, log: exchange.log, onEnd: this.ended }, exchange.request)
     streams.add(stream)
+    if (events.viewerOpen.hasSubscribers) events.viewerOpen.publish({ route: this.path, id: stream.id, request: req, framing: layout.name, protocol })
     stream.start()
   }
 
@@ -166,9 +175,11 @@ export class PushRoute<Request> {
    * a producer it stopped has stopped (a process exited).
    */
   close (): Promise<void> {
+    const first = !this.closing
     this.closing = true
     if (this.opened === undefined) return Promise.resolve()
     this.opened.streams.close()
+    if (first && events.routeClose.hasSubscribers) events.routeClose.publish({ route: this.path })
     return this.opened.feed.detach()
   }
 

@@ -67,9 +67,10 @@ export class SnapshotRoute {
   private readonly waiters = new Set<() => void>()
   private readonly hub: LiveHub
 
-  constructor (private readonly settings: SnapshotSettings, log: Logger) {
+  /** @param name how events name the route (its URL), and its source if no push route shows it. */
+  constructor (private readonly settings: SnapshotSettings, log: Logger, name: string) {
     this.hub = hubOf(settings.source)
-    this.hub.adoptLog(log)
+    this.hub.adopt(log, name)
   }
 
   /**

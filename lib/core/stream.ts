@@ -3,6 +3,7 @@
 // well-formed, with one log line.
 import { performance } from 'node:perf_hooks'
 import type { RouteCounters } from './counters.js'
+import { events } from './events.js'
 import type { Framing } from './framing.js'
 import type { Logger } from './logger.js'
 import { repeatAfter } from './settings.js'
@@ -40,7 +41,11 @@ export interface StreamContext {
   readonly onEnd: (stream: PushStream) => void
 }
 
+/** The last stream's id: ids are process-unique, for events to pair a stream's open and close. */
+let lastId = 0
+
 export abstract class PushStream {
+  readonly id = ++lastId
   protected readonly sink: Sink
   protected readonly route: StreamRoute
   protected readonly framing: Framing
@@ -100,14 +105,10 @@ export abstract class PushStream {
       else sink.end(this.framing.closing(this.closingPart()))
       if (reason === 'server-closing') sink.closeConnection()
     }
-    log.info({
-      route: route.path,
-      reason,
-      framing: this.framing.name,
-      parts: this.parts,
-      bytes: this.bytes,
-      durationMs: Math.round(performance.now() - this.startedAt)
-    }, 'server push stream ended')
+    const { id, parts, bytes } = this
+    const durationMs = Math.round(performance.now() - this.startedAt)
+    log.info({ route: route.path, reason, framing: this.framing.name, parts, bytes, durationMs }, 'server push stream ended')
+    if (events.viewerClose.hasSubscribers) events.viewerClose.publish({ route: route.path, id, reason, parts, bytes, durationMs })
     this.onEnd(this)
   }
 

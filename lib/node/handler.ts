@@ -26,16 +26,16 @@ export type Next = (error?: unknown) => void
 export interface HandlerOptions {
   /** Where the route logs (pino, or any object with debug/info/warn/error). Default: warnings and errors to the console. */
   log?: Logger
+  /** The route's name in log lines (`route`), in events and metrics, and in `stats()`. Default `server-push` (a
+   * push route), `server-push-snapshot` (a snapshot route). */
+  name?: string
 }
 
 /**
  * `createPushHandler()`'s options: a push route's source and settings. `Request` is what a source function
  * gets: Node's request (node:http's or node:http2's), or your framework's (`express.Request`).
  */
-export interface PushHandlerOptions<Request extends NodeRequest = NodeRequest> extends PushOptions<Request>, HandlerOptions, ProducerStopOption {
-  /** The route's name in log lines (`route`) and in `stats()`. Default `server-push`. */
-  name?: string
-}
+export interface PushHandlerOptions<Request extends NodeRequest = NodeRequest> extends PushOptions<Request>, HandlerOptions, ProducerStopOption {}
 
 /** `createSnapshotHandler()`'s options. */
 export interface SnapshotHandlerOptions extends SnapshotOptions, HandlerOptions {}
@@ -59,7 +59,7 @@ export interface PushHandler<Request extends NodeRequest = NodeRequest> extends 
 }
 
 const PUSH_KEYS = new Set([...SETTING_KEYS, 'log', 'name', 'source', 'producerStopTimeoutMs'])
-const SNAPSHOT_HANDLER_KEYS = new Set([...SNAPSHOT_KEYS, 'log'])
+const SNAPSHOT_HANDLER_KEYS = new Set([...SNAPSHOT_KEYS, 'log', 'name'])
 
 function sendPlain (res: NodeResponse, response: PlainResponse): void {
   const headers: Record<string, string[]> = {}
@@ -137,7 +137,7 @@ export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHa
   const where = 'createSnapshotHandler()'
   const settings = checkSnapshotOptions(where, checkHandlerOptions(where, options), SNAPSHOT_HANDLER_KEYS)
   const log = options.log ?? CONSOLE_LOG
-  const route = new SnapshotRoute(settings, log)
+  const route = new SnapshotRoute(settings, log, options.name ?? 'server-push-snapshot')
   const handler = (req: NodeRequest, res: NodeResponse, next?: Next): void => {
     route.answer(req).then((response) => sendPlain(res, response),
       // answer() does not reject (it answers a frame, a timeout and the close alike); were it to, the client

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks'
 import { createClient, ErrorReply, RESP_TYPES } from '@redis/client'
 import { noop, settlesWithin } from '../core/async.js'
 import { checkKeys, checkNumber, invalidOption, isObject } from '../core/check.js'
+import { events, type RedisEventBase } from '../core/events.js'
 import type { Logger } from '../core/logger.js'
 
 /** The node-redis client calls the plugin makes: a client of `createClient()` from `redis` or `@redis/client`. */
@@ -117,14 +118,19 @@ export function addressOf ({ client, url = DEFAULT_URL }: RedisOptions): string 
 export class RedisReport {
   private downSince: number | undefined
   private readonly refusals = new Set<string>()
+  /** What its events carry. */
+  private readonly about: RedisEventBase
 
   /** `logger` is read at each line: a source gets its route's logger after it is made. */
-  constructor (readonly address: string, readonly logger: () => Logger) {}
+  constructor (readonly address: string, readonly logger: () => Logger, channel: string, role: RedisEventBase['role']) {
+    this.about = { channel, redis: address, role }
+  }
 
   lost (err: unknown): void {
     if (this.downSince !== undefined) return
     this.downSince = performance.now()
     this.logger().warn({ err, redis: this.address }, 'server push lost its Redis connection, reconnecting')
+    if (events.redisLose.hasSubscribers) events.redisLose.publish({ ...this.about, error: err })
   }
 
   back (): void {
@@ -132,6 +138,7 @@ export class RedisReport {
     const downMs = Math.round(performance.now() - this.downSince)
     this.downSince = undefined
     this.logger().info({ redis: this.address, downMs }, 'server push reached Redis again')
+    if (events.redisBack.hasSubscribers) events.redisBack.publish({ ...this.about, downMs })
   }
 
   /** A command failed: one Redis refused (an ACL, say) is told once per reason; a lost connection is the outage's. */

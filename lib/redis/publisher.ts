@@ -77,7 +77,7 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
     private readonly limits: { maxFrameBytes: number, latestTtlMs: number, demandCheckMs: number, producerTtlMs: number }
   ) {
     this.names = namesOf(options)
-    this.report = new RedisReport(addressOf(options), () => options.log ?? hub.log ?? CONSOLE_LOG)
+    this.report = new RedisReport(addressOf(options), () => options.log ?? hub.log ?? CONSOLE_LOG, options.channel, 'publisher')
     // Viewers coming and going anywhere say so on the demand channel; connected again, the viewers are counted anew.
     const demand = { channel: this.names.demand, onMessage: () => { this.check() } }
     this.link = new RedisLink(options, this.report, demand, () => { this.check() })
@@ -179,7 +179,7 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
     this.producing = on
     if (on) {
       // A publish-only process shows the source on no route, which would have given its producer a logger.
-      this.hub.adoptLog(this.report.logger())
+      this.hub.adopt(this.report.logger(), this.names.frames)
       this.hub.acquire()
     } else {
       this.hub.release()

@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks'
 import { BoundedWarning } from '../core/bounded-warning.js'
 import { checkNumber, invalidOption } from '../core/check.js'
+import { events } from '../core/events.js'
 import type { CheckedFrame } from '../core/frame.js'
 import type { Logger } from '../core/logger.js'
 import { OnDemandHub } from '../core/live/on-demand.js'
@@ -32,8 +33,8 @@ export interface RedisSourceOptions extends RedisOptions, Pick<LiveSourceOptions
 
 /** A source's report of Redis's faults: Redis lost, the source is offline until its next frame. */
 class SourceReport extends RedisReport {
-  constructor (address: string, logger: () => Logger, private readonly onLost: () => void) {
-    super(address, logger)
+  constructor (address: string, logger: () => Logger, channel: string, private readonly onLost: () => void) {
+    super(address, logger, channel, 'source')
   }
 
   override lost (err: unknown): void {
@@ -62,7 +63,7 @@ class RedisHub extends OnDemandHub {
     super(lingerMs, { timestamps: false, ...live }, 'redisSource()')
     this.names = namesOf(options)
     // Told only while a link is open: a closed one reports nothing.
-    this.report = new SourceReport(addressOf(options), () => this.log as Logger, () => { this.setOffline(true) })
+    this.report = new SourceReport(addressOf(options), () => this.log as Logger, options.channel, () => { this.setOffline(true) })
   }
 
   protected start (): void {
@@ -74,6 +75,7 @@ class RedisHub extends OnDemandHub {
     // Subscribed, for the first time or again: (re)announce this process and fetch the latest frame.
     const link = this.link = new RedisLink(this.options, this.report, frames, () => { this.announce(link) })
     this.received = 0
+    if (events.sourceStart.hasSubscribers) events.sourceStart.publish(this.about())
     link.open()
   }
 
@@ -94,6 +96,7 @@ class RedisHub extends OnDemandHub {
     this.numbering.reset()
     this.forget()
     this.stopsWith(link.close(['PUBLISH', this.names.demand, '-']))
+    if (events.sourceStop.hasSubscribers) events.sourceStop.publish(this.about())
   }
 
   /** A message from the channel, or the stored frame read after subscribing. */
@@ -128,6 +131,7 @@ class RedisHub extends OnDemandHub {
 
   private missed (count: number): void {
     this.framesDropped += count
+    if (events.redisMiss.hasSubscribers) events.redisMiss.publish({ ...this.about(), channel: this.options.channel, count })
     const missed = this.gaps.add(count)
     if (missed > 0) this.report.warn({ missed, channel: this.options.channel }, 'server push missed frames published to Redis')
   }

@@ -3,6 +3,7 @@
 // once it can take one. At most one frame waits for a viewer in user space, and that one is shared. While the
 // source is offline, the route's offline part (encoded once per outage) stands in for a frame.
 import { performance } from 'node:perf_hooks'
+import { events } from '../events.js'
 import { encodeFrame, type PartFormat } from '../frame.js'
 import { offlineHeaders, printableTime, type OfflineFrame } from '../offline.js'
 import { PushStream, type EndReason, type StreamContext } from '../stream.js'
@@ -13,7 +14,7 @@ import type { LiveHub, LiveSubscriber, PublishedFrame } from './source.js'
  * every viewer of the route, whatever its framing. */
 export class LiveChannel implements LiveSubscriber {
   private readonly viewers = new Set<LiveStream>()
-  private cached: { seq: number, part: EncodedPart } | undefined
+  private cached: { seq: number, part: EncodedPart, at: number } | undefined
   /** The offline part of the last outage (undefined when the route cannot carry it). */
   private offlineCached: { since: number, part: EncodedPart | undefined } | undefined
 
@@ -24,7 +25,7 @@ export class LiveChannel implements LiveSubscriber {
 
   encode (frame: PublishedFrame): EncodedPart {
     if (this.cached?.seq !== frame.seq) {
-      this.cached = { seq: frame.seq, part: encodeFrame(frame, this.format, frame.extra) }
+      this.cached = { seq: frame.seq, part: encodeFrame(frame, this.format, frame.extra), at: frame.at }
     }
     return this.cached.part
   }
@@ -35,6 +36,11 @@ export class LiveChannel implements LiveSubscriber {
 
   end (reason: EndReason): void {
     for (const viewer of this.viewers) viewer.end(reason)
+  }
+
+  /** When the newest frame's part was published (performance.now()); undefined for another part (an offline one). */
+  publishedAt (part: EncodedPart): number | undefined {
+    return this.cached?.part === part ? this.cached.at : undefined
   }
 
   /** Every viewer gets the offline part, as it would a frame: the next frame replaces it. */
@@ -143,6 +149,13 @@ export class LiveStream extends PushStream {
     }
     this.pending = undefined
     this.send(pending)
+    if (events.partSend.hasSubscribers) this.sent(pending)
+  }
+
+  /** Tells the part's age at its write: a viewer's newest part is its channel's newest frame, or an offline part. */
+  private sent (part: EncodedPart): void {
+    const at = this.channel.publishedAt(part)
+    if (at !== undefined) events.partSend.publish({ route: this.route.path, ageMs: performance.now() - at })
   }
 
   private readonly roomMade = (): void => {

@@ -1,6 +1,7 @@
 // A live source fed by a producer that runs only while someone watches: a camera is not read for nobody.
 import { nextTurn, settle, stopIterator, waitFor } from '../async.js'
 import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
+import { events, type SourceEventBase } from '../events.js'
 import type { Frame } from '../frame.js'
 import type { Logger } from '../logger.js'
 import { OnDemandHub } from './on-demand.js'
@@ -29,6 +30,14 @@ export interface ProducerContext {
 /** Makes the producer's frames. Called again each time viewers return. */
 export type ProducerFactory = (context: ProducerContext) => AsyncIterable<Frame>
 
+/** What the package's own producers (`fromCommand()`, `relay()`) get besides a user's: what their events carry. */
+export interface OwnProducerContext extends ProducerContext {
+  readonly about: SourceEventBase
+}
+
+/** A producer of the package's own. */
+export type OwnProducerFactory = (context: OwnProducerContext) => AsyncIterable<Frame>
+
 // A producer whose frames are refused this many times in a row has failed: its streams end. Fewer are skipped,
 // so that one bad frame from a camera that runs for days does not cut every viewer.
 const MAX_REFUSED_IN_A_ROW = 10
@@ -36,12 +45,14 @@ const MAX_REFUSED_IN_A_ROW = 10
 interface Producer {
   readonly controller: AbortController
   iterator: AsyncIterator<Frame> | undefined
+  /** Whether its factory was called: a producer stopped before has no start or stop to tell. */
+  started: boolean
 }
 
 class ProducerHub extends OnDemandHub {
   private running: Producer | undefined
 
-  constructor (private readonly factory: ProducerFactory, lingerMs: number, options: LiveSourceOptions) {
+  constructor (private readonly factory: OwnProducerFactory, lingerMs: number, options: LiveSourceOptions) {
     super(lingerMs, options, 'liveFrom()')
   }
 
@@ -56,12 +67,13 @@ class ProducerHub extends OnDemandHub {
     this.forget()
     if (running === undefined) return
     running.controller.abort(new Error('server push producer stopped'))
+    if (running.started && events.sourceStop.hasSubscribers) events.sourceStop.publish(this.about())
     // Chained: a producer halted before it even started must not let the next one past an earlier one closing.
     this.stopsWith(stopIterator(running.iterator, (err) => this.log?.warn({ err }, 'server push producer failed to stop')))
   }
 
   private async produce (): Promise<void> {
-    const running: Producer = { controller: new AbortController(), iterator: undefined }
+    const running: Producer = { controller: new AbortController(), iterator: undefined, started: false }
     this.running = running
     const { signal } = running.controller
     try {
@@ -70,7 +82,10 @@ class ProducerHub extends OnDemandHub {
       if (signal.aborted) return
       // A producer starts only for a viewer or a snapshot of a route, which has set the log by then.
       const offline = (): void => { if (!signal.aborted) this.setOffline(true) }
-      const iterable: unknown = this.factory({ signal, log: this.log as Logger, offline })
+      const about = this.about()
+      running.started = true
+      if (events.sourceStart.hasSubscribers) events.sourceStart.publish(about)
+      const iterable: unknown = this.factory({ signal, log: this.log as Logger, offline, about })
       if (typeof iterable !== 'object' || iterable === null || !(Symbol.asyncIterator in iterable)) {
         throw invalidOption('liveFrom()', 'the factory must return an async iterable, such as an async generator')
       }
@@ -99,9 +114,11 @@ class ProducerHub extends OnDemandHub {
       }
       // Over by itself: its viewers' streams end, and the next viewer starts a new producer.
       this.running = undefined
+      if (events.sourceStop.hasSubscribers) events.sourceStop.publish(this.about())
       this.endStreams('source-ended')
     } catch (error) {
       this.log?.error({ err: error }, 'server push producer failed')
+      if (events.sourceFail.hasSubscribers) events.sourceFail.publish({ ...this.about(), error })
       this.stop()
       this.endStreams('source-error')
     }
@@ -120,7 +137,11 @@ export const LIVE_FROM_KEYS = { ...LIVE_SOURCE_KEYS, lingerMs: true } satisfies 
 export function liveFrom (factory: ProducerFactory, options: LiveFromOptions = {}): LiveSource {
   if (typeof factory !== 'function') throw invalidOption('liveFrom()', 'needs a function that returns an async iterable of frames')
   checkFactoryOptions('liveFrom()', options, LIVE_FROM_KEYS)
-  const { lingerMs = 0, ...live } = options
-  checkNumber('liveFrom()', 'lingerMs', lingerMs, 0)
+  checkNumber('liveFrom()', 'lingerMs', options.lingerMs, 0)
+  return ownProducer(factory, options)
+}
+
+/** A live source fed by a producer of the package's own, its options checked by its factory. */
+export function ownProducer (factory: OwnProducerFactory, { lingerMs = 0, ...live }: LiveFromOptions): LiveSource {
   return new ProducerHub(factory, lingerMs, live).source
 }

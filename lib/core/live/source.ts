@@ -10,6 +10,7 @@ import { noop, type Arm } from '../async.js'
 import { BoundedWarning } from '../bounded-warning.js'
 import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
 import { FST_SERVER_PUSH_SOURCE_CLOSED } from '../errors.js'
+import { events, type SourceEventBase } from '../events.js'
 import { checkFrame, type CheckedFrame, type Frame } from '../frame.js'
 import type { HeaderList } from '../headers.js'
 import type { Logger } from '../logger.js'
@@ -106,6 +107,8 @@ interface Held { readonly checked: CheckedFrame, readonly extra: HeaderList }
 export interface PublishedFrame extends CheckedFrame {
   readonly seq: number
   readonly extra: HeaderList
+  /** When it was published here (performance.now()): its age at each write is measured from it. */
+  readonly at: number
 }
 
 /** A route showing a live source (see live-stream.ts), or a publisher passing its frames on (Redis). */
@@ -176,6 +179,8 @@ export class LiveHub {
   readonly source: LiveSource = new Handle(this)
   /** Where the source logs what no viewer reports: the logger of the first route that shows it. */
   log: Logger | undefined
+  /** How events name the source: the URL of the first route that shows it. */
+  name = ''
   /** The last frame published, which a new viewer gets at once. */
   latest: PublishedFrame | undefined
   published = 0
@@ -187,6 +192,8 @@ export class LiveHub {
   demand = 0
   /** When the source went offline (Date.now()); undefined while it delivers, and once its producer has stopped. */
   offlineSince: number | undefined
+  /** How long the source was offline in the outages that are over, in ms. */
+  private offlineMsBefore = 0
   private readonly subscribers = new Set<LiveSubscriber<unknown>>()
   private readonly waiters = new Set<() => void>()
   private readonly timestamps: boolean
@@ -257,11 +264,12 @@ export class LiveHub {
   }
 
   private send (checked: CheckedFrame, extra: HeaderList): void {
-    const published: PublishedFrame = { ...checked, seq: this.published + 1, extra }
+    const at = performance.now()
+    const published: PublishedFrame = { ...checked, seq: this.published + 1, extra, at }
     const parts = [...this.subscribers].map((subscriber) => [subscriber, subscriber.encode(published)] as const)
     this.published++
     this.latest = published
-    this.heardAt = performance.now()
+    this.heardAt = at
     this.setOffline(false)
     for (const [subscriber, part] of parts) subscriber.deliver(part)
     for (const wake of this.waiters) wake()
@@ -276,9 +284,21 @@ export class LiveHub {
     for (const wake of this.waiters) wake()
   }
 
-  /** A route shows the source: the first one gives it its logger. */
-  adoptLog (log: Logger): void {
-    this.log ??= log
+  /** A route shows the source: the first one gives it its logger, and its name in events. */
+  adopt (log: Logger, route: string): void {
+    if (this.log !== undefined) return
+    this.log = log
+    this.name = route
+  }
+
+  /** What this source's events carry. */
+  about (): SourceEventBase {
+    return { source: this.source, route: this.name }
+  }
+
+  /** How long the source has been offline in all, the outage going on included, in ms. */
+  get offlineMs (): number {
+    return this.offlineMsBefore + (this.offlineSince === undefined ? 0 : Date.now() - this.offlineSince)
   }
 
   subscribe (subscriber: LiveSubscriber<unknown>): void {
@@ -327,11 +347,15 @@ export class LiveHub {
    * want of viewers, which is not being offline).
    */
   protected setOffline (offline: boolean): void {
-    if (offline === (this.offlineSince !== undefined)) return
+    const { offlineSince } = this
+    if (offline === (offlineSince !== undefined)) return
     clearTimeout(this.offlineTimer)
     this.offlineTimer = undefined
-    if (!offline) {
+    if (offlineSince !== undefined) {
+      const offlineMs = Date.now() - offlineSince
+      this.offlineMsBefore += offlineMs
       this.offlineSince = undefined
+      if (events.sourceOnline.hasSubscribers) events.sourceOnline.publish({ ...this.about(), since: offlineSince, offlineMs })
       this.watch()
       return
     }
@@ -339,6 +363,7 @@ export class LiveHub {
     // part, it would stand for a source that is back.
     this.dropHeld()
     const since = this.offlineSince = Date.now()
+    if (events.sourceOffline.hasSubscribers) events.sourceOffline.publish({ ...this.about(), since })
     for (const subscriber of this.subscribers) subscriber.offline?.(since)
     for (const wake of this.waiters) wake()
   }

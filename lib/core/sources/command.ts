@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { sleep, waitFor } from '../async.js'
 import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
-import { LIVE_FROM_KEYS, liveFrom, type LiveFromOptions } from '../live/producer.js'
+import { events } from '../events.js'
+import { LIVE_FROM_KEYS, ownProducer, type LiveFromOptions } from '../live/producer.js'
 import { CAMERA_OFFLINE_AFTER_MS, checkOfflineAfterMs, type LiveSource } from '../live/source.js'
 import { splitJpegs, type JpegSplitterOptions } from '../read/jpeg.js'
 
@@ -168,7 +169,7 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
   checkNumber(where, 'maxFrameBytes', maxFrameBytes, 1)
   checkOfflineAfterMs(where, offlineAfterMs)
   const argv = [...args]
-  return liveFrom(async function * ({ signal, log, offline }) {
+  return ownProducer(async function * ({ signal, log, offline, about }) {
     let delay = restartDelayMs
     while (!signal.aborted) {
       const { child, exited, stop } = start(command, argv, cwd, env, killTimeoutMs)
@@ -194,6 +195,7 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
         if (!signal.aborted) {
           if (frames > 0) delay = restartDelayMs
           log.warn({ command, code, signal: killedBy, err: error, frames, restartInMs: delay }, 'server push command exited')
+          if (events.sourceRestart.hasSubscribers) events.sourceRestart.publish({ ...about, delayMs: delay })
           // Offline until the restarted command's first frame.
           offline()
         }

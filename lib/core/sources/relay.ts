@@ -7,8 +7,9 @@ import https from 'node:https'
 import { performance } from 'node:perf_hooks'
 import { sleep, waitFor } from '../async.js'
 import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
+import { events } from '../events.js'
 import { toHeaderList } from '../headers.js'
-import { LIVE_FROM_KEYS, liveFrom, type LiveFromOptions } from '../live/producer.js'
+import { LIVE_FROM_KEYS, ownProducer, type LiveFromOptions } from '../live/producer.js'
 import { CAMERA_OFFLINE_AFTER_MS, checkMaxFps, checkOfflineAfterMs, SHARED_SOURCE_MAX_FPS, type LiveSource } from '../live/source.js'
 import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
 import { allowedTypes, essence, IMAGE_TYPES, isMediaType } from '../syntax.js'
@@ -140,7 +141,7 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
   if (username !== undefined) requestOptions.auth = `${username}:${password ?? ''}`
   /** The wait after `failures` failures in a row, before it is drawn between half and all of it. */
   const backoff = (failures: number): number => Math.min(maxRetryDelayMs, retryDelayMs * 2 ** failures)
-  return liveFrom(async function * ({ signal, log, offline }) {
+  return ownProducer(async function * ({ signal, log, offline, about }) {
     let failures = 0
     while (!signal.aborted) {
       let response: IncomingMessage | undefined
@@ -171,6 +172,7 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
             : `upstream sent ${bytes} bytes in ${idleTimeoutMs} ms but no frame to relay: too slow, not parts, or parts of types not allowed`))
         }, idleTimeoutMs)
         log.info({ url: where }, 'server push relay connected')
+        if (events.relayConnect.hasSubscribers) events.relayConnect.publish({ ...about, url: where })
         let refused = 0
         // Parts counted from countedFrom on; the clock is read once per maxPartsPerSecond parts.
         let counted = 0
@@ -205,7 +207,9 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
         // Healthy: it relayed for at least the wait it would now cost. One good part and then garbage is not.
         if (relayedAt - connectedAt >= backoff(failures)) failures = 0
         const delay = backoff(failures++) * (0.5 + Math.random() / 2)
-        log.warn({ err, url: where, retryInMs: Math.round(delay) }, 'server push relay: upstream failed')
+        const retryInMs = Math.round(delay)
+        log.warn({ err, url: where, retryInMs }, 'server push relay: upstream failed')
+        if (events.relayLose.hasSubscribers) events.relayLose.publish({ ...about, url: where, error: err, retryInMs })
         response?.destroy()
         await waitFor(signal, sleep(delay))
       } finally {
