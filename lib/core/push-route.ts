@@ -2,7 +2,7 @@
 // in for one, and ends its streams when it closes. A server adapter (Fastify, node:http) hands each request over
 // as a PushExchange.
 import { noop } from './async.js'
-import { RouteCounters } from './counters.js'
+import { RouteCounters, type RouteStats } from './counters.js'
 import { FST_SERVER_PUSH_INVALID_HEADER } from './errors.js'
 import { events, type RefuseReason } from './events.js'
 import { checkKeys, invalidOption } from './check.js'
@@ -68,6 +68,9 @@ interface ReadyRoute<Request> {
 
 export class PushRoute<Request> {
   readonly counters = new RouteCounters()
+  /** The route's stats as its route:open and route:close events carry them: one function, by which a subscriber
+   * tells this route from others of its URL. */
+  private readonly stats = (): RouteStats => this.counters.read()
   /** Settles once the source is ready (files read); rejects with FST_SERVER_PUSH_INVALID_SOURCE. */
   readonly ready: Promise<void>
   private opened: ReadyRoute<Request> | undefined
@@ -95,7 +98,7 @@ export class PushRoute<Request> {
       feed.detach().catch(noop)
       return
     }
-    if (events.routeOpen.hasSubscribers) events.routeOpen.publish({ route: this.path, stats: () => this.counters.read() })
+    if (events.routeOpen.hasSubscribers) events.routeOpen.publish({ route: this.path, stats: this.stats })
   }
 
   /**
@@ -179,7 +182,7 @@ export class PushRoute<Request> {
     this.closing = true
     if (this.opened === undefined) return Promise.resolve()
     this.opened.streams.close()
-    if (first && events.routeClose.hasSubscribers) events.routeClose.publish({ route: this.path })
+    if (first && events.routeClose.hasSubscribers) events.routeClose.publish({ route: this.path, stats: this.stats })
     return this.opened.feed.detach()
   }
 
