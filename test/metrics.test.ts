@@ -3,7 +3,7 @@
 import http, { type Server } from 'node:http'
 import { once } from 'node:events'
 import { Registry, register } from 'prom-client'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createLiveSource, fromCommand, liveFrom, relay } from '../lib/index.js'
 import { createPushHandler } from '../lib/node.js'
 import { registerMetrics } from '../lib/metrics.js'
@@ -95,4 +95,111 @@ t.test('a Fastify app: viewers, parts, bytes, refusals, a stall cut, an offline 
   t.same(samples.filter((sample) => sample.labels.route !== undefined), [], 'closed routes are no longer reported')
   metrics.close()
   t.same(registry.getMetricsAsArray(), [], 'close() took the metrics off the registry')
+})
+
+t.test('registering: options checked with coded errors, once per registry and prefix, prom-client\'s register by default', async (t) => {
+  const registry = new Registry()
+  const invalid = (message: RegExp) => ({ code: 'FST_SERVER_PUSH_INVALID_OPTION', message })
+  t.throws(() => registerMetrics(null as never), invalid(/registerMetrics\(\): options must be an object, got null/))
+  t.throws(() => registerMetrics({ registry, buckets: [1] } as never), invalid(/unknown option "buckets"/))
+  t.throws(() => registerMetrics({ registry: {} as never }), invalid(/registry must be a prom-client Registry/))
+  t.throws(() => registerMetrics({ registry: 'default' as never }), invalid(/registry must be a prom-client Registry/))
+  for (const prefix of ['1st_', 'my-app_', 'a:b_', 7]) {
+    t.throws(() => registerMetrics({ registry, prefix: prefix as never }), invalid(/prefix must be letters, digits and underscores/), String(prefix))
+  }
+  for (const ageBuckets of [[], [0.1, 0.1], [1, 0.5], [0, 1], [-1], [0.1, Infinity], ['1'], 0.5]) {
+    t.throws(() => registerMetrics({ registry, ageBuckets: ageBuckets as never }), invalid(/ageBuckets must be increasing finite numbers of seconds above 0/), JSON.stringify(ageBuckets))
+  }
+  t.same(registry.getMetricsAsArray(), [], 'nothing registered by a call that threw')
+
+  const first = registerMetrics({ registry, ageBuckets: [0.5, 1] })
+  t.throws(() => registerMetrics({ registry }), invalid(/the registry already has a metric named fastify_server_push_viewers/), 'twice on one registry')
+  const other = registerMetrics({ registry, prefix: 'cams_' })
+  const unprefixed = registerMetrics({ registry, prefix: '' })
+  t.ok(registry.getSingleMetric('cams_viewers') !== undefined && registry.getSingleMetric('viewers') !== undefined, 'another prefix, or none, is another set')
+  t.match(await registry.metrics(), /# TYPE fastify_server_push_part_age_seconds histogram/)
+  first.close()
+  t.equal(registry.getSingleMetric('fastify_server_push_viewers'), undefined)
+  const again = registerMetrics({ registry })
+  first.close()
+  t.ok(registry.getSingleMetric('fastify_server_push_viewers') !== undefined, 'a second close() leaves the metrics registered since alone')
+  for (const each of [again, other, unprefixed]) each.close()
+  t.same(registry.getMetricsAsArray(), [])
+
+  const global = registerMetrics()
+  t.ok(register.getSingleMetric('fastify_server_push_viewers') !== undefined, 'on prom-client\'s global register by default')
+  global.close()
+  t.equal(register.getSingleMetric('fastify_server_push_viewers'), undefined)
+})
+
+/** A node:http server routing each path to its handler. */
+async function serveHandlers (t: Test, handlers: Record<string, http.RequestListener>): Promise<number> {
+  const server: Server = http.createServer((req, res) => {
+    const handler = handlers[req.url ?? '']
+    if (handler === undefined) res.writeHead(404).end()
+    else handler(req, res)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return (server.address() as { port: number }).port
+}
+
+t.test('node:http handlers: one URL label shared, a route opened before the metrics unseen, producers, relays and Redis counted', async (t) => {
+  // Opened before registerMetrics(): its route:open went by unheard, so nothing of it is reported.
+  const early = createLiveSource()
+  const unseen = createPushHandler({ name: '/early', source: early, contentType: 'text/plain' })
+  await unseen.ready
+  const registry = new Registry()
+  const metrics = registerMetrics({ registry })
+  t.teardown(() => metrics.close())
+  const scrape = async (): Promise<Sample[]> => parseExposition(await registry.metrics())
+  const value = async (name: string, labels: Record<string, string>): Promise<number | undefined> => valueOf(await scrape(), P + name, labels)
+  const closed = await freePort()
+  const handlers = {
+    // Given no name, both are `server-push`: reported as one route, their counters added up.
+    '/a': createPushHandler({ source: () => 'a', contentType: 'text/plain', intervalMs: 50 }),
+    '/b': createPushHandler({ source: () => 'b', contentType: 'text/plain', intervalMs: 50 }),
+    '/relay': createPushHandler({ name: '/relay', source: relay(`http://127.0.0.1:${closed}/cam.mjpg`) }),
+    '/redis': createPushHandler({ name: '/redis', source: redisSource({ url: `redis://127.0.0.1:${closed}`, channel: 'cam' }) }),
+    '/command': createPushHandler({ name: '/command', source: fromCommand(process.execPath, ['-e', 'process.exit(3)'], { restartDelayMs: 1 }) }),
+    '/failing': createPushHandler({ name: '/failing', source: liveFrom(async function * () { yield 'x'; throw new Error('camera unplugged') }), contentType: 'text/plain' }),
+    '/early': unseen
+  }
+  await Promise.all(Object.values(handlers).map((handler) => handler.ready))
+  t.teardown(() => Promise.all(Object.values(handlers).map((handler) => handler.close())))
+  const port = await serveHandlers(t, handlers)
+
+  const a = await RawClient.get(port, '/a')
+  const b = await RawClient.get(port, '/b')
+  await Promise.all([a.parts(2), b.parts(2)])
+  t.equal(await value('viewers', { route: 'server-push' }), 2, 'the two unnamed routes\' viewers added up')
+  await handlers['/a'].close()
+  await a.closed
+  let samples = await scrape()
+  t.equal(valueOf(samples, `${P}viewers`, { route: 'server-push' }), 1, 'one of them closed: the other is still reported')
+  t.equal(valueOf(samples, `${P}streams_ended_total`, { route: 'server-push', reason: 'server-closing' }), 1)
+  b.destroy()
+
+  const watcher = await RawClient.get(port, '/early')
+  await watcher.opened()
+  early.publish('seen by no metric')
+  await watcher.parts(1)
+  watcher.destroy()
+  await eventually(() => unseen.stats().viewers === 0)
+  await unseen.close()
+  samples = await scrape()
+  t.same(samples.filter((sample) => sample.labels.route === '/early'), [], 'a route opened before the metrics: not reported')
+
+  const viewers = await Promise.all(['/relay', '/redis', '/command', '/failing'].map((path) => RawClient.get(port, path)))
+  await eventually(async () => (await value('relay_losses_total', { route: '/relay' }) ?? 0) >= 1, 'a relay that cannot reach its upstream')
+  await eventually(async () => (await value('redis_outages_total', { channel: 'cam', role: 'source' }) ?? 0) >= 1, 'a Redis source that cannot reach Redis')
+  await eventually(async () => (await value('source_restarts_total', { route: '/command' }) ?? 0) >= 2, 'a command that exits, restarted')
+  await eventually(async () => (await value('source_failures_total', { route: '/failing' }) ?? 0) >= 1, 'a producer that throws')
+  samples = await scrape()
+  t.equal(valueOf(samples, `${P}relay_connects_total`, { route: '/relay' }), undefined, 'never connected')
+  t.ok((valueOf(samples, `${P}source_starts_total`, { route: '/command' }) ?? 0) >= 1)
+  for (const viewer of viewers) viewer.destroy()
+  await handlers['/b'].close()
+  t.equal(valueOf(await scrape(), `${P}viewers`, { route: 'server-push' }), undefined, 'the last route of a label closed: the label is gone')
 })

@@ -29,10 +29,6 @@ export class OpenRoutes {
     return true
   }
 
-  has (label: string): boolean {
-    return this.byLabel.has(label)
-  }
-
   /** Each label with the stats of its routes, read now. */
   * read (): Generator<[string, RouteStats[]]> {
     for (const [label, routes] of this.byLabel) yield [label, [...routes].map((stats) => stats())]
