@@ -73,3 +73,28 @@ console.log(main.FST_SERVER_PUSH_FRAME_TOO_LARGE === FST_SERVER_PUSH_FRAME_TOO_L
   t.equal(code, 0, stderr)
   t.equal(stdout, 'true FST_SERVER_PUSH_FRAME_TOO_LARGE\n')
 })
+
+t.test('fastify-server-push/metrics alone loads prom-client: the other entries load none', async (t) => {
+  const script = `
+const loaded = () => Object.keys(require.cache).filter((file) => /node_modules[\\\\/]prom-client[\\\\/]/.test(file)).length
+require('fastify-server-push')
+require('fastify-server-push/node')
+require('fastify-server-push/redis')
+console.log(loaded())
+const { registerMetrics } = require('fastify-server-push/metrics')
+const { Registry } = require('prom-client')
+const registry = new Registry()
+registerMetrics({ registry })
+console.log(loaded() > 0, registry.getMetricsAsArray().length > 0)`
+  const { code, stdout, stderr } = await run(process.execPath, ['-e', script])
+  t.equal(code, 0, stderr)
+  t.equal(stdout, '0\ntrue true\n')
+})
+
+t.test('fastify-server-push/metrics as an ES module', async (t) => {
+  const script = "import { registerMetrics, METRIC_NAMES } from 'fastify-server-push/metrics'\nimport client from 'prom-client'\n" +
+    "const metrics = registerMetrics()\nconsole.log(METRIC_NAMES.every((name) => client.register.getSingleMetric('fastify_server_push_' + name) !== undefined))\nmetrics.close()"
+  const { code, stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', script])
+  t.equal(code, 0, stderr)
+  t.equal(stdout, 'true\n')
+})
