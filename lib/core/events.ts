@@ -6,6 +6,7 @@
 import diagnostics from 'node:diagnostics_channel'
 import type { RouteStats } from './counters.js'
 import type { LiveSource } from './live/source.js'
+import type { AnyRequest } from './protocol.js'
 import type { EndReason } from './stream.js'
 
 /** Why a request for a stream (or a snapshot) got a refusal instead. */
@@ -37,8 +38,8 @@ export interface ViewerOpenEvent {
   readonly route: string
   /** Process-unique, the same in the stream's close event. */
   readonly id: number
-  /** The request, as its server handed it over (node:http's or node:http2's compatibility API's). */
-  readonly request: unknown
+  /** The request, as its server handed it over: node:http's (Fastify's `request.raw`) or node:http2's. */
+  readonly request: AnyRequest
   /** The framing the stream is written in. */
   readonly framing: string
   /** 1 for HTTP/1.x, 2 for HTTP/2. */
@@ -59,7 +60,8 @@ export interface ViewerCloseEvent {
 /** `fastify-server-push:viewer:refuse`: a request for a stream or a snapshot was refused. */
 export interface ViewerRefuseEvent {
   readonly route: string
-  readonly request: unknown
+  /** As in ViewerOpenEvent. */
+  readonly request: AnyRequest
   readonly reason: RefuseReason
   /** The response's status: 503, or 403 for a signature. */
   readonly status: number
