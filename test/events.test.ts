@@ -4,7 +4,7 @@
 import diagnostics from 'node:diagnostics_channel'
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
-import { createLiveSource, fromCommand, liveFrom, relay, subscribeEvent, type EventMessages, type EventName } from '../lib/index.js'
+import { createLiveSource, EVENT_NAMES, fromCommand, liveFrom, relay, subscribeEvent, type EventMessages, type EventName } from '../lib/index.js'
 import { createPushHandler, createSnapshotHandler } from '../lib/node.js'
 import { redisSource } from '../lib/redis.js'
 import { events } from '../lib/core/events.js'
@@ -20,15 +20,10 @@ type Recorded = { [Name in EventName]: { name: Name, message: EventMessages[Name
 /** Every event of the package's channels from now to the end of `t`, in order. */
 function record (t: Test): Recorded[] {
   const seen: Recorded[] = []
-  for (const name of Object.values(events).map((channel) => channelName(channel))) {
+  for (const name of EVENT_NAMES) {
     t.teardown(subscribeEvent(name, (message, name) => { seen.push({ name, message } as Recorded) }))
   }
   return seen
-}
-
-/** The name a channel of `events` was made with. */
-function channelName (channel: object): EventName {
-  return (channel as { name: EventName }).name
 }
 
 /** The messages of the event `name` recorded, for `route` if given. */
@@ -42,12 +37,13 @@ const names = (seen: Recorded[], route: string): string[] =>
 
 t.test('the channels are the package\'s, by the names the README lists', async (t) => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-  for (const channel of Object.values(events)) {
-    const name = channelName(channel)
+  t.equal(EVENT_NAMES.length, Object.keys(events).length, 'every channel named')
+  Object.values(events).forEach((channel, i) => {
+    const name = EVENT_NAMES[i] as EventName
     t.ok(name.startsWith('fastify-server-push:'), name)
     t.ok(readme.includes(`\`${name}\``), `the README lists ${name}`)
     t.equal(diagnostics.channel(name), channel, 'the process-wide channel of that name')
-  }
+  })
 })
 
 t.test('a route and its viewers: open, refused, parts with their age, closed with why; the route closed with the app', async (t) => {

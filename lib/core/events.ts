@@ -183,7 +183,11 @@ export interface EventChannel<Name extends EventName> {
 /** A listener of one channel's messages. */
 export type EventListener<Name extends EventName> = (message: EventMessages[Name], name: Name) => void
 
+/** The names of the channels made so far, in order. */
+const names: EventName[] = []
+
 function channel<Name extends EventName> (name: Name): EventChannel<Name> {
+  names.push(name)
   return diagnostics.channel(name)
 }
 
@@ -207,6 +211,9 @@ export const events = {
   redisBack: channel('fastify-server-push:redis:back'),
   redisMiss: channel('fastify-server-push:redis:miss')
 } as const
+
+/** Every channel's name: to subscribe to them all (a log of everything, say). */
+export const EVENT_NAMES: readonly EventName[] = names
 
 /**
  * Calls `listener` with each message of the channel `name` (a name of `EventMessages`), typed; returns the
