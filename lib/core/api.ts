@@ -1,6 +1,11 @@
 // What both entry points export alike: sources, readers, errors and their types. Each entry adds its server's
 // own (the Fastify plugin; the node:http handlers) and the source types for its kind of request.
 export type { RouteStats } from './counters.js'
+export type {
+  EventListener, EventMessages, EventName, PartSendEvent, RedisBackEvent, RedisEventBase, RedisLoseEvent, RedisMissEvent, RefuseReason,
+  RelayConnectEvent, RelayLoseEvent, RouteCloseEvent, RouteOpenEvent, SourceEventBase, SourceFailEvent, SourceOfflineEvent,
+  SourceOnlineEvent, SourceRestartEvent, SourceStartEvent, SourceStopEvent, ViewerCloseEvent, ViewerOpenEvent, ViewerRefuseEvent
+} from './events.js'
 export type { Frame, FrameBody, FrameObject } from './frame.js'
 export type { FramingChoice, FramingName } from './framing.js'
 export type { HeaderRecord } from './headers.js'
@@ -10,6 +15,7 @@ export type { LogCall, Logger } from './logger.js'
 export type { PushSettings } from './settings.js'
 export type { EndReason } from './stream.js'
 export type { FrameIterable } from './sources/function.js'
+export { EVENT_NAMES, subscribeEvent } from './events.js'
 export { liveFrom } from './live/producer.js'
 export { createLiveSource, type LiveSource } from './live/source.js'
 export { fromCommand, type CommandOptions } from './sources/command.js'

@@ -6,6 +6,7 @@
 import diagnostics from 'node:diagnostics_channel'
 import type { RouteStats } from './counters.js'
 import type { LiveSource } from './live/source.js'
+import type { AnyRequest } from './protocol.js'
 import type { EndReason } from './stream.js'
 
 /** Why a request for a stream (or a snapshot) got a refusal instead. */
@@ -40,8 +41,8 @@ export interface ViewerOpenEvent {
   readonly route: string
   /** Process-unique, the same in the stream's close event. */
   readonly id: number
-  /** The request, as its server handed it over (node:http's or node:http2's compatibility API's). */
-  readonly request: unknown
+  /** The request, as its server handed it over: node:http's (Fastify's `request.raw`) or node:http2's. */
+  readonly request: AnyRequest
   /** The framing the stream is written in. */
   readonly framing: string
   /** 1 for HTTP/1.x, 2 for HTTP/2. */
@@ -62,7 +63,8 @@ export interface ViewerCloseEvent {
 /** `fastify-server-push:viewer:refuse`: a request for a stream or a snapshot was refused. */
 export interface ViewerRefuseEvent {
   readonly route: string
-  readonly request: unknown
+  /** As in ViewerOpenEvent. */
+  readonly request: AnyRequest
   readonly reason: RefuseReason
   /** The response's status: 503, or 403 for a signature. */
   readonly status: number
@@ -184,7 +186,11 @@ export interface EventChannel<Name extends EventName> {
 /** A listener of one channel's messages. */
 export type EventListener<Name extends EventName> = (message: EventMessages[Name], name: Name) => void
 
+/** The names of the channels made so far, in order. */
+const names: EventName[] = []
+
 function channel<Name extends EventName> (name: Name): EventChannel<Name> {
+  names.push(name)
   return diagnostics.channel(name)
 }
 
@@ -208,6 +214,9 @@ export const events = {
   redisBack: channel('fastify-server-push:redis:back'),
   redisMiss: channel('fastify-server-push:redis:miss')
 } as const
+
+/** Every channel's name: to subscribe to them all (a log of everything, say). */
+export const EVENT_NAMES: readonly EventName[] = names
 
 /**
  * Calls `listener` with each message of the channel `name` (a name of `EventMessages`), typed; returns the
