@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { fromCommand, fromDirectory, liveFrom, relay } from 'fastify-server-push/node'
+import { EVENT_NAMES, fromCommand, fromDirectory, liveFrom, relay, subscribeEvent } from 'fastify-server-push/node'
 
 export const here = (path) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -64,6 +64,22 @@ export function closeOnSignals (log, close) {
         log.error({ err }, 'close failed')
         process.exit(1)
       })
+    })
+  }
+}
+
+/**
+ * Logs the package's lifecycle events, one line each (every one but part:send, which comes with every frame):
+ * a source gone offline as a warning, the rest as information; the viewer's address instead of its request.
+ */
+export function logEvents (log) {
+  for (const name of EVENT_NAMES) {
+    if (name === 'fastify-server-push:part:send') continue
+    const event = name.replace('fastify-server-push:', '')
+    subscribeEvent(name, ({ request, source, stats, error, ...fields }) => {
+      const line = { event, ...fields, ...(request && { address: request.socket.remoteAddress }), ...(error && { err: error }) }
+      if (event === 'source:offline' || event === 'source:fail') log.warn(line, `server push ${event}`)
+      else log.info(line, `server push ${event}`)
     })
   }
 }

@@ -3,7 +3,7 @@
 import { once } from 'node:events'
 import express from 'express'
 import { createPushHandler, createSnapshotHandler, createViewScriptHandler } from 'fastify-server-push/node'
-import { closeOnSignals, here, ready, routes } from './demo.js'
+import { closeOnSignals, here, logEvents, ready, routes } from './demo.js'
 
 // The handlers log warnings and errors; this is where they go.
 const log = {
@@ -12,6 +12,7 @@ const log = {
   warn: (obj, msg) => console.warn(msg ?? obj, obj),
   error: (obj, msg) => console.error(msg ?? obj, obj)
 }
+logEvents(log)
 const app = express()
 app.use(express.static(here('./public')))
 // The <push-view> script the pages load, as the Fastify plugin serves it by itself.

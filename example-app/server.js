@@ -8,13 +8,15 @@ import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 import fastifyStatic from '@fastify/static'
 import serverPush from 'fastify-server-push'
-import { closeOnSignals, here, ready, routes } from './demo.js'
+import { closeOnSignals, here, logEvents, ready, routes } from './demo.js'
 
 const { TLS_CERT, TLS_KEY } = process.env
 const tls = TLS_CERT !== undefined && TLS_KEY !== undefined
   ? { http2: true, https: { cert: readFileSync(TLS_CERT), key: readFileSync(TLS_KEY), allowHTTP1: true } }
   : {}
 const app = Fastify({ logger: true, ...tls })
+// Before the routes open, so that their events are all logged.
+logEvents(app.log)
 await app.register(fastifyStatic, { root: here('./public') })
 await app.register(serverPush, { statusPath: '/push-status' })
 for (const { path, snapshot, ...options } of routes) {

@@ -5,6 +5,7 @@ import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } fro
 import { PullStream } from './pull-stream.js'
 import { RecentParts } from './recent-parts.js'
 import { toPart, type PartFormat } from './frame.js'
+import type { Logger } from './logger.js'
 import type { OfflineFrame } from './offline.js'
 import { cycle, isFileSource, loadParts, type FileSource } from './sources/files.js'
 import { functionFrames, type SourceFunction } from './sources/function.js'
@@ -46,12 +47,15 @@ export interface FeedFormat extends PartFormat {
 
 /**
  * Makes a route's feed. Files are read and encoded now, once for every viewer (rejects with
- * FST_SERVER_PUSH_INVALID_SOURCE naming `path`); a live source starts feeding the route now.
+ * FST_SERVER_PUSH_INVALID_SOURCE naming `path`); a live source starts feeding the route now, and takes the route's
+ * logger and name unless an earlier route gave it theirs: at once, so that routes name a source in the order they
+ * are made, before a snapshot route of it made meanwhile.
  */
-export async function openFeed<Request> (source: Source<Request>, path: string, format: FeedFormat): Promise<Feed<Request>> {
+export async function openFeed<Request> (source: Source<Request>, path: string, format: FeedFormat, log: Logger): Promise<Feed<Request>> {
   const { contentType } = format
   if (isLiveSource(source)) {
     const live = hubOf(source)
+    live.adopt(log, path)
     const channel = new LiveChannel(format, live)
     return {
       html: isHtml(contentType),

@@ -77,17 +77,16 @@ export class PushRoute<Request> {
   private closing = false
 
   constructor (readonly path: string, source: Source<Request>, private readonly settings: RouteSettings, log: Logger) {
-    this.ready = openFeed(source, path, settings).then((feed) => this.open(feed, log))
+    this.ready = openFeed(source, path, settings, log).then((feed) => this.open(feed))
     // Whoever serves the route awaits `ready`; a request that comes first gets the error then.
     this.ready.catch(noop)
   }
 
-  private open (feed: Feed<Request>, log: Logger): void {
+  private open (feed: Feed<Request>): void {
     const { settings } = this
     const idleRepeatMs = idleRepeatFor(settings, feed.html)
     const route: StreamRoute = { ...settings, path: this.path, idleRepeatMs, counters: this.counters }
     this.counters.source = feed.live
-    feed.live?.adopt(log, this.path)
     // Streams are watched twice per stall timeout, four times per idle repeat and ten times per maxStreamMs, at
     // least every second and at most every 25 ms: a stream ends at most a tenth of maxStreamMs late, and at most
     // a second.
