@@ -3,6 +3,8 @@
 import { once } from 'node:events'
 import express from 'express'
 import { createPushHandler, createSnapshotHandler, createViewScriptHandler } from 'fastify-server-push/node'
+import { registerMetrics } from 'fastify-server-push/metrics'
+import { register } from 'prom-client'
 import { closeOnSignals, here, logEvents, ready, routes } from './demo.js'
 
 // The handlers log warnings and errors; this is where they go.
@@ -12,8 +14,12 @@ const log = {
   warn: (obj, msg) => console.warn(msg ?? obj, obj),
   error: (obj, msg) => console.error(msg ?? obj, obj)
 }
+// Before the handlers are made, so that their events are all logged and counted: the metrics go on prom-client's
+// default registry, which GET /metrics serves to Prometheus.
 logEvents(log)
+registerMetrics()
 const app = express()
+app.get('/metrics', async (_req, res) => { res.type(register.contentType).send(await register.metrics()) })
 app.use(express.static(here('./public')))
 // The <push-view> script the pages load, as the Fastify plugin serves it by itself.
 app.get('/push-view.js', createViewScriptHandler())

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 import fastifyStatic from '@fastify/static'
 import serverPush from 'fastify-server-push'
+import { registerMetrics } from 'fastify-server-push/metrics'
+import { register } from 'prom-client'
 import { closeOnSignals, here, logEvents, ready, routes } from './demo.js'
 
 const { TLS_CERT, TLS_KEY } = process.env
@@ -15,8 +17,11 @@ const tls = TLS_CERT !== undefined && TLS_KEY !== undefined
   ? { http2: true, https: { cert: readFileSync(TLS_CERT), key: readFileSync(TLS_KEY), allowHTTP1: true } }
   : {}
 const app = Fastify({ logger: true, ...tls })
-// Before the routes open, so that their events are all logged.
+// Before the routes open, so that their events are all logged and counted: the metrics go on prom-client's
+// default registry, which GET /metrics serves to Prometheus.
 logEvents(app.log)
+registerMetrics()
+app.get('/metrics', async (_request, reply) => reply.type(register.contentType).send(await register.metrics()))
 await app.register(fastifyStatic, { root: here('./public') })
 await app.register(serverPush, { statusPath: '/push-status' })
 for (const { path, snapshot, ...options } of routes) {

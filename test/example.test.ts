@@ -59,6 +59,9 @@ for (const script of ['server.js', 'express.js']) {
     const status = await (await fetch(`http://127.0.0.1:${port}/push-status`)).json() as Record<string, { viewers: number }>
     t.equal(status['/live.mjpg']?.viewers, 1)
     t.equal(status['/video.mjpg']?.viewers, 1)
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`)
+    t.match(metrics.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
+    t.match(await metrics.text(), /^fastify_server_push_viewers\{route="\/live\.mjpg"\} 1$/m, 'GET /metrics: Prometheus text, the viewers counted')
 
     child.kill('SIGTERM')
     const [code] = await once(child, 'exit')
