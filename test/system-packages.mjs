@@ -22,6 +22,9 @@ const NEEDS = [
   { pkg: 'curl', program: 'curl' },
   // The Redis tests start their own servers (test/helpers/redis.ts).
   { pkg: 'redis-server', program: 'redis-server' },
+  // The metrics tests check the exposition text with promtool and scrape the example app with a real Prometheus
+  // (test/prometheus.test.ts); the package ships both programs.
+  { pkg: 'prometheus', program: 'prometheus' },
   // The slow-link tests limit a network namespace's loopback with ip and tc (test/helpers/slow-link.ts), which
   // Debian keeps in /sbin; unshare, which makes the namespace, is util-linux's, which Debian always has.
   { pkg: 'iproute2', program: '/sbin/tc' }
