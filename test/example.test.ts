@@ -69,6 +69,11 @@ for (const script of ['server.js', 'express.js']) {
     t.ok((await video.end()).multipart.closed, 'open streams end with the close delimiter')
     t.ok((await clock.end()).multipart.closed)
     t.ok((await live.end()).multipart.closed)
+    // Its log of the lifecycle events: the live viewer came from 127.0.0.1, and left as the app closed.
+    const logged = output().split('\n').filter((line) => line.includes('"msg":"server push ')).map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>)
+    t.match(logged.find((line) => line.event === 'viewer:open' && line.route === '/live.mjpg'), { address: '127.0.0.1', protocol: 1 })
+    t.match(logged.find((line) => line.event === 'viewer:close' && line.route === '/live.mjpg'), { reason: 'server-closing' })
+    t.match(logged.find((line) => line.event === 'source:start'), { route: '/live.mjpg' })
   })
 }
 
