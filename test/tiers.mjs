@@ -1,9 +1,9 @@
 // The suite's tiers beside tap's full run (package.json "tap"), and which tests each leaves out:
 //   node test/tiers.mjs quick  `npm run test:quick`, the edit-test loop: this Node, no browser, no Redis cluster, no
 //                              coverage (a subset cannot cover everything, and collecting coverage costs time).
-//   node test/tiers.mjs nodes  the last step of `npm test`: every test but the browsers' and the slow links' under
-//                              each Node line that package.json's engines promises, but this Node's (the full run has
-//                              just tested it).
+//   node test/tiers.mjs nodes  the last step of `npm test`: every test but the browsers', the slow links' and the
+//                              real Prometheus' under each Node line that package.json's engines promises, but this
+//                              Node's (the full run has just tested it).
 // Extra arguments go to tap, e.g. `npm run test:quick -- test/wire.test.ts`.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -19,6 +19,11 @@ const CLUSTER = '--exclude=test/redis-cluster.test.ts'
  * check under every Node, and it alone would add a minute and more to each run.
  */
 const SLOW_LINKS = '--exclude=test/slow-links.test.ts'
+/**
+ * A real Prometheus scraping the example app, 10 s: what it proves (the exposition Prometheus reads, its queries)
+ * does not depend on the Node that serves it, and test/metrics.test.ts checks the metrics under every Node.
+ */
+const PROMETHEUS = '--exclude=test/prometheus.test.ts'
 // Most tests spend their time waiting (sockets, timers, child processes): at tap's default of one file per core, a
 // run kept 2 cores busy less than half the time, and twice as many files at once halved it.
 const TAP = ['node_modules/.bin/tap', '--disable-coverage', `--jobs=${2 * availableParallelism()}`]
@@ -66,9 +71,9 @@ if (tier === 'quick') {
   const releases = promisedMajors().filter((major) => major !== current).map(nodeRelease)
   const failed = []
   for (const { version, npx } of releases) {
-    console.log(`\n# Node ${version}: every test but the browsers' and the slow links'\n`)
+    console.log(`\n# Node ${version}: every test but the browsers', the slow links' and the real Prometheus'\n`)
     // Through npx, so that its Node comes first on the PATH, for the build and any `node` a test starts.
-    if (!run('npx', [...npx, ...TAP, BROWSERS, SLOW_LINKS, ...tapArgs])) failed.push(version)
+    if (!run('npx', [...npx, ...TAP, BROWSERS, SLOW_LINKS, PROMETHEUS, ...tapArgs])) failed.push(version)
   }
   if (failed.length > 0) {
     console.error(`\nTests failed under Node ${failed.join(', ')}`)
