@@ -126,7 +126,7 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
       routeOptions.handler = handlerFirst(handler, (request, reply) => route.handle(fastifyExchange(request, reply)))
     } else {
       const settings = checkSnapshotOptions(where, snapshot, SNAPSHOT_OPTION_KEYS, defaults)
-      const route = once(snapshots, snapshot as object, url, () => new SnapshotRoute(settings, fastify.log))
+      const route = once(snapshots, snapshot as object, url, () => new SnapshotRoute(settings, fastify.log, url))
       routeOptions.handler = handlerFirst(handler, async (request, reply) => { sendPlain(reply, await route.answer(request.raw)) })
     }
   })

@@ -38,7 +38,10 @@ export interface PushHandlerOptions<Request extends NodeRequest = NodeRequest> e
 }
 
 /** `createSnapshotHandler()`'s options. */
-export interface SnapshotHandlerOptions extends SnapshotOptions, HandlerOptions {}
+export interface SnapshotHandlerOptions extends SnapshotOptions, HandlerOptions {
+  /** The route's name in its events (a refusal's `route`). Default `server-push-snapshot`. */
+  name?: string
+}
 
 /**
  * A request handler for Express 5, node:http, node:https or node:http2, with its route's lifecycle. `Request` is
@@ -59,7 +62,7 @@ export interface PushHandler<Request extends NodeRequest = NodeRequest> extends 
 }
 
 const PUSH_KEYS = new Set([...SETTING_KEYS, 'log', 'name', 'source', 'producerStopTimeoutMs'])
-const SNAPSHOT_HANDLER_KEYS = new Set([...SNAPSHOT_KEYS, 'log'])
+const SNAPSHOT_HANDLER_KEYS = new Set([...SNAPSHOT_KEYS, 'log', 'name'])
 
 function sendPlain (res: NodeResponse, response: PlainResponse): void {
   const headers: Record<string, string[]> = {}
@@ -137,13 +140,10 @@ export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHa
   const where = 'createSnapshotHandler()'
   const settings = checkSnapshotOptions(where, checkHandlerOptions(where, options), SNAPSHOT_HANDLER_KEYS)
   const log = options.log ?? CONSOLE_LOG
-  const route = new SnapshotRoute(settings, log)
+  const route = new SnapshotRoute(settings, log, options.name ?? 'server-push-snapshot')
   const handler = (req: NodeRequest, res: NodeResponse, next?: Next): void => {
-    route.answer(req).then((response) => sendPlain(res, response),
-      // answer() does not reject (it answers a frame, a timeout and the close alike); were it to, the client
-      // still gets an answer.
-      /* c8 ignore next */
-      (error: unknown) => failed(res, next, log, error))
+    // answer() rejects a URL not signed as the route requires (403), as a push route throws it.
+    route.answer(req).then((response) => sendPlain(res, response), (error: unknown) => failed(res, next, log, error))
   }
   return Object.assign(handler, {
     async close () {
