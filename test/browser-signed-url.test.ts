@@ -16,7 +16,8 @@ for (const browser of browsers) {
     const app = Fastify()
     t.teardown(() => app.close())
     await app.register(serverPush, { signingKeys: KEY })
-    // Streams the server ends after 600 ms each (longer than the first backoff step, which then does not grow): the view opens the route again and again.
+    // Streams the server ends after 600 ms each (longer than the first backoff step, which then does not grow):
+    // the view opens the route again and again.
     app.get('/cam.mjpg', { serverPush: { source: live, idleRepeatMs: 0, maxStreamMs: 600 } }, async () => {})
     const asked: string[] = []
     app.addHook('onRequest', async (request) => {
