@@ -16,16 +16,22 @@ for (const browser of browsers) {
     const app = Fastify()
     t.teardown(() => app.close())
     await app.register(serverPush, { signingKeys: KEY })
-    // Streams the server ends after 600 ms each (longer than the first backoff step, which then does not grow):
-    // the view opens the route again and again.
-    app.get('/cam.mjpg', { serverPush: { source: live, idleRepeatMs: 0, maxStreamMs: 600 } }, async () => {})
+    // Streams the server ends after 1.5 s each: the view opens the route again and again, each time soon (a stream
+    // that lasted a second or more keeps its backoff at its first steps).
+    app.get('/cam.mjpg', { serverPush: { source: live, idleRepeatMs: 0, maxStreamMs: 1500 } }, async () => {})
     const asked: string[] = []
     app.addHook('onRequest', async (request) => {
       if (request.routeOptions.url === '/cam.mjpg') asked.push(request.url)
     })
     // The page's own endpoint: a fresh URL each time, numbered so that the test sees which one a stream opened.
     let issued = 0
-    app.get('/cam-url', async (_request, reply) => reply.type('text/plain').send(signUrl(`/cam.mjpg?n=${++issued}`, { key: KEY, expiresIn: 60 })))
+    let refreshes = 0
+    let failing = false
+    app.get('/cam-url', async (_request, reply) => {
+      refreshes++
+      if (failing) return reply.code(503).send('down for a moment')
+      return reply.type('text/plain').send(signUrl(`/cam.mjpg?n=${++issued}`, { key: KEY, expiresIn: 60 }))
+    })
     // The page's URL, signed as the page is served, for a second.
     let src = ''
     app.get('/', async (_request, reply) => {
@@ -58,6 +64,18 @@ for (const browser of browsers) {
       await waitForColour(page, viewPicture('#v'), colour.rgb)
     }
     t.pass(`painting on, after ${attempts.length} attempts and ${issued} fresh URLs`)
-    t.same(page.consoleErrors.filter((error) => !/403/.test(error)), [], page.consoleErrors.join(' | '))
+
+    // The endpoint fails: no stream is asked for without a fresh URL, and the view keeps asking it, later and
+    // later; back, the view paints again.
+    failing = true
+    const streamsThen = asked.length
+    const refreshesThen = refreshes
+    await eventually(() => refreshes >= refreshesThen + 3, 'three refreshes while the endpoint fails')
+    t.ok(asked.length <= streamsThen + 1, `no stream asked for on a failed refresh (${asked.length - streamsThen} since, the one open then at most)`)
+    failing = false
+    live.publish((colours[3] as Colour).jpeg)
+    await waitForColour(page, viewPicture('#v'), (colours[3] as Colour).rgb)
+    t.pass(`painting again once refresh-src answers (${refreshes - refreshesThen} refreshes meanwhile)`)
+    t.same(page.consoleErrors.filter((error) => !/403|503/.test(error)), [], page.consoleErrors.join(' | '))
   })
 }

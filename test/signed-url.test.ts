@@ -12,6 +12,7 @@ import t, { type Test } from 'tap'
 import serverPush, { createLiveSource, FST_SERVER_PUSH_BAD_SIGNATURE, signUrl, type LiveSource } from '../lib/index.js'
 import { createPushHandler, createSnapshotHandler, signUrl as nodeSignUrl } from '../lib/node.js'
 import type { ViewerRefuseEvent } from '../lib/core/events.js'
+import { eventually } from './helpers/app.js'
 import { connect, request, serve } from './helpers/protocols.js'
 import { RawClient, type ParsedResponse } from './helpers/wire-client.js'
 
@@ -303,7 +304,7 @@ t.test('HTTP/2: a signed stream, an unsigned one refused', async (t) => {
   const session = connect(t, origin)
   const stream = await request(session, signUrl('/cam.mjpg', { key: KEY, expiresIn: 60 }))
   t.equal(stream.headers[':status'], 200)
-  await new Promise<void>((resolve) => { const check = (): void => { if (stream.parts().parts.length >= 1) resolve(); else stream.stream.once('data', check) }; check() })
+  await eventually(() => stream.parts().parts.length >= 1, 'a part over HTTP/2')
   t.ok(stream.parts().parts[0]?.body.equals(JPEG), 'a part over HTTP/2')
   stream.stream.close()
   const unsigned = await request(session, '/cam.mjpg')
