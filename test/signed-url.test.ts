@@ -199,8 +199,10 @@ t.test('Fastify: the plugin\'s keys guard every route, a route\'s own replace th
   await refused(t, port, signUrl('/own.mjpg', { key: KEY, expiresIn: 300 }), /is not valid/, 'a route\'s own key replaces the plugin\'s')
   await streams(t, port, signUrl('/own.mjpg', { key: STRANGER, expiresIn: 300 }), 'signed by the route\'s own key')
 
-  t.ok(events.every(({ reason, status }) => reason === 'signature' && status === 403))
-  t.same(events.map(({ route }) => route), ['/cam.mjpg', '/cam.mjpg', '/cam.jpg', '/cam.jpg', '/own.mjpg'], 'named by their routes')
+  // (The 503 of the full route is published too, with its own reason.)
+  const refusedBySignature = events.filter(({ reason }) => reason === 'signature')
+  t.ok(refusedBySignature.every(({ status }) => status === 403))
+  t.same(refusedBySignature.map(({ route }) => route), ['/cam.mjpg', '/cam.mjpg', '/cam.jpg', '/cam.jpg', '/own.mjpg'], 'every refusal published, named by its route')
   const logged = log.join('')
   t.match(logged, /FST_SERVER_PUSH_BAD_SIGNATURE/, 'refusals are logged')
   for (const key of [KEY, OLD, STRANGER]) {
