@@ -3,11 +3,14 @@
 // PATH, else a stand-in camera cycling the thumbnails. RELAY=<an MJPEG URL> adds a relay of that stream.
 // REDIS_URL=redis://host:6379 makes the app one instance of many: every instance publishes its camera to Redis
 // and shows /live.mjpg from there, and the camera runs in one instance only, while any instance has a viewer.
+// SIGNING_KEY=<a secret of at least 32 bytes> makes every stream and snapshot route require a signed URL (403
+// without one): the pages are served with URLs signed for a minute, and their views get fresh ones from
+// /signed-url each time they reconnect (refresh-src).
 import { spawnSync } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { EVENT_NAMES, fromCommand, fromDirectory, liveFrom, relay, subscribeEvent } from 'fastify-server-push/node'
+import { EVENT_NAMES, fromCommand, fromDirectory, liveFrom, relay, signUrl, subscribeEvent } from 'fastify-server-push/node'
 
 export const here = (path) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -53,7 +56,32 @@ export const routes = [
   ...(process.env.RELAY ? [{ path: '/relay.mjpg', source: relay(process.env.RELAY, { lingerMs: 2000 }) }] : [])
 ]
 
-export const ready = { camera: hasFfmpeg ? 'ffmpeg testsrc2' : 'built-in frames', relay: process.env.RELAY !== undefined, redis: redis !== undefined }
+/** The key every stream and snapshot route requires its URLs signed with, or undefined for none. */
+export const signingKey = process.env.SIGNING_KEY || undefined
+
+// The app's stream and snapshot paths: the only ones /signed-url signs.
+const signable = new Set(routes.flatMap(({ path, snapshot }) => snapshot === undefined ? [path] : [path, snapshot]))
+
+/**
+ * What /signed-url answers for `path` (one of the app's routes, with any query): the URL signed for a minute, or
+ * `path` as it is when the app requires no signature; undefined for any other path. A real app would first check
+ * that the viewer may watch (its session cookie): this URL hands out access.
+ */
+export function signedUrl (path) {
+  if (typeof path !== 'string' || !signable.has(path.split('?')[0])) return undefined
+  return signingKey === undefined ? path : signUrl(path, { key: signingKey, expiresIn: 60 })
+}
+
+/** A page of public/ with the URLs of its streams, snapshots and links to them signed, for SIGNING_KEY. */
+export async function signedPage (name) {
+  const html = await readFile(here(`./public/${name}`), 'utf8')
+  return html.replace(/(?<![-\w])(src|href)="([^"]*)"/g, (attribute, name, url) => {
+    const signed = signedUrl(url.replaceAll('&amp;', '&'))
+    return signed === undefined ? attribute : `${name}="${signed.replaceAll('&', '&amp;')}"`
+  })
+}
+
+export const ready = { camera: hasFfmpeg ? 'ffmpeg testsrc2' : 'built-in frames', relay: process.env.RELAY !== undefined, redis: redis !== undefined, signed: signingKey !== undefined }
 
 /** Runs `close` on SIGINT and SIGTERM (and gives up the camera to the other instances), then exits. */
 export function closeOnSignals (log, close) {

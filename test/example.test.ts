@@ -34,6 +34,7 @@ for (const script of ['server.js', 'express.js']) {
     t.equal(viewScript.headers.get('content-type'), 'text/javascript; charset=utf-8', 'the page\'s <push-view> script is served')
     t.match(await viewScript.text(), /customElements\.define\('push-view'/)
     t.match(html, /<iframe id="clock" src="\/clock"/)
+    t.equal(await (await fetch(`http://127.0.0.1:${port}/signed-url?path=/live.mjpg`)).text(), '/live.mjpg', 'without SIGNING_KEY, the views\' refresh-src answers the path as it is')
 
     const video = await RawClient.get(port, '/video.mjpg')
     const clock = await RawClient.get(port, '/clock')
@@ -112,7 +113,7 @@ t.test('example app with TLS_CERT and TLS_KEY: HTTPS, with HTTP/2 and HTTP/1.1 o
   t.ok(parts(video)[0]?.body.equals(readFileSync(new URL('../example-app/frames/thumb_1.jpg', import.meta.url))), 'thumb_1.jpg')
   t.equal(parts(live)[0]?.body[0], 0xff, 'a JPEG from the live route')
   await wall.ended
-  t.match(wall.body().toString(), /view\.setAttribute\('src', `\/live\.mjpg\?view=\$\{i\}`\)/, 'the wall page: twelve views of the live route')
+  t.equal(wall.body().toString().match(/<push-view id="cam\d+" alt="Camera view \d+" show-age src="\/live\.mjpg\?view=\d+"/g)?.length, 12, 'the wall page: twelve views of the live route')
   const http1 = await new Promise<IncomingMessage>((resolve, reject) => {
     https.get(`https://127.0.0.1:${port}/live.jpg`, { ca: cert }, resolve).on('error', reject)
   })
@@ -134,3 +135,41 @@ t.test('example apps with REDIS_URL: the Fastify and the Express app show one ca
   t.equal(cameras[0] as number + (cameras[1] as number), 1, `one ffmpeg in all (${cameras.join(' + ')})`)
   for (const viewer of viewers) viewer.destroy()
 })
+
+for (const script of ['server.js', 'express.js']) {
+  t.test(`example app (${script}) with SIGNING_KEY: unsigned streams and snapshots refused 403, the pages' signed URLs served`, async (t) => {
+    const key = 'an example secret, at least 32 bytes long'
+    const { port, output } = await exampleApp(t, { SIGNING_KEY: key }, script)
+    t.match(output(), /"signed":true.*"msg":"live route ready"/)
+    const origin = `http://127.0.0.1:${port}`
+    for (const path of ['/video.mjpg', '/clock', '/live.mjpg', '/live.jpg']) {
+      const refused = await fetch(`${origin}${path}`)
+      t.equal(refused.status, 403, `${path} unsigned: 403`)
+      t.match(await refused.json(), { code: 'FST_SERVER_PUSH_BAD_SIGNATURE' })
+    }
+    // The URLs each page came with, as the browser reads them out of the attributes.
+    const urls = async (page: string): Promise<Record<string, string>> => {
+      const html = await (await fetch(`${origin}${page}`)).text()
+      return Object.fromEntries([...html.matchAll(/id="(\w+)"[^>]*? src="([^"]+)"/g)].map(([, id, src]) => [id, (src as string).replaceAll('&amp;', '&')]))
+    }
+    const index = await urls('/')
+    t.match(index, { video: /^\/video\.mjpg\?expires=\d+&signature=[\w-]{43}$/, live: /^\/live\.mjpg\?expires=/, clock: /^\/clock\?expires=/, snapshot: /^\/live\.jpg\?expires=/ }, 'the index page\'s URLs are signed')
+    const wall = await urls('/wall.html')
+    t.equal(Object.keys(wall).length, 12)
+    t.match(wall.cam7, /^\/live\.mjpg\?view=7&expires=\d+&signature=[\w-]{43}$/, 'and the wall\'s')
+    const video = await RawClient.get(port, index.video as string)
+    t.ok((await video.parts(1)).multipart.parts[0]?.body.equals(readFileSync(new URL('../example-app/frames/thumb_1.jpg', import.meta.url))), 'the page\'s /video.mjpg URL streams')
+    video.destroy()
+    const live = await RawClient.get(port, wall.cam7 as string)
+    t.equal((await live.parts(1)).multipart.parts[0]?.body[0], 0xff, 'the wall\'s URL streams the live camera')
+    live.destroy()
+    const snapshot = await fetch(`${origin}${index.snapshot as string}`)
+    t.equal(snapshot.headers.get('content-type'), 'image/jpeg', 'the page\'s snapshot URL answers a JPEG')
+    // What a view's refresh-src gets: a fresh URL of the app's own routes, and nothing for another path.
+    const fresh = await (await fetch(`${origin}/signed-url?path=${encodeURIComponent('/live.mjpg?view=3')}`)).text()
+    t.match(fresh, /^\/live\.mjpg\?view=3&expires=\d+&signature=[\w-]{43}$/)
+    t.equal((await fetch(`${origin}${fresh.replace('/live.mjpg', '/clock')}`)).status, 403, 'a signature for /live.mjpg does not open /clock')
+    t.equal((await fetch(`${origin}/signed-url?path=/push-status`)).status, 400)
+    t.notOk(output().includes(key), 'the key is in no log line')
+  })
+}

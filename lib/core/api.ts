@@ -13,6 +13,7 @@ export type { LiveFromOptions, ProducerContext, ProducerFactory } from './live/p
 export type { LiveSourceOptions } from './live/source.js'
 export type { LogCall, Logger } from './logger.js'
 export type { PushSettings } from './settings.js'
+export type { SigningKey, SignUrlOptions } from './signed-url.js'
 export type { EndReason } from './stream.js'
 export type { FrameIterable } from './sources/function.js'
 export { EVENT_NAMES, subscribeEvent } from './events.js'
@@ -24,4 +25,5 @@ export { fromDirectory, fromFiles, FileSource, type DirectoryOptions } from './s
 export { boundaryOf, MultipartParser, readMultipart, type MultipartReaderOptions, type ReadPart } from './read/multipart.js'
 export { JpegSplitter, splitJpegs, type JpegSplitterOptions } from './read/jpeg.js'
 export { PUSH_VIEW_SCRIPT } from './push-view.js'
+export { signUrl } from './signed-url.js'
 export * from './errors.js'

@@ -75,3 +75,14 @@ export const FST_SERVER_PUSH_FRAME_TOO_LARGE = createError<'FST_SERVER_PUSH_FRAM
   500,
   RangeError
 )
+
+/**
+ * A route with `signingKeys` was asked for a stream or snapshot by a URL that is not signed, not validly signed
+ * (another path, a changed expiry or query, a wrong key) or expired; it is answered 403 with this error. The
+ * message says which, never a key or the signature expected.
+ */
+export const FST_SERVER_PUSH_BAD_SIGNATURE = createError<'FST_SERVER_PUSH_BAD_SIGNATURE', [string]>(
+  'FST_SERVER_PUSH_BAD_SIGNATURE',
+  'Forbidden: %s',
+  403
+)

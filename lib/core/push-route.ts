@@ -15,6 +15,7 @@ import { OpenStreams } from './open-streams.js'
 import { unavailable, type PlainResponse } from './plain-response.js'
 import { forProtocol, protocolOf, pushStreamsOn, startResponse, unsupportedVersion, type AnyRequest, type AnyResponse, type ProtocolVersion } from './protocol.js'
 import { READER_PAGE } from './reader-page.js'
+import { requireSignature } from './signed-url.js'
 import { checkSettings, idleRepeatFor, type CheckedSettings, type PushSettings, type RouteSettings } from './settings.js'
 import type { PushStream, StreamRoute } from './stream.js'
 
@@ -101,7 +102,8 @@ export class PushRoute<Request> {
   }
 
   /**
-   * Answers one request: a stream, or a plain response. Throws coded errors (bad `?framing=` or `?fps=`, bad headers); when
+   * Answers one request: a stream, or a plain response. Throws coded errors (a URL not signed as `signingKeys`
+   * requires, bad `?framing=` or `?fps=`, bad headers); when
    * the request must wait (for its turn on the connection, or for the route's files), returns a promise that
    * settles once it is answered, and rejects with those errors.
    */
@@ -116,6 +118,9 @@ export class PushRoute<Request> {
       exchange.answer(unsupportedVersion(req))
       return undefined
     }
+    // Before anything else of the route's: an unsigned request learns nothing of it (not even that it is full),
+    // and waits for nothing.
+    requireSignature(this.settings.signingKeys, req, this.path)
     // An HTTP/1.1 request pipelined behind one whose response is still going out gets the socket only once that
     // response has ended: HTTP/1.1 answers in order, and a stream written now would land in the middle of it. A
     // route whose files are still being read waits for them.

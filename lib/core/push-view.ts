@@ -177,6 +177,10 @@ const BODY = String.raw`
       this.shown = null
       this.current = ''
       this.staleAfterMs = 0
+      // The view's refresh-src, resolved: where each attempt but the first gets a fresh URL (a signed one, whose
+      // expiry the last has passed); null: every attempt opens url.
+      this.refreshUrl = null
+      this.attempts = 0
     }
 
     start () {
@@ -228,7 +232,17 @@ const BODY = String.raw`
       let delivered = false
       let wait
       try {
-        const response = await fetch(this.url, { cache: 'no-store', headers: { accept: ACCEPT }, signal: attempt.signal })
+        let url = this.url
+        if (this.refreshUrl !== null && this.attempts++ > 0) {
+          // Same origin only, with the page's cookies: what signs a URL is the page's own server. An answer that is
+          // not a URL fails the attempt, and the backoff applies as to a stream that failed.
+          if (new URL(this.refreshUrl).origin !== location.origin) throw new Error('refresh-src must be on the page\'s origin')
+          const fresh = await fetch(this.refreshUrl, { cache: 'no-store', credentials: 'same-origin', signal: attempt.signal })
+          if (!fresh.ok) throw new Error('refresh-src answered ' + fresh.status)
+          url = new URL((await fresh.text()).trim(), this.refreshUrl)
+          if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('refresh-src gave no http(s) URL')
+        }
+        const response = await fetch(url, { cache: 'no-store', headers: { accept: ACCEPT }, signal: attempt.signal })
         const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(response.headers.get('content-type') ?? '')
         if (!response.ok || boundary === null || response.body === null) {
           // A full route (503) says when to come back.
@@ -372,6 +386,16 @@ const BODY = String.raw`
   const decodes = new Map()
   const ignore = () => {}
 
+  /** An attribute's URL resolved against the page, or null when it has none or it is no URL. */
+  const resolve = (value) => {
+    if (value === null || value === '') return null
+    try {
+      return new URL(value, document.baseURI).href
+    } catch {
+      return null
+    }
+  }
+
   const formatAge = (ms) => {
     const s = Math.floor(ms / 1000)
     if (s < 60) return s + ' s'
@@ -388,11 +412,12 @@ const BODY = String.raw`
   document.head.appendChild(style)
 
   /**
-   * <push-view src="/cam.mjpg" show-age stale-after="5000" alt="...">: a push stream's parts as they come.
+   * <push-view src="/cam.mjpg" refresh-src="/cam-url" show-age stale-after="5000" alt="...">: a push stream's parts
+   * as they come; each attempt after the first opens the URL refresh-src answers, if it is set.
    * Reflects state="connecting|live|stale|offline"; dispatches "frame" (a part shown) and "statechange".
    */
   class PushView extends HTMLElement {
-    static get observedAttributes () { return ['src', 'show-age', 'stale-after', 'alt'] }
+    static get observedAttributes () { return ['src', 'refresh-src', 'show-age', 'stale-after', 'alt'] }
 
     constructor () {
       super()
@@ -434,22 +459,19 @@ const BODY = String.raw`
     }
 
     settings () {
-      if (this.reader !== null) this.reader.staleAfterMs = Math.max(0, Number(this.getAttribute('stale-after')) || 0)
+      if (this.reader !== null) {
+        this.reader.staleAfterMs = Math.max(0, Number(this.getAttribute('stale-after')) || 0)
+        this.reader.refreshUrl = resolve(this.getAttribute('refresh-src'))
+      }
       this.tick()
       this.reader?.refresh()
     }
 
     open () {
       this.close()
-      const src = this.getAttribute('src')
-      if (src === null || src === '') return
-      let url
-      try {
-        url = new URL(src, document.baseURI).href
-      } catch {
-        // Not a URL: nothing to open, as with no src; the page's own code may set a good one.
-        return
-      }
+      // Not a URL: nothing to open, as with no src; the page's own code may set a good one.
+      const url = resolve(this.getAttribute('src'))
+      if (url === null) return
       this.reader = new Reader(url, this)
       this.settings()
       this.reader.start()

@@ -6,6 +6,7 @@ import { mergeHeaders, PLAIN_HEADERS, reservedNames, RESPONSE_RESERVED, STREAM_H
 import { boundaryProblem, isMediaType } from './syntax.js'
 import type { CheckedFrame, Frame, PartFormat } from './frame.js'
 import { checkOfflineFrame, offlineFrameFor, type OfflineFrame } from './offline.js'
+import { checkSigningKeys, type SigningKey } from './signed-url.js'
 import { multipart, randomBoundary } from './wire.js'
 
 /** Settings a route may set, and a plugin (or any set of routes) may set for all its routes. */
@@ -82,9 +83,17 @@ export interface PushSettings {
    * for other types.
    */
   offlineFrame?: Frame | false
+  /**
+   * Requires a signed URL (`signUrl()`) to start a stream or snapshot: a request whose URL is not signed by one of
+   * these keys, was changed since, or has expired is answered 403 (FST_SERVER_PUSH_BAD_SIGNATURE). A key is a
+   * string or bytes of at least 32 bytes; several are accepted at once, so that a new key can sign while URLs
+   * signed with the old one still open. `false`: none required (a plugin's default turned off for one route).
+   * Default: none required.
+   */
+  signingKeys?: SigningKey | readonly SigningKey[] | false
 }
 
-export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'maxStreamsPerConnection', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers', 'viewerFps', 'maxStreamMs', 'offlineFrame']
+export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'maxStreamsPerConnection', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers', 'viewerFps', 'maxStreamMs', 'offlineFrame', 'signingKeys']
 
 type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'maxStreamsPerConnection' | 'idleRepeatMs' | 'stallTimeoutMs' | 'maxStreamMs'
 
@@ -103,9 +112,10 @@ const NUMBER_RULES: Record<NumberSetting, NumberRule> = {
 }
 
 /** PushSettings once checked: headers as the lines to write, the offline frame as a checked frame. */
-export type CheckedSettings = { readonly [K in keyof Omit<PushSettings, 'headers' | 'offlineFrame'>]?: PushSettings[K] | undefined } & {
+export type CheckedSettings = { readonly [K in keyof Omit<PushSettings, 'headers' | 'offlineFrame' | 'signingKeys'>]?: PushSettings[K] | undefined } & {
   readonly headers?: HeaderList
   readonly offlineFrame?: CheckedFrame | false | undefined
+  readonly signingKeys?: readonly Buffer[] | false | undefined
 }
 
 /** Checks the settings among `value`'s keys; throws FST_SERVER_PUSH_INVALID_OPTION naming `where` and the field. */
@@ -148,7 +158,8 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
     headers: headerList,
     viewerFps: viewerFps as boolean | undefined,
     maxStreamMs: number('maxStreamMs'),
-    offlineFrame: checkOfflineFrame(where, offlineFrame)
+    offlineFrame: checkOfflineFrame(where, offlineFrame),
+    signingKeys: checkSigningKeys(where, value.signingKeys)
   }
 }
 
@@ -172,6 +183,8 @@ export interface RouteSettings extends PartFormat {
   readonly maxStreamMs: number
   /** What a live source's viewers get while it is offline; undefined: nothing. */
   readonly offlineFrame: OfflineFrame | undefined
+  /** The keys a request's URL must be signed with; undefined: any URL is served. */
+  readonly signingKeys: readonly Buffer[] | undefined
 }
 
 /** A route's own checked settings over `defaults`. */
@@ -179,6 +192,7 @@ export function resolveSettings (own: CheckedSettings, defaults: CheckedSettings
   const maxFps = own.maxFps ?? defaults.maxFps
   const userHeaders = mergeHeaders(defaults.headers ?? [], own.headers ?? [])
   const contentType = own.contentType ?? defaults.contentType ?? 'image/jpeg'
+  const signingKeys = own.signingKeys ?? defaults.signingKeys
   return {
     contentType,
     multipart: multipart(own.boundary ?? defaults.boundary ?? randomBoundary()),
@@ -193,7 +207,8 @@ export function resolveSettings (own: CheckedSettings, defaults: CheckedSettings
     plainHeaders: mergeHeaders(PLAIN_HEADERS, userHeaders),
     viewerFps: own.viewerFps ?? defaults.viewerFps ?? true,
     maxStreamMs: own.maxStreamMs ?? defaults.maxStreamMs ?? 0,
-    offlineFrame: offlineFrameFor(own.offlineFrame ?? defaults.offlineFrame, contentType)
+    offlineFrame: offlineFrameFor(own.offlineFrame ?? defaults.offlineFrame, contentType),
+    signingKeys: signingKeys === false ? undefined : signingKeys
   }
 }
 

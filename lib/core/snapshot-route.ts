@@ -9,7 +9,8 @@ import type { Logger } from './logger.js'
 import { offlineHeaders, printableTime } from './offline.js'
 import { errorResponse, unavailable, type PlainResponse } from './plain-response.js'
 import { forProtocol, protocolOf, unsupportedVersion, type AnyRequest } from './protocol.js'
-import { checkSettings, resolveSettings, type CheckedSettings, type RouteSettings } from './settings.js'
+import { checkSettings, resolveSettings, type CheckedSettings, type PushSettings, type RouteSettings } from './settings.js'
+import { requireSignature } from './signed-url.js'
 
 /** A snapshot route's options: the live source whose latest frame it answers, and how. */
 export interface SnapshotOptions {
@@ -23,15 +24,17 @@ export interface SnapshotOptions {
   jpegHuffmanTables?: boolean
   /** Extra response headers, over the plugin's. */
   headers?: HeaderRecord
+  /** Requires a signed URL (see PushSettings); `false`: none, whatever the plugin's. Default: the plugin's, else none. */
+  signingKeys?: PushSettings['signingKeys']
 }
 
-const OPTION_KEYS = { source: true, snapshotTimeoutMs: true, contentType: true, jpegHuffmanTables: true, headers: true } satisfies Record<keyof SnapshotOptions, true>
+const OPTION_KEYS = { source: true, snapshotTimeoutMs: true, contentType: true, jpegHuffmanTables: true, headers: true, signingKeys: true } satisfies Record<keyof SnapshotOptions, true>
 
 /** The keys of SnapshotOptions, every one: an adapter adds its own to them. */
 export const SNAPSHOT_KEYS: readonly string[] = Object.keys(OPTION_KEYS)
 
 /** A snapshot route's options once checked, every default applied. */
-export interface SnapshotSettings extends Pick<RouteSettings, 'contentType' | 'plainHeaders' | 'jpegHuffmanTables'> {
+export interface SnapshotSettings extends Pick<RouteSettings, 'contentType' | 'plainHeaders' | 'jpegHuffmanTables' | 'signingKeys'> {
   readonly source: LiveSource
   /** How long a request waits for a first frame before it is answered 503, in ms. */
   readonly timeoutMs: number
@@ -48,8 +51,8 @@ export function checkSnapshotOptions (where: string, options: unknown, known: Re
   if (!isLiveSource(source)) throw invalidOption(where, `snapshot needs ${A_LIVE_SOURCE}`)
   const timeoutMs = checkNumber(where, 'snapshotTimeoutMs', options.snapshotTimeoutMs, 0) ?? 5000
   // The keys are checked: of the settings, only a snapshot's own can be there.
-  const { contentType, plainHeaders, jpegHuffmanTables } = resolveSettings(checkSettings(where, options), defaults)
-  return { source, timeoutMs, contentType, plainHeaders, jpegHuffmanTables }
+  const { contentType, plainHeaders, jpegHuffmanTables, signingKeys } = resolveSettings(checkSettings(where, options), defaults)
+  return { source, timeoutMs, contentType, plainHeaders, jpegHuffmanTables, signingKeys }
 }
 
 /** How long a snapshot client of an offline source waits before asking again, in seconds. */
@@ -68,19 +71,22 @@ export class SnapshotRoute {
   private readonly hub: LiveHub
 
   /** @param name how events name the route (its URL), and its source if no push route shows it. */
-  constructor (private readonly settings: SnapshotSettings, log: Logger, name: string) {
+  constructor (private readonly settings: SnapshotSettings, log: Logger, private readonly name: string) {
     this.hub = hubOf(settings.source)
     this.hub.adopt(log, name)
   }
 
   /**
    * The latest frame, or the next one within the timeout, or 503 (with X-Offline while the source is offline: a
-   * picture saying so would be kept as the camera's); 505 for a version its connection cannot carry.
+   * picture saying so would be kept as the camera's); 505 for a version its connection cannot carry. Rejects
+   * with FST_SERVER_PUSH_BAD_SIGNATURE (403) a URL not signed as `signingKeys` requires.
    */
   async answer (req: AnyRequest): Promise<PlainResponse> {
     const protocol = protocolOf(req)
     if (protocol === undefined) return unsupportedVersion(req)
     const { settings, hub } = this
+    // Before the source is held: an unsigned request starts no producer.
+    requireSignature(settings.signingKeys, req, this.name)
     // Holding the source while waiting starts a liveFrom() producer that nobody is watching yet.
     hub.acquire()
     try {

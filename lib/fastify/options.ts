@@ -24,7 +24,7 @@ export interface PushRouteOptions extends ServerPushRouteOption, Pick<SnapshotOp
   /**
    * Live sources only: a path (below `prefix`) that answers the latest frame as a single plain response, e.g.
    * `/video.jpg`, as a route with the `serverPushSnapshot` option would, with this entry's source, contentType,
-   * jpegHuffmanTables, headers and snapshotTimeoutMs.
+   * jpegHuffmanTables, headers, signingKeys and snapshotTimeoutMs.
    */
   snapshot?: string
 }

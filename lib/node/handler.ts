@@ -139,11 +139,8 @@ export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHa
   const log = options.log ?? CONSOLE_LOG
   const route = new SnapshotRoute(settings, log, options.name ?? 'server-push-snapshot')
   const handler = (req: NodeRequest, res: NodeResponse, next?: Next): void => {
-    route.answer(req).then((response) => sendPlain(res, response),
-      // answer() does not reject (it answers a frame, a timeout and the close alike); were it to, the client
-      // still gets an answer.
-      /* c8 ignore next */
-      (error: unknown) => failed(res, next, log, error))
+    // answer() rejects a URL not signed as the route requires (403), as a push route throws it.
+    route.answer(req).then((response) => sendPlain(res, response), (error: unknown) => failed(res, next, log, error))
   }
   return Object.assign(handler, {
     async close () {
