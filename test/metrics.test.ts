@@ -14,6 +14,7 @@ import { parseExposition, promtoolCheck, valueOf, type Sample } from './helpers/
 import { RawClient } from './helpers/wire-client.js'
 
 const P = 'fastify_server_push_'
+const KEY = 'a key of thirty-two bytes or more!'
 
 t.test('a Fastify app: viewers, parts, bytes, refusals, a stall cut, an offline source, over the registry and /metrics', async (t) => {
   const registry = new Registry()
@@ -29,7 +30,8 @@ t.test('a Fastify app: viewers, parts, bytes, refusals, a stall cut, an offline 
     routes: [
       { path: '/live', source: live, contentType: 'text/plain', maxClients: 2, idleRepeatMs: 0 },
       { path: '/pull', source: () => Buffer.alloc(1024 * 1024, 2), stallTimeoutMs: 100 },
-      { path: '/off', source: offlineSource, contentType: 'text/html' }
+      { path: '/off', source: offlineSource, contentType: 'text/html' },
+      { path: '/signed', source: live, snapshot: '/signed.jpg', signingKeys: KEY }
     ]
   }, {
     setup: (app) => {
@@ -47,6 +49,8 @@ t.test('a Fastify app: viewers, parts, bytes, refusals, a stall cut, an offline 
   t.match((await third.end()).statusLine, /503/)
   t.equal(await value('viewers_refused_total', { route: '/live', reason: 'max-clients' }), 1, 'the third refused for maxClients')
   t.equal(await value('viewers_refused_total', { route: '/live', reason: 'server-closing' }), 0, 'every reason is there from the start, at 0')
+  t.equal((await fetch(`http://127.0.0.1:${port}/signed.jpg`)).status, 403)
+  t.equal(await value('viewers_refused_total', { route: '/signed.jpg', reason: 'signature' }), 1, 'a snapshot route\'s refusal counted too')
 
   for (let i = 1; i <= 3; i++) {
     live.publish(`frame ${i}`)
@@ -92,7 +96,7 @@ t.test('a Fastify app: viewers, parts, bytes, refusals, a stall cut, an offline 
   watcher.destroy()
   await close()
   samples = await scrape()
-  t.same(samples.filter((sample) => sample.labels.route !== undefined), [], 'closed routes are no longer reported')
+  t.same(samples.filter((sample) => sample.labels.route !== undefined && sample.labels.route !== '/signed.jpg'), [], 'closed routes are no longer reported')
   metrics.close()
   t.same(registry.getMetricsAsArray(), [], 'close() took the metrics off the registry')
 })

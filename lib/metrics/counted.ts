@@ -1,6 +1,7 @@
 // The metrics counted as the lifecycle events come (core/events.ts): streams started and ended, refusals, the
 // producers', relays' and Redis links' ups and downs, and the pictures' age at send. A route's series exist from
-// its route:open to its route:close; events of routes the metrics never saw open are not counted.
+// its route:open to its route:close; events of routes the metrics never saw open are not counted, but refusals,
+// which snapshot routes have too.
 import { Counter, Histogram, type Registry } from 'prom-client'
 import { subscribeEvent, type EventName, type RefuseReason, type SourceEventBase } from '../core/events.js'
 import type { EndReason } from '../core/stream.js'
@@ -79,7 +80,8 @@ export class CountedMetrics {
     this.unsubscribe.push(
       subscribeEvent('fastify-server-push:viewer:open', ({ route }) => { if (this.agesOf.has(route)) this.started.inc({ route }) }),
       subscribeEvent('fastify-server-push:viewer:close', ({ route, reason }) => { if (this.agesOf.has(route)) this.ended.inc({ route, reason }) }),
-      subscribeEvent('fastify-server-push:viewer:refuse', ({ route, reason }) => { if (this.agesOf.has(route)) this.refused.inc({ route, reason }) }),
+      // Any route's, a snapshot route's too (it sends no route:open): a refusal is what an operator wants to see.
+      subscribeEvent('fastify-server-push:viewer:refuse', ({ route, reason }) => { this.refused.inc({ route, reason }) }),
       subscribeEvent('fastify-server-push:part:send', ({ route, ageMs }) => { this.agesOf.get(route)?.observe(ageMs / 1000) }),
       subscribeEvent('fastify-server-push:redis:lose', ({ channel, role }) => { redis.inc({ channel, role }) })
     )
