@@ -1,7 +1,7 @@
 // <push-view refresh-src> in real browsers: a view whose signed URL expires keeps painting, each stream the server
 // ends (maxStreamMs) opened again on a fresh URL that the page's own endpoint signs. Whether its first stream came
 // before or after the page's URL expired does not matter: either way the view must come back through refresh-src.
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import t from 'tap'
 import serverPush, { createLiveSource, signUrl } from '../lib/index.js'
@@ -77,5 +77,19 @@ for (const browser of browsers) {
     await waitForColour(page, viewPicture('#v'), (colours[3] as Colour).rgb)
     t.pass(`painting again once refresh-src answers (${refreshes - refreshesThen} refreshes meanwhile)`)
     t.same(page.consoleErrors.filter((error) => !/403|503/.test(error)), [], page.consoleErrors.join(' | '))
+
+    // A page whose URL had expired before its view opened it (a tab opened in the background, a page restored
+    // from the cache): refused once, then asked again through refresh-src, and painting.
+    src = `/cam.mjpg?expires=${Math.floor(Date.now() / 1000) - 60}`
+    src += `&signature=${createHmac('sha256', KEY).update(`GET\n${src}`).digest('base64url')}`
+    const stale = src
+    app.get('/stale', async (_request, reply) => reply.type('text/html').send(`<!doctype html><link rel=icon href="data:,">
+<script src="/push-view.js"></script><push-view id=v style="width:64px" src="${stale}" refresh-src="/cam-url"></push-view>`))
+    const from = asked.length
+    await page.goto(`${origin}/stale`)
+    live.publish((colours[4] as Colour).jpeg)
+    await waitForColour(page, viewPicture('#v'), (colours[4] as Colour).rgb)
+    t.equal(asked[from], stale, 'the expired src asked first')
+    t.match(asked[from + 1], /^\/cam\.mjpg\?n=\d+&/, 'then a fresh URL from refresh-src')
   })
 }

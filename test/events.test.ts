@@ -90,8 +90,12 @@ t.test('a route and its viewers: open, refused, parts with their age, closed wit
 t.test('offline and online again, with how long; stats() adds up offlineMs; offline parts have no age', async (t) => {
   const seen = record(t)
   let say = (): void => {}
+  let resume = (): void => {}
   const source = liveFrom(async function * ({ offline, signal }) {
     say = offline
+    yield jpeg
+    // Offline, then a frame: recovered.
+    await new Promise<void>((resolve) => { resume = resolve })
     yield jpeg
     await aborted(signal)
   })
@@ -105,15 +109,23 @@ t.test('offline and online again, with how long; stats() adds up offlineMs; offl
   t.equal(offline?.source, source, 'the source as its user holds it')
   t.equal(offline?.since, app.stats()['/off']?.offlineSince)
   await eventually(() => (app.stats()['/off']?.offlineMs ?? 0) > 0, 'offline time counted while it lasts')
+  resume()
+  await viewer.parts(3)
+  const [recovered] = of(seen, 'fastify-server-push:source:online', '/off')
+  t.match(recovered, { since: offline?.since, reason: 'frame' }, 'a frame: recovered')
+  t.ok((recovered?.offlineMs ?? -1) > 0)
+  t.equal(app.stats()['/off']?.offlineMs, recovered?.offlineMs, 'stats() keeps the outage once over')
+  say()
+  await viewer.parts(4)
   viewer.destroy()
   await eventually(() => of(seen, 'fastify-server-push:source:stop', '/off').length === 1)
-  // Its producer stopped for want of viewers: the outage is over for whoever watches.
-  const [online] = of(seen, 'fastify-server-push:source:online', '/off')
-  t.equal(online?.since, offline?.since)
-  t.ok((online?.offlineMs ?? -1) >= 0)
-  t.equal(app.stats()['/off']?.offlineMs, online?.offlineMs, 'stats() keeps the outage once over')
+  // Its producer stopped for want of viewers: the outage is over for whoever watches, but nothing recovered.
+  const [, stopped] = of(seen, 'fastify-server-push:source:online', '/off')
+  t.match(stopped, { since: of(seen, 'fastify-server-push:source:offline', '/off')[1]?.since, reason: 'stopped' })
+  t.ok((app.stats()['/off']?.offlineMs ?? 0) >= (recovered?.offlineMs ?? 0) + (stopped?.offlineMs ?? 0) - 1, 'both outages added up')
   // The stream lets go of its source as it ends, and is told closed once it has.
-  t.same(names(seen, '/off'), ['route:open', 'viewer:open', 'source:start', 'part:send', 'source:offline', 'source:online', 'source:stop', 'viewer:close'])
+  t.same(names(seen, '/off'), ['route:open', 'viewer:open', 'source:start', 'part:send', 'source:offline', 'source:online', 'part:send',
+    'source:offline', 'source:online', 'source:stop', 'viewer:close'])
 })
 
 t.test('a producer that fails: failed with its error, then stopped; its viewer\'s stream ends', async (t) => {
@@ -205,14 +217,17 @@ t.test('Redis lost and back, and frames missed on the way, told by a source', as
   await eventually(() => of(seen, 'fastify-server-push:source:stop', '/redis').length === 1)
 })
 
-t.test('node:http handlers: events name the route by its handler\'s name; a snapshot route names its source', async (t) => {
+t.test('node:http handlers: events name the route by its handler\'s name; a source by its push route, a snapshot\'s alone by it', async (t) => {
   const seen = record(t)
-  const live = createLiveSource()
+  const live = liveFrom(async function * ({ signal }) {
+    yield jpeg
+    await aborted(signal)
+  })
+  // The snapshot route first: the push route made after it still names the source.
   const snapshot = createSnapshotHandler({ source: live, name: '/snap.jpg' })
   const push = createPushHandler({ source: live, name: 'cam' })
   await push.ready
   t.match(of(seen, 'fastify-server-push:route:open', 'cam'), [{ route: 'cam' }])
-  live.publish(jpeg)
   const offline = liveFrom(async function * ({ offline, signal }) {
     offline()
     await aborted(signal)
@@ -230,7 +245,7 @@ t.test('node:http handlers: events name the route by its handler\'s name; a snap
   t.match(of(seen, 'fastify-server-push:viewer:open', 'cam'), [{ route: 'cam' }])
   viewer.destroy()
   await push.close()
-  t.same(names(seen, 'cam'), ['route:open', 'viewer:open', 'part:send', 'viewer:close', 'route:close'])
+  t.same(names(seen, 'cam'), ['route:open', 'viewer:open', 'source:start', 'part:send', 'source:stop', 'viewer:close', 'route:close'])
   // A second close tells nothing new.
   await push.close()
   t.equal(of(seen, 'fastify-server-push:route:close', 'cam').length, 1)

@@ -178,11 +178,17 @@ t.test('node:http handlers: one URL label shared, a route opened before the metr
   const b = await RawClient.get(port, '/b')
   await Promise.all([a.parts(2), b.parts(2)])
   t.equal(await value('viewers', { route: 'server-push' }), 2, 'the two unnamed routes\' viewers added up')
+  const sentBefore = await value('parts_sent_total', { route: 'server-push' }) ?? 0
   await handlers['/a'].close()
   await a.closed
+  // Read before the scrape: b gets more parts meanwhile, a none; a's last part, repeated before its close
+  // delimiter, is no part sent.
+  const got = (a.response()?.multipart.parts.length ?? 0) - 1 + (b.response()?.multipart.parts.length ?? 0)
   let samples = await scrape()
   t.equal(valueOf(samples, `${P}viewers`, { route: 'server-push' }), 1, 'one of them closed: the other is still reported')
   t.equal(valueOf(samples, `${P}streams_ended_total`, { route: 'server-push', reason: 'server-closing' }), 1)
+  t.ok((valueOf(samples, `${P}parts_sent_total`, { route: 'server-push' }) ?? 0) >= sentBefore, 'a counter of the label keeps the closed route\'s parts: it never goes down')
+  t.ok((valueOf(samples, `${P}parts_sent_total`, { route: 'server-push' }) ?? 0) >= got, 'at least the parts both viewers got')
   b.destroy()
 
   const watcher = await RawClient.get(port, '/early')
@@ -206,4 +212,8 @@ t.test('node:http handlers: one URL label shared, a route opened before the metr
   for (const viewer of viewers) viewer.destroy()
   await handlers['/b'].close()
   t.equal(valueOf(await scrape(), `${P}viewers`, { route: 'server-push' }), undefined, 'the last route of a label closed: the label is gone')
+  await handlers['/relay'].close()
+  const late = await RawClient.get(port, '/relay')
+  t.match((await late.end()).statusLine, /503/)
+  t.equal(valueOf(await scrape(), `${P}viewers_refused_total`, { route: '/relay', reason: 'server-closing' }), undefined, 'a refusal of a closed route brings no series back')
 })

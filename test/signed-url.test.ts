@@ -90,8 +90,8 @@ t.test('signUrl(): the scheme the README gives, from both entries, and every wro
   t.match(signUrl('/cam.mjpg', { key: OLD, expiresIn: 0.5, method: 'GET' }), /^\/cam\.mjpg\?expires=\d+&signature=[\w-]{43}$/, 'no query: ?expires=')
 
   const wrong: Array<[unknown, unknown, RegExp]> = [
-    [42, { key: KEY, expiresIn: 60 }, /path must start with "\/"/],
-    ['cam.mjpg', { key: KEY, expiresIn: 60 }, /path must start with "\/"/],
+    [42, { key: KEY, expiresIn: 60 }, /path must start with one "\/"/],
+    ['cam.mjpg', { key: KEY, expiresIn: 60 }, /path must start with one "\/"/],
     ['/cam.mjpg#top', { key: KEY, expiresIn: 60 }, /no #fragment/],
     ['/my cam.mjpg', { key: KEY, expiresIn: 60 }, /percent-encode/],
     ['/cam.mjpg?expires=9', { key: KEY, expiresIn: 60 }, /already has an expires or signature/],
@@ -107,11 +107,58 @@ t.test('signUrl(): the scheme the README gives, from both entries, and every wro
     ['/cam.mjpg', { key: KEY, expiresIn: Number.NaN }, /got NaN/],
     ['/cam.mjpg', { key: KEY, expiresIn: Infinity }, /got Infinity/],
     ['/cam.mjpg', { key: KEY, expiresIn: '60' }, /got 60/],
-    ['/cam.mjpg', { key: KEY, expiresIn: 60, method: 'POST' }, /method must be "GET"/]
+    ['/cam.mjpg', { key: KEY, expiresIn: 60, method: 'POST' }, /method must be "GET"/],
+    // Past 12 digits of seconds an expiry would never be taken: refused where it is made.
+    ['/cam.mjpg', { key: KEY, expiresIn: 1e12 }, /expiresIn must end before the year 33658, got 1000000000000/],
+    ['/cam.mjpg', { key: KEY, expiresIn: 1e22 }, /before the year 33658/],
+    // What a browser would resolve away or read as another host: never sent as signed.
+    ['//evil.example/cam.mjpg', { key: KEY, expiresIn: 60 }, /one "\/"/],
+    ['/a/../cam.mjpg', { key: KEY, expiresIn: 60 }, /no \. or \.\. segment/],
+    ['/./cam.mjpg', { key: KEY, expiresIn: 60 }, /segment/],
+    ['/%2E%2e/cam.mjpg', { key: KEY, expiresIn: 60 }, /segment/],
+    ['/cams/..?x=1', { key: KEY, expiresIn: 60 }, /segment/]
   ]
   for (const [path, options, message] of wrong) {
     t.throws(() => signUrl(path as string, options as Parameters<typeof signUrl>[1]), { code: INVALID, message }, String(message))
   }
+  t.match(signUrl('/.well-known/cam..mjpg?next=/../x', { key: KEY, expiresIn: 1e11 }), /^\/\.well-known\/cam\.\.mjpg\?next=\/\.\.\/x&expires=\d{12}&/,
+    'dots inside a name, and in a query, are sent as written; an expiry of 12 digits is taken')
+})
+
+t.test('the URL verified is the one the client sent: Express mounts and Fastify\'s rewriteUrl change req.url, not originalUrl', async (t) => {
+  const live = createLiveSource()
+  live.publish(JPEG)
+  // One handler's route under two mounts: a URL signed for one must not open the other.
+  const app = express()
+  for (const mount of ['/public', '/private']) {
+    const router = express.Router()
+    const handler = createPushHandler({ source: live, signingKeys: KEY, name: mount })
+    t.teardown(() => handler.close())
+    router.get('/cam.mjpg', handler)
+    app.use(mount, router)
+  }
+  app.use((error: { statusCode: number, code: string, message: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(error.statusCode).json({ statusCode: error.statusCode, code: error.code, message: error.message })
+  })
+  const server = http.createServer(app).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  })
+  const port = (server.address() as { port: number }).port
+  await streams(t, port, signUrl('/public/cam.mjpg', { key: KEY, expiresIn: 60 }), 'signed for the path the client requests, mount included')
+  const publicUrl = signUrl('/public/cam.mjpg', { key: KEY, expiresIn: 60 })
+  await refused(t, port, publicUrl.replace('/public/', '/private/'), /not valid/, 'the public mount\'s URL on the private mount')
+  await refused(t, port, `/private${signUrl('/cam.mjpg', { key: KEY, expiresIn: 60 })}`, /not valid/, 'signed without the mount: opens no mount')
+
+  const rewriting = Fastify({ rewriteUrl: (req) => String(req.url).replace(/^\/api\//, '/') })
+  t.teardown(() => rewriting.close())
+  await rewriting.register(serverPush, { signingKeys: KEY, routes: [{ path: '/cam.mjpg', source: live }] })
+  await rewriting.listen({ port: 0, host: '127.0.0.1' })
+  const rewritten = (rewriting.server.address() as { port: number }).port
+  await streams(t, rewritten, signUrl('/api/cam.mjpg', { key: KEY, expiresIn: 60 }), 'signed as the client asked, before the rewrite')
+  await refused(t, rewritten, `/api${signUrl('/cam.mjpg', { key: KEY, expiresIn: 60 })}`, /not valid/, 'signed as rewritten: not what the client sent')
 })
 
 t.test('signingKeys is checked when the route is made: type, length, a non-empty list; the key is never quoted', async (t) => {
@@ -236,7 +283,7 @@ t.test('hostile URLs: each refused 403 with the code, never a stream', async (t)
     ['expires twice, one encoded', signed(KEY, `/cam.mjpg?expir%65s=1&expires=${future}`), /not valid/],
     ['a signature before expires', signed(KEY, `/cam.mjpg?signature=x&expires=${future}`), /not valid/],
     ['an expiry of 13 digits', signed(KEY, '/cam.mjpg?expires=9999999999999'), /not valid/],
-    ['the signature in another case', good.replace(/signature=(.)/, (_, c: string) => `signature=${c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()}`), /not valid/]
+    ['the signature in another case', good.replace(/(signature=[\w-]*?)([a-zA-Z])/, (_, before: string, c: string) => before + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())), /not valid/]
   ]
   for (const [what, path, message] of cases) await refused(t, port, path, message, what)
   // The base64url of 32 bytes leaves 2 bits of its last character unused: another character there decodes to

@@ -107,11 +107,14 @@ export interface SourceOfflineEvent extends SourceEventBase {
   readonly since: number
 }
 
-/** `fastify-server-push:source:online`: a live source that was offline delivered a frame again. */
+/** `fastify-server-push:source:online`: a live source's outage is over: it delivered a frame again, or its producer
+ * stopped (no viewer left, or it failed or ended), which is no longer being offline, but no recovery either. */
 export interface SourceOnlineEvent extends SourceEventBase {
   readonly since: number
   /** How long it was offline, in ms. */
   readonly offlineMs: number
+  /** `frame`: it delivered again; `stopped`: its producer stopped. */
+  readonly reason: 'frame' | 'stopped'
 }
 
 /** `fastify-server-push:relay:connect`: a relay reached its upstream and reads its stream. */

@@ -48,14 +48,14 @@ export interface FeedFormat extends PartFormat {
 /**
  * Makes a route's feed. Files are read and encoded now, once for every viewer (rejects with
  * FST_SERVER_PUSH_INVALID_SOURCE naming `path`); a live source starts feeding the route now, and takes the route's
- * logger and name unless an earlier route gave it theirs: at once, so that routes name a source in the order they
- * are made, before a snapshot route of it made meanwhile.
+ * logger and name unless an earlier push route gave it theirs: at once, so that routes name a source in the order
+ * they are made.
  */
 export async function openFeed<Request> (source: Source<Request>, path: string, format: FeedFormat, log: Logger): Promise<Feed<Request>> {
   const { contentType } = format
   if (isLiveSource(source)) {
     const live = hubOf(source)
-    live.adopt(log, path)
+    live.adopt(log, path, true)
     const channel = new LiveChannel(format, live)
     return {
       html: isHtml(contentType),

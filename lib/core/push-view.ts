@@ -231,9 +231,13 @@ const BODY = String.raw`
       this.streamParts = 0
       let delivered = false
       let wait
+      // Whether this attempt opened a URL refresh-src gave: a 403 for src itself (its signature expired while the
+      // page was open or hidden) is asked again at once, through refresh-src, and is no failure.
+      let refreshed = false
       try {
         let url = this.url
         if (this.refreshUrl !== null && this.attempts++ > 0) {
+          refreshed = true
           // Same origin only, with the page's cookies: what signs a URL is the page's own server. An answer that is
           // not a URL fails the attempt, and the backoff applies as to a stream that failed.
           if (new URL(this.refreshUrl).origin !== location.origin) throw new Error('refresh-src must be on the page\'s origin')
@@ -248,7 +252,8 @@ const BODY = String.raw`
           // A full route (503) says when to come back.
           const retryAfter = Number(response.headers.get('retry-after'))
           if (response.status === 503 && retryAfter > 0) wait = 1000 * Math.min(retryAfter, 3600) * (1 + Math.random() / 4)
-          if (this.attempt === attempt) this.view.failed(response.status + ' ' + response.statusText)
+          if (response.status === 403 && this.refreshUrl !== null && !refreshed) wait = 0
+          else if (this.attempt === attempt) this.view.failed(response.status + ' ' + response.statusText)
           response.body?.cancel().catch(() => {})
         } else {
           const body = response.body.getReader()

@@ -25,15 +25,18 @@ export interface SignUrlOptions {
 }
 
 /** The fewest bytes a key may have. */
-export const MIN_KEY_BYTES = 32
+const MIN_KEY_BYTES = 32
 
 /** A signature's length: 32 bytes in base64url, without padding. */
 const SIGNATURE_CHARS = 43
 
 const SIGNATURE_PARAM = '&signature='
 
+/** The most digits an expiry has: seconds until the year 33658, and a number no parser rounds. */
+const EXPIRES_DIGITS = 12
+
 /** The signed part's end: the expiry, its last parameter. */
-const EXPIRES_AT_END = /[?&]expires=(\d{1,12})$/
+const EXPIRES_AT_END = new RegExp(`[?&]expires=(\\d{1,${EXPIRES_DIGITS}})$`)
 
 /**
  * Characters a browser sends as they are written, in a path and in a query alike: visible ASCII but for those it
@@ -41,6 +44,13 @@ const EXPIRES_AT_END = /[?&]expires=(\d{1,12})$/
  * be sent otherwise, and refused.
  */
 const SENT_AS_WRITTEN = /^\/[!$%&()*+,\-./0-9:;=?@A-Z[\]_a-z|~]*$/
+
+/**
+ * What a browser changes before it sends a path, or reads as another host: a dot segment (`/a/../b`, `/./b`,
+ * `%2e` too), which it resolves away, and a leading `//`, which names a host. A URL signed with one would be
+ * refused, or lead elsewhere.
+ */
+const NOT_SENT_AS_IS = /^\/\/|^[^?]*\/(?:\.|%2e){1,2}(?:[/?]|$)/i
 
 const OPTION_KEYS = { key: true, expiresIn: true, method: true } satisfies Record<keyof SignUrlOptions, true>
 
@@ -86,8 +96,8 @@ function paramsOf (target: string): URLSearchParams {
  */
 export function signUrl (path: string, options: SignUrlOptions): string {
   const where = 'signUrl()'
-  if (typeof path !== 'string' || !SENT_AS_WRITTEN.test(path)) {
-    throw invalidOption(where, 'path must start with "/" and hold only what a browser sends as it is (percent-encode the rest; no #fragment)')
+  if (typeof path !== 'string' || !SENT_AS_WRITTEN.test(path) || NOT_SENT_AS_IS.test(path)) {
+    throw invalidOption(where, 'path must start with one "/" and hold only what a browser sends as it is (percent-encode the rest; no #fragment, no . or .. segment)')
   }
   if (!isObject(options)) throw invalidOption(where, 'options must be an object with key and expiresIn')
   checkKeys(where, options, new Set(Object.keys(OPTION_KEYS)))
@@ -100,6 +110,7 @@ export function signUrl (path: string, options: SignUrlOptions): string {
   const params = paramsOf(path)
   if (params.has('expires') || params.has('signature')) throw invalidOption(where, 'path already has an expires or signature parameter')
   const expires = Math.ceil(Date.now() / 1000 + expiresIn)
+  if (String(expires).length > EXPIRES_DIGITS) throw invalidOption(where, `expiresIn must end before the year 33658, got ${expiresIn}`)
   const signed = `${path}${path.includes('?') ? '&' : '?'}expires=${expires}`
   return `${signed}${SIGNATURE_PARAM}${signatureOf(key, method, signed)}`
 }
@@ -135,8 +146,12 @@ export function signatureProblem (target: string, method: string, keys: readonly
  */
 export function requireSignature (keys: readonly Buffer[] | undefined, req: AnyRequest, route: string): void {
   if (keys === undefined) return
-  // A server's request always has its target and method; String() is for Node's types, which allow none.
-  const problem = signatureProblem(String(req.url), String(req.method), keys, Date.now())
+  // The URL as the client sent it: Express's routers cut their mount path off req.url, and Fastify's rewriteUrl
+  // replaces it; both keep the original in originalUrl. Signed with the mount's path cut, one URL would open the
+  // same handler's path under every mount. A server's request always has its target and method; String() is for
+  // Node's types, which allow none.
+  const target = 'originalUrl' in req && typeof req.originalUrl === 'string' ? req.originalUrl : String(req.url)
+  const problem = signatureProblem(target, String(req.method), keys, Date.now())
   if (problem === undefined) return
   if (events.viewerRefuse.hasSubscribers) events.viewerRefuse.publish({ route, request: req, reason: 'signature', status: 403 })
   throw new FST_SERVER_PUSH_BAD_SIGNATURE(problem)

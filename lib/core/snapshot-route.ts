@@ -73,7 +73,7 @@ export class SnapshotRoute {
   /** @param name how events name the route (its URL), and its source if no push route shows it. */
   constructor (private readonly settings: SnapshotSettings, log: Logger, private readonly name: string) {
     this.hub = hubOf(settings.source)
-    this.hub.adopt(log, name)
+    this.hub.adopt(log, name, false)
   }
 
   /**

@@ -38,6 +38,8 @@ export class CountedMetrics {
   private readonly refused: Counter<'route' | 'reason'>
   private readonly sources: Array<Counter<'route'>> = []
   private readonly ages: Histogram<'route'>
+  /** The labels whose routes have all closed, and not opened again. */
+  private readonly closed = new Set<string>()
   /** Each open route's age histogram, found once per part by its label. */
   private readonly agesOf = new Map<string, { observe: (seconds: number) => void }>()
   /** Unsubscribes each event this counts. */
@@ -80,8 +82,9 @@ export class CountedMetrics {
     this.unsubscribe.push(
       subscribeEvent('fastify-server-push:viewer:open', ({ route }) => { if (this.agesOf.has(route)) this.started.inc({ route }) }),
       subscribeEvent('fastify-server-push:viewer:close', ({ route, reason }) => { if (this.agesOf.has(route)) this.ended.inc({ route, reason }) }),
-      // Any route's, a snapshot route's too (it sends no route:open): a refusal is what an operator wants to see.
-      subscribeEvent('fastify-server-push:viewer:refuse', ({ route, reason }) => { this.refused.inc({ route, reason }) }),
+      // A snapshot route's too (it sends no route:open): a refusal is what an operator wants to see. Not a closed
+      // route's (a late request answered 503 as it closes): its series are gone, and would come back for good.
+      subscribeEvent('fastify-server-push:viewer:refuse', ({ route, reason }) => { if (!this.closed.has(route)) this.refused.inc({ route, reason }) }),
       subscribeEvent('fastify-server-push:part:send', ({ route, ageMs }) => { this.agesOf.get(route)?.observe(ageMs / 1000) }),
       subscribeEvent('fastify-server-push:redis:lose', ({ channel, role }) => { redis.inc({ channel, role }) })
     )
@@ -94,6 +97,7 @@ export class CountedMetrics {
 
   /** A route's label is reported from now on: its streams' and refusals' series start at 0. */
   open (route: string): void {
+    this.closed.delete(route)
     this.agesOf.set(route, this.ages.labels({ route }))
     this.started.inc({ route }, 0)
     for (const reason of END_REASONS) this.ended.inc({ route, reason }, 0)
@@ -102,6 +106,7 @@ export class CountedMetrics {
 
   /** A route's label is no longer reported: its series are removed. */
   close (route: string): void {
+    this.closed.add(route)
     this.agesOf.delete(route)
     this.started.remove({ route })
     for (const reason of END_REASONS) this.ended.remove({ route, reason })

@@ -179,7 +179,7 @@ class Publisher implements LiveSubscriber<Buffer | undefined>, RedisPublisher {
     this.producing = on
     if (on) {
       // A publish-only process shows the source on no route, which would have given its producer a logger.
-      this.hub.adopt(this.report.logger(), this.names.frames)
+      this.hub.adopt(this.report.logger(), this.names.frames, false)
       this.hub.acquire()
     } else {
       this.hub.release()

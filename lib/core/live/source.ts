@@ -10,7 +10,7 @@ import { noop, type Arm } from '../async.js'
 import { BoundedWarning } from '../bounded-warning.js'
 import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
 import { FST_SERVER_PUSH_SOURCE_CLOSED } from '../errors.js'
-import { events, type SourceEventBase } from '../events.js'
+import { events, type SourceEventBase, type SourceOnlineEvent } from '../events.js'
 import { checkFrame, type CheckedFrame, type Frame } from '../frame.js'
 import type { HeaderList } from '../headers.js'
 import type { Logger } from '../logger.js'
@@ -179,8 +179,10 @@ export class LiveHub {
   readonly source: LiveSource = new Handle(this)
   /** Where the source logs what no viewer reports: the logger of the first route that shows it. */
   log: Logger | undefined
-  /** How events name the source: the URL of the first route that shows it. */
+  /** How events name the source: the URL of the first push route that shows it, or of a snapshot route until one
+   * does. */
   name = ''
+  private namedByPush = false
   /** The last frame published, which a new viewer gets at once. */
   latest: PublishedFrame | undefined
   published = 0
@@ -192,6 +194,8 @@ export class LiveHub {
   demand = 0
   /** When the source went offline (Date.now()); undefined while it delivers, and once its producer has stopped. */
   offlineSince: number | undefined
+  /** The same moment by the monotonic clock, which measures the outage. */
+  private offlineFrom = 0
   /** How long the source was offline in the outages that are over, in ms. */
   private offlineMsBefore = 0
   private readonly subscribers = new Set<LiveSubscriber<unknown>>()
@@ -284,11 +288,15 @@ export class LiveHub {
     for (const wake of this.waiters) wake()
   }
 
-  /** A route shows the source: the first one gives it its logger, and its name in events. */
-  adopt (log: Logger, route: string): void {
-    if (this.log !== undefined) return
-    this.log = log
+  /**
+   * A route shows the source: the first one gives it its logger, and the first push route its name in events (a
+   * snapshot route names it until one does: a push route names the source of its metrics, a snapshot route none).
+   */
+  adopt (log: Logger, route: string, push: boolean): void {
+    this.log ??= log
+    if (this.namedByPush || (this.name !== '' && !push)) return
     this.name = route
+    this.namedByPush = push
   }
 
   /** What this source's events carry. */
@@ -298,7 +306,7 @@ export class LiveHub {
 
   /** How long the source has been offline in all, the outage going on included, in ms. */
   get offlineMs (): number {
-    return this.offlineMsBefore + (this.offlineSince === undefined ? 0 : Date.now() - this.offlineSince)
+    return this.offlineMsBefore + (this.offlineSince === undefined ? 0 : performance.now() - this.offlineFrom)
   }
 
   subscribe (subscriber: LiveSubscriber<unknown>): void {
@@ -346,16 +354,16 @@ export class LiveHub {
    * and a snapshot waiting for a frame is answered) or online again (a frame came, or the producer stopped for
    * want of viewers, which is not being offline).
    */
-  protected setOffline (offline: boolean): void {
+  protected setOffline (offline: boolean, why: SourceOnlineEvent['reason'] = 'frame'): void {
     const { offlineSince } = this
     if (offline === (offlineSince !== undefined)) return
     clearTimeout(this.offlineTimer)
     this.offlineTimer = undefined
     if (offlineSince !== undefined) {
-      const offlineMs = Date.now() - offlineSince
+      const offlineMs = performance.now() - this.offlineFrom
       this.offlineMsBefore += offlineMs
       this.offlineSince = undefined
-      if (events.sourceOnline.hasSubscribers) events.sourceOnline.publish({ ...this.about(), since: offlineSince, offlineMs })
+      if (events.sourceOnline.hasSubscribers) events.sourceOnline.publish({ ...this.about(), since: offlineSince, offlineMs, reason: why })
       this.watch()
       return
     }
@@ -363,6 +371,7 @@ export class LiveHub {
     // part, it would stand for a source that is back.
     this.dropHeld()
     const since = this.offlineSince = Date.now()
+    this.offlineFrom = performance.now()
     if (events.sourceOffline.hasSubscribers) events.sourceOffline.publish({ ...this.about(), since })
     for (const subscriber of this.subscribers) subscriber.offline?.(since)
     for (const wake of this.waiters) wake()
@@ -405,7 +414,7 @@ export class LiveHub {
   /** Forgets the latest frame, and the one held for its turn: a stopped producer's frames are not news to the next
    * viewer; nor is it offline. */
   protected forget (): void {
-    this.setOffline(false)
+    this.setOffline(false, 'stopped')
     this.latest = undefined
     this.dropHeld()
   }
