@@ -16,7 +16,8 @@ const seconds = (s) => Number(process.env.MEASURE_SECONDS ?? s)
 const LADDER = process.env.LADDER?.split(',').map(Number) ?? [500, 1000, 1500, 2000, 2500]
 const SCENARIOS = [
   // Also the plugin's pull route (fromDirectory(), paced by intervalMs), compared with its live route too, and the
-  // live route with a listener on every lifecycle event, compared with the same route unheard.
+  // live route with a listener on every lifecycle event, and with its Prometheus metrics scraped every second,
+  // each compared with the same route unheard.
   {
     name: '100 viewers, 30 fps, 50 KB',
     readers: 100,
@@ -24,10 +25,11 @@ const SCENARIOS = [
     fps: 30,
     size: 50_000,
     seconds: seconds(8),
-    servers: SERVERS ?? ['plugin', 'plugin pull', 'plugin events', 'raw', 'tutorial'],
+    servers: SERVERS ?? ['plugin', 'plugin pull', 'plugin events', 'plugin metrics', 'raw', 'tutorial'],
     compare: [
       { server: 'plugin pull', with: 'plugin', target: 'at most 1.3x, with 100% delivered' },
-      { server: 'plugin events', with: 'plugin', target: 'lifecycle events subscribed: within the noise' }
+      { server: 'plugin events', with: 'plugin', target: 'lifecycle events subscribed: within the noise' },
+      { server: 'plugin metrics', with: 'plugin', target: 'Prometheus metrics registered and scraped: within the noise' }
     ]
   },
   { name: '500 viewers, 10 fps, 20 KB', readers: 500, stalled: 0, fps: 10, size: 20_000, seconds: seconds(8) },

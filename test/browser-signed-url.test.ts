@@ -39,6 +39,12 @@ for (const browser of browsers) {
       return reply.type('text/html').send(`<!doctype html><link rel=icon href="data:,">
 <script src="/push-view.js"></script><push-view id=v style="width:64px" src="${src}" refresh-src="/cam-url"></push-view>`)
     })
+    // A page whose URL had expired before its view opened it (a tab opened in the background, a page restored
+    // from the cache): signed by the README's scheme with an expiry in the past.
+    const signed = `/cam.mjpg?expires=${Math.floor(Date.now() / 1000) - 60}`
+    const stale = `${signed}&signature=${createHmac('sha256', KEY).update(`GET\n${signed}`).digest('base64url')}`
+    app.get('/stale', async (_request, reply) => reply.type('text/html').send(`<!doctype html><link rel=icon href="data:,">
+<script src="/push-view.js"></script><push-view id=v style="width:64px" src="${stale}" refresh-src="/cam-url"></push-view>`))
     await app.listen({ port: 0, host: '127.0.0.1' })
     const origin = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
     live.publish((colours[0] as Colour).jpeg)
@@ -78,13 +84,7 @@ for (const browser of browsers) {
     t.pass(`painting again once refresh-src answers (${refreshes - refreshesThen} refreshes meanwhile)`)
     t.same(page.consoleErrors.filter((error) => !/403|503/.test(error)), [], page.consoleErrors.join(' | '))
 
-    // A page whose URL had expired before its view opened it (a tab opened in the background, a page restored
-    // from the cache): refused once, then asked again through refresh-src, and painting.
-    src = `/cam.mjpg?expires=${Math.floor(Date.now() / 1000) - 60}`
-    src += `&signature=${createHmac('sha256', KEY).update(`GET\n${src}`).digest('base64url')}`
-    const stale = src
-    app.get('/stale', async (_request, reply) => reply.type('text/html').send(`<!doctype html><link rel=icon href="data:,">
-<script src="/push-view.js"></script><push-view id=v style="width:64px" src="${stale}" refresh-src="/cam-url"></push-view>`))
+    // The page whose URL had expired: refused once, then asked again through refresh-src, and painting.
     const from = asked.length
     await page.goto(`${origin}/stale`)
     live.publish((colours[4] as Colour).jpeg)
