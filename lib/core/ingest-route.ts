@@ -109,7 +109,10 @@ function refused (status: number, error: Error & { code: string }, headers?: Hea
   return refusal(status, error.code, error.message, headers)
 }
 
-const DONE: PlainResponse = { status: 204, headers: [], type: 'text/plain; charset=utf-8', body: '' }
+/** A publisher's body ended: 200 with the count of frames it published (a 204 may carry no Content-Length). */
+function done (frames: number): PlainResponse {
+  return { status: 200, headers: [], type: 'application/json; charset=utf-8', body: JSON.stringify({ frames }) }
+}
 
 /** The sources a publisher feeds now, over every route and app: one publisher per source. */
 const fed = new WeakSet<LiveHub>()
@@ -195,7 +198,7 @@ export class IngestRoute {
       }
       log.info({ route: this.name, peer, frames }, 'server push ingest: publisher ended')
       if (events.sourceStop.hasSubscribers) events.sourceStop.publish(about)
-      return DONE
+      return done(frames)
     } catch (caught) {
       const error = ingestError(caught, req)
       log.warn({ route: this.name, peer, frames, err: error }, 'server push ingest: publisher cut')
