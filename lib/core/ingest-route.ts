@@ -145,9 +145,10 @@ export class IngestRoute {
     }
     if (fed.has(hub)) return refused(409, new FST_SERVER_PUSH_INGEST_BUSY())
     const type = req.headers['content-type'] ?? ''
+    // ffmpeg's HTTP output sends no Content-Type: such a body (or an octet-stream) shows what it is (sniffed).
     const multipart = /^multipart\/(x-mixed-replace|mixed)\s*(;|$)/i.test(type)
     const boundary = multipart ? boundaryOf(type) : undefined
-    if (multipart ? boundary === undefined : !(type === '' || /^image\/jpeg\s*(;|$)/i.test(type))) {
+    if (multipart ? boundary === undefined : !(type === '' || /^(image\/jpeg|application\/octet-stream)\s*(;|$)/i.test(type))) {
       return refused(415, new FST_SERVER_PUSH_INGEST_TYPE(JSON.stringify(type)))
     }
     fed.add(hub)
@@ -215,11 +216,13 @@ export class IngestRoute {
   /** The body's frames; undefined for a part that carries none (empty), which still counts against the rate. */
   private async * frames (req: AnyRequest, boundary: string | undefined): AsyncGenerator<Frame | undefined> {
     const { maxFrameBytes, types } = this.settings
+    let input: AsyncIterable<Uint8Array> = req
+    if (boundary === undefined && !/^image\/jpeg/i.test(req.headers['content-type'] ?? '')) ({ input, boundary } = await sniff(req))
     if (boundary === undefined) {
-      yield * splitJpegs(req, { maxFrameBytes })
+      yield * splitJpegs(input, { maxFrameBytes })
       return
     }
-    for await (const part of readMultipart(req, boundary, { maxPartBytes: maxFrameBytes })) {
+    for await (const part of readMultipart(input, boundary, { maxPartBytes: maxFrameBytes })) {
       if (part.body.length === 0) {
         yield undefined
         continue
@@ -233,6 +236,43 @@ export class IngestRoute {
       yield { body: part.body, contentType }
     }
   }
+}
+
+/** The longest first line of a multipart body sniffed: `--`, a boundary of at most 70 characters, padding. */
+const MAX_FIRST_LINE = 128
+
+/**
+ * A body without a type, as it shows itself: a multipart stream (its first line, after any line ends, is `--` and
+ * the boundary, as ffmpeg's mpjpeg writes) or else JPEGs; `input` is the whole body, the bytes read to tell included.
+ */
+async function sniff (body: AsyncIterable<Uint8Array>): Promise<{ input: AsyncIterable<Uint8Array>, boundary: string | undefined }> {
+  const iterator = body[Symbol.asyncIterator]()
+  let seen = Buffer.alloc(0)
+  let ended = false
+  let boundary: string | undefined
+  for (;;) {
+    const text = seen.toString('latin1').replace(/^[\r\n]+/, '')
+    if (text !== '' && !text.startsWith('--'.slice(0, text.length))) break
+    const line = /^--([^\r\n]*)\r?\n/.exec(text)
+    if (line !== null) {
+      boundary = (line[1] as string).trim()
+      break
+    }
+    if (text.length > MAX_FIRST_LINE) break
+    const next = await iterator.next()
+    if (next.done === true) {
+      ended = true
+      break
+    }
+    seen = Buffer.concat([seen, next.value])
+  }
+  const first = seen
+  const rest: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => iterator }
+  async function * input (): AsyncGenerator<Uint8Array> {
+    if (first.length > 0) yield first
+    if (!ended) yield * rest
+  }
+  return { input: input(), boundary: boundary === '' ? undefined : boundary }
 }
 
 /** What a publisher's failure is reported as: our own coded error, or one saying what the reader or the
