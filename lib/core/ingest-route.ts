@@ -159,7 +159,7 @@ export class IngestRoute {
   /** Cuts the publishers being read, and refuses any more: the server can close. */
   close (): void {
     this.closing = true
-    for (const req of this.publishers) req.destroy(new Error('the server is closing'))
+    for (const req of this.publishers) req.destroy(new FST_SERVER_PUSH_BAD_INGEST('the server is closing'))
   }
 
   private async allowed (req: AnyRequest): Promise<boolean> {
@@ -201,7 +201,7 @@ export class IngestRoute {
       if (events.sourceStop.hasSubscribers) events.sourceStop.publish(about)
       return done(frames)
     } catch (caught) {
-      const error = ingestError(caught, req)
+      const error = ingestError(caught)
       log.warn({ route: this.name, peer, frames, err: error }, 'server push ingest: publisher cut')
       if (events.sourceFail.hasSubscribers) events.sourceFail.publish({ ...about, error })
       return refused(400, error)
@@ -275,12 +275,9 @@ async function sniff (body: AsyncIterable<Uint8Array>): Promise<{ input: AsyncIt
   return { input: input(), boundary: boundary === '' ? undefined : boundary }
 }
 
-/** What a publisher's failure is reported as: our own coded error, or one saying what the reader or the
- * connection found. */
-function ingestError (caught: unknown, req: AnyRequest): Error & { code: string } {
-  // Destroyed by the idle timer or close(): the request's error is the reason given.
-  const error = req.errored ?? caught
-  if (error instanceof FST_SERVER_PUSH_BAD_INGEST) return error
-  const message = error instanceof Error ? error.message : String(error)
-  return new FST_SERVER_PUSH_BAD_INGEST(message)
+/** What a publisher's failure is reported as: our own coded error (a rule broken, the idle timer's or close()'s
+ * destroy), or one saying what the reader or the connection found. */
+function ingestError (caught: unknown): Error & { code: string } {
+  if (caught instanceof FST_SERVER_PUSH_BAD_INGEST) return caught
+  return new FST_SERVER_PUSH_BAD_INGEST(caught instanceof Error ? caught.message : String(caught))
 }
