@@ -7,7 +7,7 @@ import http, { type IncomingMessage, type Server } from 'node:http'
 import Fastify from 'fastify'
 import pino from 'pino'
 import t from 'tap'
-import serverPush, { createLiveSource, type IngestOptions, type LiveSource } from '../lib/index.js'
+import serverPush, { createLiveSource, subscribeEvent, type IngestOptions, type LiveSource } from '../lib/index.js'
 import { createIngestHandler, createPushHandler } from '../lib/node.js'
 import { eventually, timerCount, type LogLine } from './helpers/app.js'
 import { partsOf, RawClient, type ParsedPart } from './helpers/wire-client.js'
@@ -157,6 +157,7 @@ for (const kind of ['fastify', 'node'] as const) {
     } else {
       const app = Fastify()
       await app.register(serverPush)
+      t.throws(() => app.post('/in0', { serverPushIngest: 'x' as unknown as IngestOptions }, async () => {}), { message: /must be an object with a live source and auth/ })
       t.throws(() => app.get('/in', { serverPushIngest: { source, auth: 'anonymous' } }, async () => {}), { message: /POST and PUT only/ })
       t.throws(() => app.post('/in2', { serverPushIngest: { source, auth: 'anonymous' }, serverPush: { source } }, async () => {}), { message: /cannot be set with/ })
       t.throws(() => app.post('/in3', { serverPushIngest: { source, auth: 'anonymous', nope: 1 } as unknown as IngestOptions }, async () => {}), { message: /unknown option "nope"/ })
@@ -166,12 +167,19 @@ for (const kind of ['fastify', 'node'] as const) {
 
   t.test(`${kind}: a raw JPEG publisher, one that stalls, garbage, and close; nothing left behind`, async (t) => {
     const source = createLiveSource()
+    // A publisher is the source's producer: it starts, stops when its body ends, fails when it is cut.
+    const heard: string[] = []
+    const unsubscribe = ['start', 'stop', 'fail'].map((what) => subscribeEvent(`fastify-server-push:source:${what as 'start'}`, (message) => {
+      if (message.source === source) heard.push(what)
+    }))
+    t.teardown(() => { for (const off of unsubscribe) off() })
     const timers = timerCount()
     const { port, logs, close } = await serve(kind, source, { auth: (req) => req.headers.authorization === BASIC, idleTimeoutMs: 200, maxFrameBytes: 64 * 1024 })
     const viewer = await RawClient.get(port, '/stream')
     // Concatenated JPEGs with no type, sent in pieces that cut frames anywhere; PUT.
     const raw = await answered(port, { Authorization: BASIC }, [jpegs.subarray(0, 100), jpegs.subarray(100, 1000), jpegs.subarray(1000)], 'PUT')
     t.same([raw.status, JSON.parse(raw.body)], [200, { frames: 3 }])
+    t.same(heard, ['start', 'stop'])
     await eventually(() => offline(partsOf(viewer)), 'the offline part after the publisher ended')
     t.same(frames(partsOf(viewer)).map((part) => part.body.toString('hex')), JPEGS.map((jpeg) => jpeg.toString('hex')))
     // Stalled: one frame, then nothing; cut after idleTimeoutMs (the log says so), and viewers see offline again.
@@ -180,6 +188,7 @@ for (const kind of ['fastify', 'node'] as const) {
     await eventually(() => logs.some((line) => line.msg === 'server push ingest: publisher cut' && /no whole frame for 200 ms/.test(JSON.stringify(line.err))), 'the stalled publisher cut')
     await eventually(() => offline(partsOf(viewer).slice(before + 1)), 'the offline part after the stall')
     await stalled.answer
+    t.same(heard, ['start', 'stop', 'start', 'fail'])
     // Garbage: a part of a type not allowed, a frame too large, no multipart at all.
     const html = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/x-mixed-replace; boundary=x' }, ['--x\r\nContent-Type: text/html\r\n\r\n<script></script>\r\n--x\r\n'])
     t.equal(html.status, 400)
@@ -222,7 +231,12 @@ t.test('anonymous, said in so many words; too many parts; an auth function that 
   t.same(await paced.answer, { status: 200, headers: (await paced.answer as Answer).headers, body: '{"frames":0}' })
   const many = await answered(port, { 'Content-Type': 'multipart/x-mixed-replace;boundary=x' }, ['--x\r\n\r\n\r\n'.repeat(5)])
   t.match(JSON.parse(many.body), { code: 'FST_SERVER_PUSH_BAD_INGEST', message: /more than 2 parts within a second/ })
+  // The source closed under a live publisher: its next frame is refused, and so is it.
+  const live = publish(port, { 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer], { hold: true })
+  await eventually(() => source.published === 1, 'the first frame published')
   source.close()
+  live.request.end(JPEGS[1])
+  t.match(JSON.parse((await live.answer as Answer).body), { code: 'FST_SERVER_PUSH_BAD_INGEST', message: /closed/ })
   const closed = await answered(port, {}, [JPEGS[0] as Buffer])
   t.equal(closed.status, 503)
   const thrower = createIngestHandler({ source: createLiveSource(), auth: () => { throw new Error('auth down') }, log: pino({ level: 'silent' }) })
