@@ -260,7 +260,8 @@ async function sniff (body: AsyncIterable<Uint8Array>): Promise<{ input: AsyncIt
       boundary = (line[1] as string).trim()
       break
     }
-    if (text.length > MAX_FIRST_LINE) break
+    // Bounded by what was read, line ends included: a body of nothing but line ends is not held whole.
+    if (seen.length > MAX_FIRST_LINE) break
     const next = await iterator.next()
     if (next.done === true) {
       ended = true
