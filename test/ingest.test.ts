@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import http, { type IncomingMessage, type Server } from 'node:http'
+import express from 'express'
 import Fastify from 'fastify'
 import pino from 'pino'
 import t from 'tap'
@@ -249,4 +250,25 @@ t.test('anonymous, said in so many words; too many parts; an auth function that 
   t.teardown(() => { server.close() })
   const failed = await answered((server.address() as { port: number }).port, {}, ['x'])
   t.equal(failed.status, 500)
+})
+
+t.test('Express 5: an ingest route mounted with app.post(); an auth function that throws goes to next()', async (t) => {
+  const source = createLiveSource()
+  const app = express()
+  let handed: unknown
+  app.post('/ingest', createIngestHandler({ source, auth: (req) => { if (req.headers['x-fail'] !== undefined) throw new Error('auth down'); return req.headers.authorization === BASIC }, log: pino({ level: 'silent' }) }))
+  app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    handed = error
+    res.status(500).end()
+  })
+  const server = app.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  const { port } = server.address() as { port: number }
+  const raw = await answered(port, { Authorization: BASIC }, [jpegs])
+  t.same([raw.status, JSON.parse(raw.body)], [200, { frames: 3 }])
+  t.equal(source.published, 3)
+  const failed = await answered(port, { 'X-Fail': '1' }, ['x'])
+  t.equal(failed.status, 500)
+  t.match(handed, { message: 'auth down' })
 })
