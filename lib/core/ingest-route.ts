@@ -114,9 +114,6 @@ function done (frames: number): PlainResponse {
   return { status: 200, headers: [], type: 'application/json; charset=utf-8', body: JSON.stringify({ frames }) }
 }
 
-/** The sources a publisher feeds now, over every route and app: one publisher per source. */
-const fed = new WeakSet<LiveHub>()
-
 export class IngestRoute {
   private readonly hub: LiveHub
   /** The publishers' requests being read, cut when the route closes. */
@@ -143,7 +140,7 @@ export class IngestRoute {
     if (this.closing || hub.closed) {
       return refusal(503, 'SERVICE_UNAVAILABLE', 'The ingest route is closing', [['Retry-After', '1']])
     }
-    if (fed.has(hub)) return refused(409, new FST_SERVER_PUSH_INGEST_BUSY())
+    if (hub.fedFromOutside) return refused(409, new FST_SERVER_PUSH_INGEST_BUSY())
     const type = req.headers['content-type'] ?? ''
     // ffmpeg's HTTP output sends no Content-Type: such a body (or an octet-stream) shows what it is (sniffed).
     const multipart = /^multipart\/(x-mixed-replace|mixed)\s*(;|$)/i.test(type)
@@ -151,7 +148,7 @@ export class IngestRoute {
     if (multipart ? boundary === undefined : !(type === '' || /^(image\/jpeg|application\/octet-stream)\s*(;|$)/i.test(type))) {
       return refused(415, new FST_SERVER_PUSH_INGEST_TYPE(JSON.stringify(type)))
     }
-    fed.add(hub)
+    hub.fedFromOutside = true
     this.publishers.add(req)
     return await this.publish(req, boundary)
   }
@@ -209,7 +206,7 @@ export class IngestRoute {
     } finally {
       clearTimeout(idle)
       this.publishers.delete(req)
-      fed.delete(hub)
+      hub.fedFromOutside = false
       if (!hub.closed) hub.publisherGone()
     }
     return answer
