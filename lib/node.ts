@@ -12,4 +12,4 @@ export type SourceContext = AnySourceContext<NodeRequest>
 export type SourceFunction = AnySourceFunction<NodeRequest>
 
 export * from './core/api.js'
-export { createPushHandler, createSnapshotHandler, createViewScriptHandler, type HandlerOptions, type Next, type NodeRequest, type NodeResponse, type PushHandler, type PushHandlerOptions, type RouteHandler, type SnapshotHandlerOptions } from './node/handler.js'
+export { createIngestHandler, createPushHandler, createSnapshotHandler, createViewScriptHandler, type HandlerOptions, type IngestHandlerOptions, type Next, type NodeRequest, type NodeResponse, type PushHandler, type PushHandlerOptions, type RouteHandler, type SnapshotHandlerOptions } from './node/handler.js'

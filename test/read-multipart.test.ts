@@ -106,6 +106,14 @@ t.test('an empty header block in LF-only streams, and folded header lines', asyn
   t.same(read.map((part) => [part.headers, part.body.toString()]), [[{}, 'bare'], [{ 'x-long': 'one two three', 'content-length': '1' }, 'x']])
 })
 
+t.test('a stream ending right after a delimiter line ends between parts, as ffmpeg\'s mpjpeg writes it', async (t) => {
+  // Each part after its delimiter, and no close delimiter: the stream's end comes after the last part's delimiter.
+  const data = Buffer.from('--ffmpeg\r\nContent-type: text/plain\r\nContent-length: 2\r\n\r\nhi\r\n--ffmpeg\r\n')
+  for (const pieces of [[data], chunk(data, random(1)), chunk(data, random(2))]) {
+    t.same(readAll(pieces, 'ffmpeg').map((part) => part.body.toString()), ['hi'])
+  }
+})
+
 t.test('readMultipart reads any async iterable of bytes and stops at the close delimiter', async (t) => {
   const data = Buffer.concat([stream(SENT.slice(0, 2)), Buffer.from('epilogue, ignored')])
   async function * pieces (): AsyncGenerator<Uint8Array> { yield * chunk(data, random(3)).map((piece) => new Uint8Array(piece)) }

@@ -9,6 +9,7 @@ export type {
 export type { Frame, FrameBody, FrameObject } from './frame.js'
 export type { FramingChoice, FramingName } from './framing.js'
 export type { HeaderRecord } from './headers.js'
+export type { IngestAuth, IngestOptions } from './ingest-route.js'
 export type { LiveFromOptions, ProducerContext, ProducerFactory } from './live/producer.js'
 export type { LiveSourceOptions } from './live/source.js'
 export type { LogCall, Logger } from './logger.js'

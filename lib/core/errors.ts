@@ -86,3 +86,33 @@ export const FST_SERVER_PUSH_BAD_SIGNATURE = createError<'FST_SERVER_PUSH_BAD_SI
   'Forbidden: %s',
   403
 )
+
+/** An ingest route was sent a publisher's stream while another publisher feeds its source; answered 409 at once,
+ * the body unread. */
+export const FST_SERVER_PUSH_INGEST_BUSY = createError<'FST_SERVER_PUSH_INGEST_BUSY', []>(
+  'FST_SERVER_PUSH_INGEST_BUSY',
+  'Another publisher is feeding this source; try again once it has ended',
+  409
+)
+
+/** An ingest route was sent a publisher's stream without the credentials its `auth` requires; answered 401. */
+export const FST_SERVER_PUSH_INGEST_UNAUTHORIZED = createError<'FST_SERVER_PUSH_INGEST_UNAUTHORIZED', []>(
+  'FST_SERVER_PUSH_INGEST_UNAUTHORIZED',
+  'Unauthorized: this ingest route needs credentials',
+  401
+)
+
+/** An ingest route was sent a body that is neither multipart nor JPEG; answered 415. */
+export const FST_SERVER_PUSH_INGEST_TYPE = createError<'FST_SERVER_PUSH_INGEST_TYPE', [string]>(
+  'FST_SERVER_PUSH_INGEST_TYPE',
+  'An ingest route takes multipart/x-mixed-replace, multipart/mixed (with a boundary) or image/jpeg, got %s',
+  415
+)
+
+/** A publisher's stream broke a rule (malformed, a frame too large, too many parts, a type not allowed, silent
+ * for idleTimeoutMs); it is cut, logged, and answered 400 if it can still be. */
+export const FST_SERVER_PUSH_BAD_INGEST = createError<'FST_SERVER_PUSH_BAD_INGEST', [string]>(
+  'FST_SERVER_PUSH_BAD_INGEST',
+  'Bad ingest stream: %s',
+  400
+)

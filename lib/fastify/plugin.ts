@@ -1,11 +1,12 @@
-// The Fastify plugin: push routes are Fastify routes. A route with the `serverPush` (or `serverPushSnapshot`)
-// option is made a push route by the onRoute hook, so schema, hooks, constraints and prefixes work as on any
+// The Fastify plugin: push routes are Fastify routes. A route with the `serverPush` (or `serverPushSnapshot`, or
+// `serverPushIngest`) option is made a push (snapshot, ingest) route by the onRoute hook, so schema, hooks, constraints and prefixes work as on any
 // route; the `routes` option declares such routes from config. The plugin's settings are every route's defaults.
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteHandlerMethod, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { isThenable } from '../core/async.js'
 import { invalidOption } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
+import { checkIngestOptions, INGEST_KEYS, INGEST_METHODS, IngestRoute, type IngestOptions } from '../core/ingest-route.js'
 import type { RouteStats } from '../core/counters.js'
 import { waitForProducers } from '../core/producer-stop.js'
 import { PushRoute } from '../core/push-route.js'
@@ -34,6 +35,12 @@ declare module 'fastify' {
     serverPush?: ServerPushRouteOption
     /** Makes the route answer the latest frame of a live source as one plain response (an IP camera's /video.jpg). */
     serverPushSnapshot?: ServerPushSnapshotOption
+    /**
+     * Makes the route (POST, PUT) an ingest route: a publisher's multipart or JPEG body becomes the frames of a
+     * live source. The route's handler is not called: the ingest answers in an onRequest hook of the route, after
+     * the route's own onRequest hooks, before Fastify would parse the body.
+     */
+    serverPushIngest?: IngestOptions
   }
 }
 
@@ -99,6 +106,7 @@ function handlerFirst (handler: RouteHandlerMethod, serve: (request: FastifyRequ
 }
 
 const PUSH_METHODS = new Set(['GET', 'HEAD'])
+const INGEST_OPTION_KEYS: ReadonlySet<string> = new Set(INGEST_KEYS)
 
 async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOptions): Promise<void> {
   const { defaults, statusPath, routes, producerStopTimeoutMs, viewScript } = checkOptions(options)
@@ -109,11 +117,25 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   ;(fastify as Registered)[REGISTRATION] = me
   const pushRoutes = new Map<object, Map<string, PushRoute<FastifyRequest>>>()
   const snapshots = new Map<object, Map<string, SnapshotRoute>>()
+  const ingests = new Map<object, Map<string, IngestRoute>>()
 
   fastify.addHook('onRoute', function (this: Registered, routeOptions: RouteOptions) {
-    const { serverPush: push, serverPushSnapshot: snapshot, url, handler, method } = routeOptions
-    if ((push === undefined && snapshot === undefined) || this[REGISTRATION] !== me) return
+    const { serverPush: push, serverPushSnapshot: snapshot, serverPushIngest: ingest, url, handler, method } = routeOptions
+    if ((push === undefined && snapshot === undefined && ingest === undefined) || this[REGISTRATION] !== me) return
     const where = `${String(method)} ${url}`
+    if (ingest !== undefined) {
+      if (push !== undefined || snapshot !== undefined) throw invalidOption(where, 'serverPushIngest cannot be set with serverPush or serverPushSnapshot on one route')
+      if (![method].flat().every((name) => INGEST_METHODS.includes(name))) throw invalidOption(where, 'an ingest route answers POST and PUT only')
+      const settings = checkIngestOptions(where, ingest, INGEST_OPTION_KEYS)
+      const route = once(ingests, ingest, url, () => new IngestRoute(settings, fastify.log, url))
+      // Before the body is parsed: no content-type parser of the app's reads a publisher's endless body.
+      const receive: onRequestHookHandler = async (request, reply) => {
+        sendPlain(reply, await route.receive(request.raw))
+        return reply
+      }
+      routeOptions.onRequest = [routeOptions.onRequest ?? []].flat().concat(receive)
+      return
+    }
     if (push !== undefined && snapshot !== undefined) throw invalidOption(where, 'serverPush and serverPushSnapshot cannot both be set on one route')
     if (![method].flat().every((name) => PUSH_METHODS.has(name))) throw invalidOption(where, 'a push or snapshot route answers GET and HEAD only')
     if (push !== undefined) {
@@ -154,6 +176,7 @@ async function serverPushPlugin (fastify: FastifyInstance, options: ServerPushOp
   let producersStopped: Promise<unknown> = Promise.resolve()
   fastify.addHook('preClose', (done) => {
     for (const byUrl of snapshots.values()) for (const snapshot of byUrl.values()) snapshot.close()
+    for (const byUrl of ingests.values()) for (const ingest of byUrl.values()) ingest.close()
     producersStopped = Promise.all(allRoutes().map((route) => route.close()))
     done()
   })

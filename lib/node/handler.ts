@@ -1,8 +1,9 @@
-// Push and snapshot routes for Node's servers: a `(req, res, next?)` handler that is an Express 5 route handler
+// Push, snapshot and ingest routes for Node's servers: a `(req, res, next?)` handler that is an Express 5 route handler
 // as it is, and a request listener (or its branch) for node:http, node:https and node:http2's compatibility API.
 import { STATUS_CODES, type Server } from 'node:http'
 import { invalidOption, isObject } from '../core/check.js'
 import { guardStreamConnections } from '../core/connection.js'
+import { checkIngestOptions, INGEST_KEYS, IngestRoute, type IngestOptions } from '../core/ingest-route.js'
 import type { RouteStats } from '../core/counters.js'
 import { CONSOLE_LOG, type Logger } from '../core/logger.js'
 import type { PlainResponse } from '../core/plain-response.js'
@@ -40,6 +41,9 @@ export interface PushHandlerOptions<Request extends NodeRequest = NodeRequest> e
 /** `createSnapshotHandler()`'s options. */
 export interface SnapshotHandlerOptions extends SnapshotOptions, HandlerOptions {}
 
+/** `createIngestHandler()`'s options. */
+export interface IngestHandlerOptions extends IngestOptions, HandlerOptions {}
+
 /**
  * A request handler for Express 5, node:http, node:https or node:http2, with its route's lifecycle. `Request` is
  * the request it is called with.
@@ -60,6 +64,7 @@ export interface PushHandler<Request extends NodeRequest = NodeRequest> extends 
 
 const PUSH_KEYS = new Set([...SETTING_KEYS, 'log', 'name', 'source', 'producerStopTimeoutMs'])
 const SNAPSHOT_HANDLER_KEYS = new Set([...SNAPSHOT_KEYS, 'log', 'name'])
+const INGEST_HANDLER_KEYS = new Set([...INGEST_KEYS, 'log', 'name'])
 
 function sendPlain (res: NodeResponse, response: PlainResponse): void {
   const headers: Record<string, string[]> = {}
@@ -141,6 +146,28 @@ export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHa
   const handler = (req: NodeRequest, res: NodeResponse, next?: Next): void => {
     // answer() rejects a URL not signed as the route requires (403), as a push route throws it.
     route.answer(req).then((response) => sendPlain(res, response), (error: unknown) => failed(res, next, log, error))
+  }
+  return Object.assign(handler, {
+    async close () {
+      route.close()
+    }
+  })
+}
+
+/**
+ * An ingest route as a request handler (`app.post('/ingest', handler)` in Express 5, or for a node:http request
+ * listener's POST): a publisher's multipart/x-mixed-replace or JPEG body becomes the frames of `source`. Mount it
+ * before any body parser. Node's servers cut a request that takes longer than `server.requestTimeout` (300 s by
+ * default): set it to 0 for publishers that stay. Throws FST_SERVER_PUSH_INVALID_OPTION.
+ */
+export function createIngestHandler (options: IngestHandlerOptions): RouteHandler {
+  const where = 'createIngestHandler()'
+  const settings = checkIngestOptions(where, checkHandlerOptions(where, options), INGEST_HANDLER_KEYS)
+  const log = options.log ?? CONSOLE_LOG
+  const route = new IngestRoute(settings, log, options.name ?? 'server-push-ingest')
+  const handler = (req: NodeRequest, res: NodeResponse, next?: Next): void => {
+    // receive() rejects only when an auth function throws.
+    route.receive(req).then((response) => sendPlain(res, response), (error: unknown) => failed(res, next, log, error))
   }
   return Object.assign(handler, {
     async close () {

@@ -28,6 +28,7 @@ await app.register(serverPush, {
   routes: [{ path: '/live', source: live, snapshot: '/live.jpg', maxClients: 5, stallTimeoutMs: 0, idleRepeatMs: 0 }, { path: '/cam', source: camera, framing: 'standard' }]
 })
 app.get('/route-option.mjpg', { serverPush: { source: live, maxFps: 5 }, schema: { querystring: { type: 'object' } } }, async () => {})
+app.post('/ingest', { serverPushIngest: { source: live, auth: 'anonymous', maxFrameBytes: 1024 * 1024 } }, async () => {})
 app.get('/route-option.jpg', { serverPushSnapshot: { source: live, snapshotTimeoutMs: 100 } }, async (request, reply) => {
   if (request.headers.authorization === undefined) return reply.code(401).send()
 })

@@ -377,6 +377,18 @@ export class LiveHub {
     for (const wake of this.waiters) wake()
   }
 
+  /** Whether a publisher from outside (an ingest route's) feeds the source now: one at a time, over every route and
+   * app, and both builds (ESM, CommonJS), which share the hub but not their modules. */
+  fedFromOutside = false
+
+  /**
+   * Whoever fed the source from outside (an ingest route's publisher) is gone: its viewers get the offline part
+   * until a frame comes again. A source whose producer runs here is told so by its producer alone.
+   */
+  publisherGone (): void {
+    this.setOffline(true)
+  }
+
   /** The next frame published within `timeoutMs` (or until `cancel` fires or the source closes), else the latest. */
   nextFrame (timeoutMs: number, cancel: Arm): Promise<PublishedFrame | undefined> {
     return new Promise((resolve) => {

@@ -159,7 +159,9 @@ export class MultipartParser {
   end (): ReadPart[] {
     if (this.failure !== undefined) throw this.failure
     if (this.state === 'body') throw bad(`the stream ended in the middle of a part (${this.seen} body bytes read)`)
-    if (this.state === 'headers') throw bad('the stream ended in the middle of a part\'s headers')
+    // Nothing after a delimiter line is an end between parts: ffmpeg's mpjpeg writes each delimiter before its part
+    // and no close delimiter.
+    if (this.state === 'headers' && this.head.length > 0) throw bad('the stream ended in the middle of a part\'s headers')
     return this.release()
   }
 

@@ -1,0 +1,274 @@
+// Ingest routes: real ffmpeg publishing (`-f mpjpeg` over HTTP, chunked, no Content-Type) while viewers of a push
+// route on the same source read the same bytes; refusals (auth, busy, type, method), a raw JPEG publisher, a
+// stalled one and garbage, on Fastify and on node:http, each parsed as it came over the wire.
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import http, { type IncomingMessage, type Server } from 'node:http'
+import express from 'express'
+import Fastify from 'fastify'
+import pino from 'pino'
+import t from 'tap'
+import serverPush, { createLiveSource, subscribeEvent, type IngestOptions, type LiveSource } from '../lib/index.js'
+import { createIngestHandler, createPushHandler } from '../lib/node.js'
+import { eventually, timerCount, type LogLine } from './helpers/app.js'
+import { partsOf, RawClient, type ParsedPart } from './helpers/wire-client.js'
+
+const AUTH = { username: 'user', password: 'pa:ss' }
+const BASIC = `Basic ${Buffer.from('user:pa:ss').toString('base64')}`
+
+/** Three small JPEGs, each different, as ffmpeg writes them concatenated. */
+const jpegs = execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=5', '-frames:v', '3', '-f', 'mjpeg', '-'])
+const JPEGS: Buffer[] = []
+for (let at = 0; at < jpegs.length;) {
+  const end = jpegs.indexOf(Buffer.from([0xff, 0xd9]), at) + 2
+  JPEGS.push(jpegs.subarray(at, end))
+  at = end
+}
+
+interface Served { port: number, logs: LogLine[], close: () => Promise<void> }
+
+type Kind = 'fastify' | 'node'
+
+/** An app with a push route (GET /stream) and an ingest route (POST, PUT /ingest) on one source. */
+async function serve (kind: Kind, source: LiveSource, ingest: Omit<IngestOptions, 'source'>): Promise<Served> {
+  const logs: LogLine[] = []
+  const stream = { write: (line: string) => { logs.push(JSON.parse(line) as LogLine) } }
+  if (kind === 'fastify') {
+    const app = Fastify({ logger: { level: 'info', stream } })
+    await app.register(serverPush)
+    app.get('/stream', { serverPush: { source } }, async () => {})
+    app.route({ method: ['POST', 'PUT'], url: '/ingest', serverPushIngest: { source, ...ingest }, handler: async () => {} })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = app.server.address() as { port: number }
+    return { port, logs, close: () => app.close() }
+  }
+  const log = pino({ level: 'info' }, stream)
+  const push = createPushHandler({ source, log, name: '/stream' })
+  const receive = createIngestHandler({ source, log, name: '/ingest', ...ingest })
+  const server: Server = http.createServer((req, res) => { (req.url === '/ingest' ? receive : push)(req, res) })
+  server.requestTimeout = 0
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  return {
+    port,
+    logs,
+    close: async () => {
+      await receive.close()
+      await push.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }
+}
+
+interface Answer { status: number, headers: IncomingMessage['headers'], body: string }
+
+/** A publisher: POSTs `chunks` (then ends, unless `hold`); resolves with the answer, or the error that cut it. */
+function publish (port: number, headers: Record<string, string>, chunks: Array<string | Buffer>, { hold = false, method = 'POST' } = {}): { answer: Promise<Answer | Error>, request: http.ClientRequest } {
+  const request = http.request({ port, host: '127.0.0.1', path: '/ingest', method, headers })
+  const answer = new Promise<Answer | Error>((resolve) => {
+    request.on('error', resolve)
+    request.on('response', (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+      res.on('error', resolve)
+    })
+  })
+  for (const chunk of chunks) request.write(chunk)
+  if (!hold) request.end()
+  return { answer, request }
+}
+
+async function answered (port: number, headers: Record<string, string>, chunks: Array<string | Buffer> = [], method = 'POST'): Promise<Answer> {
+  const answer = await publish(port, headers, chunks, { method }).answer
+  if (answer instanceof Error) throw answer
+  return answer
+}
+
+const frames = (parts: readonly ParsedPart[]): ParsedPart[] => parts.filter((part) => part.headers['x-offline'] === undefined)
+const offline = (parts: readonly ParsedPart[]): boolean => parts.some((part) => part.headers['x-offline'] !== undefined)
+
+for (const kind of ['fastify', 'node'] as const) {
+  t.test(`${kind}: ffmpeg publishes while three viewers read the same bytes; a second publisher is refused`, async (t) => {
+    const source = createLiveSource()
+    const { port, logs, close } = await serve(kind, source, { auth: AUTH })
+    t.teardown(close)
+    const viewers = await Promise.all([0, 1, 2].map(() => RawClient.get(port, '/stream')))
+    const ffmpeg = spawn('ffmpeg', ['-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '3',
+      '-f', 'mpjpeg', '-method', 'POST', '-auth_type', 'basic', `http://user:pa%3Ass@127.0.0.1:${port}/ingest`], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    ffmpeg.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    const exited = once(ffmpeg, 'exit')
+    await eventually(() => viewers.every((viewer) => frames(partsOf(viewer)).length >= 5), 'five frames for each viewer')
+    const busy = await answered(port, { Authorization: BASIC, 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer])
+    t.equal(busy.status, 409)
+    t.equal(JSON.parse(busy.body).code, 'FST_SERVER_PUSH_INGEST_BUSY')
+    const [code] = await exited
+    t.equal(code, 0, stderr)
+    await eventually(() => viewers.every((viewer) => offline(partsOf(viewer))), 'the offline part for each viewer')
+    // Every frame is ffmpeg's JPEG, and a frame two viewers got (by its timestamp) is the same bytes.
+    const byStamp = new Map<string, Buffer>()
+    let shared = 0
+    for (const viewer of viewers) {
+      for (const part of frames(partsOf(viewer))) {
+        t.equal(part.body.subarray(0, 2).toString('hex'), 'ffd8')
+        const stamp = part.headers['x-timestamp'] as string
+        const seen = byStamp.get(stamp)
+        if (seen === undefined) byStamp.set(stamp, part.body)
+        else if (seen.equals(part.body)) shared++
+        else t.fail(`two viewers got different bytes for the frame of ${stamp}`)
+      }
+    }
+    t.ok(shared >= 10, `frames shared by viewers: ${shared}`)
+    const ended = logs.find((line) => line.msg === 'server push ingest: publisher ended')
+    t.ok(ended !== undefined && (ended.frames as number) >= 5, JSON.stringify(logs.filter((line) => /ingest/.test(line.msg))))
+    for (const viewer of viewers) viewer.destroy()
+  })
+
+  t.test(`${kind}: refusals: no or wrong credentials, a type, a method, the options`, async (t) => {
+    const source = createLiveSource()
+    const { port, close } = await serve(kind, source, { auth: AUTH })
+    t.teardown(close)
+    const none = await answered(port, { 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer])
+    t.equal(none.status, 401)
+    t.equal(none.headers['www-authenticate'], 'Basic realm="server push ingest", charset="UTF-8"')
+    t.equal(JSON.parse(none.body).code, 'FST_SERVER_PUSH_INGEST_UNAUTHORIZED')
+    const wrong = await answered(port, { Authorization: `Basic ${Buffer.from('user:nope').toString('base64')}` }, [JPEGS[0] as Buffer])
+    t.equal(wrong.status, 401)
+    const text = await answered(port, { Authorization: BASIC, 'Content-Type': 'text/plain' }, ['hello'])
+    t.equal(text.status, 415)
+    t.equal(JSON.parse(text.body).code, 'FST_SERVER_PUSH_INGEST_TYPE')
+    const noBoundary = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/x-mixed-replace' }, ['--x\r\n'])
+    t.equal(noBoundary.status, 415)
+    t.equal(source.published, 0)
+    if (kind === 'node') {
+      const get = await answered(port, { Authorization: BASIC }, [], 'DELETE')
+      t.equal(get.status, 405)
+      t.equal(get.headers.allow, 'POST, PUT')
+      t.throws(() => createIngestHandler({ source } as unknown as IngestOptions), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /auth is required/ })
+      t.throws(() => createIngestHandler({ source, auth: { username: 'a:b', password: '' } }), { code: 'FST_SERVER_PUSH_INVALID_OPTION' })
+      t.throws(() => createIngestHandler({ source, auth: { username: 'a', password: 'b', realm: 'x' } as unknown as IngestOptions['auth'] }), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /unknown option "realm"/ })
+      t.throws(() => createIngestHandler({ source: {} as LiveSource, auth: 'anonymous' }), { message: /ingest needs a live source/ })
+      t.throws(() => createIngestHandler({ source, auth: 'anonymous', idleTimeoutMs: 0 }), { message: /idleTimeoutMs/ })
+      t.throws(() => createIngestHandler({ source, auth: 'anonymous', types: ['nope'] }), { message: /types/ })
+      t.throws(() => createIngestHandler(null as unknown as IngestOptions), { code: 'FST_SERVER_PUSH_INVALID_OPTION' })
+    } else {
+      const app = Fastify()
+      await app.register(serverPush)
+      t.throws(() => app.post('/in0', { serverPushIngest: 'x' as unknown as IngestOptions }, async () => {}), { message: /must be an object with a live source and auth/ })
+      t.throws(() => app.get('/in', { serverPushIngest: { source, auth: 'anonymous' } }, async () => {}), { message: /POST and PUT only/ })
+      t.throws(() => app.post('/in2', { serverPushIngest: { source, auth: 'anonymous' }, serverPush: { source } }, async () => {}), { message: /cannot be set with/ })
+      t.throws(() => app.post('/in3', { serverPushIngest: { source, auth: 'anonymous', nope: 1 } as unknown as IngestOptions }, async () => {}), { message: /unknown option "nope"/ })
+      await app.close()
+    }
+  })
+
+  t.test(`${kind}: a raw JPEG publisher, one that stalls, garbage, and close; nothing left behind`, async (t) => {
+    const source = createLiveSource()
+    // A publisher is the source's producer: it starts, stops when its body ends, fails when it is cut.
+    const heard: string[] = []
+    const unsubscribe = ['start', 'stop', 'fail'].map((what) => subscribeEvent(`fastify-server-push:source:${what as 'start'}`, (message) => {
+      if (message.source === source) heard.push(what)
+    }))
+    t.teardown(() => { for (const off of unsubscribe) off() })
+    const timers = timerCount()
+    const { port, logs, close } = await serve(kind, source, { auth: (req) => req.headers.authorization === BASIC, idleTimeoutMs: 200, maxFrameBytes: 64 * 1024 })
+    const viewer = await RawClient.get(port, '/stream')
+    // Concatenated JPEGs with no type, sent in pieces that cut frames anywhere; PUT.
+    const raw = await answered(port, { Authorization: BASIC }, [jpegs.subarray(0, 100), jpegs.subarray(100, 1000), jpegs.subarray(1000)], 'PUT')
+    t.same([raw.status, JSON.parse(raw.body)], [200, { frames: 3 }])
+    t.same(heard, ['start', 'stop'])
+    await eventually(() => offline(partsOf(viewer)), 'the offline part after the publisher ended')
+    t.same(frames(partsOf(viewer)).map((part) => part.body.toString('hex')), JPEGS.map((jpeg) => jpeg.toString('hex')))
+    // Stalled: one frame, then nothing; cut after idleTimeoutMs (the log says so), and viewers see offline again.
+    const before = partsOf(viewer).length
+    const stalled = publish(port, { Authorization: BASIC, 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer], { hold: true })
+    await eventually(() => logs.some((line) => line.msg === 'server push ingest: publisher cut' && /no whole frame for 200 ms/.test(JSON.stringify(line.err))), 'the stalled publisher cut')
+    await eventually(() => {
+      const parts = partsOf(viewer).slice(before)
+      const stalledFrame = parts.findIndex((part) => part.body.equals(JPEGS[0] as Buffer))
+      return stalledFrame !== -1 && offline(parts.slice(stalledFrame + 1))
+    }, 'the stalled publisher\'s frame, then the offline part')
+    await stalled.answer
+    t.same(heard, ['start', 'stop', 'start', 'fail'])
+    // Garbage: a part of a type not allowed, a frame too large, no multipart at all.
+    const html = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/x-mixed-replace; boundary=x' }, ['--x\r\nContent-Type: text/html\r\n\r\n<script></script>\r\n--x\r\n'])
+    t.equal(html.status, 400)
+    t.match(JSON.parse(html.body), { code: 'FST_SERVER_PUSH_BAD_INGEST', message: /text\/html/ })
+    const large = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/mixed; boundary=x' }, ['--x\r\n\r\n', Buffer.alloc(70 * 1024), '\r\n--x--\r\n'])
+    t.equal(large.status, 400)
+    const broken = await answered(port, { Authorization: BASIC, 'Content-Type': 'application/octet-stream' }, ['--x\r\nContent-Type: image/jpeg\r\n\r\nnot a jpeg and no end'])
+    t.equal(broken.status, 400)
+    t.match(JSON.parse(broken.body).message, /ended in the middle of a part/)
+    const cut = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/x-mixed-replace;boundary=x' }, ['--x\r\nContent-Ty'])
+    t.match(JSON.parse(cut.body).message, /in the middle of a part's headers/)
+    // Parts with no type and empty ones pass; a body that is not multipart and holds no JPEG publishes nothing.
+    const untyped = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/x-mixed-replace;boundary=y' }, ['--y\r\n\r\n\r\n--y\r\n\r\n', JPEGS[1] as Buffer, '\r\n--y--\r\n'])
+    t.same(JSON.parse(untyped.body), { frames: 1 })
+    for (const body of ['', '-x', '\r\n-', `--${'z'.repeat(200)}`, '--\r\n', '\r\n'.repeat(100)]) {
+      const nothing = await answered(port, { Authorization: BASIC }, [body])
+      t.same([nothing.status, JSON.parse(nothing.body)], [200, { frames: 0 }], JSON.stringify(body))
+    }
+    // Close with a publisher live: it is cut, and the server closes.
+    const connected = (): number => logs.filter((line) => line.msg === 'server push ingest: publisher connected').length
+    const before2 = connected()
+    const live = publish(port, { Authorization: BASIC, 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer], { hold: true })
+    await eventually(() => connected() > before2, 'the last publisher connected')
+    viewer.destroy()
+    await close()
+    await live.answer
+    t.ok(logs.some((line) => /the server is closing/.test(JSON.stringify(line.err))))
+    await eventually(() => timerCount() <= timers, 'no timer left')
+  })
+}
+
+t.test('anonymous, said in so many words; too many parts; an auth function that throws; a closed source', async (t) => {
+  const source = createLiveSource()
+  const { port, close } = await serve('node', source, { auth: 'anonymous', maxPartsPerSecond: 2 })
+  t.teardown(close)
+  // Two parts, a second's pause (the count starts over), two more: within the limit.
+  const paced = publish(port, { 'Content-Type': 'multipart/x-mixed-replace;boundary=x' }, ['--x\r\n\r\n\r\n'.repeat(2)], { hold: true })
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  paced.request.end('--x\r\n\r\n\r\n--x\r\n\r\n\r\n--x--\r\n')
+  t.same(await paced.answer, { status: 200, headers: (await paced.answer as Answer).headers, body: '{"frames":0}' })
+  const many = await answered(port, { 'Content-Type': 'multipart/x-mixed-replace;boundary=x' }, ['--x\r\n\r\n\r\n'.repeat(5)])
+  t.match(JSON.parse(many.body), { code: 'FST_SERVER_PUSH_BAD_INGEST', message: /more than 2 parts within a second/ })
+  // The source closed under a live publisher: its next frame is refused, and so is it.
+  const live = publish(port, { 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer], { hold: true })
+  await eventually(() => source.published === 1, 'the first frame published')
+  source.close()
+  live.request.end(JPEGS[1])
+  t.match(JSON.parse((await live.answer as Answer).body), { code: 'FST_SERVER_PUSH_BAD_INGEST', message: /closed/ })
+  const closed = await answered(port, {}, [JPEGS[0] as Buffer])
+  t.equal(closed.status, 503)
+  const thrower = createIngestHandler({ source: createLiveSource(), auth: () => { throw new Error('auth down') }, log: pino({ level: 'silent' }) })
+  const server = http.createServer((req, res) => { thrower(req, res) }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  const failed = await answered((server.address() as { port: number }).port, {}, ['x'])
+  t.equal(failed.status, 500)
+})
+
+t.test('Express 5: an ingest route mounted with app.post(); an auth function that throws goes to next()', async (t) => {
+  const source = createLiveSource()
+  const app = express()
+  let handed: unknown
+  app.post('/ingest', createIngestHandler({ source, auth: (req) => { if (req.headers['x-fail'] !== undefined) throw new Error('auth down'); return req.headers.authorization === BASIC }, log: pino({ level: 'silent' }) }))
+  app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    handed = error
+    res.status(500).end()
+  })
+  const server = app.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  const { port } = server.address() as { port: number }
+  const raw = await answered(port, { Authorization: BASIC }, [jpegs])
+  t.same([raw.status, JSON.parse(raw.body)], [200, { frames: 3 }])
+  t.equal(source.published, 3)
+  const failed = await answered(port, { 'X-Fail': '1' }, ['x'])
+  t.equal(failed.status, 500)
+  t.match(handed, { message: 'auth down' })
+})
