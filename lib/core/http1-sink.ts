@@ -72,6 +72,19 @@ const CRLF = Buffer.from('\r\n', 'latin1')
 /** The zero-size chunk: the end of a chunked body (RFC 9112, 7.1), written once, as the socket ends. */
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1')
 
+/** The last chunk-size line made, and its size: every viewer of a route is written the same part in turn. */
+let lastSize = -1
+let lastSizeLine = CRLF
+
+/** A chunk's size line, `<hex size>CRLF`, made once for a run of writes of the same size. */
+function sizeLine (size: number): Buffer {
+  if (size !== lastSize) {
+    lastSizeLine = Buffer.from(`${size.toString(16)}\r\n`, 'latin1')
+    lastSize = size
+  }
+  return lastSizeLine
+}
+
 /**
  * A socket whose body goes out with chunked transfer coding: each write is one chunk, its size line and CRLF
  * around the same shared buffers in one corked write, so a part is one chunk whatever its layout, and the
@@ -81,7 +94,7 @@ class ChunkedSocketSink extends SocketSink {
   override write (chunk: Buffer): void {
     const { out } = this
     out.cork()
-    out.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
+    out.write(sizeLine(chunk.length))
     out.write(chunk)
     out.write(CRLF)
     out.uncork()
@@ -92,7 +105,7 @@ class ChunkedSocketSink extends SocketSink {
     for (const chunk of chunks) bytes += chunk.length
     const { out } = this
     out.cork()
-    out.write(`${bytes.toString(16)}\r\n`, 'latin1')
+    out.write(sizeLine(bytes))
     for (const chunk of chunks) out.write(chunk)
     out.write(CRLF)
     out.uncork()
