@@ -28,7 +28,7 @@ export const END_GRACE_MS = 2000
 /**
  * A stream's destination on its protocol: written to, corked and drained like the Duplex under it (`out`), and
  * cut, ended and let go as its protocol does. What is called per part (`full`, `writeAll`, `noteWrite`) allocates
- * nothing, but for a chunked HTTP/1.1 body's chunk-size line.
+ * nothing, but for a chunked HTTP/1.1 body's chunk-size line, once per part size (http1-sink.ts).
  */
 export abstract class Sink<Out extends Duplex = Duplex> {
   constructor (protected readonly out: Out) {}
