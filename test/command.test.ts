@@ -235,6 +235,43 @@ t.test('a command that cannot start is logged and tried again, later and later; 
   viewer.destroy()
 })
 
+// Writes eight lines to stderr, one of them long, the cause last, and fails.
+const FAILING = `
+for (let i = 1; i <= 6; i++) process.stderr.write('line ' + i + '\\n')
+process.stderr.write('x'.repeat(1000) + '\\n')
+process.stderr.write('Cannot open video device /dev/video0\\n')
+process.exitCode = 1
+`
+// Writes one frame, a line to stderr, and ends well.
+const ONE_FRAME = `
+process.stdout.write(require('node:fs').readFileSync(process.argv[1]))
+process.stderr.write('done\\n')
+`
+
+t.test('a failed run\'s last stderr lines are on its exit\'s warning; a run that ended well has none', async (t) => {
+  const { port, logged } = await startApp(t, {
+    routes: [
+      { path: '/failing', source: fromCommand(process.execPath, ['-e', FAILING], { restartDelayMs: 30_000 }) },
+      { path: '/once', source: fromCommand(process.execPath, ['-e', ONE_FRAME, thumb], { restartDelayMs: 30_000 }) }
+    ]
+  })
+  const failing = await RawClient.get(port, '/failing')
+  await failing.opened()
+  await eventually(() => logged('server push command exited').length === 1)
+  const [failed] = logged('server push command exited')
+  t.match(failed, { level: 40, code: 1, frames: 0 })
+  t.same(failed?.stderr, ['line 4', 'line 5', 'line 6', 'x'.repeat(300), 'Cannot open video device /dev/video0'],
+    'the last five lines, each cut to 300 characters')
+  const once = await RawClient.get(port, '/once')
+  await once.parts(1)
+  await eventually(() => logged('server push command exited').length === 2)
+  const ended = logged('server push command exited')[1]
+  t.match(ended, { code: 0, frames: 1 })
+  t.notOk(ended !== undefined && 'stderr' in ended, 'no stderr on an exit after frames with code 0')
+  failing.destroy()
+  once.destroy()
+})
+
 t.test('output that is not JPEG within maxFrameBytes is logged and the process started again', async (t) => {
   const marker = tag()
   const { port, logged } = await startApp(t, {

@@ -3,7 +3,7 @@
 // test, with the one command that installs it. `--no-browsers` (the first step of `npm run test:quick`, which runs
 // no browser) asks only for the rest.
 import { execFileSync } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, existsSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 
 /** Each Debian package the tests need, and the program by which a test finds it. */
@@ -27,7 +27,11 @@ const NEEDS = [
   { pkg: 'prometheus', program: 'prometheus' },
   // The slow-link tests limit a network namespace's loopback with ip and tc (test/helpers/slow-link.ts), which
   // Debian keeps in /sbin; unshare, which makes the namespace, is util-linux's, which Debian always has.
-  { pkg: 'iproute2', program: '/sbin/tc' }
+  { pkg: 'iproute2', program: '/sbin/tc' },
+  // The chunked tests read a stream with Debian's Python and these clients (test/chunked.test.ts): modules, found
+  // by a file of theirs.
+  { pkg: 'python3-requests', file: '/usr/lib/python3/dist-packages/requests/__init__.py' },
+  { pkg: 'python3-aiohttp', file: '/usr/lib/python3/dist-packages/aiohttp/__init__.py' }
 ]
 
 function executable (file) {
@@ -45,7 +49,7 @@ function found (program) {
 }
 
 const needed = process.argv.includes('--no-browsers') ? NEEDS.filter(({ browser }) => browser !== true) : NEEDS
-const missing = () => needed.filter(({ program }) => !found(program)).map(({ pkg }) => pkg)
+const missing = () => needed.filter(({ program, file }) => file === undefined ? !found(program) : !existsSync(file)).map(({ pkg }) => pkg)
 
 const before = missing()
 if (before.length > 0) {

@@ -1,6 +1,6 @@
 // How parts are laid out for one viewer, in one place: the framings, and the bytes of each part and of the close
 // in each. Which framing a request gets is the client's profile (client-profile.ts).
-import { writeAll, type Sink } from './sink.js'
+import type { Sink } from './sink.js'
 import { streamOpening, type Announce, type EncodedPart, type Multipart } from './wire.js'
 
 /**
@@ -57,7 +57,7 @@ class StandardFraming implements Framing {
   }
 
   write (sink: Sink, part: EncodedPart): number {
-    return writeAll(sink, part.standard)
+    return sink.writeAll(part.standard)
   }
 
   closing (lastPart: EncodedPart | undefined): Buffer[] {
@@ -82,13 +82,10 @@ class AdvanceFraming implements Framing {
 
   write (sink: Sink, part: EncodedPart): number {
     const { announce, advance } = part
-    if (this.announced === announce) return writeAll(sink, advance)
+    if (this.announced === announce) return sink.writeAll(advance)
     this.announced = announce
-    sink.cork()
-    sink.write(announce.next)
-    const bytes = writeAll(sink, advance)
-    sink.uncork()
-    return announce.next.length + bytes
+    // A part of a new type is rare, and its own array keeps it one write, one chunk when the sink chunks.
+    return sink.writeAll([announce.next, ...advance])
   }
 
   closing (lastPart: EncodedPart | undefined): Buffer[] {

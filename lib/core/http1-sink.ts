@@ -1,7 +1,8 @@
 // HTTP/1, all it does differently from HTTP/2: a push stream's response is written on the socket the route takes
 // over from Node's HTTP server, head and all, and that socket is the stream's sink. A socket carries one stream
 // and is its own connection: the kernel holds little of it (unsent-limit.ts), it is cut by destroying it, its own
-// buffer says when it is full, and the client half-closing it means the client has left.
+// buffer says when it is full, and the client half-closing it means the client has left. A route's `chunked` setting
+// sends an HTTP/1.1 body in chunks rather than delimited by the close (ChunkedSocketSink).
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { carriesStream } from './connection.js'
@@ -67,6 +68,55 @@ class SocketSink extends Sink<Socket> {
   closeConnection (): void {}
 }
 
+const CRLF = Buffer.from('\r\n', 'latin1')
+/** The zero-size chunk: the end of a chunked body (RFC 9112, 7.1), written once, as the socket ends. */
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1')
+
+/** The last chunk-size line made, and its size: every viewer of a route is written the same part in turn. */
+let lastSize = -1
+let lastSizeLine = CRLF
+
+/** A chunk's size line, `<hex size>CRLF`, made once for a run of writes of the same size. */
+function sizeLine (size: number): Buffer {
+  if (size !== lastSize) {
+    lastSizeLine = Buffer.from(`${size.toString(16)}\r\n`, 'latin1')
+    lastSize = size
+  }
+  return lastSizeLine
+}
+
+/**
+ * A socket whose body goes out with chunked transfer coding: each write is one chunk, its size line and CRLF
+ * around the same shared buffers in one corked write, so a part is one chunk whatever its layout, and the
+ * multipart bytes inside are those of the close-delimited body. The bytes counted are those multipart bytes.
+ */
+class ChunkedSocketSink extends SocketSink {
+  override write (chunk: Buffer): void {
+    const { out } = this
+    out.cork()
+    out.write(sizeLine(chunk.length))
+    out.write(chunk)
+    out.write(CRLF)
+    out.uncork()
+  }
+
+  override writeAll (chunks: readonly Buffer[]): number {
+    let bytes = 0
+    for (const chunk of chunks) bytes += chunk.length
+    const { out } = this
+    out.cork()
+    out.write(sizeLine(bytes))
+    for (const chunk of chunks) out.write(chunk)
+    out.write(CRLF)
+    out.uncork()
+    return bytes
+  }
+
+  protected override finish (): void {
+    this.out.end(LAST_CHUNK)
+  }
+}
+
 /**
  * Starts the response of `req` on its socket, taken over from Node's HTTP server, and returns the socket's sink;
  * `undefined` when nothing more is to be written: a HEAD request (its head is all it gets), or a connection that
@@ -74,10 +124,13 @@ class SocketSink extends Sink<Socket> {
  */
 export function startSocketStream (req: IncomingMessage, start: ResponseStart): Sink | undefined {
   const socket = req.socket as Socket
-  const sink = new SocketSink(socket)
-  const head = Buffer.from(responseHead(req.httpVersion === '1.0' ? '1.0' : '1.1', start.contentType, start.headers), 'latin1')
+  const version = req.httpVersion === '1.0' ? '1.0' : '1.1'
+  // HTTP/1.0 knows no chunks: its body is close-delimited whatever the setting.
+  const chunked = start.chunked && version === '1.1'
+  const head = Buffer.from(responseHead(version, start.contentType, start.headers, chunked), 'latin1')
   if (start.headOnly) {
-    sink.end([head])
+    // The head a GET would get, Transfer-Encoding included, and no body: not even the last chunk.
+    new SocketSink(socket).end([head])
     return undefined
   }
   if (!carriesStream(req)) {
@@ -85,9 +138,10 @@ export function startSocketStream (req: IncomingMessage, start: ResponseStart): 
     return undefined
   }
   limitUnsent(socket, start.log)
-  sink.cork()
-  sink.write(head)
+  const sink = chunked ? new ChunkedSocketSink(socket) : new SocketSink(socket)
+  socket.cork()
+  socket.write(head)
   sink.write(start.opening)
-  sink.uncork()
+  socket.uncork()
   return sink
 }

@@ -166,7 +166,8 @@ export class PushRoute<Request> {
       contentType: client.mixed ? settings.multipart.mixedContentType : settings.multipart.contentType,
       headers: mergeHeaders(settings.headers, preset),
       opening: layout.opening,
-      headOnly: client.headOnly
+      headOnly: client.headOnly,
+      chunked: settings.chunked
     })
     if (sink === undefined) return
     // The viewer's own rate lowers the route's, never raises it.

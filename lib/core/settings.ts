@@ -91,9 +91,19 @@ export interface PushSettings {
    * Default: none required.
    */
   signingKeys?: SigningKey | readonly SigningKey[] | false
+  /**
+   * Whether an HTTP/1.1 stream's body is sent with chunked transfer coding (`Transfer-Encoding: chunked`, each
+   * write one chunk: a part, the opening, the close), rather than delimited by the connection's close. The parts
+   * are byte for byte the same. For clients that read a close-delimited body to its end before handing any of it
+   * on: Python's `requests` (urllib3) with `iter_content(chunk_size=None)` yields nothing of one, and with a fixed
+   * chunk size each part late; with chunks each part arrives as it is sent. HTTP/1.0 requests (which know no
+   * chunks) and HTTP/2 (which has its frames) ignore it. Default false: cameras' clients and browsers read the
+   * close-delimited body as it comes.
+   */
+  chunked?: boolean
 }
 
-export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'maxStreamsPerConnection', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers', 'viewerFps', 'maxStreamMs', 'offlineFrame', 'signingKeys']
+export const SETTING_KEYS: readonly string[] = ['intervalMs', 'maxFps', 'maxClients', 'maxStreamsPerConnection', 'idleRepeatMs', 'stallTimeoutMs', 'framing', 'contentType', 'boundary', 'jpegHuffmanTables', 'headers', 'viewerFps', 'maxStreamMs', 'offlineFrame', 'signingKeys', 'chunked']
 
 type NumberSetting = 'intervalMs' | 'maxFps' | 'maxClients' | 'maxStreamsPerConnection' | 'idleRepeatMs' | 'stallTimeoutMs' | 'maxStreamMs'
 
@@ -121,7 +131,7 @@ export type CheckedSettings = { readonly [K in keyof Omit<PushSettings, 'headers
 /** Checks the settings among `value`'s keys; throws FST_SERVER_PUSH_INVALID_OPTION naming `where` and the field. */
 export function checkSettings (where: string, value: Record<string, unknown>): CheckedSettings {
   const number = (name: NumberSetting): number | undefined => checkNumber(where, name, value[name], NUMBER_RULES[name])
-  const { framing, contentType, boundary, jpegHuffmanTables, headers, viewerFps, offlineFrame } = value
+  const { framing, contentType, boundary, jpegHuffmanTables, headers, viewerFps, offlineFrame, chunked } = value
   if (framing !== undefined && !FRAMING_CHOICES.includes(framing as FramingChoice)) {
     throw invalidOption(where, `framing must be ${LISTED_CHOICES}, got ${JSON.stringify(framing)}`)
   }
@@ -137,6 +147,9 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
   }
   if (viewerFps !== undefined && typeof viewerFps !== 'boolean') {
     throw invalidOption(where, `viewerFps must be true or false, got ${JSON.stringify(viewerFps)}`)
+  }
+  if (chunked !== undefined && typeof chunked !== 'boolean') {
+    throw invalidOption(where, `chunked must be true or false, got ${JSON.stringify(chunked)}`)
   }
   let headerList: HeaderList | undefined
   if (headers !== undefined) {
@@ -159,7 +172,8 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
     viewerFps: viewerFps as boolean | undefined,
     maxStreamMs: number('maxStreamMs'),
     offlineFrame: checkOfflineFrame(where, offlineFrame),
-    signingKeys: checkSigningKeys(where, value.signingKeys)
+    signingKeys: checkSigningKeys(where, value.signingKeys),
+    chunked: chunked as boolean | undefined
   }
 }
 
@@ -185,6 +199,8 @@ export interface RouteSettings extends PartFormat {
   readonly offlineFrame: OfflineFrame | undefined
   /** The keys a request's URL must be signed with; undefined: any URL is served. */
   readonly signingKeys: readonly Buffer[] | undefined
+  /** Whether HTTP/1.1 streams are sent in chunks. */
+  readonly chunked: boolean
 }
 
 /** A route's own checked settings over `defaults`. */
@@ -208,7 +224,8 @@ export function resolveSettings (own: CheckedSettings, defaults: CheckedSettings
     viewerFps: own.viewerFps ?? defaults.viewerFps ?? true,
     maxStreamMs: own.maxStreamMs ?? defaults.maxStreamMs ?? 0,
     offlineFrame: offlineFrameFor(own.offlineFrame ?? defaults.offlineFrame, contentType),
-    signingKeys: signingKeys === false ? undefined : signingKeys
+    signingKeys: signingKeys === false ? undefined : signingKeys,
+    chunked: own.chunked ?? defaults.chunked ?? false
   }
 }
 

@@ -18,32 +18,17 @@ export interface ResponseStart {
   readonly opening: Buffer
   /** A HEAD request (client-profile.ts): the head is all it gets. */
   readonly headOnly: boolean
+  /** The route's `chunked` setting: an HTTP/1.1 body in chunks. HTTP/1.0 and HTTP/2 ignore it. */
+  readonly chunked: boolean
 }
 
 /** How long a client that has stopped reading may take to receive the last bytes before it is cut off. */
 export const END_GRACE_MS = 2000
 
-/** Writes `chunks` to `sink` in one write, corked when there are more than one; returns their bytes. */
-export function writeAll (sink: Pick<Sink, 'write' | 'cork' | 'uncork'>, chunks: readonly Buffer[]): number {
-  if (chunks.length === 1) {
-    const chunk = chunks[0]
-    sink.write(chunk)
-    return chunk.length
-  }
-  let bytes = 0
-  sink.cork()
-  for (const chunk of chunks) {
-    sink.write(chunk)
-    bytes += chunk.length
-  }
-  sink.uncork()
-  return bytes
-}
-
 /**
  * A stream's destination on its protocol: written to, corked and drained like the Duplex under it (`out`), and
- * cut, ended and let go as its protocol does. What is called per part (`full`, `write`, `noteWrite`) allocates
- * nothing.
+ * cut, ended and let go as its protocol does. What is called per part (`full`, `writeAll`, `noteWrite`) allocates
+ * nothing, but for a chunked HTTP/1.1 body's chunk-size line, once per part size (http1-sink.ts).
  */
 export abstract class Sink<Out extends Duplex = Duplex> {
   constructor (protected readonly out: Out) {}
@@ -64,6 +49,23 @@ export abstract class Sink<Out extends Duplex = Duplex> {
 
   write (chunk: Buffer): void {
     this.out.write(chunk)
+  }
+
+  /** Writes `chunks` in one write, corked when there are more than one; returns their bytes. */
+  writeAll (chunks: readonly Buffer[]): number {
+    if (chunks.length === 1) {
+      const chunk = chunks[0]
+      this.write(chunk)
+      return chunk.length
+    }
+    let bytes = 0
+    this.cork()
+    for (const chunk of chunks) {
+      this.write(chunk)
+      bytes += chunk.length
+    }
+    this.uncork()
+    return bytes
   }
 
   cork (): void {
@@ -91,12 +93,17 @@ export abstract class Sink<Out extends Duplex = Duplex> {
   end (chunks: readonly Buffer[]): void {
     const { out } = this
     if (out.destroyed) return
-    writeAll(this, chunks)
+    this.writeAll(chunks)
     this.noteWrite()
-    out.end()
+    this.finish()
     out.once('finish', () => out.destroy())
     const timer = setTimeout(() => this.cut(), END_GRACE_MS)
     out.once('close', () => clearTimeout(timer))
+  }
+
+  /** Ends what the sink writes, once its last bytes are written: a body that needs a last word writes it here. */
+  protected finish (): void {
+    this.out.end()
   }
 
   /**

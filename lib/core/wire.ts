@@ -138,9 +138,13 @@ export function streamOpening (opening: Buffer, preamble: boolean): Buffer {
 /** Each opening after a preamble, held as long as its route holds the opening. */
 const preambled = new WeakMap<Buffer, Buffer>()
 
-/** Status line and header block of the response (close-delimited: no Content-Length, no chunked coding). */
-export function responseHead (httpVersion: '1.0' | '1.1', contentType: string, headers: HeaderList): string {
+/**
+ * Status line and header block of the response: close-delimited (no Content-Length), or in chunks when `chunked`
+ * (an HTTP/1.1 response's `Transfer-Encoding: chunked`, right after its Content-Type).
+ */
+export function responseHead (httpVersion: '1.0' | '1.1', contentType: string, headers: HeaderList, chunked = false): string {
   let head = `HTTP/${httpVersion} 200 OK\r\nContent-Type: ${contentType}\r\n`
+  if (chunked) head += 'Transfer-Encoding: chunked\r\n'
   for (const [name, value] of headers) head += `${name}: ${value}\r\n`
   return head + '\r\n'
 }

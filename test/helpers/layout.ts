@@ -11,7 +11,12 @@ import type { EncodedPart, Multipart } from '../../lib/core/wire.js'
 export function laidOut (name: FramingName, m: Multipart, parts: readonly EncodedPart[], last: EncodedPart | undefined = parts.at(-1), type = 'text/plain'): Buffer {
   const layout = framing(name, m, type, false)
   const chunks: Buffer[] = [layout.opening]
-  const memory = { cork () {}, uncork () {}, write (chunk: Buffer) { chunks.push(chunk) } } as unknown as Sink
+  const memory = {
+    writeAll (list: readonly Buffer[]) {
+      chunks.push(...list)
+      return list.reduce((bytes, chunk) => bytes + chunk.length, 0)
+    }
+  } as unknown as Sink
   for (const part of parts) layout.write(memory, part)
   return Buffer.concat([...chunks, ...layout.closing(last)])
 }

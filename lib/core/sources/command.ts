@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
-import { sleep, waitFor } from '../async.js'
+import { settlesWithin, sleep, waitFor } from '../async.js'
 import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
 import { events } from '../events.js'
 import { LIVE_FROM_KEYS, ownProducer, type LiveFromOptions } from '../live/producer.js'
@@ -32,6 +32,10 @@ interface Exit { code: number | null, signal: NodeJS.Signals | null, error?: Err
 const MAX_LINE = 4096
 // At most this many stderr lines are logged a second; the rest is read, measured and dropped.
 const LINES_PER_SECOND = 100
+// A run that failed (no frame, or a non-zero exit) has its last stderr lines, the cause as a rule (ffmpeg's
+// `Cannot open video device`), on its exit's warning: at most this many, each cut to TAIL_LINE characters.
+const TAIL_LINES = 5
+const TAIL_LINE = 300
 
 /** A started process and what ends it. */
 interface Run {
@@ -154,7 +158,8 @@ const COMMAND_KEYS = {
 
 /**
  * A live source whose frames are the JPEGs that `command` writes to its stdout, one after the other (for
- * ffmpeg: `-f mjpeg -` or `-f image2pipe -`). Its stderr is logged at debug level. It runs while the route has
+ * ffmpeg: `-f mjpeg -` or `-f image2pipe -`). Its stderr is logged at debug level, and the last lines of a run
+ * that failed (no frame, or a non-zero exit) on its exit's warning (`stderr`). It runs while the route has
  * viewers (plus `lingerMs`); when it exits meanwhile it is started again after `restartDelayMs`.
  */
 export function fromCommand (command: string, args: readonly string[] = [], options: CommandOptions = {}): LiveSource {
@@ -175,8 +180,14 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
       const { child, exited, stop } = start(command, argv, cwd, env, killTimeoutMs)
       // The generator may be waiting for a frame that never comes: the abort, not return(), must end the process.
       signal.addEventListener('abort', stop)
-      logLines(child.stderr as Readable, (line) => log.debug({ command, line }, 'server push command stderr'),
-        (characters) => log.debug({ command, characters, linesPerSecond: LINES_PER_SECOND }, 'server push command stderr: over the line budget, dropped'))
+      const stderr = child.stderr as Readable
+      const stderrClosed = new Promise((resolve) => stderr.once('close', resolve))
+      // The last lines logged, oldest first: a ring of TAIL_LINES per run.
+      const tail: string[] = []
+      logLines(stderr, (line) => {
+        log.debug({ command, line }, 'server push command stderr')
+        if (tail.push(line.slice(0, TAIL_LINE)) > TAIL_LINES) tail.shift()
+      }, (characters) => log.debug({ command, characters, linesPerSecond: LINES_PER_SECOND }, 'server push command stderr: over the line budget, dropped'))
       let frames = 0
       try {
         for await (const frame of splitJpegs(child.stdout as Readable, { maxFrameBytes })) {
@@ -189,12 +200,16 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
         signal.removeEventListener('abort', stop)
         stop()
         const { code, signal: killedBy, error } = await exited
+        const failed = frames === 0 || code !== 0
+        // Its last lines may still be in the pipe as it exits: read, unless a process it started holds it open.
+        if (failed && !signal.aborted) await settlesWithin(stderrClosed, Math.max(killTimeoutMs, 100))
         // Whatever is left of its group must not keep these open.
         child.stdout?.destroy()
-        child.stderr?.destroy()
+        stderr.destroy()
         if (!signal.aborted) {
           if (frames > 0) delay = restartDelayMs
-          log.warn({ command, code, signal: killedBy, err: error, frames, restartInMs: delay }, 'server push command exited')
+          const stderrTail = failed ? { stderr: tail } : {}
+          log.warn({ command, code, signal: killedBy, err: error, frames, restartInMs: delay, ...stderrTail }, 'server push command exited')
           if (events.sourceRestart.hasSubscribers) events.sourceRestart.publish({ ...about, delayMs: delay })
           // Offline until the restarted command's first frame.
           offline()
