@@ -272,6 +272,23 @@ t.test('a failed run\'s last stderr lines are on its exit\'s warning; a run that
   once.destroy()
 })
 
+// Writes 300 lines to stderr at once, over the 100 a second logged, then the cause, and fails.
+const FLOODED = `
+process.stderr.write(Array.from({ length: 300 }, (_, i) => 'warning ' + (i + 1) + '\\n').join(''), () => {
+  process.stderr.write('Cannot open video device /dev/video0\\n')
+  process.exitCode = 1
+})
+`
+
+t.test('a failed run\'s last stderr lines are its last ones, even past the lines a second logged', async (t) => {
+  const { port, logged } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', FLOODED], { restartDelayMs: 30_000 }) }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.opened()
+  await eventually(() => logged('server push command exited').length === 1)
+  t.same(logged('server push command exited')[0]?.stderr, ['warning 297', 'warning 298', 'warning 299', 'warning 300', 'Cannot open video device /dev/video0'])
+  viewer.destroy()
+})
+
 t.test('output that is not JPEG within maxFrameBytes is logged and the process started again', async (t) => {
   const marker = tag()
   const { port, logged } = await startApp(t, {

@@ -101,13 +101,47 @@ function start (command: string, args: string[], cwd: string | undefined, env: N
   return run
 }
 
+/** Whether `code` is a line end: stderr lines end with LF, CRLF, or a lone CR (ffmpeg's progress line). */
+function isLineEnd (code: number): boolean {
+  return code === 10 || code === 13
+}
+
+/**
+ * The last `count` lines `text` ends (blank ones left out), oldest first, and what follows its last line end: a
+ * look from the end, as long as those lines, whatever the length of the text before them.
+ */
+function lastLines (text: string, count: number): { lines: string[], rest: string } {
+  let end = text.length
+  while (end > 0 && !isLineEnd(text.charCodeAt(end - 1))) end--
+  const rest = text.slice(end)
+  const lines: string[] = []
+  while (lines.length < count) {
+    while (end > 0 && isLineEnd(text.charCodeAt(end - 1))) end--
+    if (end === 0) break
+    let start = end
+    while (start > 0 && !isLineEnd(text.charCodeAt(start - 1))) start--
+    lines.unshift(text.slice(start, end))
+    end = start
+  }
+  return { lines, rest }
+}
+
+/** What a command's stderr lines go to: `log` within the budget, `tail` every one. */
+interface LineSinks {
+  log (line: string): void
+  tail (line: string): void
+  dropped (characters: number): void
+}
+
 /**
  * Logs the lines `stream` writes, each cut to MAX_LINE characters, up to LINES_PER_SECOND of them: a command
  * that floods its stderr costs a sum, not a log line each (at debug level, a logger would buffer them all).
- * Once over the budget a chunk is only measured, never split. How many characters were dropped is logged with
- * the first output of the next second, and when the stream ends.
+ * Once over the budget a chunk is only measured, and its last TAIL_LINES lines looked for from its end, never
+ * split. Every line reaches `tail`, over the budget too: a command that floods its stderr before it fails says
+ * why last. How many characters were dropped is logged with the first output of the next second, and when the
+ * stream ends.
  */
-function logLines (stream: Readable, log: (line: string) => void, dropped: (characters: number) => void): void {
+function logLines (stream: Readable, { log, tail, dropped }: LineSinks): void {
   let line = ''
   let secondAt = -Infinity
   let logged = 0
@@ -127,17 +161,20 @@ function logLines (stream: Readable, log: (line: string) => void, dropped: (char
     if (logged >= LINES_PER_SECOND) {
       over += text.length
       // The next second's first line starts after the last line end dropped.
-      const end = text.lastIndexOf('\n')
-      line = (end === -1 ? line + text : text.slice(end + 1)).slice(0, MAX_LINE)
+      const last = lastLines(line + text, TAIL_LINES)
+      for (const done of last.lines) tail(done.slice(0, MAX_LINE))
+      line = last.rest.slice(0, MAX_LINE)
       return
     }
     const lines = (line + text).split(/\r\n|\r|\n/)
     line = (lines.pop() as string).slice(0, MAX_LINE)
     for (const done of lines) {
       if (done === '') continue
+      const cut = done.slice(0, MAX_LINE)
+      tail(cut)
       if (logged < LINES_PER_SECOND) {
         logged++
-        log(done.slice(0, MAX_LINE))
+        log(cut)
       } else {
         over += done.length + 1
       }
@@ -182,12 +219,13 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
       signal.addEventListener('abort', stop)
       const stderr = child.stderr as Readable
       const stderrClosed = new Promise((resolve) => stderr.once('close', resolve))
-      // The last lines logged, oldest first: a ring of TAIL_LINES per run.
+      // The last lines, oldest first: a ring of TAIL_LINES per run.
       const tail: string[] = []
-      logLines(stderr, (line) => {
-        log.debug({ command, line }, 'server push command stderr')
-        if (tail.push(line.slice(0, TAIL_LINE)) > TAIL_LINES) tail.shift()
-      }, (characters) => log.debug({ command, characters, linesPerSecond: LINES_PER_SECOND }, 'server push command stderr: over the line budget, dropped'))
+      logLines(stderr, {
+        log: (line) => log.debug({ command, line }, 'server push command stderr'),
+        tail: (line) => { if (tail.push(line.slice(0, TAIL_LINE)) > TAIL_LINES) tail.shift() },
+        dropped: (characters) => log.debug({ command, characters, linesPerSecond: LINES_PER_SECOND }, 'server push command stderr: over the line budget, dropped')
+      })
       let frames = 0
       try {
         for await (const frame of splitJpegs(child.stdout as Readable, { maxFrameBytes })) {
