@@ -36,6 +36,15 @@ const LINES_PER_SECOND = 100
 // `Cannot open video device`), on its exit's warning: at most this many, each cut to TAIL_LINE characters.
 const TAIL_LINES = 5
 const TAIL_LINE = 300
+// `user:password@` in a URL: ffmpeg prints its input's URL as it was given (rtsp://admin:secret@camera/), and a
+// warning is logged at the default level, where logs are kept and shared. The authority ends at the first / ? or
+// #, and its last @ ends the credentials, as ffmpeg reads a URL.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#:]*):[^\s/?#]*@/gi
+
+/** A stderr line as the exit's warning shows it: passwords in URLs as `***` (as relay()'s logs), cut to TAIL_LINE. */
+function tailLine (line: string): string {
+  return line.replace(URL_CREDENTIALS, '$1:***@').slice(0, TAIL_LINE)
+}
 
 /** A started process and what ends it. */
 interface Run {
@@ -223,7 +232,7 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
       const tail: string[] = []
       logLines(stderr, {
         log: (line) => log.debug({ command, line }, 'server push command stderr'),
-        tail: (line) => { if (tail.push(line.slice(0, TAIL_LINE)) > TAIL_LINES) tail.shift() },
+        tail: (line) => { if (tail.push(line) > TAIL_LINES) tail.shift() },
         dropped: (characters) => log.debug({ command, characters, linesPerSecond: LINES_PER_SECOND }, 'server push command stderr: over the line budget, dropped')
       })
       let frames = 0
@@ -246,7 +255,7 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
         stderr.destroy()
         if (!signal.aborted) {
           if (frames > 0) delay = restartDelayMs
-          const stderrTail = failed ? { stderr: tail } : {}
+          const stderrTail = failed ? { stderr: tail.map(tailLine) } : {}
           log.warn({ command, code, signal: killedBy, err: error, frames, restartInMs: delay, ...stderrTail }, 'server push command exited')
           if (events.sourceRestart.hasSubscribers) events.sourceRestart.publish({ ...about, delayMs: delay })
           // Offline until the restarted command's first frame.
