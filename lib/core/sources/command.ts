@@ -1,7 +1,7 @@
 // A live source fed by a program that writes concatenated JPEGs to its stdout (ffmpeg reading a camera, say):
 // started for the first viewer, started again with backoff when it exits while viewers remain, and killed,
 // and waited for, when the last one has left or the app closes.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { settlesWithin, sleep, waitFor } from '../async.js'
@@ -48,7 +48,8 @@ function tailLine (line: string): string {
 
 /** A started process and what ends it. */
 interface Run {
-  readonly child: ChildProcess
+  /** Its stdout and stderr piped here, its stdin closed. */
+  readonly child: ChildProcessByStdio<null, Readable, Readable>
   /** Settles when the process has exited (or could not start). */
   readonly exited: Promise<Exit>
   /** SIGTERM to its whole process group now, SIGKILL to what is left of it after the kill timeout. */
@@ -61,7 +62,7 @@ interface Run {
  * command is restarted, or close() goes on, all the same.
  */
 function endWithProcess ({ child, exited, stop }: Run, killTimeoutMs: number): void {
-  const stdout = child.stdout as Readable
+  const { stdout } = child
   // Time for the last bytes in the pipe to be read, even with killTimeoutMs 0.
   const grace = Math.max(killTimeoutMs, 100)
   exited.then(() => {
@@ -226,7 +227,7 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
       const { child, exited, stop } = start(command, argv, cwd, env, killTimeoutMs)
       // The generator may be waiting for a frame that never comes: the abort, not return(), must end the process.
       signal.addEventListener('abort', stop)
-      const stderr = child.stderr as Readable
+      const { stderr } = child
       const stderrClosed = new Promise((resolve) => stderr.once('close', resolve))
       // The last lines, oldest first: a ring of TAIL_LINES per run.
       const tail: string[] = []
@@ -237,7 +238,7 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
       })
       let frames = 0
       try {
-        for await (const frame of splitJpegs(child.stdout as Readable, { maxFrameBytes })) {
+        for await (const frame of splitJpegs(child.stdout, { maxFrameBytes })) {
           frames++
           yield frame
         }
@@ -251,7 +252,7 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
         // Its last lines may still be in the pipe as it exits: read, unless a process it started holds it open.
         if (failed && !signal.aborted) await settlesWithin(stderrClosed, Math.max(killTimeoutMs, 100))
         // Whatever is left of its group must not keep these open.
-        child.stdout?.destroy()
+        child.stdout.destroy()
         stderr.destroy()
         if (!signal.aborted) {
           if (frames > 0) delay = restartDelayMs
