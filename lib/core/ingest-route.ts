@@ -11,7 +11,7 @@ import type { Frame } from './frame.js'
 import type { HeaderList } from './headers.js'
 import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
-import type { PlainResponse } from './plain-response.js'
+import { errorResponse, unavailable, type PlainResponse } from './plain-response.js'
 import type { AnyRequest } from './protocol.js'
 import { splitJpegs } from './read/jpeg.js'
 import { boundaryOf, readMultipart } from './read/multipart.js'
@@ -89,19 +89,9 @@ export function checkIngestOptions (where: string, options: unknown, known: Read
   }
 }
 
-/** A refusal in Fastify's JSON error shape, closing the connection (a body left unread). */
-function refusal (status: number, code: string, message: string, headers: HeaderList = []): PlainResponse {
-  return {
-    status,
-    headers: [...headers, ['Connection', 'close']],
-    type: 'application/json; charset=utf-8',
-    body: JSON.stringify({ statusCode: status, code, message })
-  }
-}
-
 /** A coded error (of the status given: its own) as a refusal. */
 function refused (status: number, error: Error & { code: string }, headers?: HeaderList): PlainResponse {
-  return refusal(status, error.code, error.message, headers)
+  return errorResponse(status, error.message, error.code, headers)
 }
 
 /** A publisher's body ended: 200 with the count of frames it published (a 204 may carry no Content-Length). */
@@ -126,14 +116,14 @@ export class IngestRoute {
    */
   async receive (req: AnyRequest): Promise<PlainResponse> {
     if (!INGEST_METHODS.includes(String(req.method))) {
-      return refusal(405, 'METHOD_NOT_ALLOWED', 'An ingest route takes POST or PUT', [['Allow', INGEST_METHODS.join(', ')]])
+      return errorResponse(405, 'An ingest route takes POST or PUT', undefined, [['Allow', INGEST_METHODS.join(', ')]])
     }
     if (!await this.allowed(req)) {
       return refused(401, new FST_SERVER_PUSH_INGEST_UNAUTHORIZED(), [['WWW-Authenticate', `Basic realm="${REALM}", charset="UTF-8"`]])
     }
     const { hub } = this
     if (this.closing || hub.closed) {
-      return refusal(503, 'SERVICE_UNAVAILABLE', 'The ingest route is closing', [['Retry-After', '1']])
+      return unavailable('The ingest route is closing')
     }
     if (hub.fedFromOutside) return refused(409, new FST_SERVER_PUSH_INGEST_BUSY())
     const type = req.headers['content-type'] ?? ''
