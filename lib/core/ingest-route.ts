@@ -2,7 +2,6 @@
 // JPEGs) becomes the frames of a live source, which any push route showing that source serves to its viewers. One
 // publisher per source at a time, authenticated unless the user says 'anonymous', cut when it breaks a limit or
 // falls silent; when it ends the source goes offline until the next publisher's first frame.
-import { performance } from 'node:perf_hooks'
 import { basicCredentials, basicMatches } from './basic-auth.js'
 import { checkKeys, checkNumber, invalidOption, isObject } from './check.js'
 import { FST_SERVER_PUSH_BAD_INGEST, FST_SERVER_PUSH_INGEST_BUSY, FST_SERVER_PUSH_INGEST_TYPE, FST_SERVER_PUSH_INGEST_UNAUTHORIZED } from './errors.js'
@@ -11,6 +10,7 @@ import type { Frame } from './frame.js'
 import type { HeaderList } from './headers.js'
 import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
+import { PartRate } from './part-rate.js'
 import { errorResponse, unavailable, type PlainResponse } from './plain-response.js'
 import type { AnyRequest } from './protocol.js'
 import { splitJpegs } from './read/jpeg.js'
@@ -165,15 +165,9 @@ export class IngestRoute {
     }, settings.idleTimeoutMs)
     let answer: PlainResponse
     try {
-      let counted = 0
-      let countedFrom = performance.now()
+      const rate = new PartRate(settings.maxPartsPerSecond)
       for await (const frame of this.frames(req, boundary)) {
-        if (++counted > settings.maxPartsPerSecond) {
-          const now = performance.now()
-          if (now - countedFrom < 1000) throw new FST_SERVER_PUSH_BAD_INGEST(`more than ${settings.maxPartsPerSecond} parts within a second (maxPartsPerSecond)`)
-          counted = 1
-          countedFrom = now
-        }
+        if (!rate.count()) throw new FST_SERVER_PUSH_BAD_INGEST(`more than ${settings.maxPartsPerSecond} parts within a second (maxPartsPerSecond)`)
         if (frame === undefined) continue
         hub.publish(frame)
         frames++
