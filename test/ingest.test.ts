@@ -256,6 +256,28 @@ t.test('anonymous, said in so many words; too many parts; an auth function that 
   t.equal(failed.status, 500)
 })
 
+t.test('a publisher whose start throws (a logger that fails) leaves the source free for the next one', async (t) => {
+  const source = createLiveSource()
+  let failures = 1
+  const log = {
+    debug () {},
+    info (_: unknown, message?: string) {
+      if (message === 'server push ingest: publisher connected' && failures-- > 0) throw new Error('log sink down')
+    },
+    warn () {},
+    error () {}
+  }
+  const receive = createIngestHandler({ source, auth: 'anonymous', log })
+  const server = http.createServer((req, res) => { receive(req, res) }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  const { port } = server.address() as { port: number }
+  const first = await answered(port, { 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer])
+  t.match([first.status, JSON.parse(first.body)], [400, { code: 'FST_SERVER_PUSH_BAD_INGEST', message: /log sink down/ }])
+  const next = await answered(port, { 'Content-Type': 'image/jpeg' }, [JPEGS[1] as Buffer])
+  t.same([next.status, JSON.parse(next.body)], [200, { frames: 1 }], 'not 409: the source was given back')
+})
+
 t.test('Express 5: an ingest route mounted with app.post(); an auth function that throws goes to next()', async (t) => {
   const source = createLiveSource()
   const app = express()

@@ -133,8 +133,6 @@ export class IngestRoute {
     if (multipart ? boundary === undefined : !(type === '' || /^(image\/jpeg|application\/octet-stream)\s*(;|$)/i.test(type))) {
       return refused(415, new FST_SERVER_PUSH_INGEST_TYPE(JSON.stringify(type)))
     }
-    hub.fedFromOutside = true
-    this.publishers.add(req)
     return await this.publish(req, boundary)
   }
 
@@ -156,15 +154,20 @@ export class IngestRoute {
     const { settings, hub, log } = this
     const about = hub.about()
     const peer = req.socket.remoteAddress
-    log.info({ route: this.name, peer }, 'server push ingest: publisher connected')
-    if (events.sourceStart.hasSubscribers) events.sourceStart.publish(about)
     let frames = 0
-    // One timer per publisher, pushed back by each whole frame: a publisher dripping bytes is cut too.
-    const idle = setTimeout(() => {
-      req.destroy(new FST_SERVER_PUSH_BAD_INGEST(`no whole frame for ${settings.idleTimeoutMs} ms`))
-    }, settings.idleTimeoutMs)
+    let idle: NodeJS.Timeout | undefined
     let answer: PlainResponse
     try {
+      // Claimed inside the try: whatever throws from here on (a logger, say), the finally frees the source, which
+      // would otherwise refuse every publisher to come (409).
+      hub.fedFromOutside = true
+      this.publishers.add(req)
+      log.info({ route: this.name, peer }, 'server push ingest: publisher connected')
+      if (events.sourceStart.hasSubscribers) events.sourceStart.publish(about)
+      // One timer per publisher, pushed back by each whole frame: a publisher dripping bytes is cut too.
+      idle = setTimeout(() => {
+        req.destroy(new FST_SERVER_PUSH_BAD_INGEST(`no whole frame for ${settings.idleTimeoutMs} ms`))
+      }, settings.idleTimeoutMs)
       const rate = new PartRate(settings.maxPartsPerSecond)
       for await (const frame of this.frames(req, boundary)) {
         if (!rate.count()) throw new FST_SERVER_PUSH_BAD_INGEST(`more than ${settings.maxPartsPerSecond} parts within a second (maxPartsPerSecond)`)
