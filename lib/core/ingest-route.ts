@@ -56,11 +56,12 @@ type CheckedAuth = Buffer | ((request: AnyRequest) => boolean | Promise<boolean>
 
 function checkAuth (where: string, auth: unknown): CheckedAuth {
   if (auth === 'anonymous' || typeof auth === 'function') return auth as CheckedAuth
-  if (isObject(auth) && typeof auth.username === 'string' && typeof auth.password === 'string' && auth.username !== '' && !auth.username.includes(':')) {
+  // An empty password is no secret: anyone who knows the user name could publish.
+  if (isObject(auth) && typeof auth.username === 'string' && typeof auth.password === 'string' && auth.username !== '' && !auth.username.includes(':') && auth.password !== '') {
     checkKeys(`${where} auth`, auth, new Set(['username', 'password']))
     return basicCredentials(auth.username, auth.password)
   }
-  throw invalidOption(where, 'auth is required: { username, password } (a username without ":"), a function (request) => boolean, or \'anonymous\' to let anyone publish')
+  throw invalidOption(where, 'auth is required: { username, password } (a username without ":", a password not empty), a function (request) => boolean, or \'anonymous\' to let anyone publish')
 }
 
 /** An ingest route's options once checked, every default applied. */
