@@ -8,7 +8,7 @@ import express from 'express'
 import Fastify from 'fastify'
 import pino from 'pino'
 import t from 'tap'
-import serverPush, { createLiveSource, subscribeEvent, type IngestOptions, type LiveSource } from '../lib/index.js'
+import serverPush, { createLiveSource, fromCommand, liveFrom, relay, subscribeEvent, type IngestOptions, type LiveSource } from '../lib/index.js'
 import { createIngestHandler, createPushHandler } from '../lib/node.js'
 import { eventually, timerCount, type LogLine } from './helpers/app.js'
 import { partsOf, RawClient, type ParsedPart } from './helpers/wire-client.js'
@@ -156,6 +156,10 @@ for (const kind of ['fastify', 'node'] as const) {
       t.throws(() => createIngestHandler({ source, auth: { username: 'a', password: '' } }), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /a password not empty/ })
       t.throws(() => createIngestHandler({ source, auth: { username: 'a', password: 'b', realm: 'x' } as unknown as IngestOptions['auth'] }), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /unknown option "realm"/ })
       t.throws(() => createIngestHandler({ source: {} as LiveSource, auth: 'anonymous' }), { message: /ingest needs a live source/ })
+      // A source with a producer of its own would have two feeders.
+      for (const fed of [liveFrom(async function * () {}), fromCommand('ffmpeg'), relay('http://127.0.0.1:9/cam')]) {
+        t.throws(() => createIngestHandler({ source: fed, auth: 'anonymous' }), { code: 'FST_SERVER_PUSH_INVALID_OPTION', message: /has a producer of its own/ })
+      }
       t.throws(() => createIngestHandler({ source, auth: 'anonymous', idleTimeoutMs: 0 }), { message: /idleTimeoutMs/ })
       t.throws(() => createIngestHandler({ source, auth: 'anonymous', types: ['nope'] }), { message: /types/ })
       t.throws(() => createIngestHandler(null as unknown as IngestOptions), { code: 'FST_SERVER_PUSH_INVALID_OPTION' })
@@ -166,6 +170,7 @@ for (const kind of ['fastify', 'node'] as const) {
       t.throws(() => app.get('/in', { serverPushIngest: { source, auth: 'anonymous' } }, async () => {}), { message: /POST and PUT only/ })
       t.throws(() => app.post('/in2', { serverPushIngest: { source, auth: 'anonymous' }, serverPush: { source } }, async () => {}), { message: /cannot be set with/ })
       t.throws(() => app.post('/in3', { serverPushIngest: { source, auth: 'anonymous', nope: 1 } as unknown as IngestOptions }, async () => {}), { message: /unknown option "nope"/ })
+      t.throws(() => app.post('/in4', { serverPushIngest: { source: fromCommand('ffmpeg'), auth: 'anonymous' } }, async () => {}), { message: /has a producer of its own/ })
       await app.close()
     }
   })

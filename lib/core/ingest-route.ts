@@ -8,7 +8,7 @@ import { FST_SERVER_PUSH_BAD_INGEST, FST_SERVER_PUSH_INGEST_BUSY, FST_SERVER_PUS
 import { events } from './events.js'
 import type { Frame } from './frame.js'
 import type { HeaderList } from './headers.js'
-import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
+import { hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
 import { PartRate } from './part-rate.js'
 import { errorResponse, unavailable, type PlainResponse } from './plain-response.js'
@@ -25,7 +25,8 @@ export type IngestAuth =
 
 /** An ingest route's options. */
 export interface IngestOptions {
-  /** The live source (`createLiveSource()`) the publisher's frames go to; push routes with it show them. */
+  /** The live source the publisher's frames go to, push routes with it showing them: one of `createLiveSource()`,
+   * not one with a producer of its own (`liveFrom()`, `fromCommand()`, `relay()`, `redisSource()`). */
   source: LiveSource
   /** Required: `{ username, password }` (Basic, compared in constant time), a function of the request that says
    * yes (true) or no, or `'anonymous'` to let anyone publish. */
@@ -79,7 +80,10 @@ export function checkIngestOptions (where: string, options: unknown, known: Read
   if (!isObject(options)) throw invalidOption(where, 'must be an object with a live source and auth')
   checkKeys(where, options, known)
   const { source } = options
-  if (!isLiveSource(source)) throw invalidOption(where, `ingest needs ${A_LIVE_SOURCE}`)
+  if (!isLiveSource(source)) throw invalidOption(where, 'ingest needs a live source of createLiveSource()')
+  if (hubOf(source).hasProducer) {
+    throw invalidOption(where, 'ingest needs a live source of createLiveSource(): this one has a producer of its own (liveFrom(), fromCommand(), relay(), redisSource()), and the publisher would be a second')
+  }
   return {
     source,
     auth: checkAuth(where, options.auth),
