@@ -90,6 +90,11 @@ async function answered (port: number, headers: Record<string, string>, chunks: 
 
 const frames = (parts: readonly ParsedPart[]): ParsedPart[] => parts.filter((part) => part.headers['x-offline'] === undefined)
 const offline = (parts: readonly ParsedPart[]): boolean => parts.some((part) => part.headers['x-offline'] !== undefined)
+/** Whether the offline part came after the last frame: the publisher has gone. */
+const offlineAfterFrames = (parts: readonly ParsedPart[]): boolean => {
+  const last = parts.findLastIndex((part) => part.headers['x-offline'] === undefined)
+  return last !== -1 && offline(parts.slice(last + 1))
+}
 
 for (const kind of ['fastify', 'node'] as const) {
   t.test(`${kind}: ffmpeg publishes while three viewers read the same bytes; a second publisher is refused`, async (t) => {
@@ -108,7 +113,7 @@ for (const kind of ['fastify', 'node'] as const) {
     t.equal(JSON.parse(busy.body).code, 'FST_SERVER_PUSH_INGEST_BUSY')
     const [code] = await exited
     t.equal(code, 0, stderr)
-    await eventually(() => viewers.every((viewer) => offline(partsOf(viewer))), 'the offline part for each viewer')
+    await eventually(() => viewers.every((viewer) => offlineAfterFrames(partsOf(viewer))), 'the offline part for each viewer')
     // Every frame is ffmpeg's JPEG, and a frame two viewers got (by its timestamp) is the same bytes.
     const byStamp = new Map<string, Buffer>()
     let shared = 0
@@ -126,6 +131,20 @@ for (const kind of ['fastify', 'node'] as const) {
     const ended = logs.find((line) => line.msg === 'server push ingest: publisher ended')
     t.ok(ended !== undefined && (ended.frames as number) >= 5, JSON.stringify(logs.filter((line) => /ingest/.test(line.msg))))
     for (const viewer of viewers) viewer.destroy()
+  })
+
+  t.test(`${kind}: viewers who come before the first publisher get the offline part, then its frames`, async (t) => {
+    const source = createLiveSource()
+    const { port, close } = await serve(kind, source, { auth: 'anonymous' })
+    t.teardown(close)
+    const early = await RawClient.get(port, '/stream')
+    await eventually(() => partsOf(early).length === 1, 'a first part before any publisher')
+    t.ok(offline(partsOf(early)), 'it is the offline part')
+    const raw = await answered(port, { 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer])
+    t.same([raw.status, JSON.parse(raw.body)], [200, { frames: 1 }])
+    await eventually(() => offlineAfterFrames(partsOf(early)), 'the frame, then the offline part')
+    t.same(frames(partsOf(early)).map((part) => part.body.toString('hex')), [(JPEGS[0] as Buffer).toString('hex')])
+    early.destroy()
   })
 
   t.test(`${kind}: refusals: no or wrong credentials, a type, a method, the options`, async (t) => {
@@ -190,7 +209,7 @@ for (const kind of ['fastify', 'node'] as const) {
     const raw = await answered(port, { Authorization: BASIC }, [jpegs.subarray(0, 100), jpegs.subarray(100, 1000), jpegs.subarray(1000)], 'PUT')
     t.same([raw.status, JSON.parse(raw.body)], [200, { frames: 3 }])
     t.same(heard, ['start', 'stop'])
-    await eventually(() => offline(partsOf(viewer)), 'the offline part after the publisher ended')
+    await eventually(() => offlineAfterFrames(partsOf(viewer)), 'the offline part after the publisher ended')
     t.same(frames(partsOf(viewer)).map((part) => part.body.toString('hex')), JPEGS.map((jpeg) => jpeg.toString('hex')))
     // Stalled: one frame, then nothing; cut after idleTimeoutMs (the log says so), and viewers see offline again.
     const before = partsOf(viewer).length

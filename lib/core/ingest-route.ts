@@ -112,7 +112,10 @@ export class IngestRoute {
 
   /** @param name how logs name the route (its URL). */
   constructor (private readonly settings: IngestSettings, private readonly log: Logger, private readonly name: string) {
-    this.hub = hubOf(settings.source)
+    const hub = this.hub = hubOf(settings.source)
+    // A source fed from outside has nothing to show until its first publisher's first frame: its viewers get the
+    // offline part meanwhile, as after a publisher has gone, not a head and then nothing.
+    if (hub.published === 0 && !hub.closed) hub.publisherGone()
   }
 
   /**
