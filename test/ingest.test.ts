@@ -236,6 +236,15 @@ for (const kind of ['fastify', 'node'] as const) {
     // Parts with no type and empty ones pass; a body that is not multipart and holds no JPEG publishes nothing.
     const untyped = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/x-mixed-replace;boundary=y' }, ['--y\r\n\r\n\r\n--y\r\n\r\n', JPEGS[1] as Buffer, '\r\n--y--\r\n'])
     t.same(JSON.parse(untyped.body), { frames: 1 })
+    await eventually(() => partsOf(viewer).some((part) => part.body.equals(JPEGS[1] as Buffer) && part.headers['content-type'] === 'image/jpeg'), 'the untyped JPEG, as image/jpeg')
+    // A part with no type that is no whole JPEG (a script, a JPEG cut short) cuts the publisher; nothing of it is shown.
+    const published = source.published
+    for (const body of ['<script>alert(1)</script>', (JPEGS[1] as Buffer).subarray(0, 200)]) {
+      const script = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/x-mixed-replace;boundary=y' }, ['--y\r\n\r\n', body, '\r\n--y--\r\n'])
+      t.equal(script.status, 400)
+      t.match(JSON.parse(script.body), { code: 'FST_SERVER_PUSH_BAD_INGEST', message: /no Content-Type that is not a whole JPEG/ })
+    }
+    t.equal(source.published, published)
     for (const body of ['', '-x', '\r\n-', `--${'z'.repeat(200)}`, '--\r\n', '\r\n'.repeat(100)]) {
       const nothing = await answered(port, { Authorization: BASIC }, [body])
       t.same([nothing.status, JSON.parse(nothing.body)], [200, { frames: 0 }], JSON.stringify(body))

@@ -13,7 +13,7 @@ import type { Logger } from './logger.js'
 import { PartRate } from './part-rate.js'
 import { errorResponse, unavailable, type PlainResponse } from './plain-response.js'
 import type { AnyRequest } from './protocol.js'
-import { splitJpegs } from './read/jpeg.js'
+import { isWholeJpeg, splitJpegs } from './read/jpeg.js'
 import { boundaryOf, readMultipart } from './read/multipart.js'
 import { allowedTypes, essence, IMAGE_TYPES, isMediaType } from './syntax.js'
 
@@ -37,8 +37,8 @@ export interface IngestOptions {
   maxFrameBytes?: number
   /** The most parts a publisher may send within a second (empty ones too). Default 1000. */
   maxPartsPerSecond?: number
-  /** The part types a multipart publisher may send (type/subtype); a part with no type is published without one.
-   * Default: `RELAYED_TYPES`, the still-image types browsers show. */
+  /** The part types a multipart publisher may send (type/subtype); a part with no type is taken only if it is a
+   * whole JPEG, as `image/jpeg`. Default: `RELAYED_TYPES`, the still-image types browsers show. */
   types?: readonly string[]
 }
 
@@ -215,11 +215,10 @@ export class IngestRoute {
         yield undefined
         continue
       }
-      const contentType = part.headers['content-type']
-      if (contentType === undefined) {
-        yield part.body
-        continue
-      }
+      // A part with no type would go out as the route's, unchecked (a publisher's script on a route of HTML
+      // pages): only a whole JPEG shows what it is without one.
+      const contentType = part.headers['content-type'] ?? (isWholeJpeg(part.body) ? 'image/jpeg' : undefined)
+      if (contentType === undefined) throw new FST_SERVER_PUSH_BAD_INGEST('a part with no Content-Type that is not a whole JPEG')
       if (!isMediaType(contentType) || !types.has(essence(contentType))) throw new FST_SERVER_PUSH_BAD_INGEST(`a part of type ${JSON.stringify(contentType)}, which types does not allow`)
       yield { body: part.body, contentType }
     }
