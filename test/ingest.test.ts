@@ -133,6 +133,22 @@ for (const kind of ['fastify', 'node'] as const) {
     for (const viewer of viewers) viewer.destroy()
   })
 
+  t.test(`${kind}: an auth function that throws: a coded 500, and the connection closed under an endless body`, async (t) => {
+    const source = createLiveSource()
+    const { port, logs, close } = await serve(kind, source, { auth: async () => { throw new Error('auth down') } })
+    t.teardown(close)
+    const endless = publish(port, { 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer], { hold: true })
+    const answer = await endless.answer
+    if (answer instanceof Error) throw answer
+    t.equal(answer.status, 500)
+    t.same(JSON.parse(answer.body), { statusCode: 500, code: 'FST_SERVER_PUSH_INGEST_AUTH_FAILED', error: 'Internal Server Error', message: 'The ingest route could not check the credentials: its auth function failed' })
+    t.equal(answer.headers.connection, 'close')
+    // The publisher still sending, the server has closed the connection: nothing more of the body is read.
+    await eventually(() => endless.request.socket?.destroyed === true, 'the connection closed')
+    t.ok(logs.some((line) => line.msg === 'server push ingest: auth failed' && /auth down/.test(JSON.stringify(line.err))))
+    t.equal(source.published, 0)
+  })
+
   t.test(`${kind}: viewers who come before the first publisher get the offline part, then its frames`, async (t) => {
     const source = createLiveSource()
     const { port, close } = await serve(kind, source, { auth: 'anonymous' })
@@ -262,7 +278,7 @@ for (const kind of ['fastify', 'node'] as const) {
   })
 }
 
-t.test('anonymous, said in so many words; too many parts; an auth function that throws; a closed source', async (t) => {
+t.test('anonymous, said in so many words; too many parts; a closed source', async (t) => {
   const source = createLiveSource()
   const { port, close } = await serve('node', source, { auth: 'anonymous', maxPartsPerSecond: 2 })
   t.teardown(close)
@@ -282,12 +298,6 @@ t.test('anonymous, said in so many words; too many parts; an auth function that 
   const closed = await answered(port, {}, [JPEGS[0] as Buffer])
   t.equal(closed.status, 503)
   t.same(JSON.parse(closed.body), { statusCode: 503, error: 'Service Unavailable', message: 'The ingest route is closing' })
-  const thrower = createIngestHandler({ source: createLiveSource(), auth: () => { throw new Error('auth down') }, log: pino({ level: 'silent' }) })
-  const server = http.createServer((req, res) => { thrower(req, res) }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { server.close() })
-  const failed = await answered((server.address() as { port: number }).port, {}, ['x'])
-  t.equal(failed.status, 500)
 })
 
 t.test('a publisher whose start throws (a logger that fails) leaves the source free for the next one', async (t) => {
@@ -312,7 +322,7 @@ t.test('a publisher whose start throws (a logger that fails) leaves the source f
   t.same([next.status, JSON.parse(next.body)], [200, { frames: 1 }], 'not 409: the source was given back')
 })
 
-t.test('Express 5: an ingest route mounted with app.post(); an auth function that throws goes to next()', async (t) => {
+t.test('Express 5: an ingest route mounted with app.post(); an auth function that throws is answered by the route', async (t) => {
   const source = createLiveSource()
   const app = express()
   let handed: unknown
@@ -329,6 +339,6 @@ t.test('Express 5: an ingest route mounted with app.post(); an auth function tha
   t.same([raw.status, JSON.parse(raw.body)], [200, { frames: 3 }])
   t.equal(source.published, 3)
   const failed = await answered(port, { 'X-Fail': '1' }, ['x'])
-  t.equal(failed.status, 500)
-  t.match(handed, { message: 'auth down' })
+  t.match([failed.status, failed.headers.connection, JSON.parse(failed.body)], [500, 'close', { code: 'FST_SERVER_PUSH_INGEST_AUTH_FAILED' }])
+  t.equal(handed, undefined, 'answered by the route, not handed to next()')
 })

@@ -116,3 +116,11 @@ export const FST_SERVER_PUSH_BAD_INGEST = createError<'FST_SERVER_PUSH_BAD_INGES
   'Bad ingest stream: %s',
   400
 )
+
+/** An ingest route's `auth` function threw (or its promise rejected): the publisher is answered 500 with this
+ * error, the connection closed, and the error logged. */
+export const FST_SERVER_PUSH_INGEST_AUTH_FAILED = createError<'FST_SERVER_PUSH_INGEST_AUTH_FAILED', []>(
+  'FST_SERVER_PUSH_INGEST_AUTH_FAILED',
+  'The ingest route could not check the credentials: its auth function failed',
+  500
+)

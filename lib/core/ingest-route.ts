@@ -4,7 +4,7 @@
 // falls silent; when it ends the source goes offline until the next publisher's first frame.
 import { basicCredentials, basicMatches } from './basic-auth.js'
 import { checkKeys, checkNumber, invalidOption, isObject } from './check.js'
-import { FST_SERVER_PUSH_BAD_INGEST, FST_SERVER_PUSH_INGEST_BUSY, FST_SERVER_PUSH_INGEST_TYPE, FST_SERVER_PUSH_INGEST_UNAUTHORIZED } from './errors.js'
+import { FST_SERVER_PUSH_BAD_INGEST, FST_SERVER_PUSH_INGEST_AUTH_FAILED, FST_SERVER_PUSH_INGEST_BUSY, FST_SERVER_PUSH_INGEST_TYPE, FST_SERVER_PUSH_INGEST_UNAUTHORIZED } from './errors.js'
 import { events } from './events.js'
 import type { Frame } from './frame.js'
 import type { HeaderList } from './headers.js'
@@ -126,7 +126,16 @@ export class IngestRoute {
     if (!INGEST_METHODS.includes(String(req.method))) {
       return errorResponse(405, 'An ingest route takes POST or PUT', undefined, [['Allow', INGEST_METHODS.join(', ')]])
     }
-    if (!await this.allowed(req)) {
+    let allowed: boolean
+    try {
+      allowed = await this.allowed(req)
+    } catch (err) {
+      // The check failed, not the publisher: a coded refusal that closes the connection, so that Node reads no
+      // more of an endless body, where an error left to the server would be a 500 that keeps it open.
+      this.log.error({ route: this.name, err }, 'server push ingest: auth failed')
+      return refused(500, new FST_SERVER_PUSH_INGEST_AUTH_FAILED())
+    }
+    if (!allowed) {
       return refused(401, new FST_SERVER_PUSH_INGEST_UNAUTHORIZED(), [['WWW-Authenticate', `Basic realm="${REALM}", charset="UTF-8"`]])
     }
     const { hub } = this
@@ -161,7 +170,7 @@ export class IngestRoute {
   private async publish (req: AnyRequest, boundary: string | undefined): Promise<PlainResponse> {
     const { settings, hub, log } = this
     const about = hub.about()
-    const peer = req.socket.remoteAddress
+    let peer: string | undefined
     let frames = 0
     let idle: NodeJS.Timeout | undefined
     let answer: PlainResponse
@@ -170,6 +179,8 @@ export class IngestRoute {
       // would otherwise refuse every publisher to come (409).
       hub.fedFromOutside = true
       this.publishers.add(req)
+      // An HTTP/2 request's socket throws once its session is gone.
+      peer = req.socket.remoteAddress
       log.info({ route: this.name, peer }, 'server push ingest: publisher connected')
       if (events.sourceStart.hasSubscribers) events.sourceStart.publish(about)
       // One timer per publisher, pushed back by each whole frame: a publisher dripping bytes is cut too.
