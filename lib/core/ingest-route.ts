@@ -53,10 +53,16 @@ export const INGEST_METHODS: readonly string[] = ['POST', 'PUT']
 /** The realm a Basic challenge names. */
 const REALM = 'server push ingest'
 
-type CheckedAuth = Buffer | ((request: AnyRequest) => boolean | Promise<boolean>) | 'anonymous'
+type AuthFunction = (request: AnyRequest) => boolean | Promise<boolean>
+type CheckedAuth = Buffer | AuthFunction | 'anonymous'
+
+/** A function, taken as the check of a request it is documented to be: what it returns is compared with true. */
+function isAuthFunction (auth: unknown): auth is AuthFunction {
+  return typeof auth === 'function'
+}
 
 function checkAuth (where: string, auth: unknown): CheckedAuth {
-  if (auth === 'anonymous' || typeof auth === 'function') return auth as CheckedAuth
+  if (auth === 'anonymous' || isAuthFunction(auth)) return auth
   // An empty password is no secret: anyone who knows the user name could publish.
   if (isObject(auth) && typeof auth.username === 'string' && typeof auth.password === 'string' && auth.username !== '' && !auth.username.includes(':') && auth.password !== '') {
     checkKeys(`${where} auth`, auth, new Set(['username', 'password']))
@@ -251,9 +257,9 @@ async function sniff (body: AsyncIterable<Uint8Array>): Promise<{ input: AsyncIt
   for (;;) {
     const text = seen.toString('latin1').replace(/^[\r\n]+/, '')
     if (text !== '' && !text.startsWith('--'.slice(0, text.length))) break
-    const line = /^--([^\r\n]*)\r?\n/.exec(text)
+    const line = /^--[^\r\n]*\r?\n/.exec(text)
     if (line !== null) {
-      boundary = (line[1] as string).trim()
+      boundary = line[0].slice(2).trim()
       break
     }
     // Bounded by what was read, line ends included: a body of nothing but line ends is not held whole.
