@@ -110,6 +110,11 @@ function done (frames: number): PlainResponse {
   return { status: 200, headers: [], type: 'application/json; charset=utf-8', body: JSON.stringify({ frames }) }
 }
 
+/**
+ * One ingest route, whatever the server: each publisher's request it is handed is checked (method, auth, type),
+ * read into its live source, and answered; it claims the source for one publisher at a time, and cuts the
+ * publishers being read when its server closes.
+ */
 export class IngestRoute {
   private readonly hub: LiveHub
   /** The publishers' requests being read, cut when the route closes. */
@@ -125,8 +130,9 @@ export class IngestRoute {
   }
 
   /**
-   * Reads a publisher's request into the source, and says what to answer once it is over: 204 when its body
-   * ended, a refusal (401, 405, 409, 415, 503) at once without reading it, 400 when it broke a rule.
+   * Reads a publisher's request into the source, and says what to answer once it is over: 200 with the count of
+   * frames when its body ended, a refusal (401, 405, 409, 415, 503; 500 when the auth function failed) at once
+   * without reading it, 400 when it broke a rule. Never rejects.
    */
   async receive (req: AnyRequest): Promise<PlainResponse> {
     if (!INGEST_METHODS.includes(String(req.method))) {

@@ -229,7 +229,8 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
       signal.addEventListener('abort', stop)
       const { stderr } = child
       const stderrClosed = new Promise((resolve) => stderr.once('close', resolve))
-      // The last lines, oldest first: a ring of TAIL_LINES per run.
+      // Only the last lines are kept for the exit's warning: a failing command says why last, and one that runs for
+      // days must not hold its whole stderr.
       const tail: string[] = []
       logLines(stderr, {
         log: (line) => log.debug({ command, line }, 'server push command stderr'),
