@@ -210,7 +210,25 @@ for (const kind of ['fastify', 'node'] as const) {
     }
   })
 
-  t.test(`${kind}: a raw JPEG publisher, one that stalls, garbage, and close; nothing left behind`, async (t) => {
+  t.test(`${kind}: a publisher that stalls is cut after idleTimeoutMs; its viewers see its frame, then the offline part`, async (t) => {
+    const source = createLiveSource()
+    // The one route with a short idle timeout: its publisher stalls on purpose.
+    const { port, logs, close } = await serve(kind, source, { auth: 'anonymous', idleTimeoutMs: 200 })
+    t.teardown(close)
+    const viewer = await RawClient.get(port, '/stream')
+    // One frame, then nothing; cut after idleTimeoutMs (the log says so).
+    const stalled = publish(port, { 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer], { hold: true })
+    await eventually(() => logs.some((line) => line.msg === 'server push ingest: publisher cut' && /no whole frame for 200 ms/.test(JSON.stringify(line.err))), 'the stalled publisher cut')
+    await eventually(() => {
+      const parts = partsOf(viewer)
+      const stalledFrame = parts.findIndex((part) => part.body.equals(JPEGS[0] as Buffer))
+      return stalledFrame !== -1 && offline(parts.slice(stalledFrame + 1))
+    }, 'the stalled publisher\'s frame, then the offline part')
+    await stalled.answer
+    viewer.destroy()
+  })
+
+  t.test(`${kind}: a raw JPEG publisher, garbage, and close; nothing left behind`, async (t) => {
     const source = createLiveSource()
     // A publisher is the source's producer: it starts, stops when its body ends, fails when it is cut.
     const heard: string[] = []
@@ -219,7 +237,7 @@ for (const kind of ['fastify', 'node'] as const) {
     }))
     t.teardown(() => { for (const off of unsubscribe) off() })
     const timers = timerCount()
-    const { port, logs, close } = await serve(kind, source, { auth: (req) => req.headers.authorization === BASIC, idleTimeoutMs: 200, maxFrameBytes: 64 * 1024 })
+    const { port, logs, close } = await serve(kind, source, { auth: (req) => req.headers.authorization === BASIC, maxFrameBytes: 64 * 1024 })
     const viewer = await RawClient.get(port, '/stream')
     // Concatenated JPEGs with no type, sent in pieces that cut frames anywhere; PUT.
     const raw = await answered(port, { Authorization: BASIC }, [jpegs.subarray(0, 100), jpegs.subarray(100, 1000), jpegs.subarray(1000)], 'PUT')
@@ -227,21 +245,11 @@ for (const kind of ['fastify', 'node'] as const) {
     t.same(heard, ['start', 'stop'])
     await eventually(() => offlineAfterFrames(partsOf(viewer)), 'the offline part after the publisher ended')
     t.same(frames(partsOf(viewer)).map((part) => part.body.toString('hex')), JPEGS.map((jpeg) => jpeg.toString('hex')))
-    // Stalled: one frame, then nothing; cut after idleTimeoutMs (the log says so), and viewers see offline again.
-    const before = partsOf(viewer).length
-    const stalled = publish(port, { Authorization: BASIC, 'Content-Type': 'image/jpeg' }, [JPEGS[0] as Buffer], { hold: true })
-    await eventually(() => logs.some((line) => line.msg === 'server push ingest: publisher cut' && /no whole frame for 200 ms/.test(JSON.stringify(line.err))), 'the stalled publisher cut')
-    await eventually(() => {
-      const parts = partsOf(viewer).slice(before)
-      const stalledFrame = parts.findIndex((part) => part.body.equals(JPEGS[0] as Buffer))
-      return stalledFrame !== -1 && offline(parts.slice(stalledFrame + 1))
-    }, 'the stalled publisher\'s frame, then the offline part')
-    await stalled.answer
-    t.same(heard, ['start', 'stop', 'start', 'fail'])
     // Garbage: a part of a type not allowed, a frame too large, no multipart at all.
     const html = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/x-mixed-replace; boundary=x' }, ['--x\r\nContent-Type: text/html\r\n\r\n<script></script>\r\n--x\r\n'])
     t.equal(html.status, 400)
     t.match(JSON.parse(html.body), { code: 'FST_SERVER_PUSH_BAD_INGEST', message: /text\/html/ })
+    t.same(heard, ['start', 'stop', 'start', 'fail'])
     const large = await answered(port, { Authorization: BASIC, 'Content-Type': 'multipart/mixed; boundary=x' }, ['--x\r\n\r\n', Buffer.alloc(70 * 1024), '\r\n--x--\r\n'])
     t.equal(large.status, 400)
     const broken = await answered(port, { Authorization: BASIC, 'Content-Type': 'application/octet-stream' }, ['--x\r\nContent-Type: image/jpeg\r\n\r\nnot a jpeg and no end'])
@@ -280,11 +288,15 @@ for (const kind of ['fastify', 'node'] as const) {
 
 t.test('anonymous, said in so many words; too many parts; a closed source', async (t) => {
   const source = createLiveSource()
-  const { port, close } = await serve('node', source, { auth: 'anonymous', maxPartsPerSecond: 2 })
+  const { port, logs, close } = await serve('node', source, { auth: 'anonymous', maxPartsPerSecond: 2 })
   t.teardown(close)
   // Two parts, a second's pause (the count starts over), two more: within the limit.
   const paced = publish(port, { 'Content-Type': 'multipart/x-mixed-replace;boundary=x' }, ['--x\r\n\r\n\r\n'.repeat(2)], { hold: true })
-  await new Promise((resolve) => setTimeout(resolve, 1100))
+  await eventually(() => logs.some((line) => line.msg === 'server push ingest: publisher connected'), 'the paced publisher connected')
+  // The count started right after that line was logged, in the same turn: a second from now is a second of it,
+  // however late the line was seen.
+  const from = performance.now()
+  await eventually(() => performance.now() - from >= 1000, 'a second of the count')
   paced.request.end('--x\r\n\r\n\r\n--x\r\n\r\n\r\n--x--\r\n')
   t.same(await paced.answer, { status: 200, headers: (await paced.answer as Answer).headers, body: '{"frames":0}' })
   const many = await answered(port, { 'Content-Type': 'multipart/x-mixed-replace;boundary=x' }, ['--x\r\n\r\n\r\n'.repeat(5)])
