@@ -1,7 +1,7 @@
 // An ingest route: a publisher's request body (a camera or ffmpeg POSTing multipart/x-mixed-replace, or concatenated
 // JPEGs) becomes the frames of a live source, which any push route showing that source serves to its viewers. One
 // publisher per source at a time, authenticated unless the user says 'anonymous', cut when it breaks a limit or
-// falls silent; when it ends the source goes offline until the next publisher's first frame.
+// falls silent; the source is offline until a publisher's first frame, from the route's making and after each one.
 import { basicCredentials, basicMatches } from './basic-auth.js'
 import { checkKeys, checkNumber, invalidOption, isObject } from './check.js'
 import { FST_SERVER_PUSH_BAD_INGEST, FST_SERVER_PUSH_INGEST_AUTH_FAILED, FST_SERVER_PUSH_INGEST_BUSY, FST_SERVER_PUSH_INGEST_TYPE, FST_SERVER_PUSH_INGEST_UNAUTHORIZED } from './errors.js'
