@@ -134,9 +134,11 @@ function checkCamera (camera: unknown, name: Namer, defaults: CameraDefaults, de
   // Redis is a source of its own, or, with --publish, where another source goes before it is shown.
   const sources = publish ? given.filter((key) => key !== 'redis') : given
   if (sources.length !== 1) {
+    // Keys listed as the user writes them inside the camera: --dir on the command line, dir in a file.
+    const bare = (key: string): string => name(key).replace(`${name('')}.`, '')
     throw usage(sources.length === 0
-      ? `${name('')} needs a source: ${SOURCE_KEYS.map(name).join(', ')}`
-      : `${name('')} has ${sources.length} sources (${sources.map(name).join(', ')}); give one${given.includes('redis') ? `, and ${name('publish')} to publish it to Redis` : ''}`)
+      ? `${name('')} needs a source: ${SOURCE_KEYS.map(bare).join(', ')}`
+      : `${name('')} has ${sources.length} sources (${sources.map(bare).join(', ')}); give one${given.includes('redis') ? `, and ${bare('publish')} to publish it to Redis` : ''}`)
   }
   const channel = read.string('channel')
   if ((redis === undefined) !== (channel === undefined)) throw usage(`${name(redis === undefined ? 'channel' : 'redis')} needs ${name(redis === undefined ? 'redis' : 'channel')}`)

@@ -34,6 +34,7 @@ export function indexPage (cameras: readonly CameraLinks[], viewScript: string):
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fastify-server-push</title>
+<link rel="icon" href="data:,">
 <style>
 body { font-family: system-ui, sans-serif; margin: 1rem; background: #111; color: #ddd }
 main { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 28rem), 1fr)); gap: 1rem }
