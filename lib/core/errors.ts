@@ -116,3 +116,17 @@ export const FST_SERVER_PUSH_BAD_INGEST = createError<'FST_SERVER_PUSH_BAD_INGES
   'Bad ingest stream: %s',
   400
 )
+
+/** The command (`npx fastify-server-push`) was given an option or a config file it cannot run with: it says so in
+ * one line and exits with status 2. */
+export const FST_SERVER_PUSH_COMMAND_USAGE = createError<'FST_SERVER_PUSH_COMMAND_USAGE', [string]>(
+  'FST_SERVER_PUSH_COMMAND_USAGE',
+  '%s'
+)
+
+/** The command, run with `--user` and `--password`, was sent a request without them; answered 401. */
+export const FST_SERVER_PUSH_UNAUTHORIZED = createError<'FST_SERVER_PUSH_UNAUTHORIZED', []>(
+  'FST_SERVER_PUSH_UNAUTHORIZED',
+  'Unauthorized: this server needs a user and password',
+  401
+)

@@ -2,8 +2,8 @@
 // JPEGs) becomes the frames of a live source, which any push route showing that source serves to its viewers. One
 // publisher per source at a time, authenticated unless the user says 'anonymous', cut when it breaks a limit or
 // falls silent; when it ends the source goes offline until the next publisher's first frame.
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
+import { basicCredentials, basicMatches } from './basic-auth.js'
 import { checkKeys, checkNumber, invalidOption, isObject } from './check.js'
 import { FST_SERVER_PUSH_BAD_INGEST, FST_SERVER_PUSH_INGEST_BUSY, FST_SERVER_PUSH_INGEST_TYPE, FST_SERVER_PUSH_INGEST_UNAUTHORIZED } from './errors.js'
 import { events } from './events.js'
@@ -52,18 +52,13 @@ export const INGEST_METHODS: readonly string[] = ['POST', 'PUT']
 /** The realm a Basic challenge names. */
 const REALM = 'server push ingest'
 
-/** How Basic credentials are compared: digests of equal length, so neither length nor content leaks by timing. */
-function digest (text: string): Buffer {
-  return createHash('sha256').update(text).digest()
-}
-
 type CheckedAuth = Buffer | ((request: AnyRequest) => boolean | Promise<boolean>) | 'anonymous'
 
 function checkAuth (where: string, auth: unknown): CheckedAuth {
   if (auth === 'anonymous' || typeof auth === 'function') return auth as CheckedAuth
   if (isObject(auth) && typeof auth.username === 'string' && typeof auth.password === 'string' && auth.username !== '' && !auth.username.includes(':')) {
     checkKeys(`${where} auth`, auth, new Set(['username', 'password']))
-    return digest(`${auth.username}:${auth.password}`)
+    return basicCredentials(auth.username, auth.password)
   }
   throw invalidOption(where, 'auth is required: { username, password } (a username without ":"), a function (request) => boolean, or \'anonymous\' to let anyone publish')
 }
@@ -163,8 +158,7 @@ export class IngestRoute {
     const { auth } = this.settings
     if (auth === 'anonymous') return true
     if (typeof auth === 'function') return await auth(req) === true
-    const match = /^\s*basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '')
-    return match !== null && timingSafeEqual(digest(Buffer.from(match[1] as string, 'base64').toString('utf8')), auth)
+    return basicMatches(req.headers.authorization, auth)
   }
 
   /** The publisher's frames into the source until its body ends or it fails; the source is offline after. */
