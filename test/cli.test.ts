@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
+import http2 from 'node:http2'
 import https from 'node:https'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -18,12 +19,14 @@ import {
   basic, chunkedMultipart, dead, descendants, isJpeg, programOf, runCli, startCli, TESTSRC, until, type Cli
 } from './helpers/cli.js'
 import { startRedis } from './helpers/redis.js'
-import { certificate, connect, request } from './helpers/protocols.js'
-import { partsOf, RawClient, type ParsedPart } from './helpers/wire-client.js'
+import { parseMultipart, partsOf, RawClient, type ParsedPart } from './helpers/wire-client.js'
 
 t.jobs = 6
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
+// test/fixtures/tls: a self-signed certificate for 127.0.0.1, long-lived, trusted by no one but these clients.
+const CERT = join(ROOT, 'test/fixtures/tls/cert.pem')
+const KEY = join(ROOT, 'test/fixtures/tls/key.pem')
 const COLOURS = ['red', 'green', 'blue'].map((name) => readFileSync(join(ROOT, 'test/fixtures/colours', `${name}.jpg`)))
 
 /** A directory removed when the test run ends. */
@@ -79,21 +82,16 @@ t.test('a mistake in options or config file: one line on standard error naming i
     writeFileSync(join(files, name), text)
     return join(files, name)
   }
-  const { certPath } = certificate()
   const cases: Array<[string[], RegExp]> = [
     [['--frobnicate'], /frobnicate/],
-    [['--dir', dir, 'extra'], /extra/],
     [['--dir', dir, '--port', 'eighty'], /--port/],
-    [['--dir', dir, '--port'], /--port/],
-    [['--dir', dir, '--log-level', 'loud'], /log-?level/i],
     [['--config', join(files, 'absent.json')], /absent\.json/],
     [['--config', config('malformed.json', '{ "cameras": [ { "name": "door", ')], /malformed\.json/],
     [['--config', config('unknown.json', JSON.stringify({ cameras: [{ name: 'door', dir }], colour: 'red' }))], /colour/],
-    [['--config', config('camera.json', JSON.stringify({ cameras: [{ name: 'door', dir, speed: 2 }] }))], /speed/],
     [['--config', config('sourceless.json', JSON.stringify({ cameras: [{ name: 'door' }] }))], /cameras|door|source/],
     [['--dir', dir, '--command', 'true'], /--dir|--command|source/],
     [['--ingest'], /--user|--password|anonymous/],
-    [['--dir', dir, '--tls-cert', certPath], /--tls-key/],
+    [['--dir', dir, '--tls-cert', CERT], /--tls-key/],
     [['--dir', join(dir, 'nowhere')], /nowhere/]
   ]
   const results = await Promise.all(cases.map(([args]) => runCli(args)))
@@ -213,6 +211,25 @@ t.test('--dir behind --user and --password, --chunked, --metrics, relayed by a s
   t.ok(end.closed && end.last, 'SIGINT: the close delimiter, then the last chunk')
 })
 
+t.test('--signing-key and the password from the environment: unsigned URLs refused, the index page\'s signed ones open', async (t) => {
+  const key = 'a signing key of the test, 32 bytes or more'
+  const auth = basic('admin', 'from-env')
+  const cli = await startCli(t, ['--dir', colourDir(), '--user', 'admin'], { env: plainEnv({ SERVER_PUSH_PASSWORD: 'from-env', SERVER_PUSH_SIGNING_KEY: key }) })
+  t.equal((await get(cli, '/')).status, 401, 'the password from SERVER_PUSH_PASSWORD is asked for')
+  for (const path of ['/stream', '/snapshot', '/?action=stream', '/?action=snapshot']) t.equal((await get(cli, path, auth)).status, 403, `${path} unsigned: 403, credentials or not`)
+  const html = (await get(cli, '/', auth)).body.toString()
+  const links = [...html.matchAll(/href="([^"]+)"/g)].map(([, href]) => (href as string).replaceAll('&amp;', '&'))
+  const stream = links.find((href) => href.startsWith('/stream?'))
+  const snapshot = links.find((href) => href.startsWith('/snapshot?'))
+  t.match(stream, /[?&]signature=/, `the index page signs its links (${links.join(' ')})`)
+  const viewer = await RawClient.get(cli.port, stream as string)
+  t.ok((await viewer.parts(1)).multipart.parts.every((part) => isColour(part.body)), 'the signed stream URL opens, no credentials needed')
+  t.ok(isColour((await get(cli, snapshot as string)).body), 'and the signed snapshot URL')
+  t.notOk(cli.stdout().includes(key) || cli.stdout().includes('from-env'), 'neither secret in the logs')
+  viewer.destroy()
+  await stops(t, cli)
+})
+
 t.test('--device: the ffmpeg command it runs is logged as --help shows it, and a missing device\'s cause is logged at warn', async (t) => {
   const device = `/dev/video-missing-${randomBytes(4).toString('hex')}`
   const cli = await startCli(t, ['--device', device])
@@ -316,17 +333,24 @@ t.test('a config file of three cameras: each camera\'s paths below /NAME/, /stat
 })
 
 t.test('--tls-cert and --tls-key: HTTP/2 and HTTP/1.1 on one port; --max-clients', async (t) => {
-  const { certPath, keyPath, cert } = certificate()
-  const cli = await startCli(t, ['--dir', colourDir(), '--interval-ms', '100', '--tls-cert', certPath, '--tls-key', keyPath, '--max-clients', '1'])
+  const cli = await startCli(t, ['--dir', colourDir(), '--interval-ms', '100', '--tls-cert', CERT, '--tls-key', KEY, '--max-clients', '1'])
   t.match(cli.origin, /^https:/)
-  const session = connect(t, cli.origin)
-  const h2 = await request(session, '/stream')
-  t.equal(h2.headers[':status'], 200)
-  const boundary = /boundary=(.+)$/.exec(String(h2.headers['content-type']))?.[1]
-  await until(() => h2.parts(boundary).parts.length >= 3, 'three parts over HTTP/2')
-  t.ok(h2.parts(boundary).parts.every((part) => isColour(part.body)), 'HTTP/2: the folder\'s files')
+  const ca = readFileSync(CERT)
+  const session = http2.connect(cli.origin, { ca })
+  session.on('error', () => {})
+  t.teardown(() => { session.destroy() })
+  const h2 = session.request({ ':path': '/stream' })
+  const chunks: Buffer[] = []
+  h2.on('data', (chunk: Buffer) => chunks.push(chunk))
+  h2.on('error', () => {})
+  const [headers] = await once(h2, 'response') as [http2.IncomingHttpHeaders]
+  t.equal(headers[':status'], 200)
+  const boundary = /boundary=(.+)$/.exec(String(headers['content-type']))?.[1] ?? ''
+  const h2Parts = (): ParsedPart[] => parseMultipart(Buffer.concat(chunks), boundary).parts
+  await until(() => h2Parts().length >= 3, 'three parts over HTTP/2')
+  t.ok(h2Parts().every((part) => isColour(part.body)), 'HTTP/2: the folder\'s files')
   const http1 = (path: string): Promise<http.IncomingMessage> => new Promise((resolve, reject) => {
-    https.get(`${cli.origin}${path}`, { ca: cert }, resolve).on('error', reject)
+    https.get(`${cli.origin}${path}`, { ca }, resolve).on('error', reject)
   })
   const snapshot = await http1('/snapshot')
   t.equal(snapshot.httpVersion, '1.1', 'HTTP/1.1 on the same port')
@@ -335,7 +359,7 @@ t.test('--tls-cert and --tls-key: HTTP/2 and HTTP/1.1 on one port; --max-clients
   const second = await http1('/stream')
   t.equal(second.statusCode, 503, '--max-clients 1: a second viewer refused while the first watches')
   second.resume()
-  h2.stream.close()
+  h2.close()
   await until(async () => {
     const next = await http1('/stream')
     next.destroy()
