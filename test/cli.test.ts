@@ -171,13 +171,14 @@ t.test('--command: every path, read by raw clients, curl and ffmpeg; SIGTERM wit
 t.test('--dir behind --user and --password, --chunked, --metrics, relayed by a second command; SIGINT', async (t) => {
   const auth = basic('admin', 'secret')
   const cli = await startCli(t, ['--dir', colourDir(), '--interval-ms', '100', '--user', 'admin', '--password', 'secret', '--chunked', '--metrics'])
-  for (const path of ['/', '/stream', '/snapshot', '/state', '/?action=stream', '/?action=snapshot', '/push-view.js', '/metrics']) {
-    for (const [credentials, authorization] of [['none', undefined], ['a wrong password', basic('admin', 'guess')]]) {
-      const { status, headers } = await get(cli, path, authorization)
-      t.equal(status, 401, `${path} with ${credentials}: 401`)
-      t.match(headers.get('www-authenticate'), /^Basic /, `${path}: WWW-Authenticate: Basic`)
-    }
-  }
+  const refusals = ['/', '/stream', '/snapshot', '/state', '/?action=stream', '/?action=snapshot', '/push-view.js', '/metrics']
+    .flatMap((path) => [['none', undefined], ['a wrong password', basic('admin', 'guess')]].map(([credentials, authorization]) => ({ path, credentials, authorization })))
+  const answers = await Promise.all(refusals.map(({ path, authorization }) => get(cli, path, authorization)))
+  refusals.forEach(({ path, credentials }, i) => {
+    const { status, headers } = answers[i] as Awaited<ReturnType<typeof get>>
+    t.equal(status, 401, `${path} with ${credentials}: 401`)
+    t.match(headers.get('www-authenticate'), /^Basic /, `${path}: WWW-Authenticate: Basic`)
+  })
   const viewer = await RawClient.get(cli.port, '/stream', { headers: [`Authorization: ${auth}`] })
   await viewer.until((data) => data.includes('\r\n\r\n'))
   const head = viewer.data.subarray(0, viewer.data.indexOf('\r\n\r\n')).toString('latin1')
