@@ -23,6 +23,8 @@ import { parseMultipart, partsOf, RawClient, type ParsedPart } from './helpers/w
 
 t.jobs = 6
 
+/** The manual, read once: its test and --device's both look at it. */
+const HELP = runCli(['--help'])
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
 // test/fixtures/tls: a self-signed certificate for 127.0.0.1, long-lived, trusted by no one but these clients.
 const CERT = join(ROOT, 'test/fixtures/tls/cert.pem')
@@ -64,7 +66,7 @@ async function stops (t: Test, cli: Cli, signal: NodeJS.Signals = 'SIGTERM'): Pr
 }
 
 t.test('--help prints the manual, --version the version: exit 0, nothing on standard error', async (t) => {
-  const [help, version] = await Promise.all([runCli(['--help']), runCli(['--version'])])
+  const [help, version] = await Promise.all([HELP, runCli(['--version'])])
   t.equal(help.code, 0)
   t.equal(help.stderr, '')
   for (const section of ['NAME', 'SYNOPSIS', 'SOURCES', 'OPTIONS', 'PATHS', 'CONFIG FILE', 'SIGNALS', 'EXIT STATUS', 'EXAMPLES']) {
@@ -238,7 +240,7 @@ t.test('--device: the ffmpeg command it runs is logged as --help shows it, and a
   t.equal(setup.level, 30)
   const command = String(setup.command)
   t.match(command, new RegExp(`^ffmpeg .*-f v4l2 -input_format mjpeg -i ${device} .*-c:v copy -f mjpeg -$`))
-  const help = await runCli(['--help'])
+  const help = await HELP
   t.ok(help.stdout.includes(command.replace(device, '/dev/video0')), 'the same command as in --help')
   const viewer = await RawClient.get(cli.port, '/stream')
   const exited = await cli.waitForLog((line) => line.msg === 'server push command exited' && line.stderr !== undefined, '"server push command exited" with stderr')
