@@ -172,7 +172,7 @@ t.test('--command: every path, read by raw clients, curl and ffmpeg; SIGTERM wit
 
 t.test('--dir behind --user and --password, --chunked, --metrics, relayed by a second command; SIGINT', async (t) => {
   const auth = basic('admin', 'secret')
-  const cli = await startCli(t, ['--dir', colourDir(), '--interval-ms', '100', '--user', 'admin', '--password', 'secret', '--chunked', '--metrics'])
+  const cli = await startCli(t, ['--dir', colourDir(), '--interval-ms', '100', '--user', 'admin', '--password', 'secret', '--chunked', '--metrics', '--name', 'slides'])
   const refusals = ['/', '/stream', '/snapshot', '/state', '/?action=stream', '/?action=snapshot', '/push-view.js', '/metrics']
     .flatMap((path) => [['none', undefined], ['a wrong password', basic('admin', 'guess')]].map(([credentials, authorization]) => ({ path, credentials, authorization })))
   const answers = await Promise.all(refusals.map(({ path, authorization }) => get(cli, path, authorization)))
@@ -198,7 +198,8 @@ t.test('--dir behind --user and --password, --chunked, --metrics, relayed by a s
   const metrics = await get(cli, '/metrics', auth)
   t.equal(metrics.status, 200)
   t.match(metrics.body.toString(), /streams_started_total/, '/metrics: Prometheus text')
-  t.match(await state(cli, auth), { ok: true, result: { source: { online: true } } })
+  t.match(await state(cli, auth), { ok: true, result: { source: { name: 'slides', online: true } } }, '/state: the camera by its --name')
+  t.match((await get(cli, '/', auth)).body.toString(), /<h2>slides<\/h2>/, 'and the index page')
 
   // Another instance of the command relays this one, user and password in the URL.
   const relay = await startCli(t, ['--relay', `http://admin:secret@127.0.0.1:${cli.port}/stream`])
