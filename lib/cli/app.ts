@@ -9,7 +9,8 @@ import { serverPush } from '../fastify/plugin.js'
 import { openCamera, type Camera } from './cameras.js'
 import type { CommandConfig } from './config.js'
 import { indexPage, type CameraLinks } from './index-page.js'
-import { actionUrl, cameraPaths } from './paths.js'
+import { optional } from './optional.js'
+import { actionUrl, cameraPaths, type CameraPaths } from './paths.js'
 
 /** The command's server, built and not yet listening. */
 export interface CommandApp {
@@ -26,31 +27,86 @@ interface RouteConfig { readonly ownProof?: boolean }
 const REALM = 'Basic realm="fastify-server-push", charset="UTF-8"'
 
 /** The ustreamer-like state of one camera, from its stream route's counters. */
-function stateOf (app: FastifyInstance, camera: Camera, streamPath: string): unknown {
-  const stats = app.serverPush.stats()[streamPath]
+function stateOf (app: FastifyInstance, { config }: Camera, paths: CameraPaths): unknown {
+  const stats = app.serverPush.stats()[paths.stream]
   return {
-    source: { name: camera.config.name, kind: camera.config.source.kind, online: stats !== undefined && !stats.offline, desired_fps: camera.config.maxFps ?? 0 },
-    stream: { clients: stats?.viewers ?? 0 },
+    source: { name: config.name, kind: config.source.kind, online: !stats.offline, desired_fps: config.maxFps ?? 0 },
+    stream: { clients: stats.viewers },
     stats
   }
 }
 
+/** /metrics, on a registry of the command's own; returns what unregisters them. */
 async function metricsRoute (app: FastifyInstance): Promise<() => void> {
-  let promClient: typeof import('prom-client')
-  let metrics: typeof import('../metrics.js')
-  try {
-    promClient = await import('prom-client')
-    metrics = await import('../metrics.js')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err
-    const { FST_SERVER_PUSH_COMMAND_USAGE } = await import('../core/errors.js')
-    throw new FST_SERVER_PUSH_COMMAND_USAGE('--metrics needs the package prom-client: npx -p fastify-server-push -p prom-client fastify-server-push …, or npm i prom-client')
-  }
+  const [promClient, metrics] = await optional(async () => await Promise.all([import('prom-client'), import('../metrics.js')]), '--metrics', 'prom-client')
   const registry = new promClient.Registry()
   promClient.collectDefaultMetrics({ register: registry })
   const registered = metrics.registerMetrics({ registry })
-  app.get('/metrics', async (_, reply) => reply.type(registry.contentType).send(await registry.metrics()))
+  app.get('/metrics', async (_, reply) => await reply.type(registry.contentType).send(await registry.metrics()))
   return () => registered.close()
+}
+
+/** Every request needs the user's credentials, but those whose route takes its own proof. */
+function requireUser (app: FastifyInstance, { username, password }: { username: string, password: string }): void {
+  const expected = basicCredentials(username, password)
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if ((request.routeOptions.config as RouteConfig).ownProof === true) return
+    if (!basicMatches(request.headers.authorization, expected)) {
+      reply.header('WWW-Authenticate', REALM)
+      throw new FST_SERVER_PUSH_UNAUTHORIZED()
+    }
+  })
+}
+
+/** A camera's routes: its stream (and its publisher's POST), snapshot and state; returns the links to them. */
+function cameraRoutes (app: FastifyInstance, camera: Camera, paths: CameraPaths, signed: boolean): CameraLinks {
+  const { source, ingest, config: { name, maxClients } } = camera
+  const pass = async (): Promise<void> => {}
+  const config: RouteConfig = { ownProof: signed }
+  app.get(paths.stream, { config, serverPush: { source, ...(maxClients === undefined ? {} : { maxClients }) } }, pass)
+  app.get(paths.snapshot, { config, serverPushSnapshot: { source } }, pass)
+  if (ingest !== undefined) {
+    app.route({ method: ['POST', 'PUT'], url: paths.stream, config: { ownProof: true }, serverPushIngest: { source, auth: ingest }, handler: pass })
+  }
+  app.get(paths.state, async () => ({ ok: true, result: stateOf(app, camera, paths) }))
+  return {
+    name,
+    stream: paths.stream,
+    snapshot: paths.snapshot,
+    state: paths.state,
+    actionStream: `${paths.base}/?action=stream`,
+    actionSnapshot: `${paths.base}/?action=snapshot`,
+    refresh: signed ? `/signed-url?path=${encodeURIComponent(paths.stream)}` : undefined
+  }
+}
+
+/** A camera's links to open, signed. */
+function signedLinks (camera: CameraLinks, sign: (path: string) => string): CameraLinks {
+  const { stream, snapshot, actionStream, actionSnapshot } = camera
+  return { ...camera, stream: sign(stream), snapshot: sign(snapshot), actionStream: sign(actionStream), actionSnapshot: sign(actionSnapshot) }
+}
+
+/**
+ * The index page, and with signed streams, /signed-url, where a view asks a fresh URL: signed URLs are handed out
+ * only to whom the password lets in, so with signing and no password there is neither (pages of another app sign).
+ */
+function indexRoutes (app: FastifyInstance, links: readonly CameraLinks[], signingKey: string | undefined, user: boolean): void {
+  const html = 'text/html; charset=utf-8'
+  if (signingKey === undefined) {
+    const page = indexPage(links, PUSH_VIEW_PATH)
+    app.get('/', async (_, reply) => await reply.type(html).send(page))
+    return
+  }
+  if (!user) return
+  const sign = (path: string): string => signUrl(path, { key: signingKey, expiresIn: SIGNED_FOR_S })
+  // Signed anew for each request: its URLs expire.
+  app.get('/', async (_, reply) => await reply.type(html).send(indexPage(links.map((camera) => signedLinks(camera, sign)), PUSH_VIEW_PATH)))
+  const signable = new Set(links.flatMap(({ stream, snapshot }) => [stream, snapshot]))
+  app.get<{ Querystring: { path?: string } }>('/signed-url', async (request, reply) => {
+    const { path } = request.query
+    if (path === undefined || !signable.has(path)) return reply.callNotFound()
+    return await reply.type('text/plain; charset=utf-8').send(sign(path))
+  })
 }
 
 /** Builds the server for `config`; throws FST_SERVER_PUSH_COMMAND_USAGE for what only building finds wrong. */
@@ -60,7 +116,8 @@ export async function buildApp (config: CommandConfig): Promise<CommandApp> {
     logger: { level: config.logLevel },
     // Viewers stay for hours, publishers send for as long: no timeout of the whole request.
     requestTimeout: 0,
-    rewriteUrl: (request: { url?: string }) => actionUrl(request.url ?? '/')
+    // A server's request always has its URL; the type is that of any IncomingMessage.
+    rewriteUrl: (request: { url?: string }) => actionUrl(String(request.url))
   }
   // HTTP/2 where TLS lets browsers ask for it, with HTTP/1.1 on the same port for every other client.
   const app: FastifyInstance = tls === undefined
@@ -69,67 +126,23 @@ export async function buildApp (config: CommandConfig): Promise<CommandApp> {
   const cameras: Camera[] = []
   let closeMetrics = (): void => {}
   try {
-    if (user !== undefined) {
-      const expected = basicCredentials(user.username, user.password)
-      app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-        if ((request.routeOptions.config as RouteConfig).ownProof === true) return
-        if (!basicMatches(request.headers.authorization, expected)) {
-          reply.header('WWW-Authenticate', REALM)
-          throw new FST_SERVER_PUSH_UNAUTHORIZED()
-        }
-      })
-    }
-    const signed = signingKey !== undefined
-    await app.register(serverPush, { chunked, ...(signed ? { signingKeys: signingKey } : {}) })
-    const pass = async (): Promise<void> => {}
+    if (user !== undefined) requireUser(app, user)
+    // Before the routes: the metrics know a route from its opening.
+    if (config.metrics) closeMetrics = await metricsRoute(app)
+    await app.register(serverPush, { chunked, ...(signingKey === undefined ? {} : { signingKeys: signingKey }) })
     const links: CameraLinks[] = []
-    const count = config.cameras.length
-    const sign = (path: string): string => signingKey === undefined ? path : signUrl(path, { key: signingKey, expiresIn: SIGNED_FOR_S })
     for (const cameraConfig of config.cameras) {
       const camera = await openCamera(cameraConfig, user, app.log)
       cameras.push(camera)
-      const { source, ingest } = camera
-      const paths = cameraPaths(cameraConfig.name, count)
-      const { maxClients } = cameraConfig
-      const routeConfig: RouteConfig = { ownProof: signed }
-      app.get(paths.stream, { config: routeConfig, serverPush: { source, ...(maxClients === undefined ? {} : { maxClients }) } }, pass)
-      app.get(paths.snapshot, { config: routeConfig, serverPushSnapshot: { source } }, pass)
-      if (ingest !== undefined) {
-        app.route({ method: ['POST', 'PUT'], url: paths.stream, config: { ownProof: true }, serverPushIngest: { source, auth: ingest }, handler: pass })
-      }
-      app.get(paths.state, async () => ({ ok: true, result: stateOf(app, camera, paths.stream) }))
-      links.push({
-        name: cameraConfig.name,
-        stream: paths.stream,
-        snapshot: paths.snapshot,
-        state: paths.state,
-        actionStream: `${paths.base}/?action=stream`,
-        actionSnapshot: `${paths.base}/?action=snapshot`,
-        refresh: signed ? `/signed-url?path=${encodeURIComponent(paths.stream)}` : undefined
-      })
+      links.push(cameraRoutes(app, camera, cameraPaths(cameraConfig.name, config.cameras.length), signingKey !== undefined))
     }
-    if (count > 1) {
+    if (cameras.length > 1) {
       app.get('/state', async () => ({
         ok: true,
-        result: { cameras: Object.fromEntries(cameras.map((camera) => [camera.config.name, stateOf(app, camera, cameraPaths(camera.config.name, count).stream)])) }
+        result: { cameras: Object.fromEntries(cameras.map((camera) => [camera.config.name, stateOf(app, camera, cameraPaths(camera.config.name, cameras.length))])) }
       }))
     }
-    // Signed URLs are handed out only to whom the password lets in: without one, pages of another app sign them.
-    if (!signed || user !== undefined) {
-      const page = indexPage(links, PUSH_VIEW_PATH)
-      // A signed page is signed anew for each request: its URLs expire.
-      const pageNow = signed ? () => indexPage(links.map((camera) => signedLinks(camera, sign)), PUSH_VIEW_PATH) : () => page
-      app.get('/', async (_, reply) => await reply.type('text/html; charset=utf-8').send(pageNow()))
-    }
-    if (signed && user !== undefined) {
-      const signable = new Set(links.flatMap(({ name }) => { const paths = cameraPaths(name, count); return [paths.stream, paths.snapshot] }))
-      app.get<{ Querystring: { path?: string } }>('/signed-url', async (request, reply) => {
-        const { path } = request.query
-        if (path === undefined || !signable.has(path)) return await reply.code(404).send({ message: 'not a stream or snapshot path of this server' })
-        return await reply.type('text/plain; charset=utf-8').send(sign(path))
-      })
-    }
-    if (config.metrics) closeMetrics = await metricsRoute(app)
+    indexRoutes(app, links, signingKey, user !== undefined)
     await app.ready()
   } catch (err) {
     await app.close()
@@ -144,10 +157,4 @@ export async function buildApp (config: CommandConfig): Promise<CommandApp> {
       for (const camera of cameras) await camera.close()
     }
   }
-}
-
-/** A camera's links to open, signed. */
-function signedLinks (camera: CameraLinks, sign: (path: string) => string): CameraLinks {
-  const { stream, snapshot, actionStream, actionSnapshot } = camera
-  return { ...camera, stream: sign(stream), snapshot: sign(snapshot), actionStream: sign(actionStream), actionSnapshot: sign(actionSnapshot) }
 }

@@ -11,6 +11,7 @@ import { fromCommand } from '../core/sources/command.js'
 import { fromDirectory } from '../core/sources/files.js'
 import { relay } from '../core/sources/relay.js'
 import type { CameraConfig, CameraSource } from './config.js'
+import { optional } from './optional.js'
 
 /** A camera made ready to serve. */
 export interface Camera {
@@ -38,12 +39,12 @@ function usage (message: string): Error {
 }
 
 /** The files of a folder, read once, shown in turn while someone watches. */
-async function folder (path: string, { intervalMs, maxFps }: CameraConfig): Promise<LiveSource> {
+async function folder (path: string, { name, intervalMs, maxFps }: CameraConfig): Promise<LiveSource> {
   let frames: FrameObject[]
   try {
     frames = await fromDirectory(path).load()
   } catch (err) {
-    throw usage(`--dir ${path}: ${(err as Error).message}`)
+    throw usage(`camera ${JSON.stringify(name)}: ${(err as Error).message}`)
   }
   return liveFrom(async function * ({ signal }) {
     for (let i = 0; !signal.aborted; i++) {
@@ -51,16 +52,6 @@ async function folder (path: string, { intervalMs, maxFps }: CameraConfig): Prom
       await sleep(intervalMs, undefined, { signal }).catch(() => {})
     }
   }, { maxFps })
-}
-
-/** A module the command loads only for the options that need it, or the option's error saying how to add it. */
-async function optional<T> (load: () => Promise<T>, option: string, pkg: string): Promise<T> {
-  try {
-    return await load()
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err
-    throw usage(`${option} needs the package ${pkg}: npx -p fastify-server-push -p ${pkg} fastify-server-push …, or npm i ${pkg}`)
-  }
 }
 
 /** Loads the Redis entry, which needs @redis/client (an optional peer dependency). */

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
 import { FST_SERVER_PUSH_COMMAND_USAGE } from '../core/errors.js'
 import { flag, type CommandLine } from './options.js'
+import { RESERVED_NAMES } from './paths.js'
 
 /** Where a camera's frames come from. */
 export type CameraSource =
@@ -47,8 +48,6 @@ const FILE_KEYS = new Set([...SERVING_KEYS, 'cameras'])
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 /** A name is a path segment as it is: no character a URL or a shell would read otherwise. */
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/
-/** Names that the paths of one camera, or the command's own, already take. */
-const RESERVED_NAMES = new Set(['stream', 'snapshot', 'state', 'metrics', 'signed-url'])
 /** The shortest signing key signUrl() takes, in bytes. */
 const MIN_KEY_BYTES = 32
 
@@ -217,24 +216,21 @@ export function checkConfig (line: Extract<CommandLine, { kind: 'serve' }>, env:
   const file = configFile === undefined ? {} : readConfigFile(configFile)
   const inFile: Namer = (key) => `${configFile}: ${key}`
   new Reader(file, inFile).keys(FILE_KEYS)
-  const fromEnv = {
-    password: env.SERVER_PUSH_PASSWORD === '' ? undefined : env.SERVER_PUSH_PASSWORD,
-    signingKey: env.SERVER_PUSH_SIGNING_KEY === '' ? undefined : env.SERVER_PUSH_SIGNING_KEY
-  }
+  // Secrets kept out of the process list; set but empty is not set.
+  const fromEnv = (name: string): string | undefined => env[name] === '' ? undefined : env[name]
   // Each value is checked where it was given, so that its message names it there.
   const fileReader = new Reader(file, inFile)
   const lineReader = new Reader(line.serving, flag)
-  const envReader = new Reader(fromEnv, (key) => key === 'password' ? 'SERVER_PUSH_PASSWORD' : 'SERVER_PUSH_SIGNING_KEY')
   const pick = <T>(read: (reader: Reader) => T | undefined): T | undefined => read(lineReader) ?? read(fileReader)
   // A key is named as the user gave it, or as an option when it was not given.
   const where = (key: string): string => line.serving[key] === undefined && file[key] !== undefined ? inFile(key) : flag(key)
   const username = pick((r) => r.string('user'))
-  const password = pick((r) => r.string('password')) ?? (username === undefined ? undefined : envReader.string('password'))
+  const password = pick((r) => r.string('password')) ?? (username === undefined ? undefined : fromEnv('SERVER_PUSH_PASSWORD'))
   if ((username === undefined) !== (password === undefined)) {
     throw usage(username === undefined ? `${where('password')} needs ${where('user')}` : `${where('user')} needs ${where('password')} (or SERVER_PUSH_PASSWORD)`)
   }
   if (username?.includes(':') === true) throw usage(`${where('user')} must not hold ":", got ${JSON.stringify(username)}`)
-  const signingKey = pick((r) => r.string('signingKey')) ?? envReader.string('signingKey')
+  const signingKey = pick((r) => r.string('signingKey')) ?? fromEnv('SERVER_PUSH_SIGNING_KEY')
   if (signingKey !== undefined && Buffer.byteLength(signingKey) < MIN_KEY_BYTES) {
     throw usage(`the signing key must be ${MIN_KEY_BYTES} bytes or more (openssl rand -base64 32)`)
   }

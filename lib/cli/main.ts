@@ -15,11 +15,11 @@ export interface CommandIo {
   readonly env: NodeJS.ProcessEnv
   /** Aborts when the command is to stop: its streams end well-formed, its commands stop, and `main()` resolves. */
   readonly stop: AbortSignal
-  /** Told the server's addresses once it listens. */
-  readonly listening?: (addresses: readonly string[]) => void
+  /** Told the server's origin (`http://127.0.0.1:8080`) once it listens. */
+  readonly listening?: (origin: string) => void
 }
 
-/** The exit status of a wrong option or config file. */
+/** The exit status of a wrong option or config file, or of anything they ask for that cannot be set up. */
 export const USAGE_STATUS = 2
 /** The exit status of a server that could not start (its port taken). */
 export const FAILED_STATUS = 1
@@ -32,14 +32,11 @@ function version (): string {
   return version
 }
 
-function isUsageError (err: unknown): err is Error {
-  return err instanceof Error && (err as Error & { code?: unknown }).code === 'FST_SERVER_PUSH_COMMAND_USAGE'
-}
-
 /** Runs the command; resolves with its exit status once it is done (for a server, once `io.stop` aborts). */
 export async function main (args: readonly string[], io: CommandIo): Promise<number> {
   const fail = (err: unknown, status: number): number => {
-    io.stderr(`${PROGRAM}: ${(err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ')}\n`)
+    // One line whatever the message: Node's own have line breaks.
+    io.stderr(`${PROGRAM}: ${(err as Error).message.replace(/\s+/g, ' ')}\n`)
     return status
   }
   let config
@@ -57,17 +54,19 @@ export async function main (args: readonly string[], io: CommandIo): Promise<num
     config = checkConfig(line, io.env)
     built = await buildApp(config)
   } catch (err) {
-    return fail(err, isUsageError(err) ? USAGE_STATUS : FAILED_STATUS)
+    // Whatever fails before the server listens comes of what the options asked for (a relay URL relay() refuses).
+    return fail(err, USAGE_STATUS)
   }
   const { app, close } = built
   const { port, host } = config
+  let origin
   try {
-    await app.listen({ port, host })
+    origin = await app.listen({ port, host })
   } catch (err) {
     await close()
     return fail(err, FAILED_STATUS)
   }
-  io.listening?.(app.addresses().map((address) => typeof address === 'string' ? address : address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`))
+  io.listening?.(origin)
   if (!io.stop.aborted) await once(io.stop, 'abort')
   app.log.info({ reason: String(io.stop.reason) }, 'closing: every stream ends, every command stops')
   await close()

@@ -2,6 +2,9 @@
 // mjpg-streamer's ?action=stream and ?action=snapshot (OctoPrint, Fluidd, crowsnest), at the root for one camera
 // and below /<name>/ for several.
 
+/** Names a camera cannot have: the paths of one camera, and the command's own, take them. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['stream', 'snapshot', 'state', 'metrics', 'signed-url'])
+
 /** One camera's paths. */
 export interface CameraPaths {
   /** Where its paths start: '' for the one camera, '/<name>' for one of several. */
@@ -27,7 +30,8 @@ export function actionUrl (url: string): string {
   const query = url.indexOf('?')
   if (query === -1) return url
   const path = url.slice(0, query)
-  if (!/^(\/[a-z0-9][a-z0-9_-]*)?\/?$/.test(path)) return url
+  const name = /^(?:\/([a-z0-9][a-z0-9_-]*))?\/?$/.exec(path)
+  if (name === null || RESERVED_NAMES.has(name[1] ?? '')) return url
   const params = url.slice(query + 1).split('&')
   const at = params.findIndex((param) => param.startsWith('action=') && ACTIONS.has(param.slice(7)))
   if (at === -1) return url
