@@ -234,7 +234,7 @@ t.test('--signing-key and the password from the environment: unsigned URLs refus
   await stops(t, cli)
 })
 
-t.test('--device: the ffmpeg command it runs is logged as --help shows it, and a missing device\'s cause is logged at warn', async (t) => {
+t.test('--device: the ffmpeg command it runs is logged as --help shows it; a missing device\'s cause is logged at warn, its viewers see the offline picture', async (t) => {
   const device = `/dev/video-missing-${randomBytes(4).toString('hex')}`
   const cli = await startCli(t, ['--device', device])
   const setup = await cli.waitForLog((line) => line.msg === 'server push command', '"server push command"')
@@ -249,6 +249,8 @@ t.test('--device: the ffmpeg command it runs is logged as --help shows it, and a
   // The last lines of ffmpeg's standard error, as one text or as its lines.
   const tail = ([] as unknown[]).concat(exited.stderr).join('\n')
   t.match(tail, `${device}: No such file or directory`, `ffmpeg's own words: ${tail}`)
+  const [first] = (await viewer.parts(1)).multipart.parts as [ParsedPart]
+  t.ok(first.headers['x-offline'] !== undefined && isJpeg(first.body), 'the viewer sees the offline picture')
   viewer.destroy()
   await stops(t, cli)
 })
