@@ -334,7 +334,11 @@ t.test('a config file of three cameras: each camera\'s paths below /NAME/, /stat
     t.ok(html.includes(`"/${name}/stream"`) && html.includes(`"/${name}/snapshot"`), `the index page links to /${name}/stream and /${name}/snapshot`)
   }
   t.equal((await get(cli, '/stream')).status, 404, 'no camera at /stream when there are several')
+  const ffmpeg = (): number[] => descendants(cli.child.pid as number).filter((pid) => programOf(pid) === 'ffmpeg' && !dead(pid))
+  t.equal(ffmpeg().length, 1, 'desk\'s ffmpeg runs while it has a viewer')
   desk.destroy()
+  await until(() => ffmpeg().length === 0, 'desk\'s ffmpeg stopped after its last viewer')
+  t.pass('and stops after the last one leaves')
   await stops(t, cli)
 })
 
