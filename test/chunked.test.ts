@@ -1,9 +1,14 @@
 // The `chunked` setting: an HTTP/1.1 stream in chunks, its multipart bytes those of the close-delimited stream, one
 // chunk per write; HTTP/1.0 and HTTP/2 untouched; and Python's requests and aiohttp (Debian's) reading each part as
 // it comes, where requests reads a close-delimited body to its end first.
+import { once } from 'node:events'
+import http from 'node:http'
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
-import serverPush, { type PushRouteOptions } from '../lib/index.js'
+import pino from 'pino'
+import serverPush, { createLiveSource, type PushRouteOptions } from '../lib/index.js'
+import { guardStreamConnections } from '../lib/core/connection.js'
+import { startSocketStream } from '../lib/core/http1-sink.js'
 import { createPushHandler } from '../lib/node.js'
 import { COPY_LIMIT } from '../lib/core/wire.js'
 import { startApp } from './helpers/app.js'
@@ -77,6 +82,51 @@ t.test('a chunked stream carries the close-delimited stream\'s bytes, one chunk 
   const { '/plain': plainStats, '/chunked': chunkedStats } = stats()
   t.equal(chunkedStats?.bytesSent, plainStats?.bytesSent, 'bytesSent counts the multipart bytes, not the chunk lines')
   t.equal(chunkedStats?.partsSent, plainStats?.partsSent)
+})
+
+t.test('two chunked routes taking turns on one source: each stream de-chunks to its own parts', async (t) => {
+  // Boundaries of two lengths: each frame is written in two sizes, one route's viewer after the other's.
+  const source = createLiveSource({ timestamps: false })
+  const route = (path: string, boundary: string): PushRouteOptions => ({ path, chunked: true, boundary, contentType: 'text/plain', idleRepeatMs: 0, source })
+  const { port } = await startApp(t, { routes: [route('/short', 'B'), route('/long', 'BBBBBBBBBBBB')] })
+  const viewers = await Promise.all(['/short', '/long'].map(async (path) => {
+    const client = await RawClient.get(port, path)
+    // The opening delimiter, in its chunk: the viewer has joined.
+    await client.until((data) => data.includes('\r\n--B'))
+    return client
+  }))
+  // Each frame goes to both viewers as it is published, one write each, in turn: the sizes alternate, and repeat.
+  const published = ['frame', 'frame', 'frame', 'other frame']
+  for (const frame of published) source.publish(frame)
+  source.close()
+  for (const [viewer, boundary] of [[viewers[0], 'B'], [viewers[1], 'BBBBBBBBBBBB']] as const) {
+    await viewer?.closed
+    const data = viewer?.data ?? Buffer.alloc(0)
+    const { bytes } = dechunk(data.subarray(data.indexOf('\r\n\r\n') + 4))
+    const { parts, closed } = parseMultipart(bytes, boundary)
+    t.ok(closed, `${boundary}: well-formed`)
+    t.same(parts.map((part) => part.body.toString()), [...published, 'other frame'], `${boundary}: every frame, and the last again at the close`)
+  }
+})
+
+t.test('a chunked sink writes no chunk for nothing: a chunk of size 0 is the last one, and would end the body', async (t) => {
+  const server = http.createServer((req) => {
+    const sink = startSocketStream(req, { route: '/empty', log: pino({ level: 'silent' }), contentType: 'text/plain', headers: [], opening: Buffer.from('--B\r\n'), headOnly: false, chunked: true })
+    sink?.write(Buffer.alloc(0))
+    sink?.writeAll([])
+    sink?.writeAll([Buffer.alloc(0), Buffer.alloc(0)])
+    sink?.write(Buffer.from('x'))
+    sink?.end([Buffer.alloc(0)])
+  })
+  guardStreamConnections(server)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  const { head, body } = await whole((server.address() as { port: number }).port, '/empty')
+  t.match(head, /\r\nTransfer-Encoding: chunked\r\n/)
+  const { bytes, chunks } = dechunk(body)
+  t.equal(bytes.toString(), '--B\r\nx', 'the opening and the one byte, then the last chunk, once')
+  t.equal(chunks, 2)
 })
 
 t.test('HTTP/1.0 gets the close-delimited body; a HEAD request the chunked head alone', async (t) => {

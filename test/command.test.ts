@@ -242,6 +242,14 @@ process.stderr.write('x'.repeat(1000) + '\\n')
 process.stderr.write('Cannot open video device /dev/video0\\n')
 process.exitCode = 1
 `
+// Fails as ffmpeg does on a camera it cannot reach, naming its URL with the credentials in it.
+const UNREACHABLE = `
+process.stderr.write('Input #0, rtsp, from rtsp://admin:s3cr@t/x@10.0.0.5:554/stream?user=a:b@c:\\n')
+process.stderr.write('[tcp @ 0x55] Connection to tcp://10.0.0.5:554?timeout=0 failed: Connection refused\\n')
+process.stderr.write('rtsp://admin:s3cret@10.0.0.5/live: Connection refused, also http://cam:p%40ss@host:8080/a and rtsp://token@host/\\n')
+process.stderr.write('rtsp://admin:' + 'x'.repeat(400) + '@10.0.0.5/live\\n')
+process.exitCode = 1
+`
 // Writes one frame, a line to stderr, and ends well.
 const ONE_FRAME = `
 process.stdout.write(require('node:fs').readFileSync(process.argv[1]))
@@ -270,6 +278,38 @@ t.test('a failed run\'s last stderr lines are on its exit\'s warning; a run that
   t.notOk(ended !== undefined && 'stderr' in ended, 'no stderr on an exit after frames with code 0')
   failing.destroy()
   once.destroy()
+})
+
+// Writes 300 lines to stderr at once, over the 100 a second logged, then the cause, and fails.
+const FLOODED = `
+process.stderr.write(Array.from({ length: 300 }, (_, i) => 'warning ' + (i + 1) + '\\n').join(''), () => {
+  process.stderr.write('Cannot open video device /dev/video0\\n')
+  process.exitCode = 1
+})
+`
+
+t.test('the passwords in URLs of a failed run\'s last stderr lines are shown as ***', async (t) => {
+  const { port, logged } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', UNREACHABLE], { restartDelayMs: 30_000 }) }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.opened()
+  await eventually(() => logged('server push command exited').length === 1)
+  t.same(logged('server push command exited')[0]?.stderr, [
+    'Input #0, rtsp, from rtsp://admin:***@t/x@10.0.0.5:554/stream?user=a:b@c:',
+    '[tcp @ 0x55] Connection to tcp://10.0.0.5:554?timeout=0 failed: Connection refused',
+    'rtsp://admin:***@10.0.0.5/live: Connection refused, also http://cam:***@host:8080/a and rtsp://token@host/',
+    'rtsp://admin:***@10.0.0.5/live'
+  ])
+  t.notOk(JSON.stringify(logged('server push command exited')).includes('s3cr'), 'no password at the default level')
+  viewer.destroy()
+})
+
+t.test('a failed run\'s last stderr lines are its last ones, even past the lines a second logged', async (t) => {
+  const { port, logged } = await startApp(t, { routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', FLOODED], { restartDelayMs: 30_000 }) }] })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.opened()
+  await eventually(() => logged('server push command exited').length === 1)
+  t.same(logged('server push command exited')[0]?.stderr, ['warning 297', 'warning 298', 'warning 299', 'warning 300', 'Cannot open video device /dev/video0'])
+  viewer.destroy()
 })
 
 t.test('output that is not JPEG within maxFrameBytes is logged and the process started again', async (t) => {

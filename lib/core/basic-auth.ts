@@ -14,6 +14,7 @@ export function basicCredentials (username: string, password: string): Buffer {
 
 /** Whether an Authorization header carries the credentials `expected` was made from. */
 export function basicMatches (authorization: string | undefined, expected: Buffer): boolean {
-  const match = /^\s*basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '')
-  return match !== null && timingSafeEqual(digest(Buffer.from(match[1] as string, 'base64').toString('utf8')), expected)
+  const header = (authorization ?? '').trim()
+  // The scheme's five letters, then the token.
+  return /^basic\s+[A-Za-z0-9+/=]+$/i.test(header) && timingSafeEqual(digest(Buffer.from(header.slice(5).trim(), 'base64').toString('utf8')), expected)
 }

@@ -117,6 +117,14 @@ export const FST_SERVER_PUSH_BAD_INGEST = createError<'FST_SERVER_PUSH_BAD_INGES
   400
 )
 
+/** An ingest route's `auth` function threw (or its promise rejected): the publisher is answered 500 with this
+ * error, the connection closed, and the error logged. */
+export const FST_SERVER_PUSH_INGEST_AUTH_FAILED = createError<'FST_SERVER_PUSH_INGEST_AUTH_FAILED', []>(
+  'FST_SERVER_PUSH_INGEST_AUTH_FAILED',
+  'The ingest route could not check the credentials: its auth function failed',
+  500
+)
+
 /** The command (`npx fastify-server-push`) was given an option or a config file it cannot run with: it says so in
  * one line and exits with status 2. */
 export const FST_SERVER_PUSH_COMMAND_USAGE = createError<'FST_SERVER_PUSH_COMMAND_USAGE', [string]>(

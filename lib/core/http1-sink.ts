@@ -72,26 +72,34 @@ const CRLF = Buffer.from('\r\n', 'latin1')
 /** The zero-size chunk: the end of a chunked body (RFC 9112, 7.1), written once, as the socket ends. */
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1')
 
-/** The last chunk-size line made, and its size: every viewer of a route is written the same part in turn. */
+// The chunk-size lines of the last two sizes written: every viewer of a route is written the same part in turn,
+// and two routes (two chunked streams of different sizes) taking turns would otherwise make a line per write.
 let lastSize = -1
 let lastSizeLine = CRLF
+let otherSize = -1
+let otherSizeLine = CRLF
 
-/** A chunk's size line, `<hex size>CRLF`, made once for a run of writes of the same size. */
+/** A chunk's size line, `<hex size>CRLF`, made once for the writes of one of the last two sizes. */
 function sizeLine (size: number): Buffer {
-  if (size !== lastSize) {
-    lastSizeLine = Buffer.from(`${size.toString(16)}\r\n`, 'latin1')
-    lastSize = size
-  }
-  return lastSizeLine
+  if (size === lastSize) return lastSizeLine
+  const line = size === otherSize ? otherSizeLine : Buffer.from(`${size.toString(16)}\r\n`, 'latin1')
+  otherSize = lastSize
+  otherSizeLine = lastSizeLine
+  lastSize = size
+  lastSizeLine = line
+  return line
 }
 
 /**
- * A socket whose body goes out with chunked transfer coding: each write is one chunk, its size line and CRLF
- * around the same shared buffers in one corked write, so a part is one chunk whatever its layout, and the
- * multipart bytes inside are those of the close-delimited body. The bytes counted are those multipart bytes.
+ * A socket whose body goes out with chunked transfer coding: each write of some bytes is one chunk, its size
+ * line and CRLF around the same shared buffers in one corked write, so a part is one chunk whatever its layout,
+ * and the multipart bytes inside are those of the close-delimited body. The bytes counted are those multipart
+ * bytes.
  */
 class ChunkedSocketSink extends SocketSink {
+  // Nothing to write is no chunk: a chunk of size 0 is the last one, which ends the body.
   override write (chunk: Buffer): void {
+    if (chunk.length === 0) return
     const { out } = this
     out.cork()
     out.write(sizeLine(chunk.length))
@@ -103,6 +111,7 @@ class ChunkedSocketSink extends SocketSink {
   override writeAll (chunks: readonly Buffer[]): number {
     let bytes = 0
     for (const chunk of chunks) bytes += chunk.length
+    if (bytes === 0) return 0
     const { out } = this
     out.cork()
     out.write(sizeLine(bytes))

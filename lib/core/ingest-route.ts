@@ -1,19 +1,19 @@
 // An ingest route: a publisher's request body (a camera or ffmpeg POSTing multipart/x-mixed-replace, or concatenated
 // JPEGs) becomes the frames of a live source, which any push route showing that source serves to its viewers. One
 // publisher per source at a time, authenticated unless the user says 'anonymous', cut when it breaks a limit or
-// falls silent; when it ends the source goes offline until the next publisher's first frame.
-import { performance } from 'node:perf_hooks'
+// falls silent; the source is offline until a publisher's first frame, from the route's making and after each one.
 import { basicCredentials, basicMatches } from './basic-auth.js'
 import { checkKeys, checkNumber, invalidOption, isObject } from './check.js'
-import { FST_SERVER_PUSH_BAD_INGEST, FST_SERVER_PUSH_INGEST_BUSY, FST_SERVER_PUSH_INGEST_TYPE, FST_SERVER_PUSH_INGEST_UNAUTHORIZED } from './errors.js'
+import { FST_SERVER_PUSH_BAD_INGEST, FST_SERVER_PUSH_INGEST_AUTH_FAILED, FST_SERVER_PUSH_INGEST_BUSY, FST_SERVER_PUSH_INGEST_TYPE, FST_SERVER_PUSH_INGEST_UNAUTHORIZED } from './errors.js'
 import { events } from './events.js'
 import type { Frame } from './frame.js'
 import type { HeaderList } from './headers.js'
-import { A_LIVE_SOURCE, hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
+import { hubOf, isLiveSource, type LiveHub, type LiveSource } from './live/source.js'
 import type { Logger } from './logger.js'
-import type { PlainResponse } from './plain-response.js'
+import { PartRate } from './part-rate.js'
+import { errorResponse, unavailable, type PlainResponse } from './plain-response.js'
 import type { AnyRequest } from './protocol.js'
-import { splitJpegs } from './read/jpeg.js'
+import { isWholeJpeg, splitJpegs } from './read/jpeg.js'
 import { boundaryOf, readMultipart } from './read/multipart.js'
 import { allowedTypes, essence, IMAGE_TYPES, isMediaType } from './syntax.js'
 
@@ -25,7 +25,8 @@ export type IngestAuth =
 
 /** An ingest route's options. */
 export interface IngestOptions {
-  /** The live source (`createLiveSource()`) the publisher's frames go to; push routes with it show them. */
+  /** The live source the publisher's frames go to, push routes with it showing them: one of `createLiveSource()`,
+   * not one with a producer of its own (`liveFrom()`, `fromCommand()`, `relay()`, `redisSource()`). */
   source: LiveSource
   /** Required: `{ username, password }` (Basic, compared in constant time), a function of the request that says
    * yes (true) or no, or `'anonymous'` to let anyone publish. */
@@ -36,8 +37,8 @@ export interface IngestOptions {
   maxFrameBytes?: number
   /** The most parts a publisher may send within a second (empty ones too). Default 1000. */
   maxPartsPerSecond?: number
-  /** The part types a multipart publisher may send (type/subtype); a part with no type is published without one.
-   * Default: `RELAYED_TYPES`, the still-image types browsers show. */
+  /** The part types a multipart publisher may send (type/subtype); a part with no type is taken only if it is a
+   * whole JPEG, as `image/jpeg`. Default: `RELAYED_TYPES`, the still-image types browsers show. */
   types?: readonly string[]
 }
 
@@ -52,15 +53,22 @@ export const INGEST_METHODS: readonly string[] = ['POST', 'PUT']
 /** The realm a Basic challenge names. */
 const REALM = 'server push ingest'
 
-type CheckedAuth = Buffer | ((request: AnyRequest) => boolean | Promise<boolean>) | 'anonymous'
+type AuthFunction = (request: AnyRequest) => boolean | Promise<boolean>
+type CheckedAuth = Buffer | AuthFunction | 'anonymous'
+
+/** A function, taken as the check of a request it is documented to be: what it returns is compared with true. */
+function isAuthFunction (auth: unknown): auth is AuthFunction {
+  return typeof auth === 'function'
+}
 
 function checkAuth (where: string, auth: unknown): CheckedAuth {
-  if (auth === 'anonymous' || typeof auth === 'function') return auth as CheckedAuth
-  if (isObject(auth) && typeof auth.username === 'string' && typeof auth.password === 'string' && auth.username !== '' && !auth.username.includes(':')) {
+  if (auth === 'anonymous' || isAuthFunction(auth)) return auth
+  // An empty password is no secret: anyone who knows the user name could publish.
+  if (isObject(auth) && typeof auth.username === 'string' && typeof auth.password === 'string' && auth.username !== '' && !auth.username.includes(':') && auth.password !== '') {
     checkKeys(`${where} auth`, auth, new Set(['username', 'password']))
     return basicCredentials(auth.username, auth.password)
   }
-  throw invalidOption(where, 'auth is required: { username, password } (a username without ":"), a function (request) => boolean, or \'anonymous\' to let anyone publish')
+  throw invalidOption(where, 'auth is required: { username, password } (a username without ":", a password not empty), a function (request) => boolean, or \'anonymous\' to let anyone publish')
 }
 
 /** An ingest route's options once checked, every default applied. */
@@ -78,7 +86,10 @@ export function checkIngestOptions (where: string, options: unknown, known: Read
   if (!isObject(options)) throw invalidOption(where, 'must be an object with a live source and auth')
   checkKeys(where, options, known)
   const { source } = options
-  if (!isLiveSource(source)) throw invalidOption(where, `ingest needs ${A_LIVE_SOURCE}`)
+  if (!isLiveSource(source)) throw invalidOption(where, 'ingest needs a live source of createLiveSource()')
+  if (hubOf(source).hasProducer) {
+    throw invalidOption(where, 'ingest needs a live source of createLiveSource(): this one has a producer of its own (liveFrom(), fromCommand(), relay(), redisSource()), and the publisher would be a second')
+  }
   return {
     source,
     auth: checkAuth(where, options.auth),
@@ -89,19 +100,9 @@ export function checkIngestOptions (where: string, options: unknown, known: Read
   }
 }
 
-/** A refusal in Fastify's JSON error shape, closing the connection (a body left unread). */
-function refusal (status: number, code: string, message: string, headers: HeaderList = []): PlainResponse {
-  return {
-    status,
-    headers: [...headers, ['Connection', 'close']],
-    type: 'application/json; charset=utf-8',
-    body: JSON.stringify({ statusCode: status, code, message })
-  }
-}
-
 /** A coded error (of the status given: its own) as a refusal. */
 function refused (status: number, error: Error & { code: string }, headers?: HeaderList): PlainResponse {
-  return refusal(status, error.code, error.message, headers)
+  return errorResponse(status, error.message, error.code, headers)
 }
 
 /** A publisher's body ended: 200 with the count of frames it published (a 204 may carry no Content-Length). */
@@ -109,6 +110,11 @@ function done (frames: number): PlainResponse {
   return { status: 200, headers: [], type: 'application/json; charset=utf-8', body: JSON.stringify({ frames }) }
 }
 
+/**
+ * One ingest route, whatever the server: each publisher's request it is handed is checked (method, auth, type),
+ * read into its live source, and answered; it claims the source for one publisher at a time, and cuts the
+ * publishers being read when its server closes.
+ */
 export class IngestRoute {
   private readonly hub: LiveHub
   /** The publishers' requests being read, cut when the route closes. */
@@ -117,23 +123,36 @@ export class IngestRoute {
 
   /** @param name how logs name the route (its URL). */
   constructor (private readonly settings: IngestSettings, private readonly log: Logger, private readonly name: string) {
-    this.hub = hubOf(settings.source)
+    const hub = this.hub = hubOf(settings.source)
+    // A source fed from outside has nothing to show until its first publisher's first frame: its viewers get the
+    // offline part meanwhile, as after a publisher has gone, not a head and then nothing.
+    if (hub.published === 0 && !hub.closed) hub.publisherGone()
   }
 
   /**
-   * Reads a publisher's request into the source, and says what to answer once it is over: 204 when its body
-   * ended, a refusal (401, 405, 409, 415, 503) at once without reading it, 400 when it broke a rule.
+   * Reads a publisher's request into the source, and says what to answer once it is over: 200 with the count of
+   * frames when its body ended, a refusal (401, 405, 409, 415, 503; 500 when the auth function failed) at once
+   * without reading it, 400 when it broke a rule. Never rejects.
    */
   async receive (req: AnyRequest): Promise<PlainResponse> {
     if (!INGEST_METHODS.includes(String(req.method))) {
-      return refusal(405, 'METHOD_NOT_ALLOWED', 'An ingest route takes POST or PUT', [['Allow', INGEST_METHODS.join(', ')]])
+      return errorResponse(405, 'An ingest route takes POST or PUT', undefined, [['Allow', INGEST_METHODS.join(', ')]])
     }
-    if (!await this.allowed(req)) {
+    let allowed: boolean
+    try {
+      allowed = await this.allowed(req)
+    } catch (err) {
+      // The check failed, not the publisher: a coded refusal that closes the connection, so that Node reads no
+      // more of an endless body, where an error left to the server would be a 500 that keeps it open.
+      this.log.error({ route: this.name, err }, 'server push ingest: auth failed')
+      return refused(500, new FST_SERVER_PUSH_INGEST_AUTH_FAILED())
+    }
+    if (!allowed) {
       return refused(401, new FST_SERVER_PUSH_INGEST_UNAUTHORIZED(), [['WWW-Authenticate', `Basic realm="${REALM}", charset="UTF-8"`]])
     }
     const { hub } = this
     if (this.closing || hub.closed) {
-      return refusal(503, 'SERVICE_UNAVAILABLE', 'The ingest route is closing', [['Retry-After', '1']])
+      return unavailable('The ingest route is closing')
     }
     if (hub.fedFromOutside) return refused(409, new FST_SERVER_PUSH_INGEST_BUSY())
     const type = req.headers['content-type'] ?? ''
@@ -143,8 +162,6 @@ export class IngestRoute {
     if (multipart ? boundary === undefined : !(type === '' || /^(image\/jpeg|application\/octet-stream)\s*(;|$)/i.test(type))) {
       return refused(415, new FST_SERVER_PUSH_INGEST_TYPE(JSON.stringify(type)))
     }
-    hub.fedFromOutside = true
-    this.publishers.add(req)
     return await this.publish(req, boundary)
   }
 
@@ -165,25 +182,26 @@ export class IngestRoute {
   private async publish (req: AnyRequest, boundary: string | undefined): Promise<PlainResponse> {
     const { settings, hub, log } = this
     const about = hub.about()
-    const peer = req.socket.remoteAddress
-    log.info({ route: this.name, peer }, 'server push ingest: publisher connected')
-    if (events.sourceStart.hasSubscribers) events.sourceStart.publish(about)
+    let peer: string | undefined
     let frames = 0
-    // One timer per publisher, pushed back by each whole frame: a publisher dripping bytes is cut too.
-    const idle = setTimeout(() => {
-      req.destroy(new FST_SERVER_PUSH_BAD_INGEST(`no whole frame for ${settings.idleTimeoutMs} ms`))
-    }, settings.idleTimeoutMs)
+    let idle: NodeJS.Timeout | undefined
     let answer: PlainResponse
     try {
-      let counted = 0
-      let countedFrom = performance.now()
+      // Claimed inside the try: whatever throws from here on (a logger, say), the finally frees the source, which
+      // would otherwise refuse every publisher to come (409).
+      hub.fedFromOutside = true
+      this.publishers.add(req)
+      // An HTTP/2 request's socket throws once its session is gone.
+      peer = req.socket.remoteAddress
+      log.info({ route: this.name, peer }, 'server push ingest: publisher connected')
+      if (events.sourceStart.hasSubscribers) events.sourceStart.publish(about)
+      // One timer per publisher, pushed back by each whole frame: a publisher dripping bytes is cut too.
+      idle = setTimeout(() => {
+        req.destroy(new FST_SERVER_PUSH_BAD_INGEST(`no whole frame for ${settings.idleTimeoutMs} ms`))
+      }, settings.idleTimeoutMs)
+      const rate = new PartRate(settings.maxPartsPerSecond)
       for await (const frame of this.frames(req, boundary)) {
-        if (++counted > settings.maxPartsPerSecond) {
-          const now = performance.now()
-          if (now - countedFrom < 1000) throw new FST_SERVER_PUSH_BAD_INGEST(`more than ${settings.maxPartsPerSecond} parts within a second (maxPartsPerSecond)`)
-          counted = 1
-          countedFrom = now
-        }
+        if (!rate.count()) throw new FST_SERVER_PUSH_BAD_INGEST(`more than ${settings.maxPartsPerSecond} parts within a second (maxPartsPerSecond)`)
         if (frame === undefined) continue
         hub.publish(frame)
         frames++
@@ -220,11 +238,10 @@ export class IngestRoute {
         yield undefined
         continue
       }
-      const contentType = part.headers['content-type']
-      if (contentType === undefined) {
-        yield part.body
-        continue
-      }
+      // A part with no type would go out as the route's, unchecked (a publisher's script on a route of HTML
+      // pages): only a whole JPEG shows what it is without one.
+      const contentType = part.headers['content-type'] ?? (isWholeJpeg(part.body) ? 'image/jpeg' : undefined)
+      if (contentType === undefined) throw new FST_SERVER_PUSH_BAD_INGEST('a part with no Content-Type that is not a whole JPEG')
       if (!isMediaType(contentType) || !types.has(essence(contentType))) throw new FST_SERVER_PUSH_BAD_INGEST(`a part of type ${JSON.stringify(contentType)}, which types does not allow`)
       yield { body: part.body, contentType }
     }
@@ -246,9 +263,9 @@ async function sniff (body: AsyncIterable<Uint8Array>): Promise<{ input: AsyncIt
   for (;;) {
     const text = seen.toString('latin1').replace(/^[\r\n]+/, '')
     if (text !== '' && !text.startsWith('--'.slice(0, text.length))) break
-    const line = /^--([^\r\n]*)\r?\n/.exec(text)
+    const line = /^--[^\r\n]*\r?\n/.exec(text)
     if (line !== null) {
-      boundary = (line[1] as string).trim()
+      boundary = line[0].slice(2).trim()
       break
     }
     // Bounded by what was read, line ends included: a body of nothing but line ends is not held whole.

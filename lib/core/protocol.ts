@@ -36,7 +36,7 @@ export function protocolOf (req: AnyRequest): ProtocolVersion | undefined {
  */
 export function unsupportedVersion (req: AnyRequest): PlainResponse {
   const over = req.httpVersionMajor === 2 ? ' on an HTTP/1 connection' : ''
-  return errorResponse(505, 'HTTP Version Not Supported', `Server push needs HTTP/1.0, HTTP/1.1 or HTTP/2, got HTTP/${req.httpVersion}${over}`)
+  return errorResponse(505, `Server push needs HTTP/1.0, HTTP/1.1 or HTTP/2, got HTTP/${req.httpVersion}${over}`)
 }
 
 /** `response` as it may go out over HTTP/`protocol`. */

@@ -165,15 +165,15 @@ export function checkSettings (where: string, value: Record<string, unknown>): C
     idleRepeatMs: number('idleRepeatMs'),
     stallTimeoutMs: number('stallTimeoutMs'),
     framing: framing as FramingChoice | undefined,
-    contentType: contentType as string | undefined,
+    contentType,
     boundary: boundary as string | undefined,
-    jpegHuffmanTables: jpegHuffmanTables as boolean | undefined,
+    jpegHuffmanTables,
     headers: headerList,
-    viewerFps: viewerFps as boolean | undefined,
+    viewerFps,
     maxStreamMs: number('maxStreamMs'),
     offlineFrame: checkOfflineFrame(where, offlineFrame),
     signingKeys: checkSigningKeys(where, value.signingKeys),
-    chunked: chunked as boolean | undefined
+    chunked
   }
 }
 

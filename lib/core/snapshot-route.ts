@@ -60,7 +60,7 @@ const OFFLINE_RETRY_AFTER_S = 5
 
 /** 503 for a source that is offline, saying since when. */
 function offlineAnswer (since: number): PlainResponse {
-  return errorResponse(503, 'Service Unavailable', `The source is offline since ${printableTime(since)}`,
+  return errorResponse(503, `The source is offline since ${printableTime(since)}`, undefined,
     [['Retry-After', String(OFFLINE_RETRY_AFTER_S)], ...offlineHeaders(since)])
 }
 

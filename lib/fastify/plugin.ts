@@ -38,7 +38,8 @@ declare module 'fastify' {
     /**
      * Makes the route (POST, PUT) an ingest route: a publisher's multipart or JPEG body becomes the frames of a
      * live source. The route's handler is not called: the ingest answers in an onRequest hook of the route, after
-     * the route's own onRequest hooks, before Fastify would parse the body.
+     * the route's own onRequest hooks, before Fastify would parse the body; nor are its preParsing, preValidation
+     * and preHandler hooks (guard it with onRequest hooks).
      */
     serverPushIngest?: IngestOptions
   }

@@ -158,16 +158,20 @@ export function createSnapshotHandler (options: SnapshotHandlerOptions): RouteHa
  * An ingest route as a request handler (`app.post('/ingest', handler)` in Express 5, or for a node:http request
  * listener's POST): a publisher's multipart/x-mixed-replace or JPEG body becomes the frames of `source`. Mount it
  * before any body parser. Node's servers cut a request that takes longer than `server.requestTimeout` (300 s by
- * default): set it to 0 for publishers that stay. Throws FST_SERVER_PUSH_INVALID_OPTION.
+ * default): set it to 0 for publishers that stay. It answers every request itself, Express's `next` never called.
+ * Throws FST_SERVER_PUSH_INVALID_OPTION.
  */
 export function createIngestHandler (options: IngestHandlerOptions): RouteHandler {
   const where = 'createIngestHandler()'
   const settings = checkIngestOptions(where, checkHandlerOptions(where, options), INGEST_HANDLER_KEYS)
   const log = options.log ?? CONSOLE_LOG
   const route = new IngestRoute(settings, log, options.name ?? 'server-push-ingest')
-  const handler = (req: NodeRequest, res: NodeResponse, next?: Next): void => {
-    // receive() rejects only when an auth function throws.
-    route.receive(req).then((response) => sendPlain(res, response), (error: unknown) => failed(res, next, log, error))
+  const handler = (req: NodeRequest, res: NodeResponse): void => {
+    // receive() answers its own failures (an auth function that throws: 500, the connection closed); a bug of
+    // ours must still not be an unhandled rejection, which would end the process.
+    route.receive(req).then((response) => { sendPlain(res, response) },
+      /* c8 ignore next */
+      (error: unknown) => { failed(res, undefined, log, error) })
   }
   return Object.assign(handler, {
     async close () {

@@ -13,6 +13,10 @@ export abstract class OnDemandHub extends LiveHub {
     super(options, where)
   }
 
+  override get hasProducer (): boolean {
+    return true
+  }
+
   override stopped (): Promise<void> {
     return this.stopping
   }

@@ -377,6 +377,14 @@ export class LiveHub {
     for (const wake of this.waiters) wake()
   }
 
+  /**
+   * Whether the source's frames come from a producer of its own (`liveFrom()`, `fromCommand()`, `relay()`,
+   * `redisSource()`), started for its viewers: an ingest route's publisher would be a second feeder.
+   */
+  get hasProducer (): boolean {
+    return false
+  }
+
   /** Whether a publisher from outside (an ingest route's) feeds the source now: one at a time, over every route and
    * app, and both builds (ESM, CommonJS), which share the hub but not their modules. */
   fedFromOutside = false

@@ -1,7 +1,7 @@
 // A live source fed by a program that writes concatenated JPEGs to its stdout (ffmpeg reading a camera, say):
 // started for the first viewer, started again with backoff when it exits while viewers remain, and killed,
 // and waited for, when the last one has left or the app closes.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import { settlesWithin, sleep, waitFor } from '../async.js'
@@ -36,10 +36,20 @@ const LINES_PER_SECOND = 100
 // `Cannot open video device`), on its exit's warning: at most this many, each cut to TAIL_LINE characters.
 const TAIL_LINES = 5
 const TAIL_LINE = 300
+// `user:password@` in a URL: ffmpeg prints its input's URL as it was given (rtsp://admin:secret@camera/), and a
+// warning is logged at the default level, where logs are kept and shared. The authority ends at the first / ? or
+// #, and its last @ ends the credentials, as ffmpeg reads a URL.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#:]*):[^\s/?#]*@/gi
+
+/** A stderr line as the exit's warning shows it: passwords in URLs as `***` (as relay()'s logs), cut to TAIL_LINE. */
+function tailLine (line: string): string {
+  return line.replace(URL_CREDENTIALS, '$1:***@').slice(0, TAIL_LINE)
+}
 
 /** A started process and what ends it. */
 interface Run {
-  readonly child: ChildProcess
+  /** Its stdout and stderr piped here, its stdin closed. */
+  readonly child: ChildProcessByStdio<null, Readable, Readable>
   /** Settles when the process has exited (or could not start). */
   readonly exited: Promise<Exit>
   /** SIGTERM to its whole process group now, SIGKILL to what is left of it after the kill timeout. */
@@ -52,7 +62,7 @@ interface Run {
  * command is restarted, or close() goes on, all the same.
  */
 function endWithProcess ({ child, exited, stop }: Run, killTimeoutMs: number): void {
-  const stdout = child.stdout as Readable
+  const { stdout } = child
   // Time for the last bytes in the pipe to be read, even with killTimeoutMs 0.
   const grace = Math.max(killTimeoutMs, 100)
   exited.then(() => {
@@ -101,13 +111,47 @@ function start (command: string, args: string[], cwd: string | undefined, env: N
   return run
 }
 
+/** Whether `code` is a line end: stderr lines end with LF, CRLF, or a lone CR (ffmpeg's progress line). */
+function isLineEnd (code: number): boolean {
+  return code === 10 || code === 13
+}
+
+/**
+ * The last `count` lines `text` ends (blank ones left out), oldest first, and what follows its last line end: a
+ * look from the end, as long as those lines, whatever the length of the text before them.
+ */
+function lastLines (text: string, count: number): { lines: string[], rest: string } {
+  let end = text.length
+  while (end > 0 && !isLineEnd(text.charCodeAt(end - 1))) end--
+  const rest = text.slice(end)
+  const lines: string[] = []
+  while (lines.length < count) {
+    while (end > 0 && isLineEnd(text.charCodeAt(end - 1))) end--
+    if (end === 0) break
+    let start = end
+    while (start > 0 && !isLineEnd(text.charCodeAt(start - 1))) start--
+    lines.unshift(text.slice(start, end))
+    end = start
+  }
+  return { lines, rest }
+}
+
+/** What a command's stderr lines go to: `log` within the budget, `tail` every one. */
+interface LineSinks {
+  log (line: string): void
+  tail (line: string): void
+  dropped (characters: number): void
+}
+
 /**
  * Logs the lines `stream` writes, each cut to MAX_LINE characters, up to LINES_PER_SECOND of them: a command
  * that floods its stderr costs a sum, not a log line each (at debug level, a logger would buffer them all).
- * Once over the budget a chunk is only measured, never split. How many characters were dropped is logged with
- * the first output of the next second, and when the stream ends.
+ * Once over the budget a chunk is only measured, and its last TAIL_LINES lines looked for from its end, never
+ * split. Every line reaches `tail`, over the budget too: a command that floods its stderr before it fails says
+ * why last. How many characters were dropped is logged with the first output of the next second, and when the
+ * stream ends.
  */
-function logLines (stream: Readable, log: (line: string) => void, dropped: (characters: number) => void): void {
+function logLines (stream: Readable, { log, tail, dropped }: LineSinks): void {
   let line = ''
   let secondAt = -Infinity
   let logged = 0
@@ -127,17 +171,20 @@ function logLines (stream: Readable, log: (line: string) => void, dropped: (char
     if (logged >= LINES_PER_SECOND) {
       over += text.length
       // The next second's first line starts after the last line end dropped.
-      const end = text.lastIndexOf('\n')
-      line = (end === -1 ? line + text : text.slice(end + 1)).slice(0, MAX_LINE)
+      const last = lastLines(line + text, TAIL_LINES)
+      for (const done of last.lines) tail(done.slice(0, MAX_LINE))
+      line = last.rest.slice(0, MAX_LINE)
       return
     }
     const lines = (line + text).split(/\r\n|\r|\n/)
     line = (lines.pop() as string).slice(0, MAX_LINE)
     for (const done of lines) {
       if (done === '') continue
+      const cut = done.slice(0, MAX_LINE)
+      tail(cut)
       if (logged < LINES_PER_SECOND) {
         logged++
-        log(done.slice(0, MAX_LINE))
+        log(cut)
       } else {
         over += done.length + 1
       }
@@ -180,17 +227,19 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
       const { child, exited, stop } = start(command, argv, cwd, env, killTimeoutMs)
       // The generator may be waiting for a frame that never comes: the abort, not return(), must end the process.
       signal.addEventListener('abort', stop)
-      const stderr = child.stderr as Readable
+      const { stderr } = child
       const stderrClosed = new Promise((resolve) => stderr.once('close', resolve))
-      // The last lines logged, oldest first: a ring of TAIL_LINES per run.
+      // Only the last lines are kept for the exit's warning: a failing command says why last, and one that runs for
+      // days must not hold its whole stderr.
       const tail: string[] = []
-      logLines(stderr, (line) => {
-        log.debug({ command, line }, 'server push command stderr')
-        if (tail.push(line.slice(0, TAIL_LINE)) > TAIL_LINES) tail.shift()
-      }, (characters) => log.debug({ command, characters, linesPerSecond: LINES_PER_SECOND }, 'server push command stderr: over the line budget, dropped'))
+      logLines(stderr, {
+        log: (line) => log.debug({ command, line }, 'server push command stderr'),
+        tail: (line) => { if (tail.push(line) > TAIL_LINES) tail.shift() },
+        dropped: (characters) => log.debug({ command, characters, linesPerSecond: LINES_PER_SECOND }, 'server push command stderr: over the line budget, dropped')
+      })
       let frames = 0
       try {
-        for await (const frame of splitJpegs(child.stdout as Readable, { maxFrameBytes })) {
+        for await (const frame of splitJpegs(child.stdout, { maxFrameBytes })) {
           frames++
           yield frame
         }
@@ -204,11 +253,11 @@ export function fromCommand (command: string, args: readonly string[] = [], opti
         // Its last lines may still be in the pipe as it exits: read, unless a process it started holds it open.
         if (failed && !signal.aborted) await settlesWithin(stderrClosed, Math.max(killTimeoutMs, 100))
         // Whatever is left of its group must not keep these open.
-        child.stdout?.destroy()
+        child.stdout.destroy()
         stderr.destroy()
         if (!signal.aborted) {
           if (frames > 0) delay = restartDelayMs
-          const stderrTail = failed ? { stderr: tail } : {}
+          const stderrTail = failed ? { stderr: tail.map(tailLine) } : {}
           log.warn({ command, code, signal: killedBy, err: error, frames, restartInMs: delay, ...stderrTail }, 'server push command exited')
           if (events.sourceRestart.hasSubscribers) events.sourceRestart.publish({ ...about, delayMs: delay })
           // Offline until the restarted command's first frame.

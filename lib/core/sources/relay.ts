@@ -10,6 +10,7 @@ import { checkFactoryOptions, checkNumber, invalidOption } from '../check.js'
 import { events } from '../events.js'
 import { toHeaderList } from '../headers.js'
 import { LIVE_FROM_KEYS, ownProducer, type LiveFromOptions } from '../live/producer.js'
+import { PartRate } from '../part-rate.js'
 import { CAMERA_OFFLINE_AFTER_MS, checkMaxFps, checkOfflineAfterMs, SHARED_SOURCE_MAX_FPS, type LiveSource } from '../live/source.js'
 import { boundaryOf, readMultipart, type MultipartReaderOptions } from '../read/multipart.js'
 import { allowedTypes, essence, IMAGE_TYPES, isMediaType } from '../syntax.js'
@@ -174,16 +175,9 @@ export function relay (url: string | URL, options: RelayOptions = {}): LiveSourc
         log.info({ url: where }, 'server push relay connected')
         if (events.relayConnect.hasSubscribers) events.relayConnect.publish({ ...about, url: where })
         let refused = 0
-        // Parts counted from countedFrom on; the clock is read once per maxPartsPerSecond parts.
-        let counted = 0
-        let countedFrom = connectedAt
+        const rate = new PartRate(maxPartsPerSecond, connectedAt)
         for await (const part of readMultipart(upstream, boundary, { maxPartBytes, maxHeaderBytes })) {
-          if (++counted > maxPartsPerSecond) {
-            const now = performance.now()
-            if (now - countedFrom < 1000) throw new Error(`upstream sent more than ${maxPartsPerSecond} parts within a second`)
-            counted = 1
-            countedFrom = now
-          }
+          if (!rate.count()) throw new Error(`upstream sent more than ${maxPartsPerSecond} parts within a second`)
           if (part.body.length === 0) continue
           const contentType = part.headers['content-type']
           const typed = contentType !== undefined && isMediaType(contentType)
