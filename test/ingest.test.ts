@@ -198,6 +198,14 @@ for (const kind of ['fastify', 'node'] as const) {
       t.throws(() => createIngestHandler({ source, auth: 'anonymous', idleTimeoutMs: 0 }), { message: /idleTimeoutMs/ })
       t.throws(() => createIngestHandler({ source, auth: 'anonymous', types: ['nope'] }), { message: /types/ })
       t.throws(() => createIngestHandler(null as unknown as IngestOptions), { code: 'FST_SERVER_PUSH_INVALID_OPTION' })
+      // Made with neither a log nor a name: the console's logger and a name of its own, and it takes a publisher.
+      const bare = createIngestHandler({ source: createLiveSource(), auth: 'anonymous' })
+      const server = http.createServer((req, res) => { bare(req, res) }).listen(0, '127.0.0.1')
+      await once(server, 'listening')
+      const answer = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: JPEGS[0] })
+      t.same(await answer.json(), { frames: 1 }, 'a handler with the defaults')
+      await bare.close()
+      server.close()
     } else {
       const app = Fastify()
       await app.register(serverPush)

@@ -1,9 +1,11 @@
 // The suite's tiers beside tap's full run (package.json "tap"), and which tests each leaves out:
 //   node test/tiers.mjs quick  `npm run test:quick`, the edit-test loop: this Node, no browser, no Redis cluster, no
 //                              coverage (a subset cannot cover everything, and collecting coverage costs time).
+//   node test/tiers.mjs full   `npm test`'s full run (every test, 100% coverage) under this Node if package.json's
+//                              engines promises its line, else under the oldest line it promises: a Node the
+//                              package does not promise (the machine's older one) is not worth a run of its own.
 //   node test/tiers.mjs nodes  the last step of `npm test`: every test but the browsers', the slow links' and the
-//                              real Prometheus' under each Node line that package.json's engines promises, but this
-//                              Node's (the full run has just tested it).
+//                              real Prometheus' under each Node line that engines promises, but the full run's.
 // Extra arguments go to tap, e.g. `npm run test:quick -- test/wire.test.ts`.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -63,12 +65,28 @@ ${error?.message ?? stderr}`)
   return { version: stdout.trim(), npx }
 }
 
+const current = Number(process.versions.node.split('.')[0])
+/** The Node line the full run runs under: this one if promised, else the oldest promised. */
+function fullRunMajor () {
+  const majors = promisedMajors()
+  return majors.includes(current) ? current : Math.min(...majors)
+}
+
 if (tier === 'quick') {
   process.exitCode = run(process.execPath, [...TAP, BROWSERS, CLUSTER, ...tapArgs]) ? 0 : 1
+} else if (tier === 'full') {
+  const major = fullRunMajor()
+  if (major === current) {
+    process.exitCode = run(process.execPath, ['node_modules/.bin/tap', ...tapArgs]) ? 0 : 1
+  } else {
+    const { version, npx } = nodeRelease(major)
+    console.log(`\n# Node ${version} (package.json's engines does not promise Node ${current}): every test, with coverage\n`)
+    process.exitCode = run('npx', [...npx, 'node_modules/.bin/tap', ...tapArgs]) ? 0 : 1
+  }
 } else if (tier === 'nodes') {
-  const current = Number(process.versions.node.split('.')[0])
+  const full = fullRunMajor()
   // Every Node is fetched before the first run, so that a missing one stops the step at once.
-  const releases = promisedMajors().filter((major) => major !== current).map(nodeRelease)
+  const releases = promisedMajors().filter((major) => major !== full).map(nodeRelease)
   const failed = []
   for (const { version, npx } of releases) {
     console.log(`\n# Node ${version}: every test but the browsers', the slow links' and the real Prometheus'\n`)
@@ -80,6 +98,6 @@ if (tier === 'quick') {
     process.exitCode = 1
   }
 } else {
-  console.error('usage: node test/tiers.mjs quick|nodes [tap arguments]')
+  console.error('usage: node test/tiers.mjs quick|full|nodes [tap arguments]')
   process.exitCode = 2
 }
