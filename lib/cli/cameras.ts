@@ -26,7 +26,7 @@ export interface Camera {
 
 /** The command a V4L2 device is read with: its own MJPEG passed through, not encoded again. */
 export function deviceCommand (path: string): string[] {
-  return ['ffmpeg', '-hide_banner', '-f', 'v4l2', '-input_format', 'mjpeg', '-i', path, '-c:v', 'copy', '-f', 'mjpeg', '-']
+  return ['ffmpeg', '-f', 'v4l2', '-input_format', 'mjpeg', '-i', path, '-c:v', 'copy', '-f', 'mjpeg', '-']
 }
 
 /** A command line as one log field: each argument quoted only when it needs to be. */
