@@ -235,3 +235,11 @@ t.test('signed streams without a password: no index page, nor anything that sign
   t.equal((await get(`${command.origin}/stream`)).status, 403, 'an unsigned stream')
   t.equal((await get(`${command.origin}/state`)).status, 200, 'the state is no picture')
 })
+
+t.test('told to stop while it set its cameras up: it closes without ever listening, status 0', async (t) => {
+  let listened = false
+  const status = await main(['--dir', FRAMES.pathname, '--port', '0', '--log-level', 'silent'], {
+    stdout: () => {}, stderr: () => {}, env: {}, stop: AbortSignal.abort('SIGTERM'), listening: () => { listened = true }
+  })
+  t.same({ status, listened }, { status: 0, listened: false })
+})

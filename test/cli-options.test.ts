@@ -51,11 +51,11 @@ t.test('one camera from the options, with the defaults', async (t) => {
 t.test('each source option, and the serving options', async (t) => {
   const { certPath, keyPath } = certificate()
   const given = config(['--command', 'ffmpeg -f mjpeg -', '--name', 'door', '--port', '0', '--host', '::', '--tls-cert', certPath, '--tls-key', keyPath,
-    '--user', 'admin', '--password', 'secret', '--signing-key', 'k'.repeat(32), '--interval-ms', '250', '--max-fps', '2.5', '--max-clients', '3',
+    '--user', 'admin', '--password', 'secret', '--signing-key', 'k'.repeat(32), '--interval-ms', '250', '--max-fps', '.5', '--max-clients', '3',
     '--chunked', '--metrics', '--log-level', 'debug'])
   t.match(given, { port: 0, host: '::', user: { username: 'admin', password: 'secret' }, signingKey: 'k'.repeat(32), chunked: true, metrics: true, logLevel: 'debug' })
   t.ok(given.tls?.cert.toString().includes('BEGIN CERTIFICATE'), 'the certificate read')
-  t.same(given.cameras[0], { name: 'door', source: { kind: 'command', command: 'ffmpeg -f mjpeg -' }, publish: undefined, intervalMs: 250, maxFps: 2.5, maxClients: 3 })
+  t.same(given.cameras[0], { name: 'door', source: { kind: 'command', command: 'ffmpeg -f mjpeg -' }, publish: undefined, intervalMs: 250, maxFps: 0.5, maxClients: 3 })
   t.same(config(['--device', '/dev/video0']).cameras[0]?.source, { kind: 'device', path: '/dev/video0' })
   t.same(config(['--relay', 'https://cam/video.mjpg']).cameras[0]?.source, { kind: 'relay', url: 'https://cam/video.mjpg' })
   t.same(config(['--redis', 'redis://h:6379', '--channel', 'door']).cameras[0]?.source, { kind: 'redis', url: 'redis://h:6379', channel: 'door' })
@@ -69,7 +69,8 @@ t.test('the password and the signing key from the environment; the options win',
   const env = { SERVER_PUSH_PASSWORD: 'from-env', SERVER_PUSH_SIGNING_KEY: 'e'.repeat(40) }
   t.match(config(['--dir', 'x', '--user', 'u'], env), { user: { username: 'u', password: 'from-env' }, signingKey: 'e'.repeat(40) })
   t.match(config(['--dir', 'x', '--user', 'u', '--password', 'p', '--signing-key', 'o'.repeat(32)], env), { user: { password: 'p' }, signingKey: 'o'.repeat(32) })
-  t.match(config(['--dir', 'x'], { SERVER_PUSH_PASSWORD: 'alone', SERVER_PUSH_SIGNING_KEY: '' }), { user: undefined, signingKey: undefined }, 'no user: the password is not used; an empty variable is none')
+  t.match(config(['--dir', 'x'], { SERVER_PUSH_PASSWORD: '', SERVER_PUSH_SIGNING_KEY: '' }), { user: undefined, signingKey: undefined }, 'an empty variable is none')
+  t.equal(mistake(['--dir', 'x'], { SERVER_PUSH_PASSWORD: 'alone' }), 'SERVER_PUSH_PASSWORD is set but no user is: give --user, or unset it', 'a password with no user would leave the server open')
 })
 
 t.test('several cameras from a config file, under the options', async (t) => {
@@ -109,7 +110,14 @@ t.test('every mistake is one line naming where it is', async (t) => {
     [['--dir', 'x', '--port', '70000'], /^--port must be a whole number from 0 to 65535, got 70000$/],
     [['--dir', 'x', '--max-clients', '0'], /^--max-clients must be a whole number from 1 up, got 0$/],
     [['--dir', 'x', '--max-fps', '0'], /^--max-fps must be a number over 0, got 0$/],
-    [['--dir', 'x', '--interval-ms', '1.5'], /^--interval-ms must be a whole number from 1 up, got 1.5$/],
+    [['--dir', 'x', '--interval-ms', '1.5'], /^--interval-ms must be a whole number from 1 to 2147483647, got 1.5$/],
+    [['--dir', 'x', '--interval-ms', '3000000000'], /^--interval-ms must be a whole number from 1 to 2147483647, got 3000000000$/],
+    [['--dir', 'x', '--port', '80', '--port', '81'], /^--port is given twice$/],
+    [['--dir', 'x', '--dir', 'y'], /^--dir is given twice$/],
+    [['--dir', 'x', '--max-fps', '.'], /^--max-fps needs a number, got "\."$/],
+    [['--config', configFile({ password: 123456789, user: 'u', cameras: [{ dir: 'x' }] })], /\.json: password needs a non-empty text$/],
+    [['--config', configFile({ signingKey: ['secret-secret-secret-secret-secret'], cameras: [{ dir: 'x' }] })], /\.json: signingKey needs a non-empty text$/],
+    [['--config', '--x'], /^Option '--config' argument is ambiguous\. Did you forget to specify the option argument for '--config'\?$/],
     [['--dir', ''], /^--dir needs a non-empty text, got ""$/],
     [['--dir', 'x', '--log-level', 'loud'], /^--log-level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
     [[], /^nothing to serve: give a source/],
@@ -139,6 +147,7 @@ t.test('every mistake is one line naming where it is', async (t) => {
     [['--config', configFile('{ "port": ')], /^the config file .* is not JSON: /],
     [['--config', configFile([])], /^the config file .* must hold a JSON object$/],
     [['--config', configFile({ prot: 1 })], /: prot is not an option \(port, host, /],
+    [['--config', configFile('{ "port": 1e400, "cameras": [{ "dir": "x" }] }')], /\.json: port must be a whole number from 0 to 65535, got Infinity$/],
     [['--config', configFile({ port: '80', cameras: [{ dir: 'x' }] })], /\.json: port must be a whole number from 0 to 65535, got "80"$/],
     [['--config', configFile({ chunked: 'yes', cameras: [{ dir: 'x' }] })], /\.json: chunked must be true or false, got "yes"$/],
     [['--config', configFile({ logLevel: 'loud', cameras: [{ dir: 'x' }] })], /\.json: logLevel must be one of/],

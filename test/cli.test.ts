@@ -409,3 +409,26 @@ t.test('through the package\'s bin, as npm installs it: --version and a stream',
   await stops(t, cli)
   t.ok((await viewer.end()).multipart.closed)
 })
+
+t.test('a second signal kills a command deaf to SIGTERM with its group, and exits; a password in the command line is logged as ***', async (t) => {
+  const jpeg = join(temp(), 'red.jpg')
+  writeFileSync(jpeg, COLOURS[0] as Buffer)
+  // A shell that ignores SIGTERM and SIGINT: the first signal's SIGTERM to its group leaves it running.
+  const cli = await startCli(t, ['--command', `trap '' TERM INT; while :; do cat ${jpeg}; sleep 0.2; done; : rtsp://admin:Secr3t@cam.local/x`])
+  const setup = await cli.waitForLog((line) => line.msg === 'server push command', '"server push command"')
+  t.match(String(setup.command), 'rtsp://admin:***@cam.local/x', 'the password masked')
+  t.notMatch(cli.stdout(), 'Secr3t', 'and nowhere in the log')
+  const viewer = await RawClient.get(cli.port, '/stream')
+  await viewer.parts(1)
+  const tree = descendants(cli.child.pid as number)
+  t.ok(tree.length > 0, 'the command runs')
+  cli.child.kill('SIGTERM')
+  await cli.waitForLog((line) => line.msg === 'closing: every stream ends, every command stops', 'the first signal taken')
+  cli.child.kill('SIGTERM')
+  const exit = await cli.exited
+  // 1 when the second signal came before the command's own SIGKILL, 2 s after the first (a busy machine may be later).
+  t.ok(exit.code === 1 || exit.code === 0, `exit ${exit.code}`)
+  await until(() => tree.every(dead), `the command's processes gone (${tree.filter((child) => !dead(child)).map(programOf).join(', ')})`)
+  t.pass('nothing left running')
+  viewer.destroy()
+})

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { fromCommand } from '../lib/index.js'
+import { killCommandGroups } from '../lib/core/sources/command.js'
 import { eventually, startApp, tempDir } from './helpers/app.js'
 import { run } from './helpers/child.js'
 import { RawClient } from './helpers/wire-client.js'
@@ -166,6 +167,21 @@ t.test('app.close() resolves once the process is gone, even one that ignores SIG
   await app.close()
   t.same(sent.map(({ signal }) => signal), ['SIGTERM', 'SIGKILL'], 'close() waited for the kill')
   t.ok(gone(pid), 'and the process is gone when it resolves')
+})
+
+t.test('killCommandGroups(): every command\'s group killed now, one deaf to SIGTERM too, while its viewer is still there', async (t) => {
+  const marker = tag()
+  const { port } = await startApp(t, {
+    routes: [{ path: '/cam', source: fromCommand(process.execPath, ['-e', STUBBORN, thumb, marker], { killTimeoutMs: 60_000 }) }]
+  })
+  const viewer = await RawClient.get(port, '/cam')
+  await viewer.parts(1)
+  const [pid] = pids(marker) as [number]
+  killCommandGroups()
+  // Nothing else would end it: its viewer stays, and SIGKILL would come only after a minute.
+  await eventually(() => dead(pid), 'the process killed')
+  t.pass('killed at once')
+  viewer.destroy()
 })
 
 t.test('a command that starts others: its whole process group is stopped, and the next viewer gets a new one', async (t) => {

@@ -2,9 +2,12 @@
 // and who may open them. The command is the plugin's own user: nothing here reaches past its options.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { basicCredentials, basicMatches } from '../core/basic-auth.js'
+import type { RouteStats } from '../core/counters.js'
 import { FST_SERVER_PUSH_UNAUTHORIZED } from '../core/errors.js'
+import { errorResponse } from '../core/plain-response.js'
 import { PUSH_VIEW_PATH } from '../core/push-view.js'
 import { signUrl } from '../core/signed-url.js'
+import { sendPlain } from '../fastify/exchange.js'
 import { serverPush } from '../fastify/plugin.js'
 import { openCamera, type Camera } from './cameras.js'
 import type { CommandConfig } from './config.js'
@@ -24,15 +27,18 @@ const SIGNED_FOR_S = 60
 /** A request whose route says so needs no Basic credentials: a signed stream or snapshot, or a publisher. */
 interface RouteConfig { readonly ownProof?: boolean }
 
-const REALM = 'Basic realm="fastify-server-push", charset="UTF-8"'
+/** The answer to a request without the user's credentials, made once. */
+const UNAUTHORIZED = errorResponse(401, new FST_SERVER_PUSH_UNAUTHORIZED().message, 'FST_SERVER_PUSH_UNAUTHORIZED', [
+  ['WWW-Authenticate', 'Basic realm="fastify-server-push", charset="UTF-8"']
+])
 
-/** The ustreamer-like state of one camera, from its stream route's counters. */
-function stateOf (app: FastifyInstance, { config }: Camera, paths: CameraPaths): unknown {
-  const stats = app.serverPush.stats()[paths.stream]
+/** The ustreamer-like state of one camera, from its stream route's counters (`stats`, every route's, read once). */
+function stateOf (stats: Record<string, RouteStats>, { config }: Camera, paths: CameraPaths): unknown {
+  const own = stats[paths.stream]
   return {
-    source: { name: config.name, kind: config.source.kind, online: !stats.offline, desired_fps: config.maxFps ?? 0 },
-    stream: { clients: stats.viewers },
-    stats
+    source: { name: config.name, kind: config.source.kind, online: !own.offline, desired_fps: config.maxFps ?? 0 },
+    stream: { clients: own.viewers },
+    stats: own
   }
 }
 
@@ -51,10 +57,8 @@ function requireUser (app: FastifyInstance, { username, password }: { username: 
   const expected = basicCredentials(username, password)
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if ((request.routeOptions.config as RouteConfig).ownProof === true) return
-    if (!basicMatches(request.headers.authorization, expected)) {
-      reply.header('WWW-Authenticate', REALM)
-      throw new FST_SERVER_PUSH_UNAUTHORIZED()
-    }
+    // Answered, not thrown: a thrown error is logged with its stack, three lines for each request of a scanner.
+    if (!basicMatches(request.headers.authorization, expected)) return sendPlain(reply, UNAUTHORIZED)
   })
 }
 
@@ -68,7 +72,7 @@ function cameraRoutes (app: FastifyInstance, camera: Camera, paths: CameraPaths,
   if (ingest !== undefined) {
     app.route({ method: ['POST', 'PUT'], url: paths.stream, config: { ownProof: true }, serverPushIngest: { source, auth: ingest }, handler: pass })
   }
-  app.get(paths.state, async () => ({ ok: true, result: stateOf(app, camera, paths) }))
+  app.get(paths.state, async () => ({ ok: true, result: stateOf(app.serverPush.stats(), camera, paths) }))
   return {
     name,
     stream: paths.stream,
@@ -137,10 +141,10 @@ export async function buildApp (config: CommandConfig): Promise<CommandApp> {
       links.push(cameraRoutes(app, camera, cameraPaths(cameraConfig.name, config.cameras.length), signingKey !== undefined))
     }
     if (cameras.length > 1) {
-      app.get('/state', async () => ({
-        ok: true,
-        result: { cameras: Object.fromEntries(cameras.map((camera) => [camera.config.name, stateOf(app, camera, cameraPaths(camera.config.name, cameras.length))])) }
-      }))
+      app.get('/state', async () => {
+        const stats = app.serverPush.stats()
+        return { ok: true, result: { cameras: Object.fromEntries(cameras.map((camera) => [camera.config.name, stateOf(stats, camera, cameraPaths(camera.config.name, cameras.length))])) } }
+      })
     }
     indexRoutes(app, links, signingKey, user !== undefined)
     await app.ready()

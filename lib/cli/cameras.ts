@@ -1,17 +1,17 @@
 // Each camera of the command as a live source, by the kind of its source: the one place the command tells them
 // apart. Every camera is live (read once for all its viewers, its latest frame a snapshot), a folder of files too.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { FST_SERVER_PUSH_COMMAND_USAGE } from '../core/errors.js'
 import type { FrameObject } from '../core/frame.js'
 import type { IngestAuth } from '../core/ingest-route.js'
 import { liveFrom } from '../core/live/producer.js'
 import { createLiveSource, type LiveSource } from '../core/live/source.js'
 import type { Logger } from '../core/logger.js'
-import { fromCommand } from '../core/sources/command.js'
+import { fromCommand, maskCredentials } from '../core/sources/command.js'
 import { fromDirectory } from '../core/sources/files.js'
 import { relay } from '../core/sources/relay.js'
 import type { CameraConfig, CameraSource } from './config.js'
 import { optional } from './optional.js'
+import { usage } from './options.js'
 
 /** A camera made ready to serve. */
 export interface Camera {
@@ -32,10 +32,6 @@ export function deviceCommand (path: string): string[] {
 /** A command line as one log field: each argument quoted only when it needs to be. */
 function shown (argv: readonly string[]): string {
   return argv.map((arg) => /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`).join(' ')
-}
-
-function usage (message: string): Error {
-  return new FST_SERVER_PUSH_COMMAND_USAGE(message)
 }
 
 /** The files of a folder, read once, shown in turn while someone watches. */
@@ -92,7 +88,7 @@ export async function openCamera (config: CameraConfig, user: { username: string
     return { config, source: redisSource({ url: kind.url, channel: kind.channel, maxFps }), ingest, close: async () => {} }
   }
   const { source, argv } = await sourceOf(kind, config)
-  if (argv !== undefined) log.info({ camera: config.name, command: shown(argv) }, 'server push command')
+  if (argv !== undefined) log.info({ camera: config.name, command: maskCredentials(shown(argv)) }, 'server push command')
   if (publish === undefined) return { config, source, ingest, close: async () => await source.close() }
   const { publishToRedis, redisSource } = await loadRedis()
   const publisher = publishToRedis(source, publish)

@@ -3,8 +3,9 @@
 // either and every mistake is one line naming where it is (`--max-fps`, or `cams.json: cameras[1].maxFps`).
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
-import { FST_SERVER_PUSH_COMMAND_USAGE } from '../core/errors.js'
-import { flag, type CommandLine } from './options.js'
+import { isObject } from '../core/check.js'
+import { MIN_KEY_BYTES } from '../core/signed-url.js'
+import { flag, usage, type CommandLine } from './options.js'
 import { RESERVED_NAMES } from './paths.js'
 
 /** Where a camera's frames come from. */
@@ -48,18 +49,18 @@ const FILE_KEYS = new Set([...SERVING_KEYS, 'cameras'])
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 /** A name is a path segment as it is: no character a URL or a shell would read otherwise. */
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/
-/** The shortest signing key signUrl() takes, in bytes. */
-const MIN_KEY_BYTES = 32
+/** Keys whose values a message never shows: it goes to the terminal and the journal. */
+const SECRETS = new Set(['password', 'signingKey'])
+/** The longest wait a Node timer takes (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647
 
 /** Names a key where the user wrote it. */
 type Namer = (key: string) => string
 
-function usage (message: string): Error {
-  return new FST_SERVER_PUSH_COMMAND_USAGE(message)
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
+/** A value as a message quotes it (JSON has no Infinity: 1e400 reads as one), a secret not at all. */
+function got (key: string, value: unknown): string {
+  if (SECRETS.has(key)) return ''
+  return `, got ${typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value)}`
 }
 
 /** Reads the values of `input` by kind, naming a wrong one by `name`. */
@@ -69,13 +70,13 @@ class Reader {
   string (key: string): string | undefined {
     const value = this.input[key]
     if (value === undefined) return undefined
-    if (typeof value !== 'string' || value === '') throw usage(`${this.name(key)} needs a non-empty text, got ${JSON.stringify(value)}`)
+    if (typeof value !== 'string' || value === '') throw usage(`${this.name(key)} needs a non-empty text${got(key, value)}`)
     return value
   }
 
   boolean (key: string): boolean | undefined {
     const value = this.input[key]
-    if (value !== undefined && typeof value !== 'boolean') throw usage(`${this.name(key)} must be true or false, got ${JSON.stringify(value)}`)
+    if (value !== undefined && typeof value !== 'boolean') throw usage(`${this.name(key)} must be true or false${got(key, value)}`)
     return value
   }
 
@@ -84,7 +85,7 @@ class Reader {
     const value = this.input[key]
     if (value === undefined) return undefined
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw usage(`${this.name(key)} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got ${JSON.stringify(value)}`)
+      throw usage(`${this.name(key)} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}${got(key, value)}`)
     }
     return value
   }
@@ -93,7 +94,7 @@ class Reader {
   positive (key: string): number | undefined {
     const value = this.input[key]
     if (value === undefined) return undefined
-    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw usage(`${this.name(key)} must be a number over 0, got ${JSON.stringify(value)}`)
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw usage(`${this.name(key)} must be a number over 0${got(key, value)}`)
     return value
   }
 
@@ -125,7 +126,7 @@ function redisUrl (name: string, text: string): string {
 interface CameraDefaults { readonly intervalMs: number | undefined, readonly maxFps: number | undefined, readonly maxClients: number | undefined }
 
 function checkCamera (camera: unknown, name: Namer, defaults: CameraDefaults, defaultName: string | undefined): CameraConfig {
-  if (!isRecord(camera)) throw usage(`${name('')} must be an object with a name and a source`)
+  if (!isObject(camera)) throw usage(`${name('')} must be an object with a name and a source`)
   const read = new Reader(camera, name)
   read.keys(CAMERA_KEYS)
   const given = SOURCE_KEYS.filter((key) => camera[key] !== undefined && camera[key] !== false)
@@ -164,7 +165,7 @@ function checkCamera (camera: unknown, name: Namer, defaults: CameraDefaults, de
     name: cameraName,
     source,
     publish: publish ? { url: redisUrl(name('redis'), redis as string), channel: channel as string } : undefined,
-    intervalMs: read.integer('intervalMs', 1) ?? defaults.intervalMs ?? 1000,
+    intervalMs: read.integer('intervalMs', 1, MAX_TIMER_MS) ?? defaults.intervalMs ?? 1000,
     maxFps: read.positive('maxFps') ?? defaults.maxFps,
     maxClients: read.integer('maxClients', 1) ?? defaults.maxClients
   }
@@ -184,7 +185,7 @@ function readConfigFile (path: string): Record<string, unknown> {
   } catch (err) {
     throw usage(`the config file ${path} is not JSON: ${(err as Error).message}`)
   }
-  if (!isRecord(parsed)) throw usage(`the config file ${path} must hold a JSON object`)
+  if (!isObject(parsed)) throw usage(`the config file ${path} must hold a JSON object`)
   return parsed
 }
 
@@ -227,7 +228,9 @@ export function checkConfig (line: Extract<CommandLine, { kind: 'serve' }>, env:
   // A key is named as the user gave it, or as an option when it was not given.
   const where = (key: string): string => line.serving[key] === undefined && file[key] !== undefined ? inFile(key) : flag(key)
   const username = pick((r) => r.string('user'))
-  const password = pick((r) => r.string('password')) ?? (username === undefined ? undefined : fromEnv('SERVER_PUSH_PASSWORD'))
+  // A password in the environment with no user would leave the server open, its operator believing otherwise.
+  if (username === undefined && fromEnv('SERVER_PUSH_PASSWORD') !== undefined) throw usage(`SERVER_PUSH_PASSWORD is set but no user is: give ${where('user')}, or unset it`)
+  const password = pick((r) => r.string('password')) ?? fromEnv('SERVER_PUSH_PASSWORD')
   if ((username === undefined) !== (password === undefined)) {
     throw usage(username === undefined ? `${where('password')} needs ${where('user')}` : `${where('user')} needs ${where('password')} (or SERVER_PUSH_PASSWORD)`)
   }
@@ -239,7 +242,7 @@ export function checkConfig (line: Extract<CommandLine, { kind: 'serve' }>, env:
   const logLevel = pick((r) => r.string('logLevel')) ?? 'info'
   if (!LOG_LEVELS.has(logLevel)) throw usage(`${where('logLevel')} must be one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(logLevel)}`)
   const defaults: CameraDefaults = {
-    intervalMs: pick((r) => r.integer('intervalMs', 1)),
+    intervalMs: pick((r) => r.integer('intervalMs', 1, MAX_TIMER_MS)),
     maxFps: pick((r) => r.positive('maxFps')),
     maxClients: pick((r) => r.integer('maxClients', 1))
   }

@@ -60,8 +60,9 @@ OPTIONS
                        environment keeps the password out of the process list.
     --signing-key KEY  Streams and snapshots open only by URLs signed with KEY
                        (32 bytes or more; or SERVER_PUSH_SIGNING_KEY), as
-                       signUrl() signs them. With --user, the index page signs
-                       its own; without, it is not served.
+                       signUrl() signs them, and need no password then. With
+                       --user, the index page signs its own; without, there is
+                       no index page, and /state and /metrics are open.
     --interval-ms N    --dir: how long each file is shown. Default 1000.
     --max-fps N        At most N frames a second from each camera.
     --max-clients N    At most N viewers of each stream (503 after).
@@ -92,9 +93,9 @@ CONFIG FILE
         { "name": "yard", "ingest": true }
       ]
     }
-    Top-level keys are the long options, in camelCase (tlsCert, maxClients),
-    but config. A camera has a name (lower-case letters, digits, - and _), one
-    source (dir, command, device, relay, redis with channel, or ingest: true or
+    Top-level keys are the serving options, in camelCase (tlsCert, maxFps).
+    A camera has a name (lower-case letters, digits, - and _), one source
+    (dir, command, device, relay, redis with channel, or ingest: true or
     "anonymous"), and may have publish, intervalMs, maxFps and maxClients.
 
 SIGNALS

@@ -59,6 +59,11 @@ export async function main (args: readonly string[], io: CommandIo): Promise<num
   }
   const { app, close } = built
   const { port, host } = config
+  // A signal while the cameras were being set up: the port is not opened at all.
+  if (io.stop.aborted) {
+    await close()
+    return 0
+  }
   let origin
   try {
     origin = await app.listen({ port, host })

@@ -64,25 +64,35 @@ function camelCase (name: string): string {
   return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
 }
 
-function usage (message: string): Error {
+/** The command's error for a mistake in what it was given: one line, exit status 2. */
+export function usage (message: string): Error {
   return new FST_SERVER_PUSH_COMMAND_USAGE(message)
 }
 
 /** A number option's value: the whole text a number, or the option is wrong. */
 function numberOf (name: string, text: string): number {
-  if (!/^-?\d+(\.\d+)?$/.test(text)) throw usage(`--${name} needs a number, got ${JSON.stringify(text)}`)
+  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(text)) throw usage(`--${name} needs a number, got ${JSON.stringify(text)}`)
   return Number(text)
 }
 
 /** Reads the arguments (without node and the script); throws FST_SERVER_PUSH_COMMAND_USAGE for any it cannot take. */
 export function parseCommandLine (args: readonly string[]): CommandLine {
-  let values: Record<string, string | boolean | undefined>
+  let parsed
   try {
     const options = Object.fromEntries(Object.entries(OPTIONS).map(([name, kind]) => [name, { type: kind === 'boolean' ? 'boolean' : 'string' } as const]))
-    ;({ values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }))
+    parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: false, tokens: true })
   } catch (err) {
-    // Node's message names the option and ends with advice about "--" that does not apply here.
-    throw usage((err as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s+/g, ' '))
+    // Node's message names the option, then ends with advice on how to write a value starting with a dash, which
+    // is rarely what went wrong (a value forgotten, an option misspelt).
+    throw usage((err as Error).message.replace(/[\s.]*To specify .*$/s, '').replace(/\s+/g, ' '))
+  }
+  const { values, tokens } = parsed
+  // Given twice, an option would silently be its last value: a port or a source the user did not mean.
+  const seen = new Set<string>()
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue
+    if (seen.has(token.name)) throw usage(`--${token.name} is given twice`)
+    seen.add(token.name)
   }
   if (values.help === true) return { kind: 'help' }
   if (values.version === true) return { kind: 'version' }

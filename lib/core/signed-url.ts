@@ -25,7 +25,7 @@ export interface SignUrlOptions {
 }
 
 /** The fewest bytes a key may have. */
-const MIN_KEY_BYTES = 32
+export const MIN_KEY_BYTES = 32
 
 /** A signature's length: 32 bytes in base64url, without padding. */
 const SIGNATURE_CHARS = 43

@@ -41,9 +41,26 @@ const TAIL_LINE = 300
 // #, and its last @ ends the credentials, as ffmpeg reads a URL.
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#:]*):[^\s/?#]*@/gi
 
-/** A stderr line as the exit's warning shows it: passwords in URLs as `***` (as relay()'s logs), cut to TAIL_LINE. */
+/** `text` with the passwords of the URLs in it as `***`, as relay()'s logs show them. */
+export function maskCredentials (text: string): string {
+  return text.replace(URL_CREDENTIALS, '$1:***@')
+}
+
+/** A stderr line as the exit's warning shows it: passwords masked, cut to TAIL_LINE. */
 function tailLine (line: string): string {
-  return line.replace(URL_CREDENTIALS, '$1:***@').slice(0, TAIL_LINE)
+  return maskCredentials(line).slice(0, TAIL_LINE)
+}
+
+/** What signals the process group of each command this process runs, until the group is gone. */
+const groups = new Set<(signal: NodeJS.Signals | 0) => boolean>()
+
+/**
+ * SIGKILL to every command's process group now, for a process about to exit without waiting for them (the
+ * command-line program's second signal): a group of its own is not told by the terminal, and would outlive it.
+ */
+export function killCommandGroups (): void {
+  for (const group of groups) group('SIGKILL')
+  groups.clear()
 }
 
 /** A started process and what ends it. */
@@ -86,25 +103,34 @@ function start (command: string, args: string[], cwd: string | undefined, env: N
     child.once('error', (error) => resolve({ code: null, signal: null, error }))
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
+  const { pid } = child
   const group = (signal: NodeJS.Signals | 0): boolean => {
     try {
-      process.kill(-(child.pid as number), signal)
+      process.kill(-(pid as number), signal)
       return true
     } catch {
       return false // no process left in the group
     }
   }
+  if (pid !== undefined) groups.add(group)
   let stopping = false
   const run: Run = {
     child,
     exited,
     stop () {
-      if (stopping || child.pid === undefined) return
+      if (stopping || pid === undefined) return
       stopping = true
       group('SIGTERM')
-      const timer = setTimeout(() => group('SIGKILL'), killTimeoutMs)
+      const timer = setTimeout(() => {
+        group('SIGKILL')
+        groups.delete(group)
+      }, killTimeoutMs)
       // The leader gone, the timer stays only for what is left of its group.
-      exited.then(() => { if (!group(0)) clearTimeout(timer) })
+      exited.then(() => {
+        if (group(0)) return
+        clearTimeout(timer)
+        groups.delete(group)
+      })
     }
   }
   endWithProcess(run, killTimeoutMs)
