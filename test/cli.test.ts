@@ -14,9 +14,9 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { plainEnv, ROOT, run } from './helpers/child.js'
+import { dead, plainEnv, ROOT, run } from './helpers/child.js'
 import {
-  basic, chunkedMultipart, dead, descendants, isJpeg, programOf, runCli, startCli, TESTSRC, until, type Cli
+  basic, chunkedMultipart, descendants, isJpeg, programOf, runCli, startCli, TESTSRC, until, type Cli
 } from './helpers/cli.js'
 import { startRedis } from './helpers/redis.js'
 import { parseMultipart, partsOf, RawClient, type ParsedPart } from './helpers/wire-client.js'

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap'
 import { fromCommand } from '../lib/index.js'
 import { killCommandGroups } from '../lib/core/sources/command.js'
 import { eventually, startApp, tempDir } from './helpers/app.js'
-import { run } from './helpers/child.js'
+import { dead, run, stat } from './helpers/child.js'
 import { RawClient } from './helpers/wire-client.js'
 
 const thumb = new URL('../example-app/frames/thumb_1.jpg', import.meta.url).pathname
@@ -39,26 +39,6 @@ function pids (marker: string): number[] {
 /** Gone for good: no /proc entry, so not a zombie either. */
 function gone (pid: number): boolean {
   return !existsSync(`/proc/${pid}`)
-}
-
-/** Fields 3 on of /proc/PID/stat (state, parent, group...), or undefined once the process is gone. */
-function stat (pid: number): string[] | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name before them may hold spaces and parentheses.
-    return line.slice(line.lastIndexOf(')') + 2).split(' ')
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Not running any more: gone, or a zombie. A process the command started is orphaned when the command exits,
- * and reaping it is then up to init (slow on some machines), not to the plugin.
- */
-function dead (pid: number): boolean {
-  const state = stat(pid)?.[0]
-  return state === undefined || state === 'Z' || state === 'X'
 }
 
 /** The process group `pid` is in. */

@@ -1,5 +1,6 @@
 // Child processes for tests that must see the project as a user does (built package, example app, ffmpeg).
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { PATIENCE_MS } from './patience.js'
@@ -73,4 +74,24 @@ export async function freePort (): Promise<number> {
   const { port } = server.address() as { port: number }
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+/** Fields 3 on of /proc/PID/stat (state, parent, group...), or undefined once the process is gone. */
+export function stat (pid: number): string[] | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name before them may hold spaces and parentheses.
+    return line.slice(line.lastIndexOf(')') + 2).split(' ')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Not running any more: gone, or a zombie. A process a command started is orphaned when the command exits, and
+ * reaping it is then up to init (slow on some machines), not to the code under test.
+ */
+export function dead (pid: number): boolean {
+  const state = stat(pid)?.[0]
+  return state === undefined || state === 'Z' || state === 'X'
 }

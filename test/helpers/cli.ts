@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { freePort, plainEnv, ROOT, run, type Finished } from './child.js'
+import { freePort, plainEnv, ROOT, run, stat, type Finished } from './child.js'
 import { PATIENCE_MS } from './patience.js'
 import { parseMultipart, type ParsedMultipart } from './wire-client.js'
 
@@ -72,17 +72,6 @@ export function descendants (pid: number): number[] {
   return found
 }
 
-/** Fields 3 on of /proc/PID/stat (state, parent...), or undefined once the process is gone. */
-function stat (pid: number): string[] | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name before them may hold spaces and parentheses.
-    return line.slice(line.lastIndexOf(')') + 2).split(' ')
-  } catch {
-    return undefined
-  }
-}
-
 /** The program `pid` runs (`ffmpeg`, `sh`), or undefined once it is gone. */
 export function programOf (pid: number): string | undefined {
   try {
@@ -90,12 +79,6 @@ export function programOf (pid: number): string | undefined {
   } catch {
     return undefined
   }
-}
-
-/** Not running any more: gone, or a zombie left for init to reap. */
-export function dead (pid: number): boolean {
-  const state = stat(pid)?.[0]
-  return state === undefined || state === 'Z' || state === 'X'
 }
 
 /** Resolves once something accepts connections on 127.0.0.1:`port`. */
