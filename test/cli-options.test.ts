@@ -46,6 +46,7 @@ t.test('one camera from the options, with the defaults', async (t) => {
   const { cameras, ...serving } = config(['--dir', './frames'])
   t.same(serving, { port: 8080, host: '127.0.0.1', tls: undefined, user: undefined, signingKey: undefined, chunked: false, metrics: false, logLevel: 'info' })
   t.same(cameras, [{ name: 'camera', source: { kind: 'dir', path: './frames' }, publish: undefined, intervalMs: 1000, maxFps: undefined, maxClients: undefined }])
+  t.same(config(['--dir', './frames', '--']).cameras[0]?.source, { kind: 'dir', path: './frames' }, 'a "--" ending the options')
 })
 
 t.test('each source option, and the serving options', async (t) => {
