@@ -5,7 +5,7 @@ import net from 'node:net'
 import t from 'tap'
 import { createLiveSource } from '../lib/index.js'
 import { aborted, eventually, startApp } from './helpers/app.js'
-import { bigFrames, pausedSocketOf, publishUntilFull } from './helpers/full-socket.js'
+import { bigFrames, kernelBufferLimit, pausedSocketOf, publishUntilFull } from './helpers/full-socket.js'
 import { bodies, partsOf, RawClient } from './helpers/wire-client.js'
 
 t.test('a paused viewer: the others are not held up, it holds at most one frame, it resumes at the newest', async (t) => {
@@ -41,6 +41,48 @@ t.test('a paused viewer: the others are not held up, it holds at most one frame,
   reader.destroy()
   pausedClient.destroy()
 })
+
+// Node queues a socket's writes until they reach its highWaterMark (16 KiB, and 64 KiB from Node 22 on) before it
+// says the socket is full: parts smaller than that would queue behind one another in Node, each as old as the
+// link is slow, rather than wait as one frame that the newest replaces.
+for (const kind of ['live', 'pull'] as const) {
+  t.test(`a ${kind} route's parts of 4 KiB to a paused viewer: at most one waits in user space, whatever the socket's highWaterMark`, async (t) => {
+    const SIZE = 4 * 1024
+    const live = createLiveSource()
+    let pulls = 0
+    const paused = pausedSocketOf()
+    const route = kind === 'live'
+      ? { path: '/small', source: live, idleRepeatMs: 0 }
+      : { path: '/small', source: () => Buffer.alloc(SIZE, ++pulls % 256), idleRepeatMs: 0 }
+    const { stats, port } = await startApp(t, { contentType: 'application/octet-stream', routes: [route] }, paused)
+    const client = await RawClient.get(port, '/small', { headers: ['X-Pause: 1'] })
+    await client.opened()
+    client.socket.pause()
+    const most = kernelBufferLimit() / SIZE + 100
+    // Until the route holds frames back: the live route skips them, the pull route stops pulling.
+    let published = 0
+    let still = 0
+    const heldBack = (): boolean => {
+      if (kind === 'live') return (stats()['/small']?.framesSkipped ?? 0) >= 2
+      still = pulls === published ? still + 1 : 0
+      published = pulls
+      return still >= 20
+    }
+    while (!heldBack()) {
+      if (kind === 'live') live.publish(Buffer.alloc(SIZE, ++published % 256))
+      if (published > most) throw new Error(`${published} frames and the paused viewer's socket is not full`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    const socket = paused.socket()
+    t.ok(socket.writableLength > 0 && socket.writableLength <= SIZE + 1024,
+      `one part waits in user space (${socket.writableLength} bytes; the socket's highWaterMark is ${socket.writableHighWaterMark})`)
+    client.socket.resume()
+    const newest = (): number => kind === 'live' ? published % 256 : pulls % 256
+    await client.until(() => partsOf(client).at(-1)?.body[0] === newest() && (kind === 'live' || pulls > published + 2))
+    t.pass('it reads on from the newest frame')
+    client.destroy()
+  })
+}
 
 t.test('a viewer that makes no progress for stallTimeoutMs is cut off and logged', async (t) => {
   const live = createLiveSource()

@@ -11,7 +11,12 @@ import { Sink, type ResponseStart } from './sink.js'
 import { limitUnsent } from './unsent-limit.js'
 import { responseHead } from './wire.js'
 
+/** Written to learn when Node has handed a socket's earlier writes to the kernel: no bytes on the wire. */
+const NOTHING = Buffer.alloc(0)
+
 class SocketSink extends Sink<Socket> {
+  private waiting: (() => void) | undefined
+
   /** The end of what a socket's client sends means it has left: it half-closed. */
   override onClientGone (gone: () => void): void {
     super.onClientGone(gone)
@@ -23,16 +28,36 @@ class SocketSink extends Sink<Socket> {
     this.out.off('end', gone)
   }
 
-  full (): boolean {
-    return this.out.writableNeedDrain
+  /** Wakes a stream waiting for room (`whenRoom`): Node has handed on what the socket held. */
+  private readonly written = (error?: Error | null): void => {
+    const wake = this.waiting
+    // A failed write ends the stream as its socket closes.
+    if (wake === undefined || error != null) return
+    this.waiting = undefined
+    wake()
   }
 
+  /**
+   * Node still holds bytes of an earlier write: the kernel has taken all it may (unsent-limit.ts), and the next
+   * part waits where the newest frame replaces it. Not the socket's highWaterMark (64 KiB from Node 22 on), under
+   * which Node would queue parts behind one another, each as old as the link is slow.
+   */
+  full (): boolean {
+    return this.out.writableLength > 0
+  }
+
+  /**
+   * Writes nothing, with a callback: Node calls it once every write before it is handed to the kernel. Node emits
+   * 'drain' only after a write that reached the socket's highWaterMark, which a smaller part never does; and a
+   * callback on every write would cost each viewer's every part, where this costs a part that has to wait.
+   */
   whenRoom (wake: () => void): void {
-    this.out.once('drain', wake)
+    this.waiting = wake
+    this.out.write(NOTHING, this.written)
   }
 
   stopWaitingForRoom (wake: () => void): void {
-    this.out.off('drain', wake)
+    if (this.waiting === wake) this.waiting = undefined
   }
 
   noteWrite (): void {}

@@ -107,8 +107,9 @@ export abstract class Sink<Out extends Duplex = Duplex> {
   }
 
   /**
-   * Whether the sink has no room for another part now: its own buffer is full, or its connection is (see
-   * `connectionFull`). Checked right before each write, in the same tick.
+   * Whether the sink has no room for another part now: Node holds what the kernel would not take yet (HTTP/1),
+   * or its own buffer or its connection is full (HTTP/2, see `connectionFull`). Checked right before each write,
+   * in the same tick.
    */
   abstract full (): boolean
 

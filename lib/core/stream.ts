@@ -141,8 +141,7 @@ export abstract class PushStream {
       return this.mark(now)
     }
     const quiet = now - this.markAt
-    const full = sink.connectionFull()
-    if (sink.writableNeedDrain || full) {
+    if (sink.full()) {
       const moved = sink.passed() !== this.markPassed
       if (moved && !sink.writableNeedDrain) return this.mark(now)
       if (route.stallTimeoutMs === 0 || quiet < route.stallTimeoutMs) return
