@@ -2,7 +2,7 @@
 // rate changed between phases, and what each view received. The test fixture and the bench both run cases
 // through this, so that what the tests assert and what the bench prints are the same measure.
 import { Clock } from './clock.mjs'
-import { setRate, setSysctlLowat } from './link.mjs'
+import { setCongestionControl, setRate, setSysctlLowat } from './link.mjs'
 import { phasesOf, View } from './record.mjs'
 import { startServer } from './servers.mjs'
 import { http1Viewer, http2Wall } from './viewers.mjs'
@@ -18,6 +18,7 @@ const AFTER_STALL = 80
  * @property {boolean} [lowat] TCP_NOTSENT_LOWAT of 16 KiB on the raw servers' sockets
  * @property {boolean} [queue] the raw HTTP/1.1 server writes every frame: a backlog, for a control
  * @property {number} [sysctlLowat] the namespace's tcp_notsent_lowat during the case
+ * @property {string} [congestion] the namespace's TCP congestion control (default: the host's)
  * @property {'http1' | 'http2'} protocol
  * @property {'live' | 'html' | 'pull'} route
  * @property {number} viewers HTTP/1.1 connections, or streams on one HTTP/2 session
@@ -59,8 +60,9 @@ function afterStall (view, resumed, times) {
 
 /** Runs `config` (a CaseConfig) and resolves with what each view received, phase by phase. */
 export async function runCase (config) {
-  const { fps, warmup, phases, stall, sysctlLowat } = config
+  const { fps, warmup, phases, stall, sysctlLowat, congestion } = config
   const clock = new Clock(fps)
+  if (congestion !== undefined) setCongestionControl(congestion)
   setRate(phases[0].rate)
   if (sysctlLowat !== undefined) setSysctlLowat(sysctlLowat)
   const server = await startServer({ ...config, clock })

@@ -41,6 +41,14 @@ export function setReceiveBuffer (socket, bytes) {
 }
 
 /**
+ * Sets the namespace's TCP congestion control (`reno`, which every Linux has and lets a namespace's owner choose,
+ * or one the host allows) for the connections opened after.
+ */
+export function setCongestionControl (name) {
+  writeFileSync('/proc/sys/net/ipv4/tcp_congestion_control', name)
+}
+
+/**
  * Sets the namespace's `net.ipv4.tcp_notsent_lowat` (every TCP socket of the namespace that sets none of its own),
  * as a user would without the native option; 4294967295 (Linux's default) turns it off.
  */
