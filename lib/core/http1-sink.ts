@@ -1,8 +1,8 @@
 // HTTP/1, all it does differently from HTTP/2: a push stream's response is written on the socket the route takes
-// over from Node's HTTP server, head and all, and that socket is the stream's sink. A socket carries one stream
-// and is its own connection: the kernel holds little of it (unsent-limit.ts), it is cut by destroying it, its own
-// buffer says when it is full, and the client half-closing it means the client has left. A route's `chunked` setting
-// sends an HTTP/1.1 body in chunks rather than delimited by the close (ChunkedSocketSink).
+// over from Node's HTTP server, head and all, and that socket is the stream's sink. A socket carries one stream and
+// is its own connection: the kernel holds little of it (unsent-limit.ts), it is cut by destroying it, it is full
+// while Node holds any of its bytes, and the client half-closing it means the client has left. A route's `chunked`
+// setting sends an HTTP/1.1 body in chunks rather than delimited by the close (ChunkedSocketSink).
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { carriesStream } from './connection.js'
