@@ -11,7 +11,7 @@ import { guardStreamConnections } from '../lib/core/connection.js'
 import { startSocketStream } from '../lib/core/http1-sink.js'
 import { createPushHandler } from '../lib/node.js'
 import { COPY_LIMIT } from '../lib/core/wire.js'
-import { startApp } from './helpers/app.js'
+import { eventually, startApp } from './helpers/app.js'
 import { run } from './helpers/child.js'
 import { connect, request, serve } from './helpers/protocols.js'
 import { parseMultipart, RawClient } from './helpers/wire-client.js'
@@ -127,6 +127,38 @@ t.test('a chunked sink writes no chunk for nothing: a chunk of size 0 is the las
   const { bytes, chunks } = dechunk(body)
   t.equal(bytes.toString(), '--B\r\nx', 'the opening and the one byte, then the last chunk, once')
   t.equal(chunks, 2)
+})
+
+t.test('a chunked stream that waits for a reader (Node holding a part) puts nothing of the wait on the wire', async (t) => {
+  const COUNT = 300
+  let pulls = 0
+  let paused: () => void = () => {}
+  const reading = new Promise<void>((resolve) => { paused = resolve })
+  // 1.2 MB in all once the reader has stopped: more than its receive buffer and the 16 KiB the kernel holds unsent.
+  const source = async function * (): AsyncGenerator<string> {
+    await reading
+    while (pulls < COUNT) yield `${++pulls} `.padEnd(4096, '.')
+  }
+  const { port } = await startApp(t, { routes: [{ path: '/slow', chunked: true, boundary: 'B', contentType: 'text/plain', idleRepeatMs: 0, source }] })
+  const client = await RawClient.get(port, '/slow')
+  await client.until((data) => data.includes('--B'))
+  client.socket.pause()
+  paused()
+  let seen = -1
+  let still = 0
+  await eventually(() => {
+    still = pulls === seen ? still + 1 : 0
+    seen = pulls
+    return still >= 20
+  }, 'the stream waits for the reader')
+  t.ok(pulls < COUNT, `it waited at ${pulls} of ${COUNT} parts`)
+  client.socket.resume()
+  await client.closed
+  const data = client.data
+  const { bytes } = dechunk(data.subarray(data.indexOf('\r\n\r\n') + 4))
+  const { parts, closed } = parseMultipart(bytes, 'B')
+  t.ok(closed, 'well-formed, one last chunk at its end')
+  t.same(parts.slice(0, COUNT).map((part) => parseInt(part.body.toString(), 10)), Array.from({ length: COUNT }, (_, i) => i + 1), 'every part, in order')
 })
 
 t.test('HTTP/1.0 gets the close-delimited body; a HEAD request the chunked head alone', async (t) => {

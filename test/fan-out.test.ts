@@ -1,11 +1,16 @@
 // What a part costs the server beyond its bytes, observed from outside: the promises a synchronous source makes,
 // the scans of a body many viewers yield, and what Node's HTTP server still does on a stream's connection.
 import { createHook } from 'node:async_hooks'
+import { once } from 'node:events'
+import type { IncomingMessage } from 'node:http'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { createLiveSource, fromFiles } from '../lib/index.js'
+import { createPushHandler } from '../lib/node.js'
 import { eventually, startApp, tempDir } from './helpers/app.js'
 import { RawClient } from './helpers/wire-client.js'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** A Buffer that counts how often it is searched: the plugin looks for the route's delimiter in each body it encodes. */
@@ -36,6 +41,37 @@ t.test('a synchronous source makes no promise per part', async (t) => {
   hook.disable()
   client.destroy()
   t.ok(promises < PARTS / 10, `${promises} promises made over ${PARTS} parts`)
+})
+
+// Over TLS every write completes a moment later, from an immediate of Node's own that can run in the same turn
+// of the event loop as the next one: a source that never waits, woken by each completion, would be pulled part
+// after part, timers and every other client held up, until the kernel took no more.
+t.test('over TLS, a source that never waits is pulled about once a turn of the event loop: it holds no one up', async (t) => {
+  const tls = (name: string): Buffer => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url))
+  let pulls = 0
+  const frame = Buffer.alloc(4096, 'a')
+  const push = createPushHandler({ source: () => { pulls++; return frame }, contentType: 'text/plain', log: { debug () {}, info () {}, warn () {}, error () {} } })
+  const server = https.createServer({ key: tls('key.pem'), cert: tls('cert.pem') }, push)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  // The most pulls between two turns of the event loop, each turn one immediate of this test.
+  let most = 0
+  let seen = 0
+  let turning = true
+  const turn = (): void => {
+    most = Math.max(most, pulls - seen)
+    seen = pulls
+    if (turning) setImmediate(turn)
+  }
+  setImmediate(turn)
+  const request = https.get({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/', rejectUnauthorized: false })
+  const [response] = await once(request, 'response') as [IncomingMessage]
+  response.resume()
+  await eventually(() => pulls >= 2000)
+  turning = false
+  request.destroy()
+  t.ok(most <= 3, `at most ${most} parts pulled in one turn`)
 })
 
 t.test('a Buffer that many viewers yield is scanned for the boundary once', async (t) => {

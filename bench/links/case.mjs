@@ -2,7 +2,7 @@
 // rate changed between phases, and what each view received. The test fixture and the bench both run cases
 // through this, so that what the tests assert and what the bench prints are the same measure.
 import { Clock } from './clock.mjs'
-import { setCongestionControl, setRate, setSysctlLowat } from './link.mjs'
+import { congestionControl, setCongestionControl, setRate, setSysctlLowat } from './link.mjs'
 import { phasesOf, View } from './record.mjs'
 import { startServer } from './servers.mjs'
 import { http1Viewer, http2Wall } from './viewers.mjs'
@@ -62,6 +62,7 @@ function afterStall (view, resumed, times) {
 export async function runCase (config) {
   const { fps, warmup, phases, stall, sysctlLowat, congestion } = config
   const clock = new Clock(fps)
+  const hostCongestion = congestionControl()
   if (congestion !== undefined) setCongestionControl(congestion)
   setRate(phases[0].rate)
   if (sysctlLowat !== undefined) setSysctlLowat(sysctlLowat)
@@ -85,8 +86,10 @@ export async function runCase (config) {
     for (const connection of connections) connection.close()
     await server.close()
     if (sysctlLowat !== undefined) setSysctlLowat(LINUX_DEFAULT_LOWAT)
+    setCongestionControl(hostCongestion)
   }
   return {
+    congestion: congestion ?? hostCongestion,
     published: clock.live.made,
     views: views.map((view) => ({
       received: view.received,

@@ -2,7 +2,7 @@
 // (tc's tbf: no root needed inside `unshare -rn`), whose rate a case changes as it runs; and TCP_NOTSENT_LOWAT on
 // a raw server's socket, through the optional `sockopt` package (Node itself has no setsockopt).
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
@@ -40,12 +40,19 @@ export function setReceiveBuffer (socket, bytes) {
   require('sockopt').setsockopt(socket, SOL_SOCKET, SO_RCVBUF, bytes)
 }
 
+const CONGESTION_CONTROL = '/proc/sys/net/ipv4/tcp_congestion_control'
+
+/** The namespace's TCP congestion control for the connections opened now. */
+export function congestionControl () {
+  return readFileSync(CONGESTION_CONTROL, 'latin1').trim()
+}
+
 /**
  * Sets the namespace's TCP congestion control (`reno`, which every Linux has and lets a namespace's owner choose,
  * or one the host allows) for the connections opened after.
  */
 export function setCongestionControl (name) {
-  writeFileSync('/proc/sys/net/ipv4/tcp_congestion_control', name)
+  writeFileSync(CONGESTION_CONTROL, name)
 }
 
 /**

@@ -28,28 +28,40 @@ class SocketSink extends Sink<Socket> {
     this.out.off('end', gone)
   }
 
-  /** Wakes a stream waiting for room (`whenRoom`): Node has handed on what the socket held. */
+  /**
+   * Node has handed on what the socket held: the stream waiting for room (`whenRoom`) is woken in the next turn of
+   * the event loop. Over TLS this comes from an immediate of Node's own, in the same turn as the next write's
+   * own: a stream woken at once, writing a part of a source that never waits, would go on part after part in one
+   * turn, holding every other client up, until the kernel took no more.
+   */
   private readonly written = (error?: Error | null): void => {
-    const wake = this.waiting
     // A failed write ends the stream as its socket closes.
-    if (wake === undefined || error != null) return
+    if (this.waiting !== undefined && error == null) setImmediate(this.wake)
+  }
+
+  private readonly wake = (): void => {
+    const wake = this.waiting
+    if (wake === undefined) return
     this.waiting = undefined
     wake()
   }
 
   /**
-   * Node still holds bytes of an earlier write: the kernel has taken all it may (unsent-limit.ts), and the next
-   * part waits where the newest frame replaces it. Not the socket's highWaterMark (64 KiB from Node 22 on), under
-   * which Node would queue parts behind one another, each as old as the link is slow.
+   * Node still holds bytes of an earlier write, which the kernel would not take yet (unsent-limit.ts), or TLS has
+   * not finished handing on (it does a moment after each write): the next part waits where the newest frame
+   * replaces it. Not the socket's highWaterMark (64 KiB from Node 22 on), under which Node would queue parts
+   * behind one another, each as old as the link is slow.
    */
   full (): boolean {
     return this.out.writableLength > 0
   }
 
   /**
-   * Writes nothing, with a callback: Node calls it once every write before it is handed to the kernel. Node emits
-   * 'drain' only after a write that reached the socket's highWaterMark, which a smaller part never does; and a
-   * callback on every write would cost each viewer's every part, where this costs a part that has to wait.
+   * Writes nothing, with a callback: Node calls it once every write before it is handed on. Node emits 'drain'
+   * only after a write that reached the socket's highWaterMark, which a smaller part never does; and a callback on
+   * every write would cost each viewer's every part, where this costs a part that has to wait (over TLS, each of a
+   * pull route's, as a part's write finishes a moment after it). A wake may come with bytes held again: the
+   * stream checks `full` once more.
    */
   whenRoom (wake: () => void): void {
     this.waiting = wake
@@ -67,10 +79,6 @@ class SocketSink extends Sink<Socket> {
   }
 
   join (): void {}
-
-  connectionFull (): boolean {
-    return false
-  }
 
   roomToClose (): boolean {
     return true

@@ -31,7 +31,7 @@ class Http2StreamSink extends Sink<ServerHttp2Stream> {
 
   /** The stream's own buffer is full, or it is not the stream's turn: a part of its session is in flight. */
   full (): boolean {
-    return this.out.writableNeedDrain || this.connectionFull()
+    return this.out.writableNeedDrain || this.sessionStreams?.full() === true
   }
 
   /**
@@ -64,10 +64,6 @@ class Http2StreamSink extends Sink<ServerHttp2Stream> {
   /** Counts the stream on its session: before its first part, so that a connection's streams are known whatever their sources do. */
   join (stalled: () => void): void {
     this.sessionStreams = joinSession(this.out, stalled)
-  }
-
-  connectionFull (): boolean {
-    return this.sessionStreams?.full() === true
   }
 
   roomToClose (): boolean {

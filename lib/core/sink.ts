@@ -108,8 +108,7 @@ export abstract class Sink<Out extends Duplex = Duplex> {
 
   /**
    * Whether the sink has no room for another part now: Node holds what the kernel would not take yet (HTTP/1),
-   * or its own buffer or its connection is full (HTTP/2, see `connectionFull`). Checked right before each write,
-   * in the same tick.
+   * or its own buffer or its connection is full (HTTP/2). Checked right before each write, in the same tick.
    */
   abstract full (): boolean
 
@@ -127,9 +126,6 @@ export abstract class Sink<Out extends Duplex = Duplex> {
 
   /** Counts the sink on its connection from now on, `stalled` ending its stream should the connection be cut. */
   abstract join (stalled: () => void): void
-
-  /** Whether the sink's connection takes no part from it now, whatever the sink's own buffer. */
-  abstract connectionFull (): boolean
 
   /** Whether the sink's connection may still take a closing part: false, and a stream that ends is cut instead. */
   abstract roomToClose (): boolean

@@ -133,7 +133,7 @@ export class LiveStream extends PushStream {
   private readonly flush = (): void => {
     const { pending, gapMs, sink } = this
     if (pending === undefined || this.paceTimer !== undefined || this.awaitingRoom) return
-    // A listener only when a frame has to wait for the sink, not one per part.
+    // A wait only when a frame has to wait for the sink, not one per part.
     if (sink.full()) {
       this.awaitingRoom = true
       sink.whenRoom(this.roomMade)
