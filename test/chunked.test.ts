@@ -153,7 +153,7 @@ t.test('a chunked stream that waits for a reader (Node holding a part) puts noth
   }, 'the stream waits for the reader')
   t.ok(pulls < COUNT, `it waited at ${pulls} of ${COUNT} parts`)
   client.socket.resume()
-  await client.closed
+  await eventually(() => client.ended, 'the stream ends once read')
   const data = client.data
   const { bytes } = dechunk(data.subarray(data.indexOf('\r\n\r\n') + 4))
   const { parts, closed } = parseMultipart(bytes, 'B')

@@ -66,11 +66,14 @@ t.test('over TLS, a source that never waits is pulled about once a turn of the e
   }
   setImmediate(turn)
   const request = https.get({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/', rejectUnauthorized: false })
+  t.teardown(() => {
+    turning = false
+    request.destroy()
+  })
   const [response] = await once(request, 'response') as [IncomingMessage]
   response.resume()
-  await eventually(() => pulls >= 2000)
+  await eventually(() => pulls >= 2000, '2000 parts pulled')
   turning = false
-  request.destroy()
   t.ok(most <= 3, `at most ${most} parts pulled in one turn`)
 })
 

@@ -75,6 +75,7 @@ for (const kind of ['live', 'pull'] as const) {
       await new Promise((resolve) => setImmediate(resolve))
     }
     const socket = paused.socket()
+    // Over 0 for the live route is how its loop ended; for the pull route, the pulls stopped as the socket was full.
     t.ok(socket.writableLength > 0 && socket.writableLength <= SIZE + 1024,
       `one part waits in user space (${socket.writableLength} bytes; the socket's highWaterMark is ${socket.writableHighWaterMark})`)
     client.socket.resume()

@@ -86,7 +86,7 @@ export async function runCase (config) {
     for (const connection of connections) connection.close()
     await server.close()
     if (sysctlLowat !== undefined) setSysctlLowat(LINUX_DEFAULT_LOWAT)
-    setCongestionControl(hostCongestion)
+    if (congestion !== undefined) setCongestionControl(hostCongestion)
   }
   return {
     congestion: congestion ?? hostCongestion,

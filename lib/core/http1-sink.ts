@@ -14,8 +14,13 @@ import { responseHead } from './wire.js'
 /** Written to learn when Node has handed a socket's earlier writes to the kernel: no bytes on the wire. */
 const NOTHING = Buffer.alloc(0)
 
+function call (wake: () => void): void {
+  wake()
+}
+
 class SocketSink extends Sink<Socket> {
   private waiting: (() => void) | undefined
+  private waking: NodeJS.Immediate | undefined
 
   /** The end of what a socket's client sends means it has left: it half-closed. */
   override onClientGone (gone: () => void): void {
@@ -30,20 +35,16 @@ class SocketSink extends Sink<Socket> {
 
   /**
    * Node has handed on what the socket held: the stream waiting for room (`whenRoom`) is woken in the next turn of
-   * the event loop. Over TLS this comes from an immediate of Node's own, in the same turn as the next write's
-   * own: a stream woken at once, writing a part of a source that never waits, would go on part after part in one
-   * turn, holding every other client up, until the kernel took no more.
+   * the event loop. Over TLS Node calls this from an immediate of its own, and a write made there completes in
+   * that same turn: a stream woken at once, writing a part of a source that never waits, would go on part after
+   * part in one turn, holding every other client up, until the kernel took no more.
    */
   private readonly written = (error?: Error | null): void => {
+    const { waiting } = this
     // A failed write ends the stream as its socket closes.
-    if (this.waiting !== undefined && error == null) setImmediate(this.wake)
-  }
-
-  private readonly wake = (): void => {
-    const wake = this.waiting
-    if (wake === undefined) return
+    if (waiting === undefined || error != null) return
     this.waiting = undefined
-    wake()
+    this.waking = setImmediate(call, waiting)
   }
 
   /**
@@ -68,8 +69,9 @@ class SocketSink extends Sink<Socket> {
     this.out.write(NOTHING, this.written)
   }
 
-  stopWaitingForRoom (wake: () => void): void {
-    if (this.waiting === wake) this.waiting = undefined
+  stopWaitingForRoom (): void {
+    this.waiting = undefined
+    clearImmediate(this.waking)
   }
 
   noteWrite (): void {}

@@ -1,6 +1,6 @@
 // A stream fed by its own iterator: pulls a frame, writes it, waits for the sink and the pace, pulls the next.
 // Written as callbacks on one state rather than an async loop: a synchronous source (files, a frame function)
-// costs no promise per part, and each wait is one timer or one listener that the stream's end clears.
+// costs no promise per part, and each wait is one timer, or one wait on the sink, that the stream's end calls off.
 import { performance } from 'node:perf_hooks'
 import { isThenable, stopIterator } from './async.js'
 import type { FrameIterator } from './sources/function.js'

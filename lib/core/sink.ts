@@ -1,5 +1,5 @@
-// Where a push stream's bytes go, and what every protocol's sink does alike: written, corked and drained as the
-// Duplex under it, and ended once, with a grace for the last bytes. What differs between protocols (how a sink
+// Where a push stream's bytes go, and what every protocol's sink does alike: written and corked as the Duplex
+// under it, and ended once, with a grace for the last bytes. What differs between protocols (how a sink
 // is cut, what its connection holds, how that connection is let go) each says in its own file: http1-sink.ts
 // (the socket taken over from Node's HTTP/1 server) and http2-sink.ts (the request's own HTTP/2 stream), the home
 // of whatever else a protocol's connection needs, socket settings included. protocol.ts chooses one per response.
@@ -26,7 +26,7 @@ export interface ResponseStart {
 export const END_GRACE_MS = 2000
 
 /**
- * A stream's destination on its protocol: written to, corked and drained like the Duplex under it (`out`), and
+ * A stream's destination on its protocol: written to and corked like the Duplex under it (`out`), and
  * cut, ended and let go as its protocol does. What is called per part (`full`, `writeAll`, `noteWrite`) allocates
  * nothing, but for a chunked HTTP/1.1 body's chunk-size line, once per part size (http1-sink.ts).
  */
