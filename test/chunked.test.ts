@@ -13,6 +13,7 @@ import { createPushHandler } from '../lib/node.js'
 import { COPY_LIMIT } from '../lib/core/wire.js'
 import { eventually, startApp } from './helpers/app.js'
 import { run } from './helpers/child.js'
+import { untilStill } from './helpers/full-socket.js'
 import { connect, request, serve } from './helpers/protocols.js'
 import { parseMultipart, RawClient } from './helpers/wire-client.js'
 
@@ -144,13 +145,7 @@ t.test('a chunked stream that waits for a reader (Node holding a part) puts noth
   await client.until((data) => data.includes('--B'))
   client.socket.pause()
   paused()
-  let seen = -1
-  let still = 0
-  await eventually(() => {
-    still = pulls === seen ? still + 1 : 0
-    seen = pulls
-    return still >= 20
-  }, 'the stream waits for the reader')
+  await untilStill(() => pulls, 'the stream waits for the reader')
   t.ok(pulls < COUNT, `it waited at ${pulls} of ${COUNT} parts`)
   client.socket.resume()
   await eventually(() => client.ended, 'the stream ends once read')

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import t from 'tap'
 import type { SourceContext } from '../lib/index.js'
 import { aborted, eventually, queryOf, SERVER, socketOf, startApp, timerCount } from './helpers/app.js'
-import { kernelBufferLimit } from './helpers/full-socket.js'
+import { kernelBufferLimit, untilStill } from './helpers/full-socket.js'
 import { RawClient } from './helpers/wire-client.js'
 
 /** Runs `then` one event-loop turn after the server socket first shows that the client left ('end' or 'close'). */
@@ -383,13 +383,7 @@ t.test('backpressure: a client that stops reading stops the pulls; reading again
   const client = await RawClient.get(port, '/big')
   await client.until((data) => data.length > frame.length)
   client.socket.pause()
-  let last = -1
-  let still = 0
-  await eventually(() => {
-    still = pulls === last ? still + 1 : 0
-    last = pulls
-    return still >= 20
-  }, 'the pump stopped pulling')
+  await untilStill(() => pulls, 'the pump stopped pulling')
   t.ok(socket?.writableNeedDrain, 'the pump is waiting for drain')
   t.ok((socket?.writableLength ?? Infinity) <= 2 * frame.length, `at most one part is buffered in user space (${socket?.writableLength} bytes)`)
   const stalledAt = pulls

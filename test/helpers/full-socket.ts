@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http'
 import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net'
 import type { Test } from 'tap'
 import type { LiveSource } from '../../lib/index.js'
+import { eventually } from './app.js'
 
 /** Remembers the server's side of the socket of the request with header `X-Pause`: there a test sees it full. */
 export function pausedSocketOf (): { before: (req: IncomingMessage) => void, came: () => boolean, socket: () => Socket } {
@@ -31,6 +32,20 @@ export async function publishUntilFull (publish: () => Promise<void>, socket: So
     await publish()
   }
   throw new Error('a paused socket took 250 frames and is still not full')
+}
+
+/**
+ * Resolves once `count` (a pull route's pulls) has stayed the same over 20 looks 5 ms apart: the route's stream
+ * waits for its socket. Progress is whatever the kernel still took, for as long as it takes.
+ */
+export async function untilStill (count: () => number, what: string): Promise<void> {
+  let seen = -1
+  let still = 0
+  await eventually(() => {
+    still = count() === seen ? still + 1 : 0
+    seen = count()
+    return still >= 20
+  }, what)
 }
 
 /** Publishes 512 KiB frames numbered by their bytes, and lets the server's writes settle after each. */
