@@ -61,7 +61,7 @@ export class PullStream extends PushStream {
     const { iterator, log, route } = this
     clearTimeout(this.timer)
     clearImmediate(this.immediate)
-    this.sink.stopWaitingForRoom(this.roomMade)
+    this.sink.stopWaitingForRoom()
     this.target.stream = undefined
     this.controller.abort(new Error(`server push stream ended: ${reason}`))
     if (reason === 'source-ended') return

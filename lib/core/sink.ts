@@ -116,7 +116,7 @@ export abstract class Sink<Out extends Duplex = Duplex> {
   abstract whenRoom (wake: () => void): void
 
   /** Stops a `whenRoom` wait; nothing when there is none. */
-  abstract stopWaitingForRoom (wake: () => void): void
+  abstract stopWaitingForRoom (): void
 
   /** Takes what was just written into its connection's total; called after each write. */
   abstract noteWrite (): void

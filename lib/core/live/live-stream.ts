@@ -121,7 +121,7 @@ export class LiveStream extends PushStream {
 
   protected stop (): void {
     clearTimeout(this.paceTimer)
-    this.sink.stopWaitingForRoom(this.roomMade)
+    this.sink.stopWaitingForRoom()
     this.channel.leave(this)
   }
 
