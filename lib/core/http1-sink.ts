@@ -14,10 +14,6 @@ import { responseHead } from './wire.js'
 /** Written to learn when Node has handed a socket's earlier writes to the kernel: no bytes on the wire. */
 const NOTHING = Buffer.alloc(0)
 
-function call (wake: () => void): void {
-  wake()
-}
-
 class SocketSink extends Sink<Socket> {
   private waiting: (() => void) | undefined
   private waking: NodeJS.Immediate | undefined
@@ -44,7 +40,7 @@ class SocketSink extends Sink<Socket> {
     // A failed write ends the stream as its socket closes.
     if (waiting === undefined || error != null) return
     this.waiting = undefined
-    this.waking = setImmediate(call, waiting)
+    this.waking = setImmediate(waiting)
   }
 
   /**
