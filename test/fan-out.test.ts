@@ -9,8 +9,10 @@ import t from 'tap'
 import { createLiveSource, fromFiles } from '../lib/index.js'
 import { createPushHandler } from '../lib/node.js'
 import { eventually, startApp, tempDir } from './helpers/app.js'
+import { certificate } from './helpers/protocols.js'
+import { QUIET } from './helpers/quiet-log.js'
 import { RawClient } from './helpers/wire-client.js'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** A Buffer that counts how often it is searched: the plugin looks for the route's delimiter in each body it encodes. */
@@ -47,11 +49,11 @@ t.test('a synchronous source makes no promise per part', async (t) => {
 // of the event loop as the next one: a source that never waits, woken by each completion, would be pulled part
 // after part, timers and every other client held up, until the kernel took no more.
 t.test('over TLS, a source that never waits is pulled about once a turn of the event loop: it holds no one up', async (t) => {
-  const tls = (name: string): Buffer => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url))
   let pulls = 0
   const frame = Buffer.alloc(4096, 'a')
-  const push = createPushHandler({ source: () => { pulls++; return frame }, contentType: 'text/plain', log: { debug () {}, info () {}, warn () {}, error () {} } })
-  const server = https.createServer({ key: tls('key.pem'), cert: tls('cert.pem') }, push)
+  const push = createPushHandler({ source: () => { pulls++; return frame }, contentType: 'text/plain', log: QUIET })
+  const { cert, key } = certificate()
+  const server = https.createServer({ cert, key }, push)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => { server.closeAllConnections(); server.close() })

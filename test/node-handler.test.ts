@@ -7,6 +7,7 @@ import express from 'express'
 import t, { type Test } from 'tap'
 import { createLiveSource, createPushHandler, createSnapshotHandler, fromFiles, liveFrom, type PushHandler } from '../lib/node.js'
 import { PATIENCE_MS } from './helpers/patience.js'
+import { QUIET } from './helpers/quiet-log.js'
 import { RawClient } from './helpers/wire-client.js'
 
 async function serve (t: Test, listener: RequestListener): Promise<number> {
@@ -18,7 +19,6 @@ async function serve (t: Test, listener: RequestListener): Promise<number> {
 }
 
 const text = (body: string) => () => [body]
-const quiet = { debug () {}, info () {}, warn () {}, error () {} }
 
 t.test('Express: middleware in front runs first, its headers go out with the stream, a refusal starts nothing', async (t) => {
   let calls = 0
@@ -28,7 +28,7 @@ t.test('Express: middleware in front runs first, its headers go out with the str
     if (req.headers.authorization === 'Bearer ok') return next()
     res.status(401).json({ error: 'who are you?' })
   })
-  const push = createPushHandler({ source: () => { calls++; return ['x'] }, contentType: 'text/plain', log: quiet })
+  const push = createPushHandler({ source: () => { calls++; return ['x'] }, contentType: 'text/plain', log: QUIET })
   app.get('/cam/:id', push)
   const port = await serve(t, app)
   const refused = await fetch(`http://127.0.0.1:${port}/cam/1`)
@@ -43,7 +43,7 @@ t.test('Express: middleware in front runs first, its headers go out with the str
 
 t.test('Express: a source function gets Express\'s request, params and all', async (t) => {
   const app = express()
-  app.get('/cam/:id', createPushHandler<express.Request>({ source: ({ request }) => [`camera ${request.params.id}`], contentType: 'text/plain', log: quiet }))
+  app.get('/cam/:id', createPushHandler<express.Request>({ source: ({ request }) => [`camera ${request.params.id}`], contentType: 'text/plain', log: QUIET }))
   const port = await serve(t, app)
   t.equal((await (await RawClient.get(port, '/cam/7')).end()).multipart.parts[0]?.body.toString(), 'camera 7')
 })
@@ -51,7 +51,7 @@ t.test('Express: a source function gets Express\'s request, params and all', asy
 t.test('errors: handed to Express\'s error handlers with their code; answered as JSON without a next', async (t) => {
   const app = express()
   const seen: unknown[] = []
-  const push = createPushHandler({ source: text('x'), log: quiet })
+  const push = createPushHandler({ source: text('x'), log: QUIET })
   app.get('/x', push)
   app.use((error: { statusCode: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     seen.push(error)
@@ -69,7 +69,7 @@ t.test('errors: handed to Express\'s error handlers with their code; answered as
 
 t.test('Express: a text/html route opened as a page by Chromium gets the reader page; Firefox gets the stream', async (t) => {
   const app = express()
-  app.get('/clock', createPushHandler({ source: () => '<p>tick</p>', contentType: 'text/html', intervalMs: 1000, log: quiet }))
+  app.get('/clock', createPushHandler({ source: () => '<p>tick</p>', contentType: 'text/html', intervalMs: 1000, log: QUIET }))
   const port = await serve(t, app)
   const page = await RawClient.get(port, '/clock', { headers: ['Sec-Fetch-Dest: document', 'User-Agent: Mozilla/5.0 Chrome/140.0'] })
   const reader = await page.end()
@@ -81,9 +81,9 @@ t.test('Express: a text/html route opened as a page by Chromium gets the reader 
 })
 
 t.test('files: a request before they are read waits for them; files that cannot be read fail ready and every request', async (t) => {
-  const good = createPushHandler({ source: fromFiles([new URL('./fixtures/colours/red.jpg', import.meta.url).pathname]), log: quiet })
+  const good = createPushHandler({ source: fromFiles([new URL('./fixtures/colours/red.jpg', import.meta.url).pathname]), log: QUIET })
   const errors: unknown[] = []
-  const bad = createPushHandler({ source: fromFiles(['/nonexistent/a.jpg']), name: '/bad', log: { ...quiet, error: (obj) => errors.push(obj) } })
+  const bad = createPushHandler({ source: fromFiles(['/nonexistent/a.jpg']), name: '/bad', log: { ...QUIET, error: (obj) => errors.push(obj) } })
   await t.rejects(bad.ready, { code: 'FST_SERVER_PUSH_INVALID_SOURCE', message: /\/bad: fromFiles/ })
   const port = await serve(t, (req, res) => (req.url === '/good' ? good : bad)(req, res))
   const early = await RawClient.get(port, '/good')
@@ -96,7 +96,7 @@ t.test('files: a request before they are read waits for them; files that cannot 
 })
 
 t.test('a request target that is no URL (//[) is served, not a crash', async (t) => {
-  const push = createPushHandler({ source: text('x'), contentType: 'text/plain', log: quiet })
+  const push = createPushHandler({ source: text('x'), contentType: 'text/plain', log: QUIET })
   const port = await serve(t, push)
   const res = await (await RawClient.open(port, 'GET //[?framing=advance HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')).end()
   t.equal(res.statusLine, 'HTTP/1.1 200 OK')
@@ -106,9 +106,9 @@ t.test('a request target that is no URL (//[) is served, not a crash', async (t)
 
 t.test('close(): streams end well-formed, new requests get 503, snapshot requests stop waiting', async (t) => {
   const live = createLiveSource({ timestamps: false })
-  const push = createPushHandler({ source: live, contentType: 'text/plain', boundary: 'B', log: quiet })
+  const push = createPushHandler({ source: live, contentType: 'text/plain', boundary: 'B', log: QUIET })
   // A source that never publishes: its snapshot request waits past the test's patience unless close() wakes it.
-  const still = createSnapshotHandler({ source: createLiveSource(), snapshotTimeoutMs: 2 * PATIENCE_MS, log: quiet })
+  const still = createSnapshotHandler({ source: createLiveSource(), snapshotTimeoutMs: 2 * PATIENCE_MS, log: QUIET })
   let arrived: () => void = () => {}
   const stillArrived = new Promise<void>((resolve) => { arrived = resolve })
   const port = await serve(t, (req, res) => {
@@ -122,7 +122,7 @@ t.test('close(): streams end well-formed, new requests get 503, snapshot request
   await viewer.parts(1)
   const waiting = fetch(`http://127.0.0.1:${port}/still`, { signal: AbortSignal.timeout(PATIENCE_MS) })
   await stillArrived
-  const latest = createSnapshotHandler({ source: live, log: quiet })
+  const latest = createSnapshotHandler({ source: live, log: QUIET })
   const latestPort = await serve(t, (req, res) => latest(req, res))
   await Promise.all([push.close(), still.close(), latest.close()])
   const closingSnapshot = await fetch(`http://127.0.0.1:${latestPort}/`)
@@ -176,7 +176,7 @@ t.test('without a log option, warnings and errors go to the console, a message a
 })
 
 t.test('a handler closed before its files are read answers 503 once they are', async (t) => {
-  const push = createPushHandler({ source: fromFiles([new URL('./fixtures/colours/red.jpg', import.meta.url).pathname]), log: quiet })
+  const push = createPushHandler({ source: fromFiles([new URL('./fixtures/colours/red.jpg', import.meta.url).pathname]), log: QUIET })
   await push.close()
   await push.ready
   const port = await serve(t, (req, res) => push(req, res))
@@ -195,7 +195,7 @@ t.test('a source that closes its own route while it makes a frame: the stream en
     },
     contentType: 'text/plain',
     boundary: 'B',
-    log: quiet
+    log: QUIET
   })
   const port = await serve(t, push)
   const client = await RawClient.get(port, '/')

@@ -4,18 +4,17 @@
 import { createClient } from '@redis/client'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { noop } from '../lib/core/async.js'
 import { createLiveSource, type Frame, type LiveSource } from '../lib/index.js'
 import { publishToRedis, redisSource, type RedisPublisher, type RedisSourceOptions } from '../lib/redis.js'
 import { BoundedWarning } from '../lib/core/bounded-warning.js'
 import { eventually, startApp, type TestApp } from './helpers/app.js'
+import { QUIET } from './helpers/quiet-log.js'
 import { startRedis, type RedisServer } from './helpers/redis.js'
 import { bodies, partsOf, RawClient } from './helpers/wire-client.js'
 
 const FRAMES = 'server-push:cam:frames'
 // No linger, and no rate cap for viewers: these tests send frames together and count each one.
 const UNCAPPED = { lingerMs: 0, maxFps: Infinity }
-const silent = { debug: noop, info: noop, warn: noop, error: noop }
 
 interface Camera {
   redis: RedisServer
@@ -38,7 +37,7 @@ interface Camera {
 async function camera (t: Test, options: Partial<RedisSourceOptions> = {}, contentType = 'image/png'): Promise<Camera> {
   const redis = await startRedis(t)
   const live = createLiveSource({ timestamps: false })
-  const handle = publishToRedis(live, { url: redis.url, channel: 'cam', demandCheckMs: 100, producerTtlMs: 1000, log: silent })
+  const handle = publishToRedis(live, { url: redis.url, channel: 'cam', demandCheckMs: 100, producerTtlMs: 1000, log: QUIET })
   t.teardown(() => handle.close())
   const source = redisSource({ url: redis.url, channel: 'cam', ...UNCAPPED, ...options })
   const app = await startApp(t, { contentType, idleRepeatMs: 0, routes: [{ path: '/cam', source, snapshot: '/cam.jpg' }] })

@@ -10,6 +10,7 @@ import { createLiveSource, fromFiles, type LiveSource } from '../lib/index.js'
 import { createPushHandler } from '../lib/node.js'
 import { aborted, eventually, startApp, tempDir } from './helpers/app.js'
 import { connect, request, serve } from './helpers/protocols.js'
+import { QUIET } from './helpers/quiet-log.js'
 import { bodies, partsOf, RawClient } from './helpers/wire-client.js'
 
 /** A live source published to about every 10 ms until the test ends: faster than any route below lets out. */
@@ -147,8 +148,7 @@ t.test('a bad ?fps= is answered 400 with its code; the least rate and plain deci
 })
 
 t.test('createPushHandler() on node:http: a bad ?fps= is answered 400 with its code, and a good one paces the viewer', async (t) => {
-  const quiet = { debug () {}, info () {}, warn () {}, error () {} }
-  const push = createPushHandler({ source: busySource(t), contentType: 'text/plain', maxFps: 10, log: quiet })
+  const push = createPushHandler({ source: busySource(t), contentType: 'text/plain', maxFps: 10, log: QUIET })
   const server = http.createServer((req, res) => push(req, res))
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
